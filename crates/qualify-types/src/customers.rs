@@ -1,0 +1,89 @@
+//! Partner Center's customer resource, reduced to what qualification needs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Attributes, CustomerId};
+
+/// A customer of a partner, as `GET /v1/customers/{id}` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    /// The customer's tenant id.
+    pub id: CustomerId,
+    /// Who the customer is.
+    pub company_profile: CompanyProfile,
+    /// Where the customer is billed.
+    pub billing_profile: BillingProfile,
+    /// Always `reseller`: the only relationship Qualify models.
+    pub relationship_to_partner: String,
+    /// `{"objectType": "Customer"}`.
+    pub attributes: Attributes,
+}
+
+/// The customer's company profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyProfile {
+    /// The customer's tenant id (the same as [`Customer::id`]); absent in a create request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<CustomerId>,
+    /// The customer's domain, e.g. `contoso.onmicrosoft.com`.
+    pub domain: String,
+    /// The company's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+}
+
+/// The customer's billing profile; every field optional.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingProfile {
+    /// Billing contact e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Culture for formatting, e.g. `en-US`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub culture: Option<String>,
+    /// Language, e.g. `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The company's name as billed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    /// The billing address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_address: Option<Address>,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    /// ISO 3166 two-letter country code, e.g. `US`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Region or state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// City.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// First address line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line1: Option<String>,
+    /// Postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+}
+
+/// The body of `POST /v1/customers`. The company's name may be given in either profile, as
+/// Partner Center's own clients do both.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewCustomer {
+    /// Domain (required) and, optionally, the company's name.
+    pub company_profile: CompanyProfile,
+    /// Billing details.
+    #[serde(default)]
+    pub billing_profile: BillingProfile,
+}
