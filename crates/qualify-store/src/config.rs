@@ -1,0 +1,177 @@
+//! Where the database is and how to talk to it. The PostgreSQL URL may carry a password, so it
+//! lives in a secret and every printed form redacts it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Which database, parsed from `--database`.
+#[derive(Clone)]
+pub enum DatabaseUrl {
+    /// An SQLite file, created on first use.
+    Sqlite(PathBuf),
+    /// A PostgreSQL (or PostgreSQL-compatible) server.
+    Postgres(SecretString),
+}
+
+/// A `--database` value that names no database Qualify can use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported database URL '{0}': use sqlite:///absolute/path.db, a file path, or postgres://…")]
+pub struct UnsupportedDatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The default: `qualify.db` in `./qualify-data/`.
+    pub fn default_sqlite() -> Self {
+        Self::Sqlite(Path::new("qualify-data").join("qualify.db"))
+    }
+
+    /// Which backend this URL selects.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub(crate) fn postgres_url(&self) -> Option<&str> {
+        match self {
+            Self::Postgres(url) => Some(url.expose_secret()),
+            Self::Sqlite(_) => None,
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = UnsupportedDatabaseUrl;
+
+    /// `postgres://…` or `postgresql://…`; `sqlite:///abs/path.db`, `sqlite://rel/path.db` or
+    /// `sqlite:path.db`; or a bare file path.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(Self::Postgres(SecretString::from(s.to_owned())));
+        }
+        let path = match s.strip_prefix("sqlite:") {
+            Some(rest) => rest.strip_prefix("//").unwrap_or(rest),
+            None if s.contains("://") => return Err(UnsupportedDatabaseUrl(s.to_owned())),
+            None => s,
+        };
+        if path.is_empty() || path.contains('?') || path == ":memory:" {
+            return Err(UnsupportedDatabaseUrl(s.to_owned()));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// The URL with any password replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(url) => match url::Url::parse(url.expose_secret()) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        // Only fails for URLs that cannot carry a password, which this one did.
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    f.write_str(parsed.as_str())
+                }
+                Err(_) => f.write_str("postgres://<unparseable URL redacted>"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// The database engine behind a [`crate::Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// How SQLite makes a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    /// fsync the write-ahead log at every commit: an acknowledged write survives a power cut.
+    #[default]
+    Full,
+    /// fsync at checkpoints only: an acknowledged write survives a crash of the process (even
+    /// `kill -9`), but the last commits may be lost on a power cut. Faster.
+    Normal,
+}
+
+/// How the store connects.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Which database.
+    pub url: DatabaseUrl,
+    /// PostgreSQL: the pool's size. SQLite: how many read connections (writes use one).
+    pub max_connections: u32,
+    /// How long to wait for a free connection before answering 503.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout`; SQLite's busy timeout.
+    pub statement_timeout: Duration,
+    /// SQLite's durability.
+    pub sqlite_sync: SqliteSync,
+}
+
+impl StoreOptions {
+    /// Defaults for `url`.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self {
+            url,
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+            sqlite_sync: SqliteSync::Full,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_and_paths_name_files() {
+        for (given, path) in [
+            ("sqlite:///tmp/q.db", "/tmp/q.db"),
+            ("sqlite://data/q.db", "data/q.db"),
+            ("sqlite:q.db", "q.db"),
+            ("./q.db", "./q.db"),
+        ] {
+            match given.parse::<DatabaseUrl>().unwrap() {
+                DatabaseUrl::Sqlite(p) => assert_eq!(p, PathBuf::from(path)),
+                other => panic!("{given} parsed as {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_schemes_and_empty_paths_are_refused() {
+        for bad in ["mysql://localhost/q", "sqlite://", "sqlite::memory:", "sqlite:///q.db?mode=ro"] {
+            assert!(bad.parse::<DatabaseUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_postgres_password_never_prints() {
+        let url: DatabaseUrl = "postgres://qualify:hunter2@db.internal:5432/qualify".parse().unwrap();
+        assert_eq!(url.backend(), Backend::Postgres);
+        for printed in [url.to_string(), format!("{url:?}")] {
+            assert!(!printed.contains("hunter2"), "{printed}");
+            assert!(printed.contains("qualify:***@db.internal"), "{printed}");
+        }
+    }
+}

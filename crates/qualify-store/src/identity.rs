@@ -1,0 +1,169 @@
+//! Tenants, applications, users and the token issuer's signing keys.
+
+use qualify_types::{TenantId, Timestamp};
+use uuid::Uuid;
+
+use crate::records::{AppRow, SigningKeyRow, TenantRow, UserRow};
+use crate::{
+    AppRecord, SigningKeyRecord, Store, StoreError, TenantKind, TenantRecord, UserRecord,
+    UserRole, on_reader, on_writer,
+};
+
+/// A tenant to create.
+#[derive(Debug, Clone)]
+pub struct NewTenant<'a> {
+    /// Its tenant id.
+    pub id: TenantId,
+    /// Partner or operator.
+    pub kind: TenantKind,
+    /// Display name.
+    pub name: &'a str,
+    /// A well-known development identity.
+    pub dev: bool,
+}
+
+/// An application to register.
+#[derive(Debug, Clone)]
+pub struct NewApp<'a> {
+    /// Its client id.
+    pub client_id: Uuid,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Display name.
+    pub name: &'a str,
+    /// PHC string of the secret's slow hash.
+    pub secret_hash: &'a str,
+    /// A well-known development identity.
+    pub dev: bool,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    /// Its object id.
+    pub id: Uuid,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Sign-in name; stored lower case.
+    pub username: &'a str,
+    /// PHC string of the password's slow hash.
+    pub password_hash: &'a str,
+    /// Member or reviewer.
+    pub role: UserRole,
+    /// A well-known development identity.
+    pub dev: bool,
+}
+
+impl Store {
+    /// Creates a tenant unless one with its id exists. True when it was created.
+    pub async fn insert_tenant(&self, tenant: &NewTenant<'_>, at: Timestamp) -> Result<bool, StoreError> {
+        const SQL: &str = "INSERT INTO tenants (id, kind, name, dev, created_at) VALUES ($1, $2, $3, $4, $5) \
+                           ON CONFLICT (id) DO NOTHING";
+        let done = on_writer!(self, |pool| sqlx::query(SQL)
+            .bind(tenant.id.to_string())
+            .bind(tenant.kind.as_str())
+            .bind(tenant.name)
+            .bind(i64::from(tenant.dev))
+            .bind(at.unix_millis())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// The tenant with `id`.
+    pub async fn find_tenant(&self, id: TenantId) -> Result<Option<TenantRecord>, StoreError> {
+        const SQL: &str = "SELECT id, kind, name, dev, disabled_at FROM tenants WHERE id = $1";
+        let row: Option<TenantRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?);
+        row.map(TenantRecord::try_from).transpose()
+    }
+
+    /// Registers an application unless one with its client id exists. True when created.
+    pub async fn insert_app(&self, app: &NewApp<'_>, at: Timestamp) -> Result<bool, StoreError> {
+        const SQL: &str = "INSERT INTO apps (client_id, tenant_id, name, secret_hash, dev, created_at) \
+                           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO NOTHING";
+        let done = on_writer!(self, |pool| sqlx::query(SQL)
+            .bind(app.client_id.to_string())
+            .bind(app.tenant_id.to_string())
+            .bind(app.name)
+            .bind(app.secret_hash)
+            .bind(i64::from(app.dev))
+            .bind(at.unix_millis())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// The application with `client_id`.
+    pub async fn find_app(&self, client_id: Uuid) -> Result<Option<AppRecord>, StoreError> {
+        const SQL: &str = "SELECT client_id, tenant_id, name, secret_hash, dev, disabled_at FROM apps WHERE client_id = $1";
+        let row: Option<AppRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+            .bind(client_id.to_string())
+            .fetch_optional(pool)
+            .await?);
+        row.map(AppRecord::try_from).transpose()
+    }
+
+    /// Creates a user unless one with its id or user name exists. True when created.
+    pub async fn insert_user(&self, user: &NewUser<'_>, at: Timestamp) -> Result<bool, StoreError> {
+        const SQL: &str = "INSERT INTO users (id, tenant_id, username, password_hash, role, dev, created_at) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+        let done = on_writer!(self, |pool| sqlx::query(SQL)
+            .bind(user.id.to_string())
+            .bind(user.tenant_id.to_string())
+            .bind(user.username.to_lowercase())
+            .bind(user.password_hash)
+            .bind(user.role.as_str())
+            .bind(i64::from(user.dev))
+            .bind(at.unix_millis())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// The user signing in as `username` (any casing).
+    pub async fn find_user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        const SQL: &str = "SELECT id, tenant_id, username, password_hash, role, dev, disabled_at FROM users WHERE username = $1";
+        let row: Option<UserRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+            .bind(username.to_lowercase())
+            .fetch_optional(pool)
+            .await?);
+        row.map(UserRecord::try_from).transpose()
+    }
+
+    /// The user with object id `id`.
+    pub async fn find_user(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
+        const SQL: &str = "SELECT id, tenant_id, username, password_hash, role, dev, disabled_at FROM users WHERE id = $1";
+        let row: Option<UserRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?);
+        row.map(UserRecord::try_from).transpose()
+    }
+
+    /// Every signing key, newest first.
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        const SQL: &str = "SELECT kid, private_key_pem, created_at, retired_at FROM signing_keys \
+                           ORDER BY created_at DESC, kid DESC";
+        let rows: Vec<SigningKeyRow> = on_reader!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await?);
+        rows.into_iter().map(SigningKeyRecord::try_from).collect()
+    }
+
+    /// Stores a new signing key.
+    pub async fn insert_signing_key(&self, kid: &str, private_key_pem: &str, at: Timestamp) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3)";
+        on_writer!(self, |pool| sqlx::query(SQL)
+            .bind(kid)
+            .bind(private_key_pem)
+            .bind(at.unix_millis())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! Qualify's persistence: one [`Store`] over embedded SQLite or PostgreSQL.
+//!
+//! Every statement is written once, in SQL both engines run (`$N` placeholders, `RETURNING`,
+//! `ON CONFLICT`, partial unique indexes), and executed through the dispatch macros below,
+//! which expand the same code for each backend's pool. Where the engines must differ (how a
+//! write transaction starts), the difference sits in one `match` with both arms side by side.
+//!
+//! Invariants live in the schema, not in process memory: uniqueness of held qualifications,
+//! non-negative GCC quotas, one idempotency record per request id. So they hold with several
+//! server processes on one PostgreSQL database as well as with one process on SQLite.
+
+use std::path::Path;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+mod audit;
+mod config;
+mod customers;
+mod error;
+mod idempotency;
+mod identity;
+mod records;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod validation_codes;
+mod vetting;
+
+pub use config::{Backend, DatabaseUrl, SqliteSync, StoreOptions, UnsupportedDatabaseUrl};
+pub use customers::{CustomerPage, NewCustomerRecord};
+pub use error::{Conflict, StoreError};
+pub use idempotency::{IdempotencyRecord, Written};
+pub use identity::{NewApp, NewTenant, NewUser};
+pub use records::{
+    AppRecord, BillingRecord, CustomerRecord, SigningKeyRecord, TenantKind, TenantRecord,
+    UserRecord, UserRole, ValidationCodeRecord, VettingRecord,
+};
+pub use validation_codes::NewValidationCode;
+pub use vetting::{HistoryEntry, NewVettingRequest, VettingFilter, VettingPage};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The connection pools of one backend.
+#[derive(Debug, Clone)]
+enum Pool {
+    /// SQLite allows one writer at a time: writes go through a single connection (so they queue
+    /// in the pool instead of spinning on the busy timeout), reads through several.
+    Sqlite { reader: SqlitePool, writer: SqlitePool },
+    /// PostgreSQL serves reads and writes from one pool.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the pool that serves reads, once per backend.
+macro_rules! on_reader {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite { reader: $pool, .. } => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$pool` bound to the pool that serves single-statement writes.
+macro_rules! on_writer {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite { writer: $pool, .. } => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` (an expression of type `Result<T, StoreError>` that uses `&mut *$tx`) in a
+/// write transaction, committing when it is `Ok` and rolling back otherwise.
+macro_rules! in_transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.pool {
+            // IMMEDIATE takes the write lock up front: a transaction that reads and then writes
+            // can't fail half-way because another process (the admin CLI) wrote in between.
+            $crate::Pool::Sqlite { writer, .. } => {
+                let mut $tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                let outcome: Result<_, $crate::StoreError> = async { $body }.await;
+                if outcome.is_ok() {
+                    $tx.commit().await?;
+                }
+                outcome
+            }
+            $crate::Pool::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let outcome: Result<_, $crate::StoreError> = async { $body }.await;
+                if outcome.is_ok() {
+                    $tx.commit().await?;
+                }
+                outcome
+            }
+        }
+    };
+}
+
+pub(crate) use {in_transaction, on_reader, on_writer};
+
+/// Qualify's database. Cheap to clone: clones share the pools.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// Connects, creating the SQLite file (and its directory) if missing, and applies any
+    /// pending migrations. Several processes may call this at once on one PostgreSQL database:
+    /// migrations run under an advisory lock.
+    pub async fn connect(options: &StoreOptions) -> Result<Self, StoreError> {
+        let store = match &options.url {
+            DatabaseUrl::Sqlite(path) => Self::connect_sqlite(path, options).await?,
+            DatabaseUrl::Postgres(_) => Self::connect_postgres(options).await?,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn connect_sqlite(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::internal("creating the database directory", e))?;
+        }
+        let synchronous = match options.sqlite_sync {
+            SqliteSync::Full => SqliteSynchronous::Full,
+            SqliteSync::Normal => SqliteSynchronous::Normal,
+        };
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .foreign_keys(true)
+            .busy_timeout(options.statement_timeout);
+        // The writer is created (and migrates) first, so readers open an existing database.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_lazy_with(connect.read_only(true));
+        Ok(Self { pool: Pool::Sqlite { reader, writer } })
+    }
+
+    async fn connect_postgres(options: &StoreOptions) -> Result<Self, StoreError> {
+        let url = options.url.postgres_url().unwrap_or_default();
+        let timeout_ms = options.statement_timeout.as_millis().to_string();
+        let connect: PgConnectOptions = url
+            .parse::<PgConnectOptions>()?
+            .application_name("qualify")
+            .options([("statement_timeout", timeout_ms.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pool: Pool::Postgres(pool) })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite { .. } => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use to be returned. SQLite checkpoints its
+    /// write-ahead log as the last connection closes.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite { reader, writer } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! What the store hands out: typed records, converted from rows in one place so a malformed
+//! stored value is reported as corruption instead of travelling upwards as a string.
+
+use std::str::FromStr;
+
+use qualify_domain::{DenialReason, PriorRequest, VettingState};
+use qualify_types::{
+    CustomerId, EducationSegment, Qualification, SubmissionChannel, TenantId, Timestamp,
+    VettingRequestId, VettingStatus,
+};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::StoreError;
+
+pub(crate) fn parse<T: FromStr>(column: &'static str, value: &str) -> Result<T, StoreError> {
+    value.parse().map_err(|_| StoreError::corrupt(column, value))
+}
+
+pub(crate) fn timestamp(column: &'static str, millis: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_unix_millis(millis).ok_or_else(|| StoreError::corrupt(column, &millis.to_string()))
+}
+
+fn count(column: &'static str, value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::corrupt(column, &value.to_string()))
+}
+
+/// Whether a tenant is a partner or the operator that runs the vetting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantKind {
+    /// A partner, who submits customers for qualification.
+    Partner,
+    /// The vetting organisation, whose reviewers decide.
+    Operator,
+}
+
+impl TenantKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Partner => "partner",
+            Self::Operator => "operator",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self, StoreError> {
+        match value {
+            "partner" => Ok(Self::Partner),
+            "operator" => Ok(Self::Operator),
+            other => Err(StoreError::corrupt("tenants.kind", other)),
+        }
+    }
+}
+
+/// A user's role within its tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserRole {
+    /// An ordinary user (a partner's staff).
+    Member,
+    /// A reviewer of the operator tenant.
+    Reviewer,
+}
+
+impl UserRole {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Reviewer => "reviewer",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self, StoreError> {
+        match value {
+            "member" => Ok(Self::Member),
+            "reviewer" => Ok(Self::Reviewer),
+            other => Err(StoreError::corrupt("users.role", other)),
+        }
+    }
+}
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    /// Its tenant id.
+    pub id: TenantId,
+    /// Partner or operator.
+    pub kind: TenantKind,
+    /// Display name.
+    pub name: String,
+    /// A well-known development identity, refused unless the server runs with `--dev`.
+    pub dev: bool,
+    /// Disabled by an operator: its tokens are refused.
+    pub disabled: bool,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TenantRow {
+    id: String,
+    kind: String,
+    name: String,
+    dev: i64,
+    disabled_at: Option<i64>,
+}
+
+impl TryFrom<TenantRow> for TenantRecord {
+    type Error = StoreError;
+
+    fn try_from(row: TenantRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: parse("tenants.id", &row.id)?,
+            kind: TenantKind::parse(&row.kind)?,
+            name: row.name,
+            dev: row.dev != 0,
+            disabled: row.disabled_at.is_some(),
+        })
+    }
+}
+
+/// A registered application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRecord {
+    /// Its client id.
+    pub client_id: Uuid,
+    /// The tenant it is registered in.
+    pub tenant_id: TenantId,
+    /// Display name.
+    pub name: String,
+    /// PHC string of the secret's slow hash.
+    pub secret_hash: String,
+    /// A well-known development identity.
+    pub dev: bool,
+    /// Disabled by an operator.
+    pub disabled: bool,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AppRow {
+    client_id: String,
+    tenant_id: String,
+    name: String,
+    secret_hash: String,
+    dev: i64,
+    disabled_at: Option<i64>,
+}
+
+impl TryFrom<AppRow> for AppRecord {
+    type Error = StoreError;
+
+    fn try_from(row: AppRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            client_id: parse("apps.client_id", &row.client_id)?,
+            tenant_id: parse("apps.tenant_id", &row.tenant_id)?,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            dev: row.dev != 0,
+            disabled: row.disabled_at.is_some(),
+        })
+    }
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Its object id (`oid`).
+    pub id: Uuid,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Its sign-in name (`upn`), lower case.
+    pub username: String,
+    /// PHC string of the password's slow hash.
+    pub password_hash: String,
+    /// Member or reviewer.
+    pub role: UserRole,
+    /// A well-known development identity.
+    pub dev: bool,
+    /// Disabled by an operator.
+    pub disabled: bool,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    tenant_id: String,
+    username: String,
+    password_hash: String,
+    role: String,
+    dev: i64,
+    disabled_at: Option<i64>,
+}
+
+impl TryFrom<UserRow> for UserRecord {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: parse("users.id", &row.id)?,
+            tenant_id: parse("users.tenant_id", &row.tenant_id)?,
+            username: row.username,
+            password_hash: row.password_hash,
+            role: UserRole::parse(&row.role)?,
+            dev: row.dev != 0,
+            disabled: row.disabled_at.is_some(),
+        })
+    }
+}
+
+/// One of the token issuer's signing keys.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRecord {
+    /// Key id, published in the JWKS and in each token's header.
+    pub kid: String,
+    /// The RSA private key, PKCS#8 PEM.
+    pub private_key_pem: SecretString,
+    /// When it was created; the newest unretired key signs.
+    pub created_at: Timestamp,
+    /// When it stopped signing; it still verifies until its last tokens expire.
+    pub retired_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SigningKeyRow {
+    kid: String,
+    private_key_pem: String,
+    created_at: i64,
+    retired_at: Option<i64>,
+}
+
+impl TryFrom<SigningKeyRow> for SigningKeyRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SigningKeyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            kid: row.kid,
+            private_key_pem: SecretString::from(row.private_key_pem),
+            created_at: timestamp("signing_keys.created_at", row.created_at)?,
+            retired_at: row.retired_at.map(|at| timestamp("signing_keys.retired_at", at)).transpose()?,
+        })
+    }
+}
+
+/// A customer's billing details, every one optional.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BillingRecord {
+    /// Billing e-mail.
+    pub email: Option<String>,
+    /// Culture, e.g. `en-US`.
+    pub culture: Option<String>,
+    /// Language, e.g. `en`.
+    pub language: Option<String>,
+    /// Company name as billed.
+    pub company_name: Option<String>,
+    /// Country code.
+    pub country: Option<String>,
+    /// Region or state.
+    pub region: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// First address line.
+    pub address_line1: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+}
+
+/// A customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRecord {
+    /// The customer's tenant id.
+    pub id: CustomerId,
+    /// The partner it belongs to.
+    pub partner_tenant_id: TenantId,
+    /// Its domain, lower case.
+    pub domain: String,
+    /// Its company name.
+    pub company_name: String,
+    /// Billing details.
+    pub billing: BillingRecord,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CustomerRow {
+    pub(crate) seq: i64,
+    id: String,
+    partner_tenant_id: String,
+    domain: String,
+    company_name: String,
+    email: Option<String>,
+    culture: Option<String>,
+    language: Option<String>,
+    billing_company_name: Option<String>,
+    country: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    address_line1: Option<String>,
+    postal_code: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<CustomerRow> for CustomerRecord {
+    type Error = StoreError;
+
+    fn try_from(row: CustomerRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: parse("customers.id", &row.id)?,
+            partner_tenant_id: parse("customers.partner_tenant_id", &row.partner_tenant_id)?,
+            domain: row.domain,
+            company_name: row.company_name,
+            billing: BillingRecord {
+                email: row.email,
+                culture: row.culture,
+                language: row.language,
+                company_name: row.billing_company_name,
+                country: row.country,
+                region: row.region,
+                city: row.city,
+                address_line1: row.address_line1,
+                postal_code: row.postal_code,
+            },
+            created_at: timestamp("customers.created_at", row.created_at)?,
+        })
+    }
+}
+
+/// One vetting request, with enough of its customer for a reviewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VettingRecord {
+    /// Its id.
+    pub id: VettingRequestId,
+    /// The submitting partner.
+    pub partner_tenant_id: TenantId,
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// The customer's domain.
+    pub customer_domain: String,
+    /// The customer's company name.
+    pub customer_company_name: String,
+    /// The qualification.
+    pub qualification: Qualification,
+    /// Education's segment.
+    pub education_segment: Option<EducationSegment>,
+    /// Education's web site.
+    pub website: Option<String>,
+    /// GCC's validation code.
+    pub validation_code: Option<String>,
+    /// How it was submitted.
+    pub channel: SubmissionChannel,
+    /// 1 for the first request of this qualification for this customer, then 2, …
+    pub attempt: u32,
+    /// Where it stands.
+    pub state: VettingState,
+    /// When it was submitted.
+    pub created_at: Timestamp,
+    /// When it was decided.
+    pub decided_at: Option<Timestamp>,
+    /// Who decided it.
+    pub decided_by: Option<String>,
+}
+
+impl VettingRecord {
+    /// What the submission rules need of it.
+    pub fn as_prior(&self) -> PriorRequest {
+        PriorRequest {
+            qualification: self.qualification,
+            status: self.state.status(),
+            attempt: self.attempt,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct VettingRow {
+    pub(crate) seq: i64,
+    id: String,
+    partner_tenant_id: String,
+    customer_id: String,
+    customer_domain: String,
+    customer_company_name: String,
+    qualification: String,
+    education_segment: Option<String>,
+    website: Option<String>,
+    validation_code: Option<String>,
+    channel: String,
+    attempt: i64,
+    status: String,
+    reason: Option<String>,
+    created_at: i64,
+    decided_at: Option<i64>,
+    decided_by: Option<String>,
+}
+
+pub(crate) fn channel_str(channel: SubmissionChannel) -> &'static str {
+    match channel {
+        SubmissionChannel::Api => "api",
+        SubmissionChannel::Legacy => "legacy",
+    }
+}
+
+pub(crate) fn vetting_state(status: &str, reason: Option<String>) -> Result<VettingState, StoreError> {
+    Ok(match (parse::<VettingStatus>("vetting_requests.status", status)?, reason) {
+        (VettingStatus::InReview, _) => VettingState::InReview,
+        (VettingStatus::Approved, _) => VettingState::Approved,
+        (VettingStatus::Denied, Some(reason)) => VettingState::Denied(
+            DenialReason::parse(&reason).map_err(|_| StoreError::corrupt("vetting_requests.reason", &reason))?,
+        ),
+        (VettingStatus::Denied, None) => return Err(StoreError::corrupt("vetting_requests.reason", "NULL")),
+    })
+}
+
+impl TryFrom<VettingRow> for VettingRecord {
+    type Error = StoreError;
+
+    fn try_from(row: VettingRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: parse("vetting_requests.id", &row.id)?,
+            partner_tenant_id: parse("vetting_requests.partner_tenant_id", &row.partner_tenant_id)?,
+            customer_id: parse("vetting_requests.customer_id", &row.customer_id)?,
+            customer_domain: row.customer_domain,
+            customer_company_name: row.customer_company_name,
+            qualification: parse("vetting_requests.qualification", &row.qualification)?,
+            education_segment: row
+                .education_segment
+                .map(|s| parse("vetting_requests.education_segment", &s))
+                .transpose()?,
+            website: row.website,
+            validation_code: row.validation_code,
+            channel: match row.channel.as_str() {
+                "api" => SubmissionChannel::Api,
+                "legacy" => SubmissionChannel::Legacy,
+                other => return Err(StoreError::corrupt("vetting_requests.channel", other)),
+            },
+            attempt: count("vetting_requests.attempt", row.attempt)?,
+            state: vetting_state(&row.status, row.reason)?,
+            created_at: timestamp("vetting_requests.created_at", row.created_at)?,
+            decided_at: row.decided_at.map(|at| timestamp("vetting_requests.decided_at", at)).transpose()?,
+            decided_by: row.decided_by,
+        })
+    }
+}
+
+/// A GCC validation code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationCodeRecord {
+    /// The partner it belongs to.
+    pub partner_tenant_id: TenantId,
+    /// The code.
+    pub validation_id: String,
+    /// The organisation it was issued for.
+    pub organization_name: String,
+    /// Creates allowed in all.
+    pub max_creates: u32,
+    /// Creates left.
+    pub remaining_creates: u32,
+    /// When it last changed (the entity tag is derived from it).
+    pub updated_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ValidationCodeRow {
+    partner_tenant_id: String,
+    validation_id: String,
+    organization_name: String,
+    max_creates: i64,
+    remaining_creates: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<ValidationCodeRow> for ValidationCodeRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ValidationCodeRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            partner_tenant_id: parse("validation_codes.partner_tenant_id", &row.partner_tenant_id)?,
+            validation_id: row.validation_id,
+            organization_name: row.organization_name,
+            max_creates: count("validation_codes.max_creates", row.max_creates)?,
+            remaining_creates: count("validation_codes.remaining_creates", row.remaining_creates)?,
+            updated_at: timestamp("validation_codes.updated_at", row.updated_at)?,
+        })
+    }
+}

@@ -1,0 +1,57 @@
+//! GCC validation codes: issued to a partner by the operator, used up by GCC submissions.
+
+use qualify_types::{TenantId, Timestamp};
+
+use crate::records::ValidationCodeRow;
+use crate::{Store, StoreError, ValidationCodeRecord, on_reader, on_writer};
+
+/// A validation code to issue.
+#[derive(Debug, Clone)]
+pub struct NewValidationCode<'a> {
+    /// The partner it is issued to.
+    pub partner_tenant_id: TenantId,
+    /// The code.
+    pub validation_id: &'a str,
+    /// The government organisation it is for.
+    pub organization_name: &'a str,
+    /// How many customers it may qualify.
+    pub max_creates: u32,
+    /// A well-known development identity.
+    pub dev: bool,
+}
+
+impl Store {
+    /// Issues a validation code unless the partner already has one with this id. True when
+    /// it was issued.
+    pub async fn insert_validation_code(
+        &self,
+        code: &NewValidationCode<'_>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "INSERT INTO validation_codes \
+                           (partner_tenant_id, validation_id, organization_name, max_creates, remaining_creates, dev, updated_at) \
+                           VALUES ($1, $2, $3, $4, $4, $5, $6) ON CONFLICT DO NOTHING";
+        let done = on_writer!(self, |pool| sqlx::query(SQL)
+            .bind(code.partner_tenant_id.to_string())
+            .bind(code.validation_id)
+            .bind(code.organization_name)
+            .bind(i64::from(code.max_creates))
+            .bind(i64::from(code.dev))
+            .bind(at.unix_millis())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// The partner's validation codes, in code order.
+    pub async fn validation_codes(&self, partner: TenantId) -> Result<Vec<ValidationCodeRecord>, StoreError> {
+        const SQL: &str = "SELECT partner_tenant_id, validation_id, organization_name, max_creates, remaining_creates, updated_at \
+                           FROM validation_codes WHERE partner_tenant_id = $1 ORDER BY validation_id";
+        let rows: Vec<ValidationCodeRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+            .bind(partner.to_string())
+            .fetch_all(pool)
+            .await?);
+        rows.into_iter().map(ValidationCodeRecord::try_from).collect()
+    }
+}
