@@ -15,5 +15,6 @@ pub use rules::{
 pub use submission::{Submission, SubmissionDetails};
 pub use values::{
     CompanyName, CustomerDomain, DenialReason, InvalidValue, ValidationCodeValue, Website,
+    optional_country, optional_email, optional_text,
 };
 pub use vetting::{DecisionRefused, Verdict, VettingState};

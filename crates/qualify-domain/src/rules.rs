@@ -2,8 +2,6 @@
 //! review or approved, Education and GovernmentCommunityCloud never together, and a limited
 //! number of vetting requests per qualification (Partner Center allows three).
 
-use std::collections::BTreeMap;
-
 use qualify_types::{Qualification, VettingStatus};
 
 /// What the rules need to know of one earlier vetting request of the customer.
@@ -83,27 +81,22 @@ fn excludes(a: Qualification, b: Qualification) -> bool {
     )
 }
 
-/// The latest request of each qualification in `history`, in the order qualifications were
-/// first requested.
-pub fn latest_per_qualification(history: &[PriorRequest]) -> Vec<PriorRequest> {
-    let mut latest: BTreeMap<Qualification, PriorRequest> = BTreeMap::new();
-    let mut order: Vec<Qualification> = Vec::new();
-    for request in history {
-        match latest.get(&request.qualification) {
-            Some(seen) if seen.attempt >= request.attempt => {}
-            Some(_) => {
-                latest.insert(request.qualification, *request);
-            }
-            None => {
-                order.push(request.qualification);
-                latest.insert(request.qualification, *request);
-            }
+/// The latest request of each qualification in `history` (whatever `prior` reads from each
+/// entry), in the order the qualifications were first requested.
+pub fn latest_per_qualification<T>(history: &[T], prior: impl Fn(&T) -> PriorRequest) -> Vec<&T> {
+    let mut latest: Vec<(PriorRequest, &T)> = Vec::new();
+    for entry in history {
+        let request = prior(entry);
+        match latest
+            .iter_mut()
+            .find(|(seen, _)| seen.qualification == request.qualification)
+        {
+            Some(slot) if slot.0.attempt < request.attempt => *slot = (request, entry),
+            Some(_) => {}
+            None => latest.push((request, entry)),
         }
     }
-    order
-        .into_iter()
-        .filter_map(|q| latest.remove(&q))
-        .collect()
+    latest.into_iter().map(|(_, entry)| entry).collect()
 }
 
 /// May the customer with `history` submit `requested`? On success, the attempt number the new
@@ -115,7 +108,7 @@ pub fn check_submission(
 ) -> Result<u32, SubmissionRefused> {
     let held =
         |status: VettingStatus| matches!(status, VettingStatus::InReview | VettingStatus::Approved);
-    let latest = latest_per_qualification(history);
+    let latest = latest_per_qualification(history, |r| *r);
     if let Some(same) = latest
         .iter()
         .find(|r| r.qualification == requested && held(r.status))
@@ -254,10 +247,10 @@ mod tests {
             prior(Education, Approved, 2),
         ];
         assert_eq!(
-            latest_per_qualification(&history),
+            latest_per_qualification(&history, |r| *r),
             vec![
-                prior(StateOwnedEntity, InReview, 1),
-                prior(Education, Approved, 2)
+                &prior(StateOwnedEntity, InReview, 1),
+                &prior(Education, Approved, 2)
             ]
         );
         assert_eq!(

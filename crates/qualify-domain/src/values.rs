@@ -51,6 +51,55 @@ fn plain_text(property: &'static str, raw: &str, max: usize) -> Result<String, I
     Ok(text.to_owned())
 }
 
+/// An optional free-text property: absent, or 1–`max` characters without control characters.
+pub fn optional_text(
+    property: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, InvalidValue> {
+    raw.map(|raw| plain_text(property, raw, max)).transpose()
+}
+
+/// An optional ISO 3166 two-letter country code, stored upper case.
+pub fn optional_country(
+    property: &'static str,
+    raw: Option<&str>,
+) -> Result<Option<String>, InvalidValue> {
+    raw.map(|raw| {
+        let code = raw.trim();
+        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            Ok(code.to_ascii_uppercase())
+        } else {
+            Err(InvalidValue::new(
+                property,
+                "must be a two-letter ISO 3166 country code such as US",
+            ))
+        }
+    })
+    .transpose()
+}
+
+/// An optional e-mail address: something@somewhere, at most 254 characters.
+pub fn optional_email(
+    property: &'static str,
+    raw: Option<&str>,
+) -> Result<Option<String>, InvalidValue> {
+    let Some(text) = optional_text(property, raw, 254)? else {
+        return Ok(None);
+    };
+    match text.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !text.contains(' ') =>
+        {
+            Ok(Some(text))
+        }
+        _ => Err(InvalidValue::new(property, "must be an e-mail address")),
+    }
+}
+
 /// Is `host` a DNS name of at least two labels (`contoso.edu`), each label 1–63 letters,
 /// digits or hyphens, not starting or ending with a hyphen?
 fn is_dns_name(host: &str) -> bool {
@@ -251,6 +300,31 @@ mod tests {
             ValidationCodeValue::parse("100001").unwrap().as_str(),
             "100001"
         );
+    }
+
+    #[test]
+    fn optional_billing_values_are_checked_only_when_present() {
+        assert_eq!(optional_text("x", None, 5), Ok(None));
+        assert!(optional_text("x", Some("toolong"), 5).is_err());
+        assert_eq!(
+            optional_country("c", Some("us")).unwrap().as_deref(),
+            Some("US")
+        );
+        assert!(optional_country("c", Some("USA")).is_err());
+        assert!(
+            optional_email("e", Some("a@contoso.com"))
+                .unwrap()
+                .is_some()
+        );
+        for bad in [
+            "contoso.com",
+            "@contoso.com",
+            "a@b",
+            "a b@c.com",
+            "a@b@c.com",
+        ] {
+            assert!(optional_email("e", Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

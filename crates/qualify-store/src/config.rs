@@ -19,7 +19,9 @@ pub enum DatabaseUrl {
 
 /// A `--database` value that names no database Qualify can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported database URL '{0}': use sqlite:///absolute/path.db, a file path, or postgres://…")]
+#[error(
+    "unsupported database URL '{0}': use sqlite:///absolute/path.db, a file path, or postgres://…"
+)]
 pub struct UnsupportedDatabaseUrl(String);
 
 impl DatabaseUrl {
@@ -160,14 +162,21 @@ mod tests {
 
     #[test]
     fn unknown_schemes_and_empty_paths_are_refused() {
-        for bad in ["mysql://localhost/q", "sqlite://", "sqlite::memory:", "sqlite:///q.db?mode=ro"] {
+        for bad in [
+            "mysql://localhost/q",
+            "sqlite://",
+            "sqlite::memory:",
+            "sqlite:///q.db?mode=ro",
+        ] {
             assert!(bad.parse::<DatabaseUrl>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn a_postgres_password_never_prints() {
-        let url: DatabaseUrl = "postgres://qualify:hunter2@db.internal:5432/qualify".parse().unwrap();
+        let url: DatabaseUrl = "postgres://qualify:hunter2@db.internal:5432/qualify"
+            .parse()
+            .unwrap();
         assert_eq!(url.backend(), Backend::Postgres);
         for printed in [url.to_string(), format!("{url:?}")] {
             assert!(!printed.contains("hunter2"), "{printed}");

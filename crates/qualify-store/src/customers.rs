@@ -58,7 +58,8 @@ impl Store {
             customer_columns!()
         );
         let partner = new.partner_tenant_id.to_string();
-        let detail = serde_json::json!({ "domain": new.domain, "companyName": new.company_name }).to_string();
+        let detail = serde_json::json!({ "domain": new.domain, "companyName": new.company_name })
+            .to_string();
         let outcome = in_transaction!(self, |tx| {
             if let Some(record) = idempotency {
                 let stored: Option<IdempotencyRow> = sqlx::query_as(idempotency::FIND_SQL)
@@ -158,8 +159,18 @@ impl Store {
             .await?);
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_after = if more { rows.last().map(|row| row.seq) } else { None };
-        let customers = rows.into_iter().map(CustomerRecord::try_from).collect::<Result<_, _>>()?;
-        Ok(CustomerPage { customers, next_after })
+        let next_after = if more {
+            rows.last().map(|row| row.seq)
+        } else {
+            None
+        };
+        let customers = rows
+            .into_iter()
+            .map(CustomerRecord::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok(CustomerPage {
+            customers,
+            next_after,
+        })
     }
 }

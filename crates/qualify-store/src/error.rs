@@ -49,12 +49,18 @@ impl StoreError {
         context: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
-        Self::Internal { context, source: source.into() }
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
     }
 
     /// A stored value that does not parse: the database was written by something else.
     pub(crate) fn corrupt(column: &'static str, value: &str) -> Self {
-        Self::internal("reading a row", format!("column {column} holds an invalid value {value:?}"))
+        Self::internal(
+            "reading a row",
+            format!("column {column} holds an invalid value {value:?}"),
+        )
     }
 }
 
@@ -82,11 +88,15 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
-                let which = db.constraint().map_or_else(|| db.message().to_owned(), str::to_owned);
+                let which = db
+                    .constraint()
+                    .map_or_else(|| db.message().to_owned(), str::to_owned);
                 Self::Conflict(Conflict::Unique(which))
             }
             sqlx::Error::Database(db)
-                if db.code().is_some_and(|code| TRANSIENT_CODES.contains(&code.as_ref())) =>
+                if db
+                    .code()
+                    .is_some_and(|code| TRANSIENT_CODES.contains(&code.as_ref())) =>
             {
                 Self::Unavailable(error)
             }

@@ -47,8 +47,9 @@ impl TryFrom<IdempotencyRow> for IdempotencyRecord {
             partner_tenant_id: parse("idempotency_keys.partner_tenant_id", &row.partner_tenant_id)?,
             request_id: row.request_id,
             fingerprint: row.fingerprint,
-            status: u16::try_from(row.status)
-                .map_err(|_| StoreError::corrupt("idempotency_keys.status", &row.status.to_string()))?,
+            status: u16::try_from(row.status).map_err(|_| {
+                StoreError::corrupt("idempotency_keys.status", &row.status.to_string())
+            })?,
             body: row.body,
         })
     }
@@ -96,7 +97,10 @@ impl Store {
     ) -> Result<Written<T>, StoreError> {
         match (outcome, record) {
             (Err(StoreError::Conflict(conflict)), Some(record)) => {
-                match self.find_idempotency_record(record.partner_tenant_id, &record.request_id).await? {
+                match self
+                    .find_idempotency_record(record.partner_tenant_id, &record.request_id)
+                    .await?
+                {
                     Some(stored) => Ok(Written::Replayed(stored)),
                     None => Err(StoreError::Conflict(conflict)),
                 }

@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use crate::records::{AppRow, SigningKeyRow, TenantRow, UserRow};
 use crate::{
-    AppRecord, SigningKeyRecord, Store, StoreError, TenantKind, TenantRecord, UserRecord,
-    UserRole, on_reader, on_writer,
+    AppRecord, SigningKeyRecord, Store, StoreError, TenantKind, TenantRecord, UserRecord, UserRole,
+    on_reader, on_writer,
 };
 
 /// A tenant to create.
@@ -56,7 +56,11 @@ pub struct NewUser<'a> {
 
 impl Store {
     /// Creates a tenant unless one with its id exists. True when it was created.
-    pub async fn insert_tenant(&self, tenant: &NewTenant<'_>, at: Timestamp) -> Result<bool, StoreError> {
+    pub async fn insert_tenant(
+        &self,
+        tenant: &NewTenant<'_>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         const SQL: &str = "INSERT INTO tenants (id, kind, name, dev, created_at) VALUES ($1, $2, $3, $4, $5) \
                            ON CONFLICT (id) DO NOTHING";
         let done = on_writer!(self, |pool| sqlx::query(SQL)
@@ -127,7 +131,10 @@ impl Store {
     }
 
     /// The user signing in as `username` (any casing).
-    pub async fn find_user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub async fn find_user_by_name(
+        &self,
+        username: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
         const SQL: &str = "SELECT id, tenant_id, username, password_hash, role, dev, disabled_at FROM users WHERE username = $1";
         let row: Option<UserRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
             .bind(username.to_lowercase())
@@ -150,13 +157,20 @@ impl Store {
     pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
         const SQL: &str = "SELECT kid, private_key_pem, created_at, retired_at FROM signing_keys \
                            ORDER BY created_at DESC, kid DESC";
-        let rows: Vec<SigningKeyRow> = on_reader!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await?);
+        let rows: Vec<SigningKeyRow> =
+            on_reader!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await?);
         rows.into_iter().map(SigningKeyRecord::try_from).collect()
     }
 
     /// Stores a new signing key.
-    pub async fn insert_signing_key(&self, kid: &str, private_key_pem: &str, at: Timestamp) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3)";
+    pub async fn insert_signing_key(
+        &self,
+        kid: &str,
+        private_key_pem: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        const SQL: &str =
+            "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3)";
         on_writer!(self, |pool| sqlx::query(SQL)
             .bind(kid)
             .bind(private_key_pem)

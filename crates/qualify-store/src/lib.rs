@@ -48,7 +48,10 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 enum Pool {
     /// SQLite allows one writer at a time: writes go through a single connection (so they queue
     /// in the pool instead of spinning on the busy timeout), reads through several.
-    Sqlite { reader: SqlitePool, writer: SqlitePool },
+    Sqlite {
+        reader: SqlitePool,
+        writer: SqlitePool,
+    },
     /// PostgreSQL serves reads and writes from one pool.
     Postgres(PgPool),
 }
@@ -147,7 +150,9 @@ impl Store {
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
             .connect_lazy_with(connect.read_only(true));
-        Ok(Self { pool: Pool::Sqlite { reader, writer } })
+        Ok(Self {
+            pool: Pool::Sqlite { reader, writer },
+        })
     }
 
     async fn connect_postgres(options: &StoreOptions) -> Result<Self, StoreError> {
@@ -162,7 +167,9 @@ impl Store {
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await?;
-        Ok(Self { pool: Pool::Postgres(pool) })
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
     }
 
     /// Applies pending migrations.
@@ -184,7 +191,10 @@ impl Store {
 
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        on_reader!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 

@@ -14,11 +14,14 @@ use uuid::Uuid;
 use crate::StoreError;
 
 pub(crate) fn parse<T: FromStr>(column: &'static str, value: &str) -> Result<T, StoreError> {
-    value.parse().map_err(|_| StoreError::corrupt(column, value))
+    value
+        .parse()
+        .map_err(|_| StoreError::corrupt(column, value))
 }
 
 pub(crate) fn timestamp(column: &'static str, millis: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_unix_millis(millis).ok_or_else(|| StoreError::corrupt(column, &millis.to_string()))
+    Timestamp::from_unix_millis(millis)
+        .ok_or_else(|| StoreError::corrupt(column, &millis.to_string()))
 }
 
 fn count(column: &'static str, value: i64) -> Result<u32, StoreError> {
@@ -232,7 +235,10 @@ impl TryFrom<SigningKeyRow> for SigningKeyRecord {
             kid: row.kid,
             private_key_pem: SecretString::from(row.private_key_pem),
             created_at: timestamp("signing_keys.created_at", row.created_at)?,
-            retired_at: row.retired_at.map(|at| timestamp("signing_keys.retired_at", at)).transpose()?,
+            retired_at: row
+                .retired_at
+                .map(|at| timestamp("signing_keys.retired_at", at))
+                .transpose()?,
         })
     }
 }
@@ -395,15 +401,26 @@ pub(crate) fn channel_str(channel: SubmissionChannel) -> &'static str {
     }
 }
 
-pub(crate) fn vetting_state(status: &str, reason: Option<String>) -> Result<VettingState, StoreError> {
-    Ok(match (parse::<VettingStatus>("vetting_requests.status", status)?, reason) {
-        (VettingStatus::InReview, _) => VettingState::InReview,
-        (VettingStatus::Approved, _) => VettingState::Approved,
-        (VettingStatus::Denied, Some(reason)) => VettingState::Denied(
-            DenialReason::parse(&reason).map_err(|_| StoreError::corrupt("vetting_requests.reason", &reason))?,
-        ),
-        (VettingStatus::Denied, None) => return Err(StoreError::corrupt("vetting_requests.reason", "NULL")),
-    })
+pub(crate) fn vetting_state(
+    status: &str,
+    reason: Option<String>,
+) -> Result<VettingState, StoreError> {
+    Ok(
+        match (
+            parse::<VettingStatus>("vetting_requests.status", status)?,
+            reason,
+        ) {
+            (VettingStatus::InReview, _) => VettingState::InReview,
+            (VettingStatus::Approved, _) => VettingState::Approved,
+            (VettingStatus::Denied, Some(reason)) => VettingState::Denied(
+                DenialReason::parse(&reason)
+                    .map_err(|_| StoreError::corrupt("vetting_requests.reason", &reason))?,
+            ),
+            (VettingStatus::Denied, None) => {
+                return Err(StoreError::corrupt("vetting_requests.reason", "NULL"));
+            }
+        },
+    )
 }
 
 impl TryFrom<VettingRow> for VettingRecord {
@@ -431,7 +448,10 @@ impl TryFrom<VettingRow> for VettingRecord {
             attempt: count("vetting_requests.attempt", row.attempt)?,
             state: vetting_state(&row.status, row.reason)?,
             created_at: timestamp("vetting_requests.created_at", row.created_at)?,
-            decided_at: row.decided_at.map(|at| timestamp("vetting_requests.decided_at", at)).transpose()?,
+            decided_at: row
+                .decided_at
+                .map(|at| timestamp("vetting_requests.decided_at", at))
+                .transpose()?,
             decided_by: row.decided_by,
         })
     }

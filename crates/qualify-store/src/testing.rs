@@ -26,7 +26,10 @@ pub struct TestDatabase {
 #[derive(Debug)]
 enum Cleanup {
     SqliteDir(#[allow(dead_code)] TempDir),
-    PostgresDatabase { maintenance_url: String, name: String },
+    PostgresDatabase {
+        maintenance_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {
@@ -34,7 +37,10 @@ impl TestDatabase {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = DatabaseUrl::Sqlite(dir.path().join("qualify.db"));
-        Self { url, cleanup: Cleanup::SqliteDir(dir) }
+        Self {
+            url,
+            cleanup: Cleanup::SqliteDir(dir),
+        }
     }
 
     /// A freshly created PostgreSQL database, or `None` (after saying so on stderr) when no
@@ -62,7 +68,10 @@ impl TestDatabase {
         url.set_path(&name);
         Some(Self {
             url: url.as_str().parse().expect("a postgres URL"),
-            cleanup: Cleanup::PostgresDatabase { maintenance_url, name },
+            cleanup: Cleanup::PostgresDatabase {
+                maintenance_url,
+                name,
+            },
         })
     }
 
@@ -85,9 +94,13 @@ impl TestDatabase {
 }
 
 fn skip(test: &str, url: &str, why: &str) -> Option<TestDatabase> {
-    let redacted: DatabaseUrl = url.parse().unwrap_or_else(|_| DatabaseUrl::default_sqlite());
+    let redacted: DatabaseUrl = url
+        .parse()
+        .unwrap_or_else(|_| DatabaseUrl::default_sqlite());
     if std::env::var("QUALIFY_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-        panic!("{test}: PostgreSQL is required (QUALIFY_REQUIRE_POSTGRES=1) but {redacted} is unreachable: {why}");
+        panic!(
+            "{test}: PostgreSQL is required (QUALIFY_REQUIRE_POSTGRES=1) but {redacted} is unreachable: {why}"
+        );
     }
     // Written to the process's stderr directly: the test harness captures `eprintln!` of a
     // passing test, and a skip must be seen.
@@ -100,7 +113,11 @@ fn skip(test: &str, url: &str, why: &str) -> Option<TestDatabase> {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Cleanup::PostgresDatabase { maintenance_url, name } = &self.cleanup else {
+        let Cleanup::PostgresDatabase {
+            maintenance_url,
+            name,
+        } = &self.cleanup
+        else {
             return;
         };
         let (maintenance_url, name) = (maintenance_url.clone(), name.clone());
@@ -108,7 +125,9 @@ impl Drop for TestDatabase {
         // Drop runs inside the test's runtime, which can't be blocked on: drop the database
         // from a thread with its own small runtime, and wait for it.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async {
                 let mut conn = PgConnection::connect(&maintenance_url).await?;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(statement))

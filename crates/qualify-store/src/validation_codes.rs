@@ -45,13 +45,18 @@ impl Store {
     }
 
     /// The partner's validation codes, in code order.
-    pub async fn validation_codes(&self, partner: TenantId) -> Result<Vec<ValidationCodeRecord>, StoreError> {
+    pub async fn validation_codes(
+        &self,
+        partner: TenantId,
+    ) -> Result<Vec<ValidationCodeRecord>, StoreError> {
         const SQL: &str = "SELECT partner_tenant_id, validation_id, organization_name, max_creates, remaining_creates, updated_at \
                            FROM validation_codes WHERE partner_tenant_id = $1 ORDER BY validation_id";
         let rows: Vec<ValidationCodeRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
             .bind(partner.to_string())
             .fetch_all(pool)
             .await?);
-        rows.into_iter().map(ValidationCodeRecord::try_from).collect()
+        rows.into_iter()
+            .map(ValidationCodeRecord::try_from)
+            .collect()
     }
 }

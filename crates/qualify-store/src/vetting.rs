@@ -5,7 +5,9 @@
 use qualify_domain::{
     Submission, SubmissionPolicy, SubmissionRefused, Verdict, VettingState, check_submission,
 };
-use qualify_types::{CustomerId, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus};
+use qualify_types::{
+    CustomerId, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus,
+};
 
 use crate::idempotency::{self, IdempotencyRow};
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
@@ -102,8 +104,9 @@ fn history(rows: Vec<HistoryRow>) -> Result<Option<Vec<HistoryEntry>>, StoreErro
         entries.push(HistoryEntry {
             qualification: parse("vetting_requests.qualification", &qualification)?,
             state: vetting_state(&status, row.reason)?,
-            attempt: u32::try_from(attempt)
-                .map_err(|_| StoreError::corrupt("vetting_requests.attempt", &attempt.to_string()))?,
+            attempt: u32::try_from(attempt).map_err(|_| {
+                StoreError::corrupt("vetting_requests.attempt", &attempt.to_string())
+            })?,
             created_at: timestamp("vetting_requests.created_at", created_at)?,
         });
     }
@@ -186,8 +189,13 @@ impl Store {
                 .bind(&partner)
                 .fetch_all(&mut *tx)
                 .await?;
-            let prior: Vec<_> = history(rows)?.unwrap_or_default().iter().map(HistoryEntry::as_prior).collect();
-            let attempt = check_submission(&prior, qualification, policy).map_err(Conflict::from)?;
+            let prior: Vec<_> = history(rows)?
+                .unwrap_or_default()
+                .iter()
+                .map(HistoryEntry::as_prior)
+                .collect();
+            let attempt =
+                check_submission(&prior, qualification, policy).map_err(Conflict::from)?;
             if let Some(code) = submission.validation_code() {
                 let used = sqlx::query(USE_CODE)
                     .bind(&partner)
@@ -250,14 +258,20 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let row: VettingRow = sqlx::query_as(SELECT).bind(new.id.to_string()).fetch_one(&mut *tx).await?;
+            let row: VettingRow = sqlx::query_as(SELECT)
+                .bind(new.id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
             Ok(Written::Fresh(VettingRecord::try_from(row)?))
         });
         self.replay_after_conflict(idempotency, outcome).await
     }
 
     /// The vetting request `id`.
-    pub async fn find_vetting_request(&self, id: VettingRequestId) -> Result<Option<VettingRecord>, StoreError> {
+    pub async fn find_vetting_request(
+        &self,
+        id: VettingRequestId,
+    ) -> Result<Option<VettingRecord>, StoreError> {
         const SQL: &str = concat!(vetting_select!(), "WHERE v.id = $1");
         let row: Option<VettingRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
             .bind(id.to_string())
@@ -288,9 +302,19 @@ impl Store {
             .await?);
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_after = if more { rows.last().map(|row| row.seq) } else { None };
-        let requests = rows.into_iter().map(VettingRecord::try_from).collect::<Result<_, _>>()?;
-        Ok(VettingPage { requests, next_after })
+        let next_after = if more {
+            rows.last().map(|row| row.seq)
+        } else {
+            None
+        };
+        let requests = rows
+            .into_iter()
+            .map(VettingRecord::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok(VettingPage {
+            requests,
+            next_after,
+        })
     }
 
     /// Decides the vetting request `id`, if it is still in review. Of two reviewers deciding at
@@ -306,7 +330,8 @@ impl Store {
         const DECIDE: &str = "UPDATE vetting_requests SET status = $1, reason = $2, decided_at = $3, decided_by = $4 \
                               WHERE id = $5 AND status = 'InReview' RETURNING customer_id";
         // Bumping the customer's version tells anything caching its qualifications to reload.
-        const TOUCH_CUSTOMER: &str = "UPDATE customers SET vetting_version = vetting_version + 1 WHERE id = $1";
+        const TOUCH_CUSTOMER: &str =
+            "UPDATE customers SET vetting_version = vetting_version + 1 WHERE id = $1";
         const SELECT: &str = concat!(vetting_select!(), "WHERE v.id = $1");
 
         let reason = verdict.reason().map(|r| r.as_str());
@@ -320,17 +345,25 @@ impl Store {
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
-            let current: Option<VettingRow> = sqlx::query_as(SELECT).bind(id.to_string()).fetch_optional(&mut *tx).await?;
+            let current: Option<VettingRow> = sqlx::query_as(SELECT)
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
             let current = VettingRecord::try_from(current.ok_or(StoreError::NotFound)?)?;
             let Some(customer) = decided else {
                 // Not in review any more: let the state machine say why.
                 let refused = current.state.decide(verdict.clone()).map(|_| ()).err();
                 return Err(match refused {
                     Some(refused) => Conflict::from(refused).into(),
-                    None => StoreError::internal("deciding", "a request in review refused the decision"),
+                    None => {
+                        StoreError::internal("deciding", "a request in review refused the decision")
+                    }
                 });
             };
-            sqlx::query(TOUCH_CUSTOMER).bind(&customer).execute(&mut *tx).await?;
+            sqlx::query(TOUCH_CUSTOMER)
+                .bind(&customer)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(audit::INSERT_SQL)
                 .bind(at.unix_millis())
                 .bind(reviewer_tenant.to_string())

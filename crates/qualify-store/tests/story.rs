@@ -11,17 +11,30 @@ use qualify_store::{
     NewVettingRequest, Store, StoreError, StoreOptions, TenantKind, VettingFilter, Written,
 };
 use qualify_types::{
-    CustomerId, EducationSegment, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus,
+    CustomerId, EducationSegment, Qualification, TenantId, Timestamp, VettingRequestId,
+    VettingStatus,
 };
 
 async fn open(db: &TestDatabase) -> Store {
-    Store::connect(&StoreOptions::new(db.url().clone())).await.expect("connect")
+    Store::connect(&StoreOptions::new(db.url().clone()))
+        .await
+        .expect("connect")
 }
 
 async fn partner(store: &Store, name: &str) -> TenantId {
     let id = TenantId::random();
-    let tenant = NewTenant { id, kind: TenantKind::Partner, name, dev: false };
-    assert!(store.insert_tenant(&tenant, Timestamp::now()).await.unwrap());
+    let tenant = NewTenant {
+        id,
+        kind: TenantKind::Partner,
+        name,
+        dev: false,
+    };
+    assert!(
+        store
+            .insert_tenant(&tenant, Timestamp::now())
+            .await
+            .unwrap()
+    );
     id
 }
 
@@ -36,7 +49,11 @@ async fn customer(store: &Store, partner: TenantId, domain: &str) -> CustomerId 
         billing: &billing,
         actor: "test",
     };
-    match store.create_customer(&new, Timestamp::now(), None).await.unwrap() {
+    match store
+        .create_customer(&new, Timestamp::now(), None)
+        .await
+        .unwrap()
+    {
         Written::Fresh(record) => assert_eq!(record.id, id),
         Written::Replayed(_) => panic!("nothing to replay"),
     }
@@ -44,7 +61,13 @@ async fn customer(store: &Store, partner: TenantId, domain: &str) -> CustomerId 
 }
 
 fn education() -> Submission {
-    Submission::from_api(Qualification::Education, Some(EducationSegment::K12), None, None).unwrap()
+    Submission::from_api(
+        Qualification::Education,
+        Some(EducationSegment::K12),
+        None,
+        None,
+    )
+    .unwrap()
 }
 
 fn gcc(code: &str) -> Submission {
@@ -70,7 +93,9 @@ async fn submit(
         submission,
         actor: "user@partner.test",
     };
-    store.submit_vetting(&new, &SubmissionPolicy::default(), Timestamp::now(), None).await
+    store
+        .submit_vetting(&new, &SubmissionPolicy::default(), Timestamp::now(), None)
+        .await
 }
 
 fn fresh<T>(written: Written<T>) -> T {
@@ -95,7 +120,11 @@ async fn a_partner_sees_only_its_own_customers_and_pages_through_them() {
             ids.push(customer(&store, a, &format!("c{n}.onmicrosoft.com")).await);
         }
         assert!(store.find_customer(a, ids[0]).await.unwrap().is_some());
-        assert!(store.find_customer(b, ids[0]).await.unwrap().is_none(), "{:?}", db.backend());
+        assert!(
+            store.find_customer(b, ids[0]).await.unwrap().is_none(),
+            "{:?}",
+            db.backend()
+        );
 
         let first = store.list_customers(a, None, 2).await.unwrap();
         let second = store.list_customers(a, first.next_after, 2).await.unwrap();
@@ -108,7 +137,14 @@ async fn a_partner_sees_only_its_own_customers_and_pages_through_them() {
         assert_eq!(seen, ids);
         assert_eq!(third.customers.len(), 1);
         assert_eq!(third.next_after, None);
-        assert!(store.list_customers(b, None, 10).await.unwrap().customers.is_empty());
+        assert!(
+            store
+                .list_customers(b, None, 10)
+                .await
+                .unwrap()
+                .customers
+                .is_empty()
+        );
     }
 }
 
@@ -129,7 +165,10 @@ async fn a_domain_is_unique_per_partner_not_across_partners() {
             billing: &billing,
             actor: "test",
         };
-        let err = store.create_customer(&again, Timestamp::now(), None).await.unwrap_err();
+        let err = store
+            .create_customer(&again, Timestamp::now(), None)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, StoreError::Conflict(Conflict::CustomerDomainTaken(ref d)) if d == "contoso.onmicrosoft.com"),
             "{err:?}"
@@ -145,45 +184,94 @@ async fn submissions_follow_the_rules_and_decisions_are_final() {
         let c = customer(&store, a, "school.onmicrosoft.com").await;
 
         let first = fresh(submit(&store, a, c, &education()).await.unwrap());
-        assert_eq!((first.attempt, first.state.clone()), (1, VettingState::InReview));
+        assert_eq!(
+            (first.attempt, first.state.clone()),
+            (1, VettingState::InReview)
+        );
         let duplicate = submit(&store, a, c, &education()).await.unwrap_err();
         assert!(matches!(
             duplicate,
-            StoreError::Conflict(Conflict::Submission(SubmissionRefused::AlreadySubmitted { .. }))
+            StoreError::Conflict(Conflict::Submission(
+                SubmissionRefused::AlreadySubmitted { .. }
+            ))
         ));
 
         let reviewer = TenantId::random();
         let denied = store
-            .decide_vetting(first.id, &deny("Not an Education Customer"), reviewer, "reviewer@op.test", Timestamp::now())
+            .decide_vetting(
+                first.id,
+                &deny("Not an Education Customer"),
+                reviewer,
+                "reviewer@op.test",
+                Timestamp::now(),
+            )
             .await
             .unwrap();
         assert_eq!(denied.state.status(), VettingStatus::Denied);
         assert_eq!(denied.decided_by.as_deref(), Some("reviewer@op.test"));
         assert!(denied.decided_at.is_some());
         let again = store
-            .decide_vetting(first.id, &Verdict::Approve, reviewer, "other@op.test", Timestamp::now())
+            .decide_vetting(
+                first.id,
+                &Verdict::Approve,
+                reviewer,
+                "other@op.test",
+                Timestamp::now(),
+            )
             .await
             .unwrap_err();
         assert!(matches!(
             again,
-            StoreError::Conflict(Conflict::Decision(DecisionRefused::AlreadyDecided(VettingStatus::Denied)))
+            StoreError::Conflict(Conflict::Decision(DecisionRefused::AlreadyDecided(
+                VettingStatus::Denied
+            )))
         ));
 
         // Two more attempts after denials, then the limit.
         let second = fresh(submit(&store, a, c, &education()).await.unwrap());
         assert_eq!(second.attempt, 2);
-        store.decide_vetting(second.id, &deny("Not an Academic Domain"), reviewer, "r", Timestamp::now()).await.unwrap();
+        store
+            .decide_vetting(
+                second.id,
+                &deny("Not an Academic Domain"),
+                reviewer,
+                "r",
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
         let third = fresh(submit(&store, a, c, &education()).await.unwrap());
-        store.decide_vetting(third.id, &deny("Not an Academic Domain"), reviewer, "r", Timestamp::now()).await.unwrap();
+        store
+            .decide_vetting(
+                third.id,
+                &deny("Not an Academic Domain"),
+                reviewer,
+                "r",
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
         let limit = submit(&store, a, c, &education()).await.unwrap_err();
         assert!(matches!(
             limit,
-            StoreError::Conflict(Conflict::Submission(SubmissionRefused::LimitReached { max: 3, .. }))
+            StoreError::Conflict(Conflict::Submission(SubmissionRefused::LimitReached {
+                max: 3,
+                ..
+            }))
         ));
 
         let history = store.customer_history(a, c).await.unwrap().unwrap();
-        assert_eq!(history.iter().map(|h| h.attempt).collect::<Vec<_>>(), vec![1, 2, 3]);
-        assert!(store.customer_history(TenantId::random(), c).await.unwrap().is_none());
+        assert_eq!(
+            history.iter().map(|h| h.attempt).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert!(
+            store
+                .customer_history(TenantId::random(), c)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }
 
@@ -200,7 +288,12 @@ async fn gcc_submissions_use_up_the_partners_own_codes() {
             max_creates: 1,
             dev: false,
         };
-        assert!(store.insert_validation_code(&code, Timestamp::now()).await.unwrap());
+        assert!(
+            store
+                .insert_validation_code(&code, Timestamp::now())
+                .await
+                .unwrap()
+        );
 
         let c1 = customer(&store, a, "city1.onmicrosoft.com").await;
         let c2 = customer(&store, a, "city2.onmicrosoft.com").await;
@@ -209,18 +302,29 @@ async fn gcc_submissions_use_up_the_partners_own_codes() {
         let unknown = submit(&store, b, cb, &gcc("100001")).await.unwrap_err();
         assert!(matches!(
             unknown,
-            StoreError::Conflict(Conflict::Submission(SubmissionRefused::UnknownValidationCode(_)))
+            StoreError::Conflict(Conflict::Submission(
+                SubmissionRefused::UnknownValidationCode(_)
+            ))
         ));
         fresh(submit(&store, a, c1, &gcc("100001")).await.unwrap());
         let exhausted = submit(&store, a, c2, &gcc("100001")).await.unwrap_err();
         assert!(matches!(
             exhausted,
-            StoreError::Conflict(Conflict::Submission(SubmissionRefused::ValidationCodeExhausted(_)))
+            StoreError::Conflict(Conflict::Submission(
+                SubmissionRefused::ValidationCodeExhausted(_)
+            ))
         ));
         let codes = store.validation_codes(a).await.unwrap();
         assert_eq!((codes[0].max_creates, codes[0].remaining_creates), (1, 0));
         // The refused submission stored nothing.
-        assert!(store.customer_history(a, c2).await.unwrap().unwrap().is_empty());
+        assert!(
+            store
+                .customer_history(a, c2)
+                .await
+                .unwrap()
+                .unwrap()
+                .is_empty()
+        );
     }
 }
 
@@ -246,18 +350,51 @@ async fn a_repeated_request_id_replays_the_first_response_and_writes_nothing() {
             actor: "user",
         };
         let policy = SubmissionPolicy::default();
-        fresh(store.submit_vetting(&new, &policy, Timestamp::now(), Some(&record)).await.unwrap());
-        let retry = NewVettingRequest { id: VettingRequestId::random(), ..new.clone() };
-        match store.submit_vetting(&retry, &policy, Timestamp::now(), Some(&record)).await.unwrap() {
+        fresh(
+            store
+                .submit_vetting(&new, &policy, Timestamp::now(), Some(&record))
+                .await
+                .unwrap(),
+        );
+        let retry = NewVettingRequest {
+            id: VettingRequestId::random(),
+            ..new.clone()
+        };
+        match store
+            .submit_vetting(&retry, &policy, Timestamp::now(), Some(&record))
+            .await
+            .unwrap()
+        {
             Written::Replayed(stored) => assert_eq!(stored, record),
             Written::Fresh(_) => panic!("the retry wrote again"),
         }
-        assert_eq!(store.customer_history(a, c).await.unwrap().unwrap().len(), 1);
-        assert!(store.find_vetting_request(retry.id).await.unwrap().is_none());
+        assert_eq!(
+            store.customer_history(a, c).await.unwrap().unwrap().len(),
+            1
+        );
+        assert!(
+            store
+                .find_vetting_request(retry.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         // Keys older than the cutoff are forgotten.
-        assert_eq!(store.purge_idempotency_records(Timestamp::now().plus_millis(1)).await.unwrap(), 1);
-        assert!(store.find_idempotency_record(a, &record.request_id).await.unwrap().is_none());
+        assert_eq!(
+            store
+                .purge_idempotency_records(Timestamp::now().plus_millis(1))
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            store
+                .find_idempotency_record(a, &record.request_id)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }
 
@@ -282,7 +419,10 @@ async fn concurrent_submissions_for_one_customer_create_exactly_one_request() {
             }
         }
         assert_eq!(created, 1, "{:?}", db.backend());
-        assert_eq!(store.customer_history(a, c).await.unwrap().unwrap().len(), 1);
+        assert_eq!(
+            store.customer_history(a, c).await.unwrap().unwrap().len(),
+            1
+        );
     }
 }
 
@@ -296,10 +436,20 @@ async fn concurrent_decisions_on_one_request_let_exactly_one_win() {
         let tasks: Vec<_> = (0..8)
             .map(|n| {
                 let store = store.clone();
-                let verdict = if n % 2 == 0 { Verdict::Approve } else { deny("Not an Education Customer") };
+                let verdict = if n % 2 == 0 {
+                    Verdict::Approve
+                } else {
+                    deny("Not an Education Customer")
+                };
                 tokio::spawn(async move {
                     store
-                        .decide_vetting(request.id, &verdict, TenantId::random(), &format!("r{n}"), Timestamp::now())
+                        .decide_vetting(
+                            request.id,
+                            &verdict,
+                            TenantId::random(),
+                            &format!("r{n}"),
+                            Timestamp::now(),
+                        )
                         .await
                 })
             })
@@ -314,7 +464,14 @@ async fn concurrent_decisions_on_one_request_let_exactly_one_win() {
         }
         assert_eq!(winners, 1);
         let listed = store
-            .list_vetting_requests(&VettingFilter { status: Some(VettingStatus::InReview), ..Default::default() }, None, 10)
+            .list_vetting_requests(
+                &VettingFilter {
+                    status: Some(VettingStatus::InReview),
+                    ..Default::default()
+                },
+                None,
+                10,
+            )
             .await
             .unwrap();
         assert!(listed.requests.is_empty());
@@ -334,6 +491,9 @@ async fn everything_written_is_there_after_reopening() {
         };
         let store = open(&db).await;
         assert!(store.find_customer(a, c).await.unwrap().is_some());
-        assert_eq!(store.customer_history(a, c).await.unwrap().unwrap().len(), 1);
+        assert_eq!(
+            store.customer_history(a, c).await.unwrap().unwrap().len(),
+            1
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 mod collection;
 mod customers;
+pub mod dev;
 mod enums;
 mod error;
 mod ids;

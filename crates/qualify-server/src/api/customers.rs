@@ -1,0 +1,250 @@
+//! `/v1/customers`: a partner creates, lists and reads its own customers.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use qualify_domain::{
+    CompanyName, CustomerDomain, InvalidValue, optional_country, optional_email, optional_text,
+};
+use qualify_store::{BillingRecord, CustomerRecord, NewCustomerRecord};
+use qualify_types::{
+    Address, Attributes, BillingProfile, Collection, CompanyProfile, Customer, CustomerId,
+    Timestamp,
+};
+use serde::Deserialize;
+
+use super::pagination;
+use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
+use crate::idempotency;
+use crate::identity::Partner;
+use crate::wire::Wire;
+use crate::{ApiError, AppState};
+
+/// The create request as sent: everything optional, so a missing property gets a clear error.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateCustomerInput {
+    company_profile: Option<CompanyProfileInput>,
+    billing_profile: Option<BillingProfileInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompanyProfileInput {
+    domain: Option<String>,
+    company_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BillingProfileInput {
+    email: Option<String>,
+    culture: Option<String>,
+    language: Option<String>,
+    company_name: Option<String>,
+    default_address: Option<AddressInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddressInput {
+    country: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    address_line1: Option<String>,
+    postal_code: Option<String>,
+}
+
+/// A create request, checked.
+struct ValidCustomer {
+    domain: CustomerDomain,
+    company_name: CompanyName,
+    billing: BillingRecord,
+}
+
+impl TryFrom<CreateCustomerInput> for ValidCustomer {
+    type Error = InvalidValue;
+
+    fn try_from(input: CreateCustomerInput) -> Result<Self, InvalidValue> {
+        let company = input
+            .company_profile
+            .ok_or(InvalidValue::missing("companyProfile"))?;
+        let domain = CustomerDomain::parse(
+            company
+                .domain
+                .as_deref()
+                .ok_or(InvalidValue::missing("companyProfile.domain"))?,
+        )?;
+        let billing = input.billing_profile.unwrap_or_default();
+        // Partner Center's clients put the name in the billing profile; some in the company one.
+        let company_name = match (&billing.company_name, &company.company_name) {
+            (Some(name), _) => CompanyName::parse("billingProfile.companyName", name)?,
+            (None, Some(name)) => CompanyName::parse("companyProfile.companyName", name)?,
+            (None, None) => return Err(InvalidValue::missing("billingProfile.companyName")),
+        };
+        let address = billing.default_address.unwrap_or_default();
+        let billing = BillingRecord {
+            email: optional_email("billingProfile.email", billing.email.as_deref())?,
+            culture: optional_text("billingProfile.culture", billing.culture.as_deref(), 16)?,
+            language: optional_text("billingProfile.language", billing.language.as_deref(), 16)?,
+            company_name: Some(company_name.to_string()),
+            country: optional_country(
+                "billingProfile.defaultAddress.country",
+                address.country.as_deref(),
+            )?,
+            region: optional_text(
+                "billingProfile.defaultAddress.region",
+                address.region.as_deref(),
+                128,
+            )?,
+            city: optional_text(
+                "billingProfile.defaultAddress.city",
+                address.city.as_deref(),
+                128,
+            )?,
+            address_line1: optional_text(
+                "billingProfile.defaultAddress.addressLine1",
+                address.address_line1.as_deref(),
+                256,
+            )?,
+            postal_code: optional_text(
+                "billingProfile.defaultAddress.postalCode",
+                address.postal_code.as_deref(),
+                32,
+            )?,
+        };
+        Ok(Self {
+            domain,
+            company_name,
+            billing,
+        })
+    }
+}
+
+/// A stored customer as Partner Center shows it.
+pub(crate) fn customer_dto(record: CustomerRecord) -> Customer {
+    let billing = record.billing;
+    let has_address = [
+        &billing.country,
+        &billing.region,
+        &billing.city,
+        &billing.address_line1,
+        &billing.postal_code,
+    ]
+    .iter()
+    .any(|field| field.is_some());
+    Customer {
+        id: record.id,
+        company_profile: CompanyProfile {
+            tenant_id: Some(record.id),
+            domain: record.domain,
+            company_name: Some(record.company_name),
+        },
+        billing_profile: BillingProfile {
+            email: billing.email,
+            culture: billing.culture,
+            language: billing.language,
+            company_name: billing.company_name,
+            default_address: has_address.then_some(Address {
+                country: billing.country,
+                region: billing.region,
+                city: billing.city,
+                address_line1: billing.address_line1,
+                postal_code: billing.postal_code,
+            }),
+        },
+        relationship_to_partner: "reseller".into(),
+        attributes: Attributes::new("Customer"),
+    }
+}
+
+/// `POST /v1/customers`.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+    Extension(ids): Extension<RequestIds>,
+    LenientJson(input): LenientJson<CreateCustomerInput>,
+) -> Result<Response, ApiError> {
+    let valid = ValidCustomer::try_from(input)?;
+    let id = CustomerId::random();
+    let now = Timestamp::now();
+    let new = NewCustomerRecord {
+        id,
+        partner_tenant_id: caller.tenant_id,
+        domain: valid.domain.as_str(),
+        company_name: valid.company_name.as_str(),
+        billing: &valid.billing,
+        actor: &caller.actor(),
+    };
+    // The response is known before the write, so it can be stored with it for replays.
+    let planned = CustomerRecord {
+        id,
+        partner_tenant_id: caller.tenant_id,
+        domain: valid.domain.to_string(),
+        company_name: valid.company_name.to_string(),
+        billing: valid.billing.clone(),
+        created_at: now,
+    };
+    let body = serde_json::to_vec(&customer_dto(planned)).map_err(ApiError::internal)?;
+    let normalised = format!(
+        "{}|{}|{:?}",
+        valid.domain, valid.company_name, valid.billing
+    );
+    let fingerprint = idempotency::fingerprint("POST", "/v1/customers", &normalised);
+    let record = idempotency::record(
+        caller.tenant_id,
+        &ids,
+        &fingerprint,
+        StatusCode::CREATED,
+        &body,
+    );
+    let written = state
+        .store
+        .create_customer(&new, now, record.as_ref())
+        .await?;
+    idempotency::respond(written, &fingerprint, |_| {
+        idempotency::fresh_response(StatusCode::CREATED, body)
+    })
+}
+
+/// `GET /v1/customers/{customer_id}`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+    IdPath(id): IdPath<CustomerId>,
+) -> Result<Wire<Customer>, ApiError> {
+    let record = state
+        .store
+        .find_customer(caller.tenant_id, id)
+        .await?
+        .ok_or(ApiError::CustomerNotFound(id))?;
+    Ok(Wire::ok(customer_dto(record)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    size: Option<String>,
+}
+
+/// `GET /v1/customers`: the partner's customers, oldest first, paged.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+    QueryParams(query): QueryParams<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Wire<Collection<Customer>>, ApiError> {
+    let size = pagination::page_size(query.size.as_deref())?;
+    let after = pagination::decode(&headers, None)?;
+    let page = state
+        .store
+        .list_customers(caller.tenant_id, after, size)
+        .await?;
+    let items = page.customers.into_iter().map(customer_dto).collect();
+    let continuation = page.next_after.map(pagination::encode);
+    Ok(Wire::ok(Collection::page(
+        items,
+        format!("/v1/customers?size={size}"),
+        continuation,
+    )))
+}

@@ -1,0 +1,10 @@
+//! The handlers, one module per URL segment. Each extracts, calls the store or the rules, and
+//! maps the outcome to a wire type; none holds SQL or builds JSON by hand.
+
+pub(crate) mod customers;
+pub(crate) mod discovery;
+pub(crate) mod health;
+mod pagination;
+pub(crate) mod qualifications;
+pub(crate) mod review;
+pub(crate) mod token;

@@ -1,0 +1,231 @@
+//! `/v1/customers/{customer_id}/qualifications`: a customer's qualifications (each with the
+//! state of its latest vetting request), and submitting one for vetting.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use qualify_domain::{
+    Submission, ValidationCodeValue, VettingState, Website, latest_per_qualification,
+};
+use qualify_store::{HistoryEntry, NewVettingRequest};
+use qualify_types::{
+    CustomerId, EducationSegment, Qualification, QualificationChoice, QualificationState,
+    Qualifications, SdkQualifications, SubmittedQualification, Timestamp, VettingRequestId,
+    VettingStatus,
+};
+use serde::Deserialize;
+
+use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
+use crate::idempotency;
+use crate::identity::{Partner, PartnerUser};
+use crate::wire::Wire;
+use crate::{ApiError, AppState, ContractProfile};
+
+/// How the latest request of a qualification reads in the list: an approved qualification
+/// carries neither reason nor date, as in the seed document.
+fn qualification_state(latest: &HistoryEntry) -> QualificationState {
+    let (reason, date) = match &latest.state {
+        VettingState::InReview => (None, Some(latest.created_at)),
+        VettingState::Approved => (None, None),
+        VettingState::Denied(reason) => (Some(reason.to_string()), Some(latest.created_at)),
+    };
+    QualificationState {
+        qualification: latest.qualification,
+        vetting_status: latest.state.status(),
+        vetting_reason: reason,
+        vetting_created_date: date,
+    }
+}
+
+/// `GET …/qualifications`, in the server's contract profile.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+    IdPath(customer): IdPath<CustomerId>,
+) -> Result<Response, ApiError> {
+    let history = state
+        .store
+        .customer_history(caller.tenant_id, customer)
+        .await?
+        .ok_or(ApiError::CustomerNotFound(customer))?;
+    let states: Vec<QualificationState> =
+        latest_per_qualification(&history, HistoryEntry::as_prior)
+            .into_iter()
+            .map(qualification_state)
+            .collect();
+    Ok(match state.settings.contract {
+        ContractProfile::Documented => Wire::ok(Qualifications {
+            qualifications: states,
+        })
+        .into_response(),
+        ContractProfile::Sdk => Wire::ok(SdkQualifications(&states)).into_response(),
+    })
+}
+
+/// The submission as sent: everything optional, so each problem gets its own clear error.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SubmitInput {
+    qualification: Option<String>,
+    education_segment: Option<String>,
+    website: Option<String>,
+    validation_code: Option<String>,
+}
+
+/// `?code=`: older clients send the GCC validation code in the query.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SubmitQuery {
+    code: Option<String>,
+}
+
+/// Parses a requested qualification: unknown names are 900126; `None` and `Nonprofit` exist in
+/// Partner Center's enumeration but can't be requested.
+pub(crate) fn requestable(choice: QualificationChoice) -> Result<Qualification, ApiError> {
+    choice.requestable().ok_or_else(|| {
+        ApiError::InvalidProperty(format!(
+            "The property 'qualification' cannot be '{choice}': only Education, GovernmentCommunityCloud and StateOwnedEntity can be requested."
+        ))
+    })
+}
+
+/// The GCC code from the body or from `?code=`; both must agree when both are given.
+pub(crate) fn validation_code(
+    body: Option<String>,
+    query: Option<String>,
+) -> Result<Option<ValidationCodeValue>, ApiError> {
+    let code = match (body, query) {
+        (Some(body), Some(query)) if body.trim() != query.trim() => {
+            return Err(ApiError::InvalidProperty(
+                "The property 'validationCode' and the parameter 'code' disagree; send one.".into(),
+            ));
+        }
+        (body, query) => body.or(query),
+    };
+    Ok(code
+        .as_deref()
+        .map(ValidationCodeValue::parse)
+        .transpose()?)
+}
+
+fn parse_submission(
+    input: SubmitInput,
+    query_code: Option<String>,
+) -> Result<Submission, ApiError> {
+    let qualification = input
+        .qualification
+        .as_deref()
+        .ok_or_else(|| ApiError::missing("qualification"))?;
+    let qualification = requestable(qualification.parse::<QualificationChoice>()?)?;
+    let segment = input
+        .education_segment
+        .as_deref()
+        .map(str::parse::<EducationSegment>)
+        .transpose()?;
+    let website = input.website.as_deref().map(Website::parse).transpose()?;
+    let code = validation_code(input.validation_code, query_code)?;
+    Ok(Submission::from_api(qualification, segment, website, code)?)
+}
+
+/// The parts of a submission that make it this submission, for the idempotency fingerprint.
+pub(crate) fn normalised(submission: &Submission) -> String {
+    format!(
+        "{}|{}|{}|{}|{:?}",
+        submission.qualification(),
+        submission
+            .education_segment()
+            .map_or("", EducationSegment::as_str),
+        submission.website().map_or("", Website::as_str),
+        submission
+            .validation_code()
+            .map_or("", ValidationCodeValue::as_str),
+        submission.channel(),
+    )
+}
+
+/// A checked submission and the answer it will get, prepared before the write so the answer can
+/// be stored with it for idempotent replays.
+pub(crate) struct PlannedSubmission<'a> {
+    /// The customer.
+    pub(crate) customer: CustomerId,
+    /// What is submitted.
+    pub(crate) submission: &'a Submission,
+    /// The route template, part of the idempotency fingerprint.
+    pub(crate) route: &'static str,
+    /// The success status.
+    pub(crate) status: StatusCode,
+    /// The success body.
+    pub(crate) body: Vec<u8>,
+    /// The submission's time, which the body shows.
+    pub(crate) at: Timestamp,
+}
+
+/// Submits for vetting and answers: shared by this endpoint and the legacy one, so both go
+/// through the same vetting lifecycle.
+pub(crate) async fn submit_for_vetting(
+    state: &AppState,
+    caller: &crate::identity::Principal,
+    ids: &RequestIds,
+    planned: PlannedSubmission<'_>,
+) -> Result<Response, ApiError> {
+    let PlannedSubmission {
+        customer,
+        submission,
+        route,
+        status,
+        body,
+        at,
+    } = planned;
+    let fingerprint = idempotency::fingerprint(
+        "POST",
+        &format!("{route}|{customer}"),
+        &normalised(submission),
+    );
+    let record = idempotency::record(caller.tenant_id, ids, &fingerprint, status, &body);
+    let new = NewVettingRequest {
+        id: VettingRequestId::random(),
+        partner_tenant_id: caller.tenant_id,
+        customer_id: customer,
+        submission,
+        actor: &caller.actor(),
+    };
+    let written = state
+        .store
+        .submit_vetting(&new, &state.settings.policy, at, record.as_ref())
+        .await
+        .map_err(|error| match error {
+            qualify_store::StoreError::NotFound => ApiError::CustomerNotFound(customer),
+            other => other.into(),
+        })?;
+    idempotency::respond(written, &fingerprint, |_| {
+        idempotency::fresh_response(status, body)
+    })
+}
+
+/// `POST …/qualifications`: App+User only; answers 201 with the new request `InReview`.
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    PartnerUser(caller): PartnerUser,
+    Extension(ids): Extension<RequestIds>,
+    IdPath(customer): IdPath<CustomerId>,
+    QueryParams(query): QueryParams<SubmitQuery>,
+    LenientJson(input): LenientJson<SubmitInput>,
+) -> Result<Response, ApiError> {
+    let submission = parse_submission(input, query.code)?;
+    let now = Timestamp::now();
+    let body = serde_json::to_vec(&SubmittedQualification {
+        qualification: submission.qualification(),
+        vetting_status: VettingStatus::InReview,
+        vetting_create_date: now,
+    })
+    .map_err(ApiError::internal)?;
+    let planned = PlannedSubmission {
+        customer,
+        submission: &submission,
+        route: "/v1/customers/{customer_id}/qualifications",
+        status: StatusCode::CREATED,
+        body,
+        at: now,
+    };
+    submit_for_vetting(&state, &caller, &ids, planned).await
+}

@@ -1,0 +1,156 @@
+//! `/review/v1/requests`: the operator's reviewers list vetting requests, read one, and decide.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use qualify_domain::{Verdict, VettingState};
+use qualify_store::{VettingFilter, VettingRecord};
+use qualify_types::{
+    Collection, CustomerId, TenantId, Timestamp, VettingRequest, VettingRequestId, VettingStatus,
+};
+use serde::Deserialize;
+
+use super::pagination;
+use crate::http::{IdPath, LenientJson, QueryParams};
+use crate::identity::Reviewer;
+use crate::wire::Wire;
+use crate::{ApiError, AppState};
+
+/// A stored vetting request as reviewers see it.
+pub(crate) fn vetting_request_dto(record: VettingRecord) -> VettingRequest {
+    let reason = match &record.state {
+        VettingState::Denied(reason) => Some(reason.to_string()),
+        VettingState::InReview | VettingState::Approved => None,
+    };
+    VettingRequest {
+        id: record.id,
+        partner_tenant_id: record.partner_tenant_id,
+        customer_id: record.customer_id,
+        customer_domain: record.customer_domain,
+        customer_company_name: record.customer_company_name,
+        qualification: record.qualification,
+        education_segment: record.education_segment,
+        website: record.website,
+        validation_code: record.validation_code,
+        attempt: record.attempt,
+        channel: record.channel,
+        vetting_status: record.state.status(),
+        created_at: record.created_at,
+        vetting_reason: reason,
+        decided_at: record.decided_at,
+        decided_by: record.decided_by,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    customer_id: Option<String>,
+    partner_tenant_id: Option<String>,
+    size: Option<String>,
+    continuation_token: Option<String>,
+}
+
+fn query_id<T: std::str::FromStr>(
+    what: &'static str,
+    raw: Option<String>,
+) -> Result<Option<T>, ApiError> {
+    raw.map(|raw| {
+        raw.parse()
+            .map_err(|_| ApiError::MalformedId { what, value: raw })
+    })
+    .transpose()
+}
+
+/// `GET /review/v1/requests`: oldest first, filtered by `status`, `customerId`,
+/// `partnerTenantId`; paged by `MS-ContinuationToken` (or `?continuationToken=`).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _reviewer: Reviewer,
+    QueryParams(query): QueryParams<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Wire<Collection<VettingRequest>>, ApiError> {
+    let filter = VettingFilter {
+        status: query
+            .status
+            .as_deref()
+            .map(str::parse::<VettingStatus>)
+            .transpose()?,
+        customer_id: query_id::<CustomerId>("customerId", query.customer_id)?,
+        partner_tenant_id: query_id::<TenantId>("partnerTenantId", query.partner_tenant_id)?,
+    };
+    let size = pagination::page_size(query.size.as_deref())?;
+    let after = pagination::decode(&headers, query.continuation_token.as_deref())?;
+    let page = state
+        .store
+        .list_vetting_requests(&filter, after, size)
+        .await?;
+    let mut uri = format!("/review/v1/requests?size={size}");
+    if let Some(status) = filter.status {
+        uri.push_str(&format!("&status={status}"));
+    }
+    if let Some(customer) = filter.customer_id {
+        uri.push_str(&format!("&customerId={customer}"));
+    }
+    if let Some(partner) = filter.partner_tenant_id {
+        uri.push_str(&format!("&partnerTenantId={partner}"));
+    }
+    let items = page.requests.into_iter().map(vetting_request_dto).collect();
+    Ok(Wire::ok(Collection::page(
+        items,
+        uri,
+        page.next_after.map(pagination::encode),
+    )))
+}
+
+/// `GET /review/v1/requests/{id}`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    _reviewer: Reviewer,
+    IdPath(id): IdPath<VettingRequestId>,
+) -> Result<Wire<VettingRequest>, ApiError> {
+    let record = state
+        .store
+        .find_vetting_request(id)
+        .await?
+        .ok_or(ApiError::VettingRequestNotFound(id))?;
+    Ok(Wire::ok(vetting_request_dto(record)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DecisionInput {
+    vetting_status: Option<String>,
+    vetting_reason: Option<String>,
+}
+
+/// `POST /review/v1/requests/{id}/decision`: `Approved`, or `Denied` with a reason. Deciding a
+/// request that is no longer in review is a 409.
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    reviewer: Reviewer,
+    IdPath(id): IdPath<VettingRequestId>,
+    LenientJson(input): LenientJson<DecisionInput>,
+) -> Result<Wire<VettingRequest>, ApiError> {
+    let status = input
+        .vetting_status
+        .as_deref()
+        .ok_or_else(|| ApiError::missing("vettingStatus"))?;
+    let verdict = Verdict::from_request(status.parse()?, input.vetting_reason.as_deref())?;
+    let decided = state
+        .store
+        .decide_vetting(
+            id,
+            &verdict,
+            reviewer.principal.tenant_id,
+            &reviewer.username,
+            Timestamp::now(),
+        )
+        .await
+        .map_err(|error| match error {
+            qualify_store::StoreError::NotFound => ApiError::VettingRequestNotFound(id),
+            other => other.into(),
+        })?;
+    tracing::info!(request = %id, status = %decided.state.status(), reviewer = %reviewer.username, "decided");
+    Ok(Wire::ok(vetting_request_dto(decided)))
+}

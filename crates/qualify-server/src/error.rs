@@ -1,0 +1,274 @@
+//! The one place that knows HTTP statuses and Partner Center's error body. Handlers return
+//! `Result<_, ApiError>` and use `?`; everything a client can get wrong has a variant here, and
+//! a 5xx never shows its cause to the client: the cause rides along in the response's
+//! extensions and the request's span logs it once, with its source chain.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use qualify_domain::{InvalidValue, SubmissionRefused};
+use qualify_store::{Conflict, StoreError};
+use qualify_types::{ErrorBody, ParseEnumError, codes};
+
+use crate::wire::Wire;
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// An id in the path is not a GUID.
+    #[error("The {what} '{value}' is not a valid GUID.")]
+    MalformedId {
+        /// Which id, e.g. `customer id`.
+        what: &'static str,
+        /// What was sent (truncated).
+        value: String,
+    },
+    /// An enum value is not one of its names.
+    #[error("{0}")]
+    UnknownEnumValue(#[from] ParseEnumError),
+    /// A property, header or parameter is missing or invalid.
+    #[error("{0}")]
+    InvalidProperty(String),
+    /// The body is not JSON, or not the right shape.
+    #[error("The request body is not valid: {0}")]
+    MalformedBody(String),
+    /// The body is larger than the limit.
+    #[error("The request body is larger than {limit} bytes.")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// No bearer token.
+    #[error("The request has no bearer token. Send 'Authorization: Bearer <access token>'.")]
+    MissingToken,
+    /// The token is not acceptable.
+    #[error("The access token is not valid: {0}")]
+    InvalidToken(&'static str),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such customer, or not the caller's.
+    #[error("The customer '{0}' was not found.")]
+    CustomerNotFound(qualify_types::CustomerId),
+    /// No such vetting request.
+    #[error("The vetting request '{0}' was not found.")]
+    VettingRequestNotFound(qualify_types::VettingRequestId),
+    /// No route matches the path.
+    #[error("No resource matches '{0}'.")]
+    RouteNotFound(String),
+    /// The route does not take this method.
+    #[error("The method {0} is not allowed on this resource.")]
+    MethodNotAllowed(String),
+    /// The request conflicts with the stored state.
+    #[error("{description}")]
+    Conflict {
+        /// A code from [`codes`].
+        code: i64,
+        /// What conflicts.
+        description: String,
+    },
+    /// The database is unavailable.
+    #[error("The service is temporarily unavailable; retry later.")]
+    Unavailable(#[source] StoreError),
+    /// The request took too long.
+    #[error("The request took longer than the server's limit; retry later.")]
+    Timeout,
+    /// Anything unexpected.
+    #[error("An unexpected error occurred.")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The cause of a 5xx, attached to the response for the request span to log.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerFault(pub(crate) Arc<ApiError>);
+
+impl ApiError {
+    /// A required property that is absent.
+    pub fn missing(property: &str) -> Self {
+        Self::InvalidProperty(format!("The property '{property}' is required."))
+    }
+
+    /// An unexpected failure.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    /// The status and Partner Center code this error answers with.
+    pub fn status_and_code(&self) -> (StatusCode, i64) {
+        match self {
+            Self::MalformedId { .. } => (StatusCode::BAD_REQUEST, codes::MALFORMED_ID),
+            Self::UnknownEnumValue(_) => (StatusCode::BAD_REQUEST, codes::UNKNOWN_ENUM_VALUE),
+            Self::InvalidProperty(_) => (StatusCode::BAD_REQUEST, codes::INVALID_PROPERTY),
+            Self::MalformedBody(_) => (StatusCode::BAD_REQUEST, codes::MALFORMED_BODY),
+            Self::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, codes::BODY_TOO_LARGE),
+            Self::MissingToken => (StatusCode::UNAUTHORIZED, codes::MISSING_TOKEN),
+            Self::InvalidToken(_) => (StatusCode::UNAUTHORIZED, codes::INVALID_TOKEN),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, codes::FORBIDDEN),
+            Self::CustomerNotFound(_) => (StatusCode::NOT_FOUND, codes::CUSTOMER_NOT_FOUND),
+            Self::VettingRequestNotFound(_) => {
+                (StatusCode::NOT_FOUND, codes::VETTING_REQUEST_NOT_FOUND)
+            }
+            Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, codes::ROUTE_NOT_FOUND),
+            Self::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, codes::METHOD_NOT_ALLOWED)
+            }
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, codes::TIMEOUT),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL),
+        }
+    }
+}
+
+impl From<InvalidValue> for ApiError {
+    fn from(invalid: InvalidValue) -> Self {
+        Self::InvalidProperty(invalid.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(conflict) => {
+                let code = match &conflict {
+                    Conflict::CustomerDomainTaken(_) => codes::DUPLICATE_CUSTOMER_DOMAIN,
+                    Conflict::Submission(refused) => match refused {
+                        SubmissionRefused::AlreadySubmitted { .. } => codes::ALREADY_SUBMITTED,
+                        SubmissionRefused::Conflicting { .. } => codes::CONFLICTING_QUALIFICATION,
+                        SubmissionRefused::LimitReached { .. } => codes::RESUBMISSION_LIMIT,
+                        // An unknown code is the client's mistake, not a state conflict.
+                        SubmissionRefused::UnknownValidationCode(_) => {
+                            return Self::InvalidProperty(refused.to_string());
+                        }
+                        SubmissionRefused::ValidationCodeExhausted(_) => {
+                            codes::VALIDATION_CODE_EXHAUSTED
+                        }
+                    },
+                    Conflict::Decision(_) => codes::ALREADY_DECIDED,
+                    // A race lost to a concurrent write of the same thing: the retry will see it.
+                    Conflict::Unique(_) => codes::ALREADY_SUBMITTED,
+                };
+                Self::Conflict {
+                    code,
+                    description: conflict.to_string(),
+                }
+            }
+            StoreError::Unavailable(_) => Self::Unavailable(error),
+            StoreError::NotFound | StoreError::Internal { .. } => Self::internal(error),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let description = match &self {
+            Self::MalformedId { what, value } => {
+                let shown: String = value.chars().take(64).collect();
+                format!("The {what} '{shown}' is not a valid GUID.")
+            }
+            other => other.to_string(),
+        };
+        let mut response =
+            Wire::with_status(status, ErrorBody::new(code, description)).into_response();
+        match &self {
+            Self::MissingToken | Self::InvalidToken(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::Unavailable(_) | Self::Timeout => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        if status.is_server_error() {
+            response
+                .extensions_mut()
+                .insert(ServerFault(Arc::new(self)));
+        }
+        response
+    }
+}
+
+/// A token endpoint failure, answered as OAuth 2.0 (RFC 6749 §5.2) and Entra ID do:
+/// `{"error": "invalid_client", "error_description": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}: {description}")]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`, …
+    pub error: &'static str,
+    /// A sentence for a human, prefixed like Entra's with an `AADSTS` code where one fits.
+    pub description: String,
+    /// 401 when the client authenticated with HTTP Basic and failed (RFC 6749 requires it).
+    pub basic_auth_failed: bool,
+}
+
+impl OAuthError {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            error,
+            description: description.into(),
+            basic_auth_failed: false,
+        }
+    }
+
+    /// The request is malformed.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new("invalid_request", description)
+    }
+
+    /// The client could not be authenticated.
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        Self::new("invalid_client", description)
+    }
+
+    /// The grant (user credentials, refresh token) is not valid.
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new("invalid_grant", description)
+    }
+
+    /// The grant type is not one this endpoint issues.
+    pub fn unsupported_grant_type(grant: &str) -> Self {
+        let shown: String = grant.chars().take(64).collect();
+        Self::new(
+            "unsupported_grant_type",
+            format!(
+                "AADSTS70003: The grant type '{shown}' is not supported; use client_credentials or password."
+            ),
+        )
+    }
+
+    /// The scope is not this API's.
+    pub fn invalid_scope(description: impl Into<String>) -> Self {
+        Self::new("invalid_scope", description)
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = if self.basic_auth_failed {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let body = qualify_types::OAuthErrorBody {
+            error: self.error.to_owned(),
+            error_description: self.description,
+        };
+        let mut response = Wire::with_status(status, body).into_response();
+        if self.basic_auth_failed {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"qualify\""),
+            );
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

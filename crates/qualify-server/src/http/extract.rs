@@ -1,0 +1,174 @@
+//! Extractors that turn what a client sent into typed values, or into the contract's errors:
+//! JSON bodies read the way Partner Center (an ASP.NET service) reads them, with property names
+//! matched case-insensitively; GUIDs in the path; query parameters.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{ApiError, AppState};
+
+/// Every property name Qualify reads from a body, in its canonical spelling. A body's keys are
+/// rewritten to these when they match ignoring case, before typed deserialisation; so
+/// `Qualification`, `QUALIFICATION` and `qualification` all work, and error messages name the
+/// canonical spelling.
+const CANONICAL_NAMES: &[&str] = &[
+    "qualification",
+    "educationSegment",
+    "website",
+    "validationCode",
+    "companyProfile",
+    "billingProfile",
+    "defaultAddress",
+    "domain",
+    "companyName",
+    "email",
+    "culture",
+    "language",
+    "country",
+    "region",
+    "city",
+    "addressLine1",
+    "postalCode",
+    "vettingStatus",
+    "vettingReason",
+];
+
+fn canonicalise_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut inner) in entries {
+                canonicalise_keys(&mut inner);
+                let canonical = CANONICAL_NAMES
+                    .iter()
+                    .find(|name| name.eq_ignore_ascii_case(&key))
+                    .map_or(key, |name| (*name).to_owned());
+                // When two keys differ only by case, the later one wins, as in ASP.NET.
+                map.insert(canonical, inner);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(canonicalise_keys),
+        _ => {}
+    }
+}
+
+/// A JSON body, property names matched case-insensitively.
+#[derive(Debug)]
+pub(crate) struct LenientJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for LenientJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::BodyTooLarge {
+                        limit: state.settings.body_limit,
+                    }
+                } else {
+                    ApiError::MalformedBody(rejection.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::MalformedBody(
+                "the body is empty; a JSON object is expected".into(),
+            ));
+        }
+        let mut value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+        canonicalise_keys(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(Self)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                if path == "." {
+                    ApiError::MalformedBody(error.into_inner().to_string())
+                } else {
+                    ApiError::MalformedBody(format!("at '{path}': {}", error.into_inner()))
+                }
+            })
+    }
+}
+
+/// A GUID identifying something in the path.
+pub(crate) trait PathId: std::str::FromStr {
+    /// What it identifies, for the error message (`customer id`).
+    const WHAT: &'static str;
+}
+
+impl PathId for qualify_types::CustomerId {
+    const WHAT: &'static str = "customer id";
+}
+
+impl PathId for qualify_types::VettingRequestId {
+    const WHAT: &'static str = "vetting request id";
+}
+
+impl PathId for qualify_types::TenantId {
+    const WHAT: &'static str = "tenant id";
+}
+
+/// The one id of a route's path; a malformed one is a 400 (900118), not a 404.
+#[derive(Debug)]
+pub(crate) struct IdPath<T>(pub T);
+
+impl<S: Send + Sync, T: PathId> FromRequestParts<S> for IdPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::internal(rejection.body_text()))?;
+        raw.parse().map(Self).map_err(|_| ApiError::MalformedId {
+            what: T::WHAT,
+            value: raw,
+        })
+    }
+}
+
+/// Query parameters; a malformed query is a 400 naming the problem.
+#[derive(Debug)]
+pub(crate) struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(params)| Self(params))
+            .map_err(|rejection| ApiError::InvalidProperty(rejection.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_matched_ignoring_case_at_every_depth() {
+        let mut body = json!({
+            "QUALIFICATION": "Education",
+            "EducationSegment": "K12",
+            "CompanyProfile": {"DOMAIN": "x.com"},
+            "unknownKey": 1
+        });
+        canonicalise_keys(&mut body);
+        assert_eq!(
+            body,
+            json!({
+                "qualification": "Education",
+                "educationSegment": "K12",
+                "companyProfile": {"domain": "x.com"},
+                "unknownKey": 1
+            })
+        );
+    }
+}

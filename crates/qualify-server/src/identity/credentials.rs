@@ -1,0 +1,106 @@
+//! Checking the credentials a token request presents: the application's client id and secret,
+//! and for the password grant the user's name and password. Secrets are compared against slow
+//! hashes on the blocking pool, so a burst of token requests can't stall the API.
+
+use qualify_store::{AppRecord, Store, UserRecord};
+use qualify_types::TenantId;
+use uuid::Uuid;
+
+use super::passwords::verify_secret;
+use crate::error::OAuthError;
+
+/// Verifies `secret` against `hash` without blocking the async runtime.
+async fn verify_off_thread(secret: &str, hash: &str) -> bool {
+    let (secret, hash) = (secret.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+fn store_failure(error: qualify_store::StoreError) -> OAuthError {
+    tracing::error!(error = %error, "token request: store failure");
+    OAuthError {
+        error: "temporarily_unavailable",
+        description: "The service is temporarily unavailable; retry later.".into(),
+        basic_auth_failed: false,
+    }
+}
+
+/// The application `client_id` of `tenant`, if `secret` is its secret and it may sign in.
+pub(crate) async fn check_client(
+    store: &Store,
+    tenant: TenantId,
+    client_id: &str,
+    secret: &str,
+    dev_mode: bool,
+) -> Result<AppRecord, OAuthError> {
+    let shown: String = client_id.chars().take(64).collect();
+    let not_found = || {
+        OAuthError::invalid_client(format!(
+            "AADSTS700016: Application with identifier '{shown}' was not found in the directory '{tenant}'."
+        ))
+    };
+    let Ok(client_uuid) = Uuid::try_parse(client_id.trim()) else {
+        return Err(not_found());
+    };
+    let app = store
+        .find_app(client_uuid)
+        .await
+        .map_err(store_failure)?
+        .ok_or_else(not_found)?;
+    if app.tenant_id != tenant {
+        return Err(not_found());
+    }
+    if app.dev && !dev_mode {
+        return Err(OAuthError::invalid_client(
+            "AADSTS7000112: This is a well-known development credential; it is refused because the server is not running with --dev.",
+        ));
+    }
+    let tenant_record = store
+        .find_tenant(app.tenant_id)
+        .await
+        .map_err(store_failure)?;
+    if app.disabled || tenant_record.is_none_or(|t| t.disabled) {
+        return Err(OAuthError::invalid_client(
+            "AADSTS7000112: Application is disabled.",
+        ));
+    }
+    if !verify_off_thread(secret, &app.secret_hash).await {
+        return Err(OAuthError::invalid_client(format!(
+            "AADSTS7000215: Invalid client secret provided for application '{shown}'."
+        )));
+    }
+    Ok(app)
+}
+
+/// The user `username` of the application's tenant, if `password` is theirs.
+pub(crate) async fn check_user(
+    store: &Store,
+    app: &AppRecord,
+    username: &str,
+    password: &str,
+    dev_mode: bool,
+) -> Result<UserRecord, OAuthError> {
+    let invalid = || {
+        OAuthError::invalid_grant(
+            "AADSTS50126: Error validating credentials due to invalid username or password.",
+        )
+    };
+    let user = store
+        .find_user_by_name(username.trim())
+        .await
+        .map_err(store_failure)?
+        .ok_or_else(invalid)?;
+    if user.tenant_id != app.tenant_id || (user.dev && !dev_mode) {
+        return Err(invalid());
+    }
+    if !verify_off_thread(password, &user.password_hash).await {
+        return Err(invalid());
+    }
+    if user.disabled {
+        return Err(OAuthError::invalid_grant(
+            "AADSTS50057: The user account is disabled.",
+        ));
+    }
+    Ok(user)
+}

@@ -1,0 +1,206 @@
+//! The token issuer's RSA keys: generated once and stored in the database (so every node and
+//! every restart uses the same ones), published as a JWKS, and reloaded when a token names a key
+//! this process has not seen (another node's, or one rotated in by an operator).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use qualify_store::{SigningKeyRecord, Store, StoreError};
+use qualify_types::Timestamp;
+use secrecy::ExposeSecret;
+
+/// How often an unknown `kid` may trigger a reload from the database: bounds the database load
+/// a stream of forged tokens can cause.
+const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The key that signs new tokens.
+pub(crate) struct Signer {
+    pub(crate) kid: String,
+    pub(crate) key: EncodingKey,
+}
+
+/// The keys known at one moment.
+pub(crate) struct KeySet {
+    pub(crate) signer: Signer,
+    verifiers: HashMap<String, DecodingKey>,
+    /// The JWKS document, serialised once.
+    pub(crate) jwks: Arc<[u8]>,
+}
+
+/// The keys, shared by the issuer and the verifier.
+pub(crate) struct KeyRing {
+    store: Store,
+    current: RwLock<Arc<KeySet>>,
+    last_reload: Mutex<Instant>,
+    /// Retired keys are dropped once every token they signed has expired.
+    token_lifetime: Duration,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("signer", &self.current().signer.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failure to load or create keys.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum KeyError {
+    #[error("reading or storing signing keys")]
+    Store(#[from] StoreError),
+    #[error("generating an RSA key")]
+    Generate,
+    #[error("signing key {kid} is not usable")]
+    Unusable {
+        kid: String,
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
+}
+
+/// A new 2048-bit RSA key as (kid, PKCS#8 PEM).
+fn generate() -> Result<(String, String), KeyError> {
+    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
+    let der = pair.as_der().map_err(|_| KeyError::Generate)?;
+    let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
+    let (_, jwk) = public_jwk("new", &pem)?;
+    // RFC 7638 thumbprint: a kid derived from the key, the same wherever it is computed.
+    let kid = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|_| KeyError::Generate)?;
+    Ok((kid, pem))
+}
+
+/// The signing key and its public JWK.
+fn public_jwk(kid: &str, pem: &str) -> Result<(EncodingKey, Jwk), KeyError> {
+    let unusable = |source| KeyError::Unusable {
+        kid: kid.to_owned(),
+        source,
+    };
+    let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(unusable)?;
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).map_err(unusable)?;
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
+    Ok((key, jwk))
+}
+
+impl KeySet {
+    fn from_records(
+        records: &[SigningKeyRecord],
+        token_lifetime: Duration,
+    ) -> Result<Option<Self>, KeyError> {
+        let now = Timestamp::now();
+        let lifetime_ms = i64::try_from(token_lifetime.as_millis()).unwrap_or(i64::MAX);
+        let mut signer = None;
+        let mut verifiers = HashMap::new();
+        let mut jwks = JwkSet { keys: Vec::new() };
+        // Records come newest first: the newest unretired key signs.
+        for record in records {
+            let still_verifies = record
+                .retired_at
+                .is_none_or(|at| at.plus_millis(lifetime_ms) > now);
+            if !still_verifies {
+                continue;
+            }
+            let (key, jwk) = public_jwk(&record.kid, record.private_key_pem.expose_secret())?;
+            let decoding = DecodingKey::from_jwk(&jwk).map_err(|source| KeyError::Unusable {
+                kid: record.kid.clone(),
+                source,
+            })?;
+            verifiers.insert(record.kid.clone(), decoding);
+            jwks.keys.push(jwk);
+            if signer.is_none() && record.retired_at.is_none() {
+                signer = Some(Signer {
+                    kid: record.kid.clone(),
+                    key,
+                });
+            }
+        }
+        let jwks = serde_json::to_vec(&jwks).map_err(|_| KeyError::Generate)?;
+        Ok(signer.map(|signer| Self {
+            signer,
+            verifiers,
+            jwks: jwks.into(),
+        }))
+    }
+}
+
+impl KeyRing {
+    /// Loads the stored keys, creating the first one if there is none.
+    pub(crate) async fn load_or_create(
+        store: Store,
+        token_lifetime: Duration,
+    ) -> Result<Self, KeyError> {
+        let mut records = store.signing_keys().await?;
+        if KeySet::from_records(&records, token_lifetime)?.is_none() {
+            let (kid, pem) = tokio::task::spawn_blocking(generate)
+                .await
+                .map_err(|_| KeyError::Generate)??;
+            store
+                .insert_signing_key(&kid, &pem, Timestamp::now())
+                .await?;
+            tracing::info!(kid, "created a signing key");
+            records = store.signing_keys().await?;
+        }
+        let keys = KeySet::from_records(&records, token_lifetime)?.ok_or(KeyError::Generate)?;
+        Ok(Self {
+            store,
+            current: RwLock::new(Arc::new(keys)),
+            last_reload: Mutex::new(Instant::now()),
+            token_lifetime,
+        })
+    }
+
+    /// The keys as they are now.
+    pub(crate) fn current(&self) -> Arc<KeySet> {
+        Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// The key that verifies tokens signed by `kid`, reloading from the database (at most once
+    /// per [`RELOAD_INTERVAL`]) when it is not known here.
+    pub(crate) async fn verifier(&self, kid: &str) -> Option<DecodingKey> {
+        if let Some(key) = self.current().verifiers.get(kid) {
+            return Some(key.clone());
+        }
+        {
+            let mut last = self
+                .last_reload
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.elapsed() < RELOAD_INTERVAL {
+                return None;
+            }
+            *last = Instant::now();
+        }
+        match self.reload().await {
+            Ok(()) => self.current().verifiers.get(kid).cloned(),
+            Err(error) => {
+                tracing::warn!(error = %error, "reloading signing keys failed");
+                None
+            }
+        }
+    }
+
+    async fn reload(&self) -> Result<(), KeyError> {
+        let records = self.store.signing_keys().await?;
+        if let Some(keys) = KeySet::from_records(&records, self.token_lifetime)? {
+            *self
+                .current
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+        }
+        Ok(())
+    }
+}

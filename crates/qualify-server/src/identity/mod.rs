@@ -1,0 +1,22 @@
+//! Identity: the built-in Entra-compatible token issuer (keys, credentials, minting), the
+//! verification of every bearer token, and who a verified caller is.
+
+mod claims;
+mod credentials;
+pub mod dev;
+mod issuer;
+mod keys;
+mod passwords;
+mod principal;
+mod verify;
+
+pub(crate) use claims::AccessClaims;
+pub(crate) use credentials::{check_client, check_user};
+pub(crate) use issuer::{Subject, mint};
+pub(crate) use keys::KeyRing;
+pub use passwords::{hash_secret, verify_secret};
+pub use principal::{Partner, PartnerUser, Principal, PrincipalUser, Reviewer};
+pub(crate) use verify::Authenticator;
+
+/// The scope an App+User token carries, and that App+User endpoints require.
+pub const USER_IMPERSONATION: &str = "user_impersonation";

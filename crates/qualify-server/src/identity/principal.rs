@@ -1,0 +1,146 @@
+//! Who is calling, once their token is verified, and the extractors that state what a handler
+//! requires: any partner token, a partner's App+User token, or a reviewer.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use qualify_store::{TenantKind, UserRole};
+use qualify_types::TenantId;
+use uuid::Uuid;
+
+use crate::{ApiError, AppState};
+
+/// The user of an App+User token.
+#[derive(Debug, Clone)]
+pub struct PrincipalUser {
+    /// The user's object id.
+    pub object_id: String,
+    /// The user's sign-in name.
+    pub upn: Option<String>,
+}
+
+/// A verified caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The caller's tenant.
+    pub tenant_id: TenantId,
+    /// Partner or operator.
+    pub tenant_kind: TenantKind,
+    /// The calling application's client id.
+    pub app_id: Option<String>,
+    /// The user, for an App+User token (`scp` contains `user_impersonation`).
+    pub user: Option<PrincipalUser>,
+    /// Whether the user authenticated with MFA (`amr` contains `mfa`).
+    pub mfa: bool,
+}
+
+impl Principal {
+    /// Who to name in the audit trail: the user's sign-in name, or the application.
+    pub fn actor(&self) -> String {
+        match (&self.user, &self.app_id) {
+            (Some(user), _) => user.upn.clone().unwrap_or_else(|| user.object_id.clone()),
+            (None, Some(app)) => format!("app:{app}"),
+            (None, None) => format!("tenant:{}", self.tenant_id),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // Several extractors may ask; the token is verified once per request.
+        if let Some(principal) = parts.extensions.get::<Self>() {
+            return Ok(principal.clone());
+        }
+        let principal = state.authenticator.authenticate(&parts.headers).await?;
+        tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
+    }
+}
+
+/// Any token of a partner (App-only or App+User).
+#[derive(Debug, Clone)]
+pub struct Partner(pub Principal);
+
+impl FromRequestParts<AppState> for Partner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.tenant_kind != TenantKind::Partner {
+            return Err(ApiError::Forbidden(
+                "This operation is for partners; the token belongs to the operator tenant.",
+            ));
+        }
+        Ok(Self(principal))
+    }
+}
+
+/// A partner's App+User token.
+#[derive(Debug, Clone)]
+pub struct PartnerUser(pub Principal);
+
+impl FromRequestParts<AppState> for PartnerUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Partner(principal) = Partner::from_request_parts(parts, state).await?;
+        if principal.user.is_none() {
+            return Err(ApiError::Forbidden(
+                "This operation requires an App+User token (scope user_impersonation); the token is App-only.",
+            ));
+        }
+        Ok(Self(principal))
+    }
+}
+
+/// A reviewer: an App+User token of a user with the reviewer role in the operator tenant.
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    /// The verified caller.
+    pub principal: Principal,
+    /// The reviewer's sign-in name, recorded on decisions.
+    pub username: String,
+}
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        const REFUSED: &str = "This operation requires a reviewer of the operator tenant.";
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let user_id = principal
+            .user
+            .as_ref()
+            .filter(|_| principal.tenant_kind == TenantKind::Operator)
+            .and_then(|user| Uuid::try_parse(&user.object_id).ok())
+            .ok_or(ApiError::Forbidden(REFUSED))?;
+        // The role is read from the database, not the token, so revoking it takes effect at once.
+        let user = state
+            .store
+            .find_user(user_id)
+            .await?
+            .ok_or(ApiError::Forbidden(REFUSED))?;
+        if user.role != UserRole::Reviewer || user.disabled || user.tenant_id != principal.tenant_id
+        {
+            return Err(ApiError::Forbidden(REFUSED));
+        }
+        Ok(Self {
+            principal,
+            username: user.username,
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! Qualify's service as a library: the Partner Center qualification API, the Entra-compatible
+//! token issuer, and the reviewer API, over a [`qualify_store::Store`].
+//!
+//! [`App::build`] prepares everything (database, migrations, keys, development identities) on a
+//! listener the caller bound; [`App::run_until_stopped`] serves until the caller's shutdown
+//! future completes, then drains in-flight requests. The binary and the tests run the same code.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::ServiceExt;
+use axum::extract::Request;
+use qualify_store::{Store, StoreError};
+use qualify_types::Timestamp;
+use tokio::net::TcpListener;
+
+mod api;
+mod error;
+mod http;
+mod idempotency;
+pub mod identity;
+mod settings;
+mod state;
+mod wire;
+
+pub use error::{ApiError, OAuthError};
+pub use http::RequestIds;
+pub use settings::{ContractProfile, Settings};
+pub use state::AppState;
+
+use identity::{Authenticator, KeyRing};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be opened or migrated.
+    #[error("opening the database {url}")]
+    Store {
+        /// The database, password redacted.
+        url: String,
+        /// Why.
+        #[source]
+        source: StoreError,
+    },
+    /// The token issuer's keys could not be loaded or created.
+    #[error("loading the token signing keys")]
+    Keys(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The development identities could not be seeded.
+    #[error("seeding the development identities")]
+    Seed(#[source] StoreError),
+    /// The listener has no local address.
+    #[error("reading the listener's address")]
+    Listener(#[source] std::io::Error),
+}
+
+/// A server ready to run.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    local_addr: SocketAddr,
+}
+
+impl App {
+    /// Opens the database (applying migrations), loads or creates the signing keys, seeds the
+    /// development identities with `--dev`, and prepares to serve on `listener`.
+    pub async fn build(settings: Settings, listener: TcpListener) -> Result<Self, StartupError> {
+        let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
+        let store =
+            Store::connect(&settings.store)
+                .await
+                .map_err(|source| StartupError::Store {
+                    url: settings.store.url.to_string(),
+                    source,
+                })?;
+        if settings.dev {
+            identity::dev::seed(&store)
+                .await
+                .map_err(StartupError::Seed)?;
+        }
+        let keys = KeyRing::load_or_create(store.clone(), settings.token_lifetime)
+            .await
+            .map_err(|e| StartupError::Keys(Box::new(e)))?;
+        let issuer_base = settings.public_url.as_ref().map_or_else(
+            || format!("http://{local_addr}"),
+            |url| url.as_str().trim_end_matches('/').to_owned(),
+        );
+        let keys = Arc::new(keys);
+        let authenticator = Authenticator {
+            keys: Arc::clone(&keys),
+            issuer_base,
+            clock_skew_secs: settings.clock_skew.as_secs(),
+            store: store.clone(),
+            dev_mode: settings.dev,
+        };
+        let state = AppState {
+            store,
+            settings: Arc::new(settings),
+            keys,
+            authenticator: Arc::new(authenticator),
+        };
+        Ok(Self {
+            listener,
+            state,
+            local_addr,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The URL clients use, and the base of the token issuer.
+    pub fn public_url(&self) -> &str {
+        self.state.public_base()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections, lets in-flight
+    /// requests finish, and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Self {
+            listener,
+            state,
+            local_addr,
+        } = self;
+        let housekeeping = tokio::spawn(purge_idempotency_records(state.clone()));
+        let service = http::service(state.clone());
+        tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, "serving");
+        let served = axum::serve(listener, ServiceExt::<Request>::into_make_service(service))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        housekeeping.abort();
+        state.store.close().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Forgets `MS-RequestId` records older than the retention, hourly.
+async fn purge_idempotency_records(state: AppState) {
+    let retention = state
+        .settings
+        .idempotency_retention
+        .max(Duration::from_secs(24 * 3600));
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let cutoff = Timestamp::now().plus_millis(-retention_ms);
+        match state.store.purge_idempotency_records(cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot old idempotency records"),
+            Err(error) => tracing::warn!(error = %error, "purging idempotency records failed"),
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The server's settings, as the binary assembles them from defaults, the config file, `QUALIFY_`
+//! variables and flags. Plain values, passed in: nothing here reads the environment.
+
+use std::time::Duration;
+
+use qualify_domain::SubmissionPolicy;
+use qualify_store::{DatabaseUrl, StoreOptions};
+use url::Url;
+
+/// Which shape `GET …/qualifications` answers in. Only serialisation differs, never behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContractProfile {
+    /// The seed document's shape: `{"qualifications": [...]}`, dates named `vettingCreatedDate`.
+    #[default]
+    Documented,
+    /// What Microsoft's .NET SDK reads: a bare array, dates named `vettingCreateDate`.
+    Sdk,
+}
+
+impl std::str::FromStr for ContractProfile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "documented" => Ok(Self::Documented),
+            "sdk" => Ok(Self::Sdk),
+            other => Err(format!(
+                "unknown contract profile '{other}': use documented or sdk"
+            )),
+        }
+    }
+}
+
+/// Everything [`crate::App::build`] needs to know.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The database and its pool.
+    pub store: StoreOptions,
+    /// The URL clients reach this server at; the token issuer's `iss` is derived from it.
+    /// Defaults to `http://` and the address the server listens on. Every node behind a load
+    /// balancer must be given the same one.
+    pub public_url: Option<Url>,
+    /// The shape of the qualification list.
+    pub contract: ContractProfile,
+    /// Development mode: seed and accept the well-known identities.
+    pub dev: bool,
+    /// Limits on submissions.
+    pub policy: SubmissionPolicy,
+    /// How long issued access tokens live.
+    pub token_lifetime: Duration,
+    /// Tokens are accepted this long before `nbf` and after `exp`, for clock skew.
+    pub clock_skew: Duration,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Requests taking longer are answered 503.
+    pub request_timeout: Duration,
+    /// How long `MS-RequestId` idempotency records are kept (at least 24 hours).
+    pub idempotency_retention: Duration,
+}
+
+impl Settings {
+    /// Defaults for a server on `database`.
+    pub fn new(database: DatabaseUrl) -> Self {
+        Self {
+            store: StoreOptions::new(database),
+            public_url: None,
+            contract: ContractProfile::Documented,
+            dev: false,
+            policy: SubmissionPolicy::default(),
+            token_lifetime: Duration::from_secs(3600),
+            clock_skew: Duration::from_secs(60),
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            idempotency_retention: Duration::from_secs(24 * 3600),
+        }
+    }
+}

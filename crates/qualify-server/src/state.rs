@@ -1,0 +1,29 @@
+//! What every handler can reach: the store, the settings, the keys and the token verifier.
+
+use std::sync::Arc;
+
+use qualify_store::Store;
+
+use crate::Settings;
+use crate::identity::{Authenticator, KeyRing};
+
+/// The shared state of one server. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub(crate) store: Store,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) authenticator: Arc<Authenticator>,
+}
+
+impl AppState {
+    /// The issuer of the built-in token service for `tenant`: `{public URL}/{tenant}/v2.0`.
+    pub(crate) fn issuer_for(&self, tenant: &str) -> String {
+        self.authenticator.issuer_for(tenant)
+    }
+
+    /// The public URL, without a trailing slash.
+    pub(crate) fn public_base(&self) -> &str {
+        &self.authenticator.issuer_base
+    }
+}

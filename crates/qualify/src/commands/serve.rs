@@ -1,0 +1,123 @@
+//! `qualify serve`: run the server until SIGTERM or Ctrl-C, then drain in-flight requests.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use qualify_server::App;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::config;
+use crate::telemetry::{self, LogFormat};
+
+/// Flags of `qualify serve`. Each is also a config file key and a `QUALIFY_*` variable; only the
+/// flags given override those.
+#[derive(Debug, Args, Serialize)]
+pub(crate) struct ServeArgs {
+    /// TOML config file (keys as the flags, with underscores).
+    #[arg(long, env = "QUALIFY_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    /// Database: sqlite:///path/file.db, a file path, or postgres://… [default: ./qualify-data/qualify.db].
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<String>,
+    /// The URL clients reach this server at; tokens are issued by {URL}/{tenant}/v2.0 [default: http://ADDR].
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
+    /// Shape of GET …/qualifications: documented (the seed's) or sdk (Microsoft's .NET SDK's) [default: documented].
+    #[arg(long, value_name = "PROFILE", value_parser = ["documented", "sdk"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contract: Option<String>,
+    /// Development mode: seed and accept the well-known identities (see the README).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dev: bool,
+    /// Vetting requests allowed per customer and qualification, counting the first [default: 3].
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_vetting_requests: Option<u32>,
+    /// Lifetime of issued access tokens, e.g. 1h [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_lifetime: Option<String>,
+    /// Largest request body in bytes [default: 65536].
+    #[arg(long, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_limit: Option<usize>,
+    /// Requests taking longer are answered 503, e.g. 30s [default: 30s].
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_timeout: Option<String>,
+    /// SQLite durability: full (fsync every commit) or normal [default: full].
+    #[arg(long, value_name = "MODE", value_parser = ["full", "normal"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sqlite_sync: Option<String>,
+    /// Database connections: PostgreSQL pool size, SQLite readers [default: 8].
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_max_connections: Option<u32>,
+    /// PostgreSQL statement timeout, SQLite busy timeout, e.g. 10s [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_statement_timeout: Option<String>,
+    /// Log format [default: text].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+}
+
+/// Runs the server.
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = config::load(args.config.as_ref(), &args)?;
+    telemetry::init(config.log_format);
+    let settings = config.settings()?;
+    let addr = config.listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let app = App::build(settings, listener)
+        .await
+        .context("starting the server")?;
+    tracing::info!(
+        ready_in_ms = started.elapsed().as_secs_f64() * 1000.0,
+        contract = config::contract_name(config.settings()?.contract),
+        "ready"
+    );
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .context("serving")
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,211 @@
+//! The server's configuration, layered: built-in defaults, then the config file (`--config` or
+//! `QUALIFY_CONFIG`, TOML), then `QUALIFY_*` environment variables, then flags. Loading reads
+//! files and the environment but changes nothing.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use qualify_server::{ContractProfile, Settings};
+use qualify_store::{DatabaseUrl, SqliteSync};
+use serde::{Deserialize, Serialize};
+
+use crate::telemetry::LogFormat;
+
+/// Every setting of `qualify serve`, with its key in the config file; the environment variable
+/// is the key upper-cased with a `QUALIFY_` prefix (`listen` → `QUALIFY_LISTEN`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct ServeConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Database URL; SQLite file `./qualify-data/qualify.db` when absent.
+    pub database: Option<String>,
+    /// The URL clients use to reach this server (issuer of its tokens).
+    pub public_url: Option<String>,
+    /// `documented` or `sdk`.
+    pub contract: String,
+    /// Development mode.
+    pub dev: bool,
+    /// Vetting requests allowed per customer and qualification.
+    pub max_vetting_requests: u32,
+    /// Lifetime of issued access tokens.
+    #[serde(with = "humantime_serde")]
+    pub token_lifetime: Duration,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// Requests running longer are answered 503.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// SQLite durability: `full` (fsync each commit) or `normal`.
+    pub sqlite_sync: String,
+    /// Database connections (PostgreSQL pool size; SQLite readers).
+    pub db_max_connections: u32,
+    /// PostgreSQL statement timeout; SQLite busy timeout.
+    #[serde(with = "humantime_serde")]
+    pub db_statement_timeout: Duration,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        let defaults = Settings::new(DatabaseUrl::default_sqlite());
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database: None,
+            public_url: None,
+            contract: "documented".into(),
+            dev: false,
+            max_vetting_requests: defaults.policy.max_requests_per_qualification,
+            token_lifetime: defaults.token_lifetime,
+            body_limit: defaults.body_limit,
+            request_timeout: defaults.request_timeout,
+            sqlite_sync: "full".into(),
+            db_max_connections: defaults.store.max_connections,
+            db_statement_timeout: defaults.store.statement_timeout,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// The keys an environment variable may set; other `QUALIFY_*` variables belong to the
+/// client commands and are ignored here.
+const KEYS: &[&str] = &[
+    "listen",
+    "database",
+    "public_url",
+    "contract",
+    "dev",
+    "max_vetting_requests",
+    "token_lifetime",
+    "body_limit",
+    "request_timeout",
+    "sqlite_sync",
+    "db_max_connections",
+    "db_statement_timeout",
+    "log_format",
+];
+
+/// Layers the sources; `overrides` holds only the flags given on the command line.
+pub(crate) fn load(
+    file: Option<&PathBuf>,
+    overrides: &impl Serialize,
+) -> anyhow::Result<ServeConfig> {
+    let mut figment = Figment::from(Serialized::defaults(ServeConfig::default()));
+    if let Some(file) = file {
+        anyhow::ensure!(
+            file.exists(),
+            "the config file {} does not exist",
+            file.display()
+        );
+        figment = figment.merge(Toml::file(file));
+    }
+    figment
+        .merge(Env::prefixed("QUALIFY_").only(KEYS))
+        .merge(Serialized::defaults(overrides))
+        .extract()
+        .context("reading the configuration")
+}
+
+impl ServeConfig {
+    /// The listen address.
+    pub(crate) fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen
+            .parse()
+            .with_context(|| format!("listen address '{}' is not host:port", self.listen))
+    }
+
+    /// The server's settings.
+    pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
+        let database = match &self.database {
+            Some(url) => url.parse()?,
+            None => DatabaseUrl::default_sqlite(),
+        };
+        let mut settings = Settings::new(database);
+        settings.public_url = self
+            .public_url
+            .as_deref()
+            .map(url::Url::parse)
+            .transpose()
+            .context("public_url is not a URL")?;
+        settings.contract = self.contract.parse().map_err(anyhow::Error::msg)?;
+        settings.dev = self.dev;
+        anyhow::ensure!(
+            self.max_vetting_requests >= 1,
+            "max_vetting_requests must be at least 1"
+        );
+        settings.policy.max_requests_per_qualification = self.max_vetting_requests;
+        settings.token_lifetime = self.token_lifetime;
+        anyhow::ensure!(
+            self.body_limit >= 1024,
+            "body_limit must be at least 1024 bytes"
+        );
+        settings.body_limit = self.body_limit;
+        settings.request_timeout = self.request_timeout;
+        settings.store.sqlite_sync = match self.sqlite_sync.to_ascii_lowercase().as_str() {
+            "full" => SqliteSync::Full,
+            "normal" => SqliteSync::Normal,
+            other => anyhow::bail!("sqlite_sync '{other}' is not full or normal"),
+        };
+        settings.store.max_connections = self.db_max_connections.max(1);
+        settings.store.statement_timeout = self.db_statement_timeout;
+        Ok(settings)
+    }
+}
+
+/// The contract profile's name, for flags.
+pub(crate) fn contract_name(profile: ContractProfile) -> &'static str {
+    match profile {
+        ContractProfile::Documented => "documented",
+        ContractProfile::Sdk => "sdk",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct NoFlags {}
+
+    #[test]
+    fn defaults_make_a_local_sqlite_server() {
+        let config = load(None, &NoFlags {}).unwrap();
+        assert_eq!(config.listen_addr().unwrap().to_string(), "127.0.0.1:8080");
+        let settings = config.settings().unwrap();
+        assert_eq!(
+            settings.store.url.to_string(),
+            "sqlite://qualify-data/qualify.db"
+        );
+        assert_eq!(settings.policy.max_requests_per_qualification, 3);
+    }
+
+    #[test]
+    fn the_file_is_overridden_by_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("qualify.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\ncontract = \"sdk\"\ntoken_lifetime = \"10m\"\n",
+        )
+        .unwrap();
+        #[derive(Serialize)]
+        struct Flags {
+            listen: &'static str,
+        }
+        let config = load(
+            Some(&file),
+            &Flags {
+                listen: "127.0.0.1:9001",
+            },
+        )
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9001");
+        assert_eq!(contract_name(config.settings().unwrap().contract), "sdk");
+        assert_eq!(config.token_lifetime, Duration::from_secs(600));
+    }
+}
