@@ -171,17 +171,20 @@ mod tests {
         Some(Website::parse("contoso.edu").unwrap())
     }
 
+    /// One row of the rules table: what is submitted, and the property refused (if any).
+    type Case = (
+        Qualification,
+        Option<EducationSegment>,
+        Option<Website>,
+        Option<ValidationCodeValue>,
+        Result<(), &'static str>,
+    );
+
     /// The submission rules table: each qualification with each combination of details.
     #[test]
     fn each_qualification_takes_exactly_its_own_details() {
         let k12 = Some(EducationSegment::K12);
-        let cases: &[(
-            Qualification,
-            Option<EducationSegment>,
-            Option<Website>,
-            Option<ValidationCodeValue>,
-            Result<(), &str>,
-        )] = &[
+        let cases: &[Case] = &[
             (Education, k12, None, None, Ok(())),
             (Education, k12, site(), None, Ok(())),
             (Education, None, site(), None, Err("educationSegment")),

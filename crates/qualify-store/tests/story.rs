@@ -1,6 +1,9 @@
 //! The store's story: every backend passes the same sequence of scenarios. SQLite always runs;
 //! PostgreSQL runs when a server is reachable (and must, in CI).
 
+// Helpers outside #[test] functions unwrap too: a test should stop loudly where it failed.
+#![allow(clippy::unwrap_used)]
+
 use qualify_domain::{
     DecisionRefused, DenialReason, Submission, SubmissionPolicy, SubmissionRefused,
     ValidationCodeValue, Verdict, VettingState,

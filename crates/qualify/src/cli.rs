@@ -22,7 +22,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  qualify serve --dev\n  qualify serve --listen 0.0.0.0:8080 --database postgres://qualify@db/qualify --public-url https://qualify.example.com"
     )]
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Apply database migrations without starting the server.
     #[command(
         after_help = "Example:\n  qualify migrate --database sqlite:///var/lib/qualify/qualify.db"
@@ -34,7 +34,7 @@ enum Command {
 pub(crate) async fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Migrate(args) => migrate::run(args).await,
     };
     match outcome {

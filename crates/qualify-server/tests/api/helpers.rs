@@ -1,0 +1,281 @@
+//! A real server on 127.0.0.1:0 over a throw-away database, and a client that speaks to it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use qualify_server::{App, Settings};
+use qualify_store::testing::TestDatabase;
+use qualify_store::{Store, StoreOptions};
+use qualify_types::dev::DevIdentity;
+use reqwest::{Method, Response, StatusCode};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub(crate) use qualify_types::dev::{OPERATOR, PARTNER_A, PARTNER_B};
+
+/// The seed document's request ids.
+pub(crate) const SEED_CORRELATION_ID: &str = "7d2456fd-2d79-46d0-9f8e-5d7ecd5f8745";
+pub(crate) const SEED_REQUEST_ID: &str = "037db222-6d8e-4d7f-ba78-df3dca33fb68";
+
+/// Which kind of token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grant {
+    /// Client credentials: App-only.
+    App,
+    /// Password: App+User.
+    User,
+}
+
+/// A running server.
+pub(crate) struct TestServer {
+    /// Where to connect.
+    pub(crate) base: String,
+    /// The public URL the server was told it has: the base of its tokens' issuer.
+    pub(crate) public_url: String,
+    pub(crate) http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// A `--dev` server on `db`.
+    pub(crate) async fn start(db: &TestDatabase) -> Self {
+        Self::start_with(db, |_| {}).await
+    }
+
+    /// A server on `db` with settings adjusted by `configure` (dev mode is on unless it turns it off).
+    pub(crate) async fn start_with(
+        db: &TestDatabase,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = Settings::new(db.url().clone());
+        settings.dev = true;
+        configure(&mut settings);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let app = App::build(settings, listener)
+            .await
+            .expect("the server starts");
+        let base = format!("http://{}", app.local_addr());
+        let public_url = app.public_url().to_owned();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            public_url,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub(crate) async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("the server task")
+                .expect("the server stops cleanly");
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Asks the token endpoint; returns the raw response.
+    pub(crate) async fn token_response(&self, who: DevIdentity, grant: Grant) -> Response {
+        let mut form = vec![
+            ("client_id", who.client_id),
+            ("client_secret", who.client_secret),
+        ];
+        match grant {
+            Grant::App => {
+                form.push(("grant_type", "client_credentials"));
+                form.push(("scope", "https://api.partnercenter.microsoft.com/.default"));
+            }
+            Grant::User => {
+                form.push(("grant_type", "password"));
+                form.push((
+                    "scope",
+                    "https://api.partnercenter.microsoft.com/user_impersonation",
+                ));
+                form.push(("username", who.username));
+                form.push(("password", who.password));
+            }
+        }
+        self.http
+            .post(self.url(&format!("/{}/oauth2/v2.0/token", who.tenant_id)))
+            .form(&form)
+            .send()
+            .await
+            .expect("token request")
+    }
+
+    /// An access token.
+    pub(crate) async fn token(&self, who: DevIdentity, grant: Grant) -> String {
+        let response = self.token_response(who, grant).await;
+        assert_eq!(response.status(), StatusCode::OK, "token for {}", who.name);
+        let body: Value = response.json().await.expect("token JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// Sends `method path` with `token` and an optional JSON body.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Response {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Creates a customer; returns its id.
+    pub(crate) async fn create_customer(&self, token: &str, domain: &str) -> String {
+        let body = json!({"companyProfile": {"domain": domain}, "billingProfile": {"companyName": "Contoso"}});
+        let response = self.post("/v1/customers", token, &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "create {domain}");
+        let customer: Value = response.json().await.expect("customer JSON");
+        customer["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Submits Education (K12) for a customer; returns the response.
+    pub(crate) async fn submit(&self, token: &str, customer: &str, body: &Value) -> Response {
+        self.post(
+            &format!("/v1/customers/{customer}/qualifications"),
+            token,
+            body,
+        )
+        .await
+    }
+
+    /// The qualifications of a customer, as JSON.
+    pub(crate) async fn qualifications(&self, token: &str, customer: &str) -> Value {
+        let response = self
+            .get(&format!("/v1/customers/{customer}/qualifications"), token)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("qualifications JSON")
+    }
+
+    /// The reviewer API's requests matching `query` (e.g. `status=InReview`).
+    pub(crate) async fn review_list(&self, reviewer: &str, query: &str) -> Vec<Value> {
+        let response = self
+            .get(&format!("/review/v1/requests?{query}"), reviewer)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let page: Value = response.json().await.expect("page JSON");
+        page["items"].as_array().expect("items").clone()
+    }
+
+    /// Decides the only in-review request of `customer`.
+    pub(crate) async fn decide_for(
+        &self,
+        reviewer: &str,
+        customer: &str,
+        decision: &Value,
+    ) -> Value {
+        let open = self
+            .review_list(reviewer, &format!("status=InReview&customerId={customer}"))
+            .await;
+        assert_eq!(open.len(), 1, "one request in review for {customer}");
+        let id = open[0]["id"].as_str().expect("id");
+        let response = self
+            .post(
+                &format!("/review/v1/requests/{id}/decision"),
+                reviewer,
+                decision,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("decision JSON")
+    }
+}
+
+/// Asserts an error response: status, Partner Center body with `code`, ids echoed; returns the
+/// description.
+pub(crate) async fn assert_error(response: Response, status: StatusCode, code: i64) -> String {
+    assert_eq!(response.status(), status, "status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json; charset=utf-8",
+        "errors are JSON"
+    );
+    assert!(
+        response.headers().contains_key("ms-requestid"),
+        "MS-RequestId echoed"
+    );
+    assert!(
+        response.headers().contains_key("ms-correlationid"),
+        "MS-CorrelationId echoed"
+    );
+    let body: Value = response.json().await.expect("error JSON");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["data"], json!([]), "{body}");
+    assert_eq!(body["source"], "PartnerFD", "{body}");
+    let description = body["description"]
+        .as_str()
+        .expect("description")
+        .to_owned();
+    assert!(!description.is_empty());
+    description
+}
+
+/// Claims for a hand-made token; tests change what they attack.
+pub(crate) fn claims_for(server: &TestServer, who: DevIdentity) -> Value {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    json!({
+        "iss": format!("{}/{}/v2.0", server.public_url, who.tenant_id),
+        "aud": "https://api.partnercenter.microsoft.com",
+        "sub": who.client_id,
+        "tid": who.tenant_id,
+        "appid": who.client_id,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    })
+}
+
+/// Signs `claims` with the server's own signing key, read from its database: a token only
+/// the server could have made, with whatever claims a test needs.
+pub(crate) async fn sign_with_server_key(db: &TestDatabase, claims: &Value) -> String {
+    let store = Store::connect(&StoreOptions::new(db.url().clone()))
+        .await
+        .expect("store");
+    let keys = store.signing_keys().await.expect("keys");
+    store.close().await;
+    let key = keys.first().expect("a signing key");
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(key.kid.clone());
+    let encoding =
+        EncodingKey::from_rsa_pem(key.private_key_pem.expose_secret().as_bytes()).expect("PEM");
+    jsonwebtoken::encode(&header, claims, &encoding).expect("sign")
+}

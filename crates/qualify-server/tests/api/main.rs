@@ -1,0 +1,17 @@
+//! The API, tested through HTTP against a real server on a real socket, on every backend
+//! (SQLite always, PostgreSQL when reachable: in CI, always).
+
+// Helpers outside #[test] functions unwrap too: a test should stop loudly where it failed.
+#![allow(clippy::unwrap_used)]
+
+mod customers;
+mod errors;
+mod headers;
+mod helpers;
+mod idempotency;
+mod isolation;
+mod persistence;
+mod review;
+mod seed_examples;
+mod submissions;
+mod tokens;

@@ -1,0 +1,336 @@
+//! The built-in token issuer, and the checks every API call makes on its bearer token.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use qualify_store::testing::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn issued_tokens_verify_against_the_published_keys_and_carry_entras_claims() {
+    for db in TestDatabase::every_backend("token claims").await {
+        let server = TestServer::start(&db).await;
+        let discovery: Value = server
+            .http
+            .get(server.url(&format!(
+                "/{}/v2.0/.well-known/openid-configuration",
+                PARTNER_A.tenant_id
+            )))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let issuer = discovery["issuer"].as_str().unwrap().to_owned();
+        assert_eq!(
+            issuer,
+            format!("{}/{}/v2.0", server.public_url, PARTNER_A.tenant_id)
+        );
+        let jwks: JwkSet = server
+            .http
+            .get(discovery["jwks_uri"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+
+        let response = server.token_response(PARTNER_A, Grant::User).await;
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        let token = body["access_token"].as_str().unwrap();
+
+        let header = decode_header(token).unwrap();
+        assert_eq!(header.alg, Algorithm::RS256);
+        let jwk = jwks
+            .find(header.kid.as_deref().unwrap())
+            .expect("the token's key is published");
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_audience(&["https://api.partnercenter.microsoft.com"]);
+        validation.set_issuer(&[&issuer]);
+        let claims = decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .unwrap()
+            .claims;
+        assert_eq!(claims["tid"], PARTNER_A.tenant_id);
+        assert_eq!(claims["appid"], PARTNER_A.client_id);
+        assert_eq!(claims["scp"], "user_impersonation");
+        assert_eq!(claims["upn"], PARTNER_A.username);
+        assert_eq!(claims["amr"], json!(["pwd", "mfa"]));
+        for claim in ["oid", "iat", "nbf", "exp"] {
+            assert!(!claims[claim].is_null(), "{claim}");
+        }
+
+        let app = server.token(PARTNER_A, Grant::App).await;
+        let claims = decode::<Value>(&app, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .unwrap()
+            .claims;
+        assert!(claims.get("scp").is_none(), "App-only tokens have no scp");
+        assert!(claims.get("upn").is_none());
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_are_oauth_errors() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let endpoint = server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id));
+    let scope = "https://api.partnercenter.microsoft.com/.default";
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", "wrong"),
+                ("scope", scope),
+            ],
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", PARTNER_B.client_id),
+                ("client_secret", PARTNER_B.client_secret),
+                ("scope", scope),
+            ],
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", PARTNER_A.client_secret),
+                ("scope", scope),
+                ("username", PARTNER_A.username),
+                ("password", "wrong"),
+            ],
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", PARTNER_A.client_secret),
+                ("scope", scope),
+                ("username", PARTNER_B.username),
+                ("password", PARTNER_B.password),
+            ],
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", PARTNER_A.client_secret),
+                ("scope", scope),
+            ],
+            "unsupported_grant_type",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", PARTNER_A.client_secret),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+            "invalid_scope",
+        ),
+        (
+            vec![
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", PARTNER_A.client_secret),
+                ("scope", scope),
+            ],
+            "invalid_request",
+        ),
+    ];
+    for (form, error) in cases {
+        let response = server
+            .http
+            .post(&endpoint)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{error}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], error, "{body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("AADSTS"),
+            "{body}"
+        );
+    }
+    let response = server
+        .http
+        .post(server.url("/not-a-tenant/oauth2/v2.0/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // HTTP Basic client authentication works, and its failure is a 401.
+    let basic = server
+        .http
+        .post(&endpoint)
+        .basic_auth(PARTNER_A.client_id, Some(PARTNER_A.client_secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::OK);
+    let failed = server
+        .http
+        .post(&endpoint)
+        .basic_auth(PARTNER_A.client_id, Some("wrong"))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+/// A token signed with the server's key (so only the claim under test is wrong).
+async fn forged(db: &TestDatabase, server: &TestServer, change: impl FnOnce(&mut Value)) -> String {
+    let mut claims = claims_for(server, PARTNER_A);
+    change(&mut claims);
+    sign_with_server_key(db, &claims).await
+}
+
+#[tokio::test]
+async fn tokens_are_checked_for_signature_algorithm_issuer_audience_and_lifetime() {
+    for db in TestDatabase::every_backend("token checks").await {
+        let server = TestServer::start(&db).await;
+        let path = "/v1/customers";
+        let valid = forged(&db, &server, |_| {}).await;
+        assert_eq!(
+            server.get(path, &valid).await.status(),
+            StatusCode::OK,
+            "the baseline token is accepted"
+        );
+
+        let now = claims_for(&server, PARTNER_A)["iat"].as_i64().unwrap();
+        let cases = [
+            (
+                "expired",
+                forged(&db, &server, |c| c["exp"] = json!(now - 3600)).await,
+            ),
+            (
+                "not yet valid",
+                forged(&db, &server, |c| c["nbf"] = json!(now + 3600)).await,
+            ),
+            (
+                "wrong audience",
+                forged(&db, &server, |c| {
+                    c["aud"] = json!("https://graph.microsoft.com")
+                })
+                .await,
+            ),
+            (
+                "wrong issuer",
+                forged(&db, &server, |c| {
+                    c["iss"] = json!("https://login.microsoftonline.com/x/v2.0")
+                })
+                .await,
+            ),
+            (
+                "unknown tenant",
+                forged(&db, &server, |c| {
+                    let tid = "0a1b2c3d-0000-4000-8000-00000000000f";
+                    c["tid"] = json!(tid);
+                    c["iss"] = json!(format!("{}/{tid}/v2.0", server.public_url));
+                })
+                .await,
+            ),
+        ];
+        for (what, token) in cases {
+            let response = server.get(path, &token).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
+            assert_error(response, StatusCode::UNAUTHORIZED, 400).await;
+        }
+
+        // A tampered payload: same signature, different claims.
+        let parts: Vec<&str> = valid.split('.').collect();
+        let mut payload: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        payload["tid"] = json!(PARTNER_B.tenant_id);
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(payload.to_string()),
+            parts[2]
+        );
+        assert_error(
+            server.get(path, &tampered).await,
+            StatusCode::UNAUTHORIZED,
+            400,
+        )
+        .await;
+
+        // alg none.
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let unsigned = format!("{none_header}.{}.", parts[1]);
+        assert_error(
+            server.get(path, &unsigned).await,
+            StatusCode::UNAUTHORIZED,
+            400,
+        )
+        .await;
+
+        // HS256 with the public key as the secret.
+        let jwks: Value = server
+            .http
+            .get(server.url("/discovery/v2.0/keys"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let public = jwks["keys"][0]["n"].as_str().unwrap().to_owned();
+        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+        header.kid = jwks["keys"][0]["kid"].as_str().map(str::to_owned);
+        let hs256 = jsonwebtoken::encode(
+            &header,
+            &claims_for(&server, PARTNER_A),
+            &jsonwebtoken::EncodingKey::from_secret(public.as_bytes()),
+        )
+        .unwrap();
+        assert_error(
+            server.get(path, &hs256).await,
+            StatusCode::UNAUTHORIZED,
+            400,
+        )
+        .await;
+
+        // An unknown key id.
+        let mut header = decode_header(&valid).unwrap();
+        header.kid = Some("not-a-key".into());
+        let header_json = serde_json::to_string(&header).unwrap();
+        let unknown_kid = format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(header_json),
+            parts[1],
+            parts[2]
+        );
+        assert_error(
+            server.get(path, &unknown_kid).await,
+            StatusCode::UNAUTHORIZED,
+            400,
+        )
+        .await;
+        server.stop().await;
+    }
+}

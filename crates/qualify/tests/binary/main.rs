@@ -1,0 +1,10 @@
+//! The `qualify` binary, run as a process: serving, stopping, surviving `kill -9`, migrating,
+//! and the README's walk-through, as written.
+
+// Helpers outside #[test] functions unwrap too: a test should stop loudly where it failed.
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod process;
+mod readme;
+mod serve;
