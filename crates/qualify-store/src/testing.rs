@@ -142,7 +142,10 @@ impl Drop for TestDatabase {
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {
-            let _ = writeln!(std::io::stderr(), "warning: could not drop test database {name}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: could not drop test database {name}"
+            );
         }
     }
 }

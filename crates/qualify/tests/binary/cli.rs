@@ -6,16 +6,25 @@ use crate::process::BINARY;
 
 #[test]
 fn a_usage_error_exits_2() {
-    let output = Command::new(BINARY).args(["serve", "--no-such-flag"]).output().unwrap();
+    let output = Command::new(BINARY)
+        .args(["serve", "--no-such-flag"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
 
 #[test]
 fn a_startup_error_exits_1_with_one_readable_line() {
-    let output = Command::new(BINARY).args(["serve", "--database", "mysql://nope/q"]).output().unwrap();
+    let output = Command::new(BINARY)
+        .args(["serve", "--database", "mysql://nope/q"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error:")).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .collect();
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("unsupported database URL"), "{stderr}");
 }
@@ -25,8 +34,15 @@ fn migrate_applies_the_schema_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("nested/q.db").display());
     for _ in 0..2 {
-        let output = Command::new(BINARY).args(["migrate", "--database", &database]).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = Command::new(BINARY)
+            .args(["migrate", "--database", &database])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(String::from_utf8_lossy(&output.stdout).contains("migrations applied"));
     }
     assert!(dir.path().join("nested/q.db").exists());

@@ -51,13 +51,23 @@ impl ServerProcess {
                 panic!("the server did not start:\n{}", log.lock().unwrap());
             }
         };
-        Self { child, base: format!("http://{addr}"), log }
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            log,
+        }
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
     pub(crate) fn terminate(mut self) -> (bool, String) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -67,7 +77,10 @@ impl ServerProcess {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("the server did not stop after SIGTERM:\n{}", self.log.lock().unwrap());
+                panic!(
+                    "the server did not stop after SIGTERM:\n{}",
+                    self.log.lock().unwrap()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -95,7 +108,10 @@ pub(crate) async fn user_token(base: &str, who: qualify_types::dev::DevIdentity)
         ("client_secret", who.client_secret),
         ("username", who.username),
         ("password", who.password),
-        ("scope", "https://api.partnercenter.microsoft.com/user_impersonation"),
+        (
+            "scope",
+            "https://api.partnercenter.microsoft.com/user_impersonation",
+        ),
     ];
     let response = reqwest::Client::new()
         .post(format!("{base}/{}/oauth2/v2.0/token", who.tenant_id))
@@ -103,7 +119,11 @@ pub(crate) async fn user_token(base: &str, who: qualify_types::dev::DevIdentity)
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "token: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "token: {}",
+        response.status()
+    );
     let body: Value = response.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_owned()
 }

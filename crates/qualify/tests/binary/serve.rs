@@ -25,7 +25,10 @@ async fn an_acknowledged_write_survives_kill_9() {
         .unwrap();
     let customer = customer["id"].as_str().unwrap().to_owned();
     let submitted = http
-        .post(format!("{}/v1/customers/{customer}/qualifications", server.base))
+        .post(format!(
+            "{}/v1/customers/{customer}/qualifications",
+            server.base
+        ))
         .bearer_auth(&token)
         .json(&json!({"qualification": "StateOwnedEntity"}))
         .send()
@@ -38,7 +41,10 @@ async fn an_acknowledged_write_survives_kill_9() {
     let server = ServerProcess::start(&["--dev", "--database", &database]);
     let token = user_token(&server.base, PARTNER_A).await;
     let listed: Value = http
-        .get(format!("{}/v1/customers/{customer}/qualifications", server.base))
+        .get(format!(
+            "{}/v1/customers/{customer}/qualifications",
+            server.base
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -46,7 +52,10 @@ async fn an_acknowledged_write_survives_kill_9() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed["qualifications"][0]["qualification"], "StateOwnedEntity");
+    assert_eq!(
+        listed["qualifications"][0]["qualification"],
+        "StateOwnedEntity"
+    );
     assert_eq!(listed["qualifications"][0]["vettingStatus"], "InReview");
 }
 
@@ -55,9 +64,14 @@ async fn sigterm_stops_the_server_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("q.db").display());
     let server = ServerProcess::start(&["--dev", "--database", &database]);
-    let health = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let (success, log) = server.terminate();
     assert!(success, "exit status: {log}");
-    assert!(log.contains("shutting down") && log.contains("\"stopped\""), "{log}");
+    assert!(
+        log.contains("shutting down") && log.contains("\"stopped\""),
+        "{log}"
+    );
 }
