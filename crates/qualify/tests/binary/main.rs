@@ -3,6 +3,8 @@
 
 // Helpers outside #[test] functions unwrap too: a test should stop loudly where it failed.
 #![allow(clippy::unwrap_used)]
+// Waiting on a child process is synchronous and happens outside any async runtime's hot path.
+#![allow(clippy::disallowed_methods)]
 
 mod cli;
 mod process;
