@@ -60,7 +60,7 @@ async fn an_acknowledged_write_survives_kill_9() {
 }
 
 #[tokio::test]
-async fn sigterm_stops_the_server_cleanly() {
+async fn sigterm_stops_the_server_cleanly_and_the_log_holds_no_secret() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("q.db").display());
     let server = ServerProcess::start(&["--dev", "--database", &database]);
@@ -68,10 +68,27 @@ async fn sigterm_stops_the_server_cleanly() {
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+    let token = user_token(&server.base, PARTNER_A).await;
+    let listed = reqwest::Client::new()
+        .get(format!("{}/v1/customers", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+
     let (success, log) = server.terminate();
     assert!(success, "exit status: {log}");
     assert!(
         log.contains("shutting down") && log.contains("\"stopped\""),
         "{log}"
     );
+    // One line per request, and never a credential.
+    assert!(
+        log.contains("/v1/customers") && log.contains(PARTNER_A.tenant_id),
+        "{log}"
+    );
+    for secret in [token.as_str(), PARTNER_A.client_secret, PARTNER_A.password] {
+        assert!(!log.contains(secret), "the log contains a secret: {log}");
+    }
 }

@@ -1,0 +1,188 @@
+//! Credentials and the token they buy: acquired from the token endpoint on first use, cached,
+//! and renewed shortly before they expire, so a long-running client never sends an expired one.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId, dev::DevIdentity};
+
+/// How a client proves who it is.
+#[derive(Clone)]
+pub enum Credentials {
+    /// An application acting as itself (client credentials grant): an App-only token.
+    App {
+        /// The application's tenant.
+        tenant: TenantId,
+        /// The application's client id.
+        client_id: String,
+        /// Its secret.
+        client_secret: String,
+    },
+    /// An application acting for a user (password grant): an App+User token.
+    User {
+        /// The tenant.
+        tenant: TenantId,
+        /// The application's client id.
+        client_id: String,
+        /// Its secret.
+        client_secret: String,
+        /// The user's sign-in name.
+        username: String,
+        /// The user's password.
+        password: String,
+    },
+    /// A token obtained elsewhere (e.g. from Microsoft Entra ID), sent as is.
+    Token(String),
+}
+
+impl fmt::Debug for Credentials {
+    /// Secrets are never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::App {
+                tenant, client_id, ..
+            } => f
+                .debug_struct("App")
+                .field("tenant", tenant)
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+            Self::User {
+                tenant,
+                client_id,
+                username,
+                ..
+            } => f
+                .debug_struct("User")
+                .field("tenant", tenant)
+                .field("client_id", client_id)
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Self::Token(_) => f.write_str("Token(<redacted>)"),
+        }
+    }
+}
+
+impl Credentials {
+    /// A well-known development identity's App+User credentials.
+    pub fn dev_user(identity: DevIdentity) -> Self {
+        Self::User {
+            tenant: identity
+                .tenant_id
+                .parse()
+                .unwrap_or_else(|_| TenantId::random()),
+            client_id: identity.client_id.to_owned(),
+            client_secret: identity.client_secret.to_owned(),
+            username: identity.username.to_owned(),
+            password: identity.password.to_owned(),
+        }
+    }
+
+    /// A well-known development identity's App-only credentials.
+    pub fn dev_app(identity: DevIdentity) -> Self {
+        Self::App {
+            tenant: identity
+                .tenant_id
+                .parse()
+                .unwrap_or_else(|_| TenantId::random()),
+            client_id: identity.client_id.to_owned(),
+            client_secret: identity.client_secret.to_owned(),
+        }
+    }
+
+    /// The tenant whose token endpoint to ask, when the token is not given.
+    pub(crate) fn tenant(&self) -> Option<TenantId> {
+        match self {
+            Self::App { tenant, .. } | Self::User { tenant, .. } => Some(*tenant),
+            Self::Token(_) => None,
+        }
+    }
+
+    /// The token request's form.
+    pub(crate) fn form(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::App {
+                client_id,
+                client_secret,
+                ..
+            } => vec![
+                ("grant_type", "client_credentials".into()),
+                ("client_id", client_id.clone()),
+                ("client_secret", client_secret.clone()),
+                ("scope", format!("{PARTNER_CENTER_AUDIENCE}/.default")),
+            ],
+            Self::User {
+                client_id,
+                client_secret,
+                username,
+                password,
+                ..
+            } => vec![
+                ("grant_type", "password".into()),
+                ("client_id", client_id.clone()),
+                ("client_secret", client_secret.clone()),
+                ("username", username.clone()),
+                ("password", password.clone()),
+                (
+                    "scope",
+                    format!("{PARTNER_CENTER_AUDIENCE}/user_impersonation"),
+                ),
+            ],
+            Self::Token(_) => Vec::new(),
+        }
+    }
+}
+
+/// A token and when to stop using it.
+#[derive(Clone)]
+pub(crate) struct CachedToken {
+    pub(crate) access_token: String,
+    renew_at: Instant,
+}
+
+impl fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("renew_at", &self.renew_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CachedToken {
+    /// A token valid for `expires_in`, renewed when a tenth of its life (at least a minute, at
+    /// most five) is left.
+    pub(crate) fn new(access_token: String, expires_in: Duration) -> Self {
+        let margin = (expires_in / 10).clamp(Duration::from_secs(60), Duration::from_secs(300));
+        Self {
+            access_token,
+            renew_at: Instant::now() + expires_in.saturating_sub(margin),
+        }
+    }
+
+    /// Still good to send?
+    pub(crate) fn is_fresh(&self) -> bool {
+        Instant::now() < self.renew_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let printed = format!("{:?}", Credentials::dev_user(qualify_types::dev::PARTNER_A));
+        assert!(
+            !printed.contains("dev-app-secret-a") && !printed.contains("dev-user-password-a"),
+            "{printed}"
+        );
+        assert!(!format!("{:?}", Credentials::Token("eyJsecret".into())).contains("eyJsecret"));
+    }
+
+    #[test]
+    fn a_token_is_renewed_before_it_expires() {
+        assert!(CachedToken::new("t".into(), Duration::from_secs(3600)).is_fresh());
+        assert!(!CachedToken::new("t".into(), Duration::from_secs(0)).is_fresh());
+        // A one-second token is renewed at once rather than sent with half a second to live.
+        assert!(!CachedToken::new("t".into(), Duration::from_millis(900)).is_fresh());
+    }
+}

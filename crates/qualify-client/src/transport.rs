@@ -1,0 +1,235 @@
+//! One call to the service: the Partner Center headers, the bearer token, retries with the same
+//! `MS-RequestId`, and turning the answer into a value or a [`ClientError`].
+
+use std::time::Duration;
+
+use qualify_types::{
+    CORRELATION_ID_HEADER, ErrorBody, OAuthErrorBody, REQUEST_ID_HEADER, ThrottleBody,
+    TokenResponse,
+};
+use reqwest::{Method, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::auth::CachedToken;
+use crate::retry::{retryable_status, retryable_transport};
+use crate::{Client, ClientError, Credentials};
+
+/// A request to make.
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) body: Option<serde_json::Value>,
+    pub(crate) headers: &'a [(&'static str, String)],
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn get(path: String) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            body: None,
+            headers: &[],
+        }
+    }
+
+    pub(crate) fn post(path: String, body: serde_json::Value) -> Self {
+        Self {
+            method: Method::POST,
+            path,
+            body: Some(body),
+            headers: &[],
+        }
+    }
+}
+
+fn snippet(text: &str) -> String {
+    let mut shown: String = text.chars().take(300).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// The error a failed answer carries.
+async fn failure(response: Response) -> ClientError {
+    let status = response.status().as_u16();
+    let request_id = response
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = response.text().await.unwrap_or_default();
+    if let Ok(body) = serde_json::from_str::<ErrorBody>(&text) {
+        return ClientError::Api {
+            status,
+            code: body.code,
+            description: body.description,
+            request_id,
+        };
+    }
+    if let Ok(body) = serde_json::from_str::<OAuthErrorBody>(&text) {
+        return ClientError::Auth {
+            status,
+            error: body.error,
+            description: body.error_description,
+        };
+    }
+    if status == 429 && serde_json::from_str::<ThrottleBody>(&text).is_ok() {
+        return ClientError::Throttled { retry_after: None };
+    }
+    ClientError::UnexpectedResponse {
+        status,
+        snippet: snippet(&text),
+    }
+}
+
+impl Client {
+    /// A token for the next call: the cached one while fresh, else a new one.
+    pub(crate) async fn bearer(&self) -> Result<String, ClientError> {
+        let credentials = self.credentials.as_ref().ok_or_else(|| {
+            ClientError::Config("no credentials: give a tenant with a client id and secret (and a user), or a token".into())
+        })?;
+        if let Credentials::Token(token) = credentials {
+            return Ok(token.clone());
+        }
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
+            return Ok(token.access_token.clone());
+        }
+        let response = self.request_token(credentials).await?;
+        let token = CachedToken::new(
+            response.access_token.clone(),
+            Duration::from_secs(response.expires_in),
+        );
+        *cached = Some(token);
+        Ok(response.access_token)
+    }
+
+    /// Forgets the cached token, after the service refused it.
+    pub(crate) async fn forget_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    /// Asks the token endpoint.
+    pub(crate) async fn request_token(
+        &self,
+        credentials: &Credentials,
+    ) -> Result<TokenResponse, ClientError> {
+        let tenant = credentials
+            .tenant()
+            .ok_or_else(|| ClientError::Config("a fixed token can't be renewed".into()))?;
+        let path = format!("/{tenant}/oauth2/v2.0/token");
+        let form = credentials.form();
+        let mut attempt = 0;
+        loop {
+            let url = self.url(&path);
+            let sent = self.http.post(url.clone()).form(&form).send().await;
+            match sent {
+                Err(error)
+                    if retryable_transport(&error) && attempt + 1 < self.retry.max_attempts => {}
+                Err(source) => {
+                    return Err(ClientError::Transport {
+                        url: url.to_string(),
+                        source,
+                    });
+                }
+                Ok(response) if response.status().is_success() => return decode(response).await,
+                Ok(response)
+                    if retryable_status(response.status())
+                        && attempt + 1 < self.retry.max_attempts => {}
+                Ok(response) => return Err(failure(response).await),
+            }
+            tokio::time::sleep(self.retry.backoff(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// Makes `call`, retrying what is worth retrying with the same `MS-RequestId`.
+    pub(crate) async fn execute<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<T, ClientError> {
+        let request_id = Uuid::new_v4().to_string();
+        let correlation_id = self
+            .correlation_id
+            .clone()
+            .unwrap_or_else(|| Uuid::new_v4().to_string());
+        let url = self.url(&call.path);
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            let token = self.bearer().await?;
+            let mut request = self
+                .http
+                .request(call.method.clone(), url.clone())
+                .bearer_auth(&token)
+                .header(REQUEST_ID_HEADER, &request_id)
+                .header(CORRELATION_ID_HEADER, &correlation_id)
+                .header(reqwest::header::ACCEPT, "application/json");
+            for (name, value) in call.headers {
+                request = request.header(*name, value);
+            }
+            if let Some(body) = &call.body {
+                request = request.json(body);
+            }
+            let last_try = attempt + 1 >= self.retry.max_attempts;
+            let wait = match request.send().await {
+                Err(error) if retryable_transport(&error) && !last_try => {
+                    self.retry.backoff(attempt)
+                }
+                Err(source) => {
+                    return Err(ClientError::Transport {
+                        url: url.to_string(),
+                        source,
+                    });
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_success() {
+                        return decode(response).await;
+                    }
+                    if status == StatusCode::UNAUTHORIZED
+                        && !refreshed
+                        && self
+                            .credentials
+                            .as_ref()
+                            .is_some_and(|c| c.tenant().is_some())
+                    {
+                        // The token may have been rotated away or revoked: one fresh token, once.
+                        refreshed = true;
+                        self.forget_token().await;
+                        continue;
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        if last_try {
+                            return Err(ClientError::Throttled {
+                                retry_after: crate::retry::retry_after(response.headers()),
+                            });
+                        }
+                        self.retry.throttled(attempt, response.headers())
+                    } else if retryable_status(status) && !last_try {
+                        self.retry.backoff(attempt)
+                    } else {
+                        return Err(failure(response).await);
+                    }
+                }
+            };
+            tracing::debug!(attempt, ?wait, %request_id, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
+    let status = response.status().as_u16();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|source| ClientError::Transport {
+            url: String::new(),
+            source,
+        })?;
+    serde_json::from_slice(&bytes).map_err(|source| ClientError::Decode { status, source })
+}
