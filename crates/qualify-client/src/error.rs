@@ -9,7 +9,7 @@ use qualify_types::Qualification;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The service could not be reached, or the connection failed (after retries).
-    #[error("could not reach {url}: {source}")]
+    #[error("could not reach {url}")]
     Transport {
         /// What was called.
         url: String,

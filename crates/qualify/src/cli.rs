@@ -1,16 +1,22 @@
-//! The command line: `qualify <command>`. Usage errors exit 2 (clap's convention), failures 1
-//! with one readable line on stderr.
+//! The command line: `qualify <command>`. Usage errors exit 2 (clap's convention); failures exit
+//! 1 with one readable line on stderr (the Partner Center code and description when the server
+//! sent one); `qualifications submit --wait` exits 3 when denied and 4 on timeout.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{migrate, serve};
+use crate::commands::{completions, customers, migrate, qualifications, review, serve, token};
 
 /// Qualify: Partner Center's customer qualification API, with the vetting behind it.
 #[derive(Debug, Parser)]
-#[command(name = "qualify", version, propagate_version = true)]
+#[command(
+    name = "qualify",
+    version,
+    propagate_version = true,
+    after_help = "Start a development server with `qualify serve --dev`, then try:\n  qualify customers create --dev-identity partner-a --domain school.onmicrosoft.com --name 'Contoso School'"
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,17 +34,39 @@ enum Command {
         after_help = "Example:\n  qualify migrate --database sqlite:///var/lib/qualify/qualify.db"
     )]
     Migrate(migrate::MigrateArgs),
+    /// Print an access token (for curl and other tools).
+    #[command(
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(qualify token --dev-identity partner-a)\" http://127.0.0.1:8080/v1/customers"
+    )]
+    Token(token::TokenArgs),
+    /// Create, list and show the partner's customers.
+    Customers(customers::CustomersArgs),
+    /// A customer's qualifications: get them, submit one for vetting.
+    Qualifications(qualifications::QualificationsArgs),
+    /// Review vetting requests: list, show, approve, deny.
+    Review(review::ReviewArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  qualify completions bash > /etc/bash_completion.d/qualify")]
+    Completions(completions::CompletionsArgs),
 }
 
 /// Parses the command line and runs the command.
 pub(crate) async fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Serve(args) => serve::run(*args).await,
-        Command::Migrate(args) => migrate::run(args).await,
+        Command::Serve(args) => serve::run(*args).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate(args) => migrate::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Token(args) => token::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Customers(args) => customers::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Qualifications(args) => qualifications::run(args).await,
+        Command::Review(args) => review::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Completions(args) => {
+            completions::run(&args);
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             // One line: the error and its causes, outermost first.
             let _ = writeln!(std::io::stderr(), "error: {error:#}");

@@ -3,10 +3,12 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use qualify_client::{Client, Credentials, ReviewFilter};
 use qualify_server::{App, Settings};
 use qualify_store::testing::TestDatabase;
 use qualify_store::{Store, StoreOptions};
 use qualify_types::dev::DevIdentity;
+use qualify_types::{Decision, VettingStatus};
 use reqwest::{Method, Response, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -118,15 +120,27 @@ impl TestServer {
             .expect("token request")
     }
 
-    /// An access token.
+    /// An access token, fetched with the typed client.
     pub(crate) async fn token(&self, who: DevIdentity, grant: Grant) -> String {
-        let response = self.token_response(who, grant).await;
-        assert_eq!(response.status(), StatusCode::OK, "token for {}", who.name);
-        let body: Value = response.json().await.expect("token JSON");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+        let credentials = match grant {
+            Grant::App => Credentials::dev_app(who),
+            Grant::User => Credentials::dev_user(who),
+        };
+        let client = Client::builder(&self.base)
+            .unwrap()
+            .credentials(credentials)
+            .build()
+            .unwrap();
+        client.fetch_token().await.expect("a token").access_token
+    }
+
+    /// The typed client, sending `token`.
+    pub(crate) fn client(&self, token: &str) -> Client {
+        Client::builder(&self.base)
+            .unwrap()
+            .credentials(Credentials::Token(token.to_owned()))
+            .build()
+            .unwrap()
     }
 
     /// Sends `method path` with `token` and an optional JSON body.
@@ -155,16 +169,17 @@ impl TestServer {
         self.send(Method::POST, path, Some(token), Some(body)).await
     }
 
-    /// Creates a customer; returns its id.
+    /// Creates a customer with the typed client; returns its id.
     pub(crate) async fn create_customer(&self, token: &str, domain: &str) -> String {
-        let body = json!({"companyProfile": {"domain": domain}, "billingProfile": {"companyName": "Contoso"}});
-        let response = self.post("/v1/customers", token, &body).await;
-        assert_eq!(response.status(), StatusCode::CREATED, "create {domain}");
-        let customer: Value = response.json().await.expect("customer JSON");
-        customer["id"].as_str().expect("id").to_owned()
+        let customer = self
+            .client(token)
+            .create_customer(domain, "Contoso")
+            .await
+            .expect("a customer");
+        customer.id.to_string()
     }
 
-    /// Submits Education (K12) for a customer; returns the response.
+    /// Submits a qualification for a customer; returns the raw response.
     pub(crate) async fn submit(&self, token: &str, customer: &str, body: &Value) -> Response {
         self.post(
             &format!("/v1/customers/{customer}/qualifications"),
@@ -193,27 +208,27 @@ impl TestServer {
         page["items"].as_array().expect("items").clone()
     }
 
-    /// Decides the only in-review request of `customer`.
+    /// Decides the only in-review request of `customer`, with the typed client.
     pub(crate) async fn decide_for(
         &self,
         reviewer: &str,
         customer: &str,
         decision: &Value,
     ) -> Value {
-        let open = self
-            .review_list(reviewer, &format!("status=InReview&customerId={customer}"))
-            .await;
+        let client = self.client(reviewer);
+        let filter = ReviewFilter {
+            status: Some(VettingStatus::InReview),
+            customer_id: Some(customer.parse().expect("a customer id")),
+            ..Default::default()
+        };
+        let open = client
+            .all_review_requests(&filter)
+            .await
+            .expect("the review queue");
         assert_eq!(open.len(), 1, "one request in review for {customer}");
-        let id = open[0]["id"].as_str().expect("id");
-        let response = self
-            .post(
-                &format!("/review/v1/requests/{id}/decision"),
-                reviewer,
-                decision,
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("decision JSON")
+        let decision: Decision = serde_json::from_value(decision.clone()).expect("a decision");
+        let decided = client.decide(open[0].id, &decision).await.expect("decided");
+        serde_json::to_value(decided).expect("JSON")
     }
 }
 

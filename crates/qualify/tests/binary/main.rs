@@ -7,6 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod cli;
+mod client_cli;
 mod process;
 mod readme;
 mod serve;

@@ -1,0 +1,44 @@
+//! Printing results: JSON for scripts (one document on stdout), aligned columns for people.
+
+use std::io::Write;
+
+use comfy_table::{Table, presets};
+use serde::Serialize;
+
+use super::connection::OutputFormat;
+
+/// Prints `value` as JSON, or as a table of `headers` and `rows`.
+pub(crate) fn print<T: Serialize>(
+    format: OutputFormat,
+    value: &T,
+    headers: &[&str],
+    rows: Vec<Vec<String>>,
+) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, value)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Table => {
+            let mut table = Table::new();
+            table.load_style(presets::NOTHING);
+            table.set_header(headers.to_vec());
+            for row in rows {
+                table.add_row(row);
+            }
+            writeln!(stdout, "{}", table.to_string().trim_end())?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints one line for people on stderr (progress, notes), keeping stdout for results.
+pub(crate) fn note(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// An optional value for a table cell.
+pub(crate) fn cell<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}

@@ -1,0 +1,350 @@
+//! The client commands, run as processes against a real server process.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::process::{BINARY, ServerProcess};
+
+/// Runs `qualify args…` against `server`, with JSON output (stdout is not a terminal).
+fn qualify(server: &ServerProcess, args: &[&str]) -> Output {
+    Command::new(BINARY)
+        .args(args)
+        .env("QUALIFY_SERVER", &server.base)
+        .env_remove("QUALIFY_OUTPUT")
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed, and parses its JSON output.
+fn json(server: &ServerProcess, args: &[&str]) -> Value {
+    let output = qualify(server, args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn dev_server() -> (tempfile::TempDir, ServerProcess) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+    let server = ServerProcess::start(&["--dev", "--database", &database]);
+    (dir, server)
+}
+
+#[tokio::test]
+async fn every_client_command_works_and_prints_json_for_scripts() {
+    let (_dir, server) = dev_server();
+    let a = ["--dev-identity", "partner-a"];
+    let reviewer = ["--dev-identity", "operator"];
+
+    let created = json(
+        &server,
+        &[
+            &[
+                "customers",
+                "create",
+                "--domain",
+                "cli.onmicrosoft.com",
+                "--name",
+                "CLI School",
+                "--country",
+                "us",
+            ][..],
+            &a,
+        ]
+        .concat(),
+    );
+    let customer = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["billingProfile"]["defaultAddress"]["country"], "US");
+    let listed = json(&server, &[&["customers", "list"][..], &a].concat());
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(
+            &server,
+            &[&["customers", "show", &customer][..], &a].concat()
+        ),
+        created
+    );
+
+    let submitted = json(
+        &server,
+        &[
+            &[
+                "qualifications",
+                "submit",
+                &customer,
+                "--qualification",
+                "education",
+                "--segment",
+                "K12",
+                "--website",
+                "cli.edu",
+            ][..],
+            &a,
+        ]
+        .concat(),
+    );
+    assert_eq!(submitted["vettingStatus"], "InReview");
+    let states = json(
+        &server,
+        &[&["qualifications", "get", &customer][..], &a].concat(),
+    );
+    assert_eq!(states[0]["qualification"], "Education");
+
+    let open = json(
+        &server,
+        &[
+            &[
+                "review",
+                "list",
+                "--status",
+                "InReview",
+                "--customer",
+                &customer,
+            ][..],
+            &reviewer,
+        ]
+        .concat(),
+    );
+    let id = open[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(open[0]["website"], "cli.edu");
+    assert_eq!(
+        json(&server, &[&["review", "show", &id][..], &reviewer].concat())["id"],
+        id.as_str()
+    );
+    let approved = json(
+        &server,
+        &[&["review", "approve", &id][..], &reviewer].concat(),
+    );
+    assert_eq!(approved["vettingStatus"], "Approved");
+    assert_eq!(approved["decidedBy"], "reviewer@operator.test");
+
+    // `qualify token` prints a token that works with any HTTP client.
+    let token = qualify(&server, &[&["token"][..], &a].concat());
+    let token = String::from_utf8(token.stdout).unwrap();
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/customers/{customer}/qualifications",
+            server.base
+        ))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"qualifications":[{"qualification":"Education","vettingStatus":"Approved"}]}"#
+    );
+
+    // A table for people when asked.
+    let table = qualify(
+        &server,
+        &[
+            &["qualifications", "get", &customer, "--output", "table"][..],
+            &a,
+        ]
+        .concat(),
+    );
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("QUALIFICATION") && table.contains("Approved"),
+        "{table}"
+    );
+}
+
+#[tokio::test]
+async fn submit_wait_exits_0_when_approved_3_when_denied_and_4_on_timeout() {
+    let (_dir, server) = dev_server();
+    let a = ["--dev-identity", "partner-a"];
+    let reviewer = ["--dev-identity", "operator"];
+    for (n, (decision, expected)) in [(Some("approve"), 0), (Some("deny"), 3), (None, 4)]
+        .into_iter()
+        .enumerate()
+    {
+        let domain = format!("wait{n}.onmicrosoft.com");
+        let customer = json(
+            &server,
+            &[
+                &["customers", "create", "--domain", &domain, "--name", "W"][..],
+                &a,
+            ]
+            .concat(),
+        );
+        let customer = customer["id"].as_str().unwrap().to_owned();
+        let timeout = if decision.is_some() { "5m" } else { "1s" };
+        let waiting = Command::new(BINARY)
+            .args(
+                [
+                    &[
+                        "qualifications",
+                        "submit",
+                        &customer,
+                        "--qualification",
+                        "StateOwnedEntity",
+                        "--wait",
+                        "--timeout",
+                        timeout,
+                    ][..],
+                    &a,
+                ]
+                .concat(),
+            )
+            .env("QUALIFY_SERVER", &server.base)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(decision) = decision {
+            // The request exists once the waiting command has submitted it.
+            let id = loop {
+                let open = json(
+                    &server,
+                    &[&["review", "list", "--customer", &customer][..], &reviewer].concat(),
+                );
+                if let Some(id) = open[0]["id"].as_str() {
+                    break id.to_owned();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            };
+            let mut args = vec!["review", decision, &id];
+            if decision == "deny" {
+                args.extend(["--reason", "Not a State Owned Entity"]);
+            }
+            json(&server, &[&args[..], &reviewer].concat());
+        }
+        let output = waiting.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(expected),
+            "{decision:?}: {}",
+            stderr(&output)
+        );
+        match expected {
+            3 => assert!(
+                stderr(&output).contains("Not a State Owned Entity"),
+                "{}",
+                stderr(&output)
+            ),
+            4 => assert!(stderr(&output).contains("timed out"), "{}", stderr(&output)),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn failures_exit_1_with_one_readable_line() {
+    let (_dir, server) = dev_server();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "customers",
+                "list",
+                "--dev-identity",
+                "partner-a",
+                "--server",
+                "http://127.0.0.1:1",
+            ],
+            "could not reach",
+        ),
+        (
+            &[
+                "customers",
+                "list",
+                "--dev-identity",
+                "partner-a",
+                "--client-secret",
+                "wrong",
+            ],
+            "invalid_client",
+        ),
+        (&["customers", "list"], "no credentials"),
+        (
+            &[
+                "customers",
+                "show",
+                "0a1b2c3d-0000-4000-8000-00000000000f",
+                "--dev-identity",
+                "partner-a",
+            ],
+            "code 60003",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = qualify(&server, args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let text = stderr(&output);
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        assert!(
+            text.starts_with("error: ") && text.contains(expected),
+            "{args:?}: {text}"
+        );
+    }
+    // Usage errors are 2.
+    assert_eq!(
+        qualify(
+            &server,
+            &[
+                "customers",
+                "show",
+                "not-a-guid",
+                "--dev-identity",
+                "partner-a"
+            ]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn every_command_has_help_with_an_example_and_completions_exist() {
+    let commands: [&[&str]; 13] = [
+        &["serve"],
+        &["migrate"],
+        &["token"],
+        &["customers", "create"],
+        &["customers", "list"],
+        &["customers", "show"],
+        &["qualifications", "get"],
+        &["qualifications", "submit"],
+        &["review", "list"],
+        &["review", "show"],
+        &["review", "approve"],
+        &["review", "deny"],
+        &["completions"],
+    ];
+    for command in commands {
+        let output = Command::new(BINARY)
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{command:?}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            help.contains("Example"),
+            "{command:?} has no example:\n{help}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let output = Command::new(BINARY)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            script.contains("qualifications") && script.contains("review"),
+            "{shell}"
+        );
+    }
+}
