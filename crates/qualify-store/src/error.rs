@@ -64,19 +64,24 @@ impl StoreError {
     }
 }
 
-/// SQLSTATEs and SQLite codes after which the same statement may succeed later.
-const TRANSIENT_CODES: &[&str] = &[
-    "40001", // serialization_failure
-    "40P01", // deadlock_detected
-    "57014", // query_canceled (statement_timeout)
-    "57P01", // admin_shutdown
-    "57P02", // crash_shutdown
-    "57P03", // cannot_connect_now
-    "53300", // too_many_connections
-    "5",     // SQLITE_BUSY
-    "6",     // SQLITE_LOCKED
-    "517",   // SQLITE_BUSY_SNAPSHOT
-];
+/// Is this database error one after which the same statement may succeed later? PostgreSQL's
+/// connection (08), resource (53), operator-intervention (57) and system (58) classes, a
+/// serialisation failure or deadlock, a database not accepting connections (55000, which only
+/// connecting raises here) or a lock not available; SQLite's busy and locked.
+fn is_transient(code: &str) -> bool {
+    const CLASSES: &[&str] = &["08", "53", "57", "58"];
+    const CODES: &[&str] = &[
+        "40001", // serialization_failure
+        "40P01", // deadlock_detected
+        "55000", // object_not_in_prerequisite_state: "database is not currently accepting connections"
+        "55P03", // lock_not_available
+        "5",     // SQLITE_BUSY
+        "6",     // SQLITE_LOCKED
+        "517",   // SQLITE_BUSY_SNAPSHOT
+    ];
+    CODES.contains(&code)
+        || (code.len() == 5 && CLASSES.iter().any(|class| code.starts_with(class)))
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
@@ -93,11 +98,7 @@ impl From<sqlx::Error> for StoreError {
                     .map_or_else(|| db.message().to_owned(), str::to_owned);
                 Self::Conflict(Conflict::Unique(which))
             }
-            sqlx::Error::Database(db)
-                if db
-                    .code()
-                    .is_some_and(|code| TRANSIENT_CODES.contains(&code.as_ref())) =>
-            {
+            sqlx::Error::Database(db) if db.code().is_some_and(|code| is_transient(&code)) => {
                 Self::Unavailable(error)
             }
             _ => Self::internal("running a statement", error),

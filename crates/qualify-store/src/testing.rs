@@ -94,6 +94,27 @@ impl TestDatabase {
     pub fn backend(&self) -> Backend {
         self.url.backend()
     }
+
+    /// Runs `statement` on the PostgreSQL server's maintenance database, with `{db}` replaced by
+    /// this database's name: for tests that play the database administrator (refusing
+    /// connections, ending sessions). Does nothing for SQLite.
+    pub async fn administer(&self, statement: &str) {
+        let Cleanup::PostgresDatabase {
+            maintenance_url,
+            name,
+        } = &self.cleanup
+        else {
+            return;
+        };
+        let mut conn = PgConnection::connect(maintenance_url)
+            .await
+            .expect("the maintenance database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.replace("{db}", name)))
+            .execute(&mut conn)
+            .await
+            .expect("the administrative statement");
+        let _ = conn.close().await;
+    }
 }
 
 fn skip(test: &str, url: &str, why: &str) -> Option<TestDatabase> {

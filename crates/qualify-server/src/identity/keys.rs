@@ -3,7 +3,7 @@
 //! this process has not seen (another node's, or one rotated in by an operator).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::encoding::AsDer;
@@ -36,7 +36,7 @@ pub(crate) struct KeySet {
 pub(crate) struct KeyRing {
     store: Store,
     current: RwLock<Arc<KeySet>>,
-    last_reload: Mutex<Instant>,
+    last_reload: tokio::sync::Mutex<Option<Instant>>,
     /// Retired keys are dropped once every token they signed has expired.
     token_lifetime: Duration,
 }
@@ -143,17 +143,21 @@ impl KeyRing {
             let (kid, pem) = tokio::task::spawn_blocking(generate)
                 .await
                 .map_err(|_| KeyError::Generate)??;
-            store
-                .insert_signing_key(&kid, &pem, Timestamp::now())
-                .await?;
-            tracing::info!(kid, "created a signing key");
+            match store.insert_signing_key(&kid, &pem, Timestamp::now()).await {
+                Ok(()) => tracing::info!(kid, "created a signing key"),
+                // Another node starting at the same time stored its key first: use that one.
+                Err(StoreError::Conflict(_)) => {
+                    tracing::info!("another node created the signing key")
+                }
+                Err(error) => return Err(error.into()),
+            }
             records = store.signing_keys().await?;
         }
         let keys = KeySet::from_records(&records, token_lifetime)?.ok_or(KeyError::Generate)?;
         Ok(Self {
             store,
             current: RwLock::new(Arc::new(keys)),
-            last_reload: Mutex::new(Instant::now()),
+            last_reload: tokio::sync::Mutex::new(None),
             token_lifetime,
         })
     }
@@ -169,21 +173,20 @@ impl KeyRing {
     }
 
     /// The key that verifies tokens signed by `kid`, reloading from the database (at most once
-    /// per [`RELOAD_INTERVAL`]) when it is not known here.
+    /// per [`RELOAD_INTERVAL`]) when it is not known here. Callers that find the same unknown key
+    /// at once wait for one reload rather than each being refused.
     pub(crate) async fn verifier(&self, kid: &str) -> Option<DecodingKey> {
         if let Some(key) = self.current().verifiers.get(kid) {
             return Some(key.clone());
         }
-        {
-            let mut last = self
-                .last_reload
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if last.elapsed() < RELOAD_INTERVAL {
-                return None;
-            }
-            *last = Instant::now();
+        let mut last_reload = self.last_reload.lock().await;
+        if let Some(key) = self.current().verifiers.get(kid) {
+            return Some(key.clone()); // another caller reloaded while this one waited
         }
+        if last_reload.is_some_and(|at| at.elapsed() < RELOAD_INTERVAL) {
+            return None;
+        }
+        *last_reload = Some(Instant::now());
         match self.reload().await {
             Ok(()) => self.current().verifiers.get(kid).cloned(),
             Err(error) => {

@@ -7,9 +7,11 @@
 mod customers;
 mod errors;
 mod headers;
+mod health;
 mod helpers;
 mod idempotency;
 mod isolation;
+mod multinode;
 mod persistence;
 mod review;
 mod seed_examples;
