@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 
 mod api;
 mod error;
+pub mod events;
 mod http;
 mod idempotency;
 pub mod identity;
@@ -27,7 +28,7 @@ mod wire;
 
 pub use error::{ApiError, OAuthError};
 pub use http::RequestIds;
-pub use settings::{ContractProfile, Settings};
+pub use settings::{ContractProfile, JobSettings, Settings, Webhook};
 pub use state::AppState;
 
 use identity::{Authenticator, KeyRing};
@@ -100,6 +101,7 @@ impl App {
             settings: Arc::new(settings),
             keys,
             authenticator: Arc::new(authenticator),
+            jobs_ready: Arc::new(tokio::sync::Notify::new()),
         };
         Ok(Self {
             listener,
@@ -130,12 +132,21 @@ impl App {
             local_addr,
         } = self;
         let housekeeping = tokio::spawn(purge_idempotency_records(state.clone()));
+        // Names this node's workers in job leases, so an operator can tell whose lease it is.
+        let node = format!(
+            "{}-{}",
+            local_addr.port(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let workers = events::Workers::start(&state, &node);
         let service = http::service(state.clone());
         tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, "serving");
         let served = axum::serve(listener, ServiceExt::<Request>::into_make_service(service))
             .with_graceful_shutdown(shutdown)
             .await;
         housekeeping.abort();
+        // In-flight jobs finish; jobs not yet claimed wait for the next node to run.
+        workers.stop().await;
         state.store.close().await;
         tracing::info!("stopped");
         served

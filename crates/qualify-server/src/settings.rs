@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use qualify_domain::SubmissionPolicy;
 use qualify_store::{DatabaseUrl, StoreOptions};
+use secrecy::SecretString;
 use url::Url;
 
 /// Which shape `GET …/qualifications` answers in. Only serialisation differs, never behaviour.
@@ -56,6 +57,47 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long `MS-RequestId` idempotency records are kept (at least 24 hours).
     pub idempotency_retention: Duration,
+    /// Where events are delivered.
+    pub webhooks: Vec<Webhook>,
+    /// How background jobs (event delivery) run.
+    pub jobs: JobSettings,
+}
+
+/// A webhook endpoint: events are POSTed to `url`, signed with `secret`.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// Where to POST events.
+    pub url: Url,
+    /// The HMAC-SHA256 key of the `Qualify-Signature` header.
+    pub secret: SecretString,
+}
+
+/// How this node runs background jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSettings {
+    /// Jobs run at once on this node; 0 runs none (the node only serves requests).
+    pub workers: usize,
+    /// How long a claimed job is this node's: if the node dies, another takes the job over once
+    /// the lease ends. Longer than any job runs.
+    pub lease: Duration,
+    /// How often idle workers look for due jobs (they are also woken by this node's writes).
+    pub poll_interval: Duration,
+    /// The wait before a failed job's first retry; it doubles with each attempt, up to an hour.
+    pub retry_base: Duration,
+    /// Attempts before a job is given up.
+    pub max_attempts: u32,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            retry_base: Duration::from_secs(10),
+            max_attempts: 10,
+        }
+    }
 }
 
 impl Settings {
@@ -72,6 +114,8 @@ impl Settings {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             idempotency_retention: Duration::from_secs(24 * 3600),
+            webhooks: Vec::new(),
+            jobs: JobSettings::default(),
         }
     }
 }

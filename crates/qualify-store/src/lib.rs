@@ -22,6 +22,7 @@ mod customers;
 mod error;
 mod idempotency;
 mod identity;
+mod jobs;
 mod records;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -33,6 +34,7 @@ pub use customers::{CustomerPage, NewCustomerRecord};
 pub use error::{Conflict, StoreError};
 pub use idempotency::{IdempotencyRecord, Written};
 pub use identity::{NewApp, NewTenant, NewUser};
+pub use jobs::{ClaimedJob, JobRecord, JobState, NewJob};
 pub use records::{
     AppRecord, BillingRecord, CustomerRecord, SigningKeyRecord, TenantKind, TenantRecord,
     UserRecord, UserRole, ValidationCodeRecord, VettingRecord,

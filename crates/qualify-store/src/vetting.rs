@@ -10,10 +10,11 @@ use qualify_types::{
 };
 
 use crate::idempotency::{self, IdempotencyRow};
+use crate::jobs::insert_jobs;
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
 use crate::{
-    Conflict, IdempotencyRecord, Store, StoreError, VettingRecord, Written, audit, in_transaction,
-    on_reader,
+    Conflict, IdempotencyRecord, NewJob, Store, StoreError, VettingRecord, Written, audit,
+    in_transaction, on_reader,
 };
 
 /// A vetting request to create.
@@ -147,6 +148,7 @@ impl Store {
         policy: &SubmissionPolicy,
         at: Timestamp,
         idempotency: Option<&IdempotencyRecord>,
+        outbox: impl FnOnce(&VettingRecord) -> Vec<NewJob> + Send,
     ) -> Result<Written<VettingRecord>, StoreError> {
         const LOCK_CUSTOMER: &str = "UPDATE customers SET vetting_version = vetting_version + 1 \
                                      WHERE id = $1 AND partner_tenant_id = $2";
@@ -262,7 +264,9 @@ impl Store {
                 .bind(new.id.to_string())
                 .fetch_one(&mut *tx)
                 .await?;
-            Ok(Written::Fresh(VettingRecord::try_from(row)?))
+            let record = VettingRecord::try_from(row)?;
+            insert_jobs!(&mut *tx, outbox(&record), at);
+            Ok(Written::Fresh(record))
         });
         self.replay_after_conflict(idempotency, outcome).await
     }
@@ -326,6 +330,7 @@ impl Store {
         reviewer_tenant: TenantId,
         reviewer: &str,
         at: Timestamp,
+        outbox: impl FnOnce(&VettingRecord) -> Vec<NewJob> + Send,
     ) -> Result<VettingRecord, StoreError> {
         const DECIDE: &str = "UPDATE vetting_requests SET status = $1, reason = $2, decided_at = $3, decided_by = $4 \
                               WHERE id = $5 AND status = 'InReview' RETURNING customer_id";
@@ -373,6 +378,7 @@ impl Store {
                 .bind(&detail)
                 .execute(&mut *tx)
                 .await?;
+            insert_jobs!(&mut *tx, outbox(&current), at);
             Ok(current)
         })
     }

@@ -97,7 +97,13 @@ async fn submit(
         actor: "user@partner.test",
     };
     store
-        .submit_vetting(&new, &SubmissionPolicy::default(), Timestamp::now(), None)
+        .submit_vetting(
+            &new,
+            &SubmissionPolicy::default(),
+            Timestamp::now(),
+            None,
+            |_| Vec::new(),
+        )
         .await
 }
 
@@ -207,6 +213,7 @@ async fn submissions_follow_the_rules_and_decisions_are_final() {
                 reviewer,
                 "reviewer@op.test",
                 Timestamp::now(),
+                |_| Vec::new(),
             )
             .await
             .unwrap();
@@ -220,6 +227,7 @@ async fn submissions_follow_the_rules_and_decisions_are_final() {
                 reviewer,
                 "other@op.test",
                 Timestamp::now(),
+                |_| Vec::new(),
             )
             .await
             .unwrap_err();
@@ -240,6 +248,7 @@ async fn submissions_follow_the_rules_and_decisions_are_final() {
                 reviewer,
                 "r",
                 Timestamp::now(),
+                |_| Vec::new(),
             )
             .await
             .unwrap();
@@ -251,6 +260,7 @@ async fn submissions_follow_the_rules_and_decisions_are_final() {
                 reviewer,
                 "r",
                 Timestamp::now(),
+                |_| Vec::new(),
             )
             .await
             .unwrap();
@@ -355,7 +365,9 @@ async fn a_repeated_request_id_replays_the_first_response_and_writes_nothing() {
         let policy = SubmissionPolicy::default();
         fresh(
             store
-                .submit_vetting(&new, &policy, Timestamp::now(), Some(&record))
+                .submit_vetting(&new, &policy, Timestamp::now(), Some(&record), |_| {
+                    Vec::new()
+                })
                 .await
                 .unwrap(),
         );
@@ -364,7 +376,9 @@ async fn a_repeated_request_id_replays_the_first_response_and_writes_nothing() {
             ..new.clone()
         };
         match store
-            .submit_vetting(&retry, &policy, Timestamp::now(), Some(&record))
+            .submit_vetting(&retry, &policy, Timestamp::now(), Some(&record), |_| {
+                Vec::new()
+            })
             .await
             .unwrap()
         {
@@ -452,6 +466,7 @@ async fn concurrent_decisions_on_one_request_let_exactly_one_win() {
                             TenantId::random(),
                             &format!("r{n}"),
                             Timestamp::now(),
+                            |_| Vec::new(),
                         )
                         .await
                 })
@@ -498,5 +513,201 @@ async fn everything_written_is_there_after_reopening() {
             store.customer_history(a, c).await.unwrap().unwrap().len(),
             1
         );
+    }
+}
+
+fn job(n: usize) -> qualify_store::NewJob {
+    qualify_store::NewJob {
+        kind: "test.job".into(),
+        payload: format!("{{\"n\":{n}}}"),
+        run_at: Timestamp::from_unix_millis(0).unwrap(),
+        max_attempts: 2,
+    }
+}
+
+#[tokio::test]
+async fn a_job_is_leased_to_one_worker_and_taken_over_when_the_lease_expires() {
+    use qualify_store::JobState;
+    use std::time::Duration;
+    for db in TestDatabase::every_backend("job leases").await {
+        let store = open(&db).await;
+        store
+            .enqueue_jobs(&[job(1)], Timestamp::now())
+            .await
+            .unwrap();
+        let now = Timestamp::now();
+        let lease = Duration::from_secs(30);
+
+        let first = store
+            .claim_job("node-1", lease, now)
+            .await
+            .unwrap()
+            .expect("a due job");
+        assert_eq!(first.attempt, 1);
+        assert!(
+            store
+                .claim_job("node-2", lease, now)
+                .await
+                .unwrap()
+                .is_none(),
+            "leased to node-1"
+        );
+
+        // node-1 dies; after its lease ends node-2 takes the job over.
+        let later = now.plus_millis(31_000);
+        let second = store
+            .claim_job("node-2", lease, later)
+            .await
+            .unwrap()
+            .expect("the expired lease");
+        assert_eq!((second.id, second.attempt), (first.id, 2));
+        assert!(
+            !store.complete_job(first.id, "node-1", later).await.unwrap(),
+            "node-1 lost its lease"
+        );
+        assert!(
+            store
+                .complete_job(second.id, "node-2", later)
+                .await
+                .unwrap()
+        );
+        let jobs = store.jobs().await.unwrap();
+        assert_eq!((jobs[0].state, jobs[0].attempts), (JobState::Done, 2));
+        assert!(
+            store
+                .claim_job("node-3", lease, later.plus_millis(60_000))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_job_waits_for_its_retry_and_dies_after_its_last_attempt() {
+    use qualify_store::JobState;
+    use std::time::Duration;
+    for db in TestDatabase::every_backend("job retries").await {
+        let store = open(&db).await;
+        store
+            .enqueue_jobs(&[job(1)], Timestamp::now())
+            .await
+            .unwrap();
+        let now = Timestamp::now();
+        let lease = Duration::from_secs(30);
+        let claimed = store.claim_job("w", lease, now).await.unwrap().unwrap();
+        let retry_at = now.plus_millis(10_000);
+        assert_eq!(
+            store
+                .fail_job(claimed.id, "w", "HTTP 500", retry_at, now)
+                .await
+                .unwrap(),
+            Some(JobState::Pending)
+        );
+        assert!(
+            store
+                .claim_job("w", lease, now.plus_millis(1))
+                .await
+                .unwrap()
+                .is_none(),
+            "not before its retry"
+        );
+        let again = store
+            .claim_job("w", lease, retry_at)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.attempt, 2);
+        assert_eq!(
+            store
+                .fail_job(again.id, "w", "HTTP 500", retry_at, retry_at)
+                .await
+                .unwrap(),
+            Some(JobState::Dead)
+        );
+        let jobs = store.jobs().await.unwrap();
+        assert_eq!(jobs[0].state, JobState::Dead);
+        assert_eq!(jobs[0].last_error.as_deref(), Some("HTTP 500"));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_workers_each_claim_different_jobs() {
+    use std::time::Duration;
+    for db in TestDatabase::every_backend("job claims").await {
+        let store = open(&db).await;
+        let jobs: Vec<_> = (0..40).map(job).collect();
+        store.enqueue_jobs(&jobs, Timestamp::now()).await.unwrap();
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    while let Some(job) = store
+                        .claim_job(&format!("w{w}"), Duration::from_secs(60), Timestamp::now())
+                        .await
+                        .unwrap()
+                    {
+                        mine.push(job.id);
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut claimed = Vec::new();
+        for worker in workers {
+            claimed.extend(worker.await.unwrap());
+        }
+        claimed.sort_unstable();
+        let before = claimed.len();
+        claimed.dedup();
+        assert_eq!(
+            (before, claimed.len()),
+            (40, 40),
+            "every job claimed once, {:?}",
+            db.backend()
+        );
+    }
+}
+
+#[tokio::test]
+async fn jobs_caused_by_a_change_are_enqueued_with_it_and_not_without_it() {
+    for db in TestDatabase::every_backend("job outbox").await {
+        let store = open(&db).await;
+        let a = partner(&store, "A").await;
+        let c = customer(&store, a, "outbox.onmicrosoft.com").await;
+        let submission = education();
+        let new = NewVettingRequest {
+            id: VettingRequestId::random(),
+            partner_tenant_id: a,
+            customer_id: c,
+            submission: &submission,
+            actor: "user",
+        };
+        let policy = SubmissionPolicy::default();
+        let outbox = |record: &qualify_store::VettingRecord| {
+            vec![qualify_store::NewJob {
+                payload: record.id.to_string(),
+                ..job(0)
+            }]
+        };
+        store
+            .submit_vetting(&new, &policy, Timestamp::now(), None, outbox)
+            .await
+            .unwrap();
+        // A refused duplicate enqueues nothing: the job shares the change's transaction.
+        let again = NewVettingRequest {
+            id: VettingRequestId::random(),
+            ..new.clone()
+        };
+        assert!(
+            store
+                .submit_vetting(&again, &policy, Timestamp::now(), None, outbox)
+                .await
+                .is_err()
+        );
+        let jobs = store.jobs().await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].payload, new.id.to_string());
     }
 }

@@ -10,6 +10,7 @@ mod customers;
 pub mod dev;
 mod enums;
 mod error;
+mod events;
 mod ids;
 mod qualifications;
 mod review;
@@ -23,6 +24,7 @@ pub use enums::{
     EducationSegment, ParseEnumError, Qualification, QualificationChoice, VettingStatus,
 };
 pub use error::{ErrorBody, ThrottleBody, codes};
+pub use events::{Event, EventData, EventType};
 pub use ids::{CustomerId, ParseIdError, TenantId, VettingRequestId};
 pub use qualifications::{
     QualificationState, QualificationSubmission, Qualifications, SdkQualifications,

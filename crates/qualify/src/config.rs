@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use qualify_server::{ContractProfile, Settings};
+use qualify_server::{ContractProfile, Settings, Webhook};
 use qualify_store::{DatabaseUrl, SqliteSync};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,27 @@ pub(crate) struct ServeConfig {
     pub db_statement_timeout: Duration,
     /// `text` or `json`.
     pub log_format: LogFormat,
+    /// A webhook to deliver events to (with `webhook_secret`); the file may list more as
+    /// `[[webhooks]]` tables with `url` and `secret`.
+    pub webhook_url: Option<String>,
+    /// The signing secret of `webhook_url`.
+    pub webhook_secret: Option<String>,
+    /// More webhooks (config file).
+    pub webhooks: Vec<WebhookConfig>,
+    /// Background jobs run at once on this node (0: none).
+    pub job_workers: usize,
+    /// How long a claimed job belongs to this node before another may take it over.
+    #[serde(with = "humantime_serde")]
+    pub job_lease: Duration,
+}
+
+/// A webhook in the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WebhookConfig {
+    /// Where events are POSTed.
+    pub url: String,
+    /// The HMAC key of their signature.
+    pub secret: String,
 }
 
 impl Default for ServeConfig {
@@ -68,6 +89,11 @@ impl Default for ServeConfig {
             db_max_connections: defaults.store.max_connections,
             db_statement_timeout: defaults.store.statement_timeout,
             log_format: LogFormat::Text,
+            webhook_url: None,
+            webhook_secret: None,
+            webhooks: Vec::new(),
+            job_workers: defaults.jobs.workers,
+            job_lease: defaults.jobs.lease,
         }
     }
 }
@@ -88,6 +114,10 @@ const KEYS: &[&str] = &[
     "db_max_connections",
     "db_statement_timeout",
     "log_format",
+    "webhook_url",
+    "webhook_secret",
+    "job_workers",
+    "job_lease",
 ];
 
 /// Layers the sources; `overrides` holds only the flags given on the command line.
@@ -153,6 +183,36 @@ impl ServeConfig {
         };
         settings.store.max_connections = self.db_max_connections.max(1);
         settings.store.statement_timeout = self.db_statement_timeout;
+        let flagged = match (&self.webhook_url, &self.webhook_secret) {
+            (Some(url), Some(secret)) => Some(WebhookConfig {
+                url: url.clone(),
+                secret: secret.clone(),
+            }),
+            (None, None) => None,
+            _ => anyhow::bail!("webhook_url and webhook_secret go together"),
+        };
+        for webhook in self.webhooks.iter().chain(&flagged) {
+            let url = url::Url::parse(&webhook.url)
+                .with_context(|| format!("webhook URL '{}'", webhook.url))?;
+            anyhow::ensure!(
+                matches!(url.scheme(), "http" | "https"),
+                "webhook URL '{url}' is not http(s)"
+            );
+            anyhow::ensure!(
+                webhook.secret.len() >= 8,
+                "a webhook secret must be at least 8 characters"
+            );
+            settings.webhooks.push(Webhook {
+                url,
+                secret: webhook.secret.clone().into(),
+            });
+        }
+        settings.jobs.workers = self.job_workers;
+        anyhow::ensure!(
+            self.job_lease >= Duration::from_secs(1),
+            "job_lease must be at least 1s"
+        );
+        settings.jobs.lease = self.job_lease;
         Ok(settings)
     }
 }

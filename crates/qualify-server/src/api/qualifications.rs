@@ -10,12 +10,13 @@ use qualify_domain::{
 };
 use qualify_store::{HistoryEntry, NewVettingRequest};
 use qualify_types::{
-    CustomerId, EducationSegment, Qualification, QualificationChoice, QualificationState,
-    Qualifications, SdkQualifications, SubmittedQualification, Timestamp, VettingRequestId,
-    VettingStatus,
+    CustomerId, EducationSegment, EventType, Qualification, QualificationChoice,
+    QualificationState, Qualifications, SdkQualifications, SubmittedQualification, Timestamp,
+    VettingRequestId, VettingStatus,
 };
 use serde::Deserialize;
 
+use crate::events;
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
 use crate::idempotency;
 use crate::identity::{Partner, PartnerUser};
@@ -191,12 +192,26 @@ pub(crate) async fn submit_for_vetting(
     };
     let written = state
         .store
-        .submit_vetting(&new, &state.settings.policy, at, record.as_ref())
+        .submit_vetting(
+            &new,
+            &state.settings.policy,
+            at,
+            record.as_ref(),
+            |created| {
+                events::outbox(
+                    &state.settings,
+                    EventType::QualificationSubmitted,
+                    created,
+                    at,
+                )
+            },
+        )
         .await
         .map_err(|error| match error {
             qualify_store::StoreError::NotFound => ApiError::CustomerNotFound(customer),
             other => other.into(),
         })?;
+    state.jobs_ready.notify_waiters();
     idempotency::respond(written, &fingerprint, |_| {
         idempotency::fresh_response(status, body)
     })

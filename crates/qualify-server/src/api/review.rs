@@ -5,11 +5,13 @@ use axum::http::HeaderMap;
 use qualify_domain::{Verdict, VettingState};
 use qualify_store::{VettingFilter, VettingRecord};
 use qualify_types::{
-    Collection, CustomerId, TenantId, Timestamp, VettingRequest, VettingRequestId, VettingStatus,
+    Collection, CustomerId, EventType, TenantId, Timestamp, VettingRequest, VettingRequestId,
+    VettingStatus,
 };
 use serde::Deserialize;
 
 use super::pagination;
+use crate::events;
 use crate::http::{IdPath, LenientJson, QueryParams};
 use crate::identity::Reviewer;
 use crate::wire::Wire;
@@ -137,6 +139,7 @@ pub(crate) async fn decide(
         .as_deref()
         .ok_or_else(|| ApiError::missing("vettingStatus"))?;
     let verdict = Verdict::from_request(status.parse()?, input.vetting_reason.as_deref())?;
+    let now = Timestamp::now();
     let decided = state
         .store
         .decide_vetting(
@@ -144,13 +147,22 @@ pub(crate) async fn decide(
             &verdict,
             reviewer.principal.tenant_id,
             &reviewer.username,
-            Timestamp::now(),
+            now,
+            |record| {
+                events::outbox(
+                    &state.settings,
+                    EventType::QualificationDecided,
+                    record,
+                    now,
+                )
+            },
         )
         .await
         .map_err(|error| match error {
             qualify_store::StoreError::NotFound => ApiError::VettingRequestNotFound(id),
             other => other.into(),
         })?;
+    state.jobs_ready.notify_waiters();
     tracing::info!(request = %id, status = %decided.state.status(), reviewer = %reviewer.username, "decided");
     Ok(Wire::ok(vetting_request_dto(decided)))
 }

@@ -6,6 +6,7 @@
 
 mod customers;
 mod errors;
+mod events;
 mod headers;
 mod health;
 mod helpers;

@@ -68,6 +68,22 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     db_statement_timeout: Option<String>,
+    /// Deliver events to this URL (signed with --webhook-secret); see docs/events.md.
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_url: Option<String>,
+    /// The secret that signs events (Qualify-Signature).
+    #[arg(long, value_name = "SECRET")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_secret: Option<String>,
+    /// Background jobs (event deliveries) run at once on this node; 0 runs none [default: 2].
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_workers: Option<usize>,
+    /// How long a claimed job is this node's before another node may take it over, e.g. 60s [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_lease: Option<String>,
     /// Log format [default: text].
     #[arg(long, value_enum, value_name = "FORMAT")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -92,3 +92,112 @@ async fn sigterm_stops_the_server_cleanly_and_the_log_holds_no_secret() {
         assert!(!log.contains(secret), "the log contains a secret: {log}");
     }
 }
+
+/// A webhook receiver whose first delivery never gets an answer, and which reports each
+/// delivery's event id as it arrives.
+async fn stalling_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use axum::http::{HeaderMap, StatusCode as Status};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: HeaderMap| {
+            let (tx, calls) = (tx.clone(), Arc::clone(&calls));
+            async move {
+                let id = headers["qualify-event-id"].to_str().unwrap().to_owned();
+                let _ = tx.send(id);
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    std::future::pending::<()>().await;
+                }
+                Status::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn a_job_held_by_a_killed_node_is_completed_by_another_after_its_lease() {
+    use qualify_store::testing::TestDatabase;
+    use qualify_store::{DatabaseUrl, JobState, Store, StoreOptions};
+    use secrecy::ExposeSecret;
+
+    let Some(db) = TestDatabase::postgres("node killed mid-job").await else {
+        return;
+    };
+    let DatabaseUrl::Postgres(url) = db.url() else {
+        unreachable!()
+    };
+    let (hook, mut deliveries) = stalling_receiver().await;
+    let node_args = [
+        "--dev",
+        "--database",
+        url.expose_secret(),
+        "--public-url",
+        "http://qualify.test",
+        "--webhook-url",
+        &hook,
+        "--webhook-secret",
+        "whsec_kill_test",
+        "--job-lease",
+        "2s",
+    ];
+    let node_1 = ServerProcess::start(&node_args);
+    let token = user_token(&node_1.base, PARTNER_A).await;
+    let http = reqwest::Client::new();
+    let customer: Value = http
+        .post(format!("{}/v1/customers", node_1.base))
+        .bearer_auth(&token)
+        .json(&json!({"companyProfile": {"domain": "lease.onmicrosoft.com"}, "billingProfile": {"companyName": "L"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let submitted = http
+        .post(format!(
+            "{}/v1/customers/{}/qualifications",
+            node_1.base,
+            customer["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"qualification": "StateOwnedEntity"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), StatusCode::CREATED);
+
+    // Node 1 claimed the delivery and is waiting on the receiver; a second node joins, and node 1
+    // dies mid-job, its lease still running.
+    let first = deliveries.recv().await.unwrap();
+    let _node_2 = ServerProcess::start(&node_args);
+    node_1.kill_9();
+
+    // Node 2 takes the job over once the lease expires, and delivers the same event.
+    let second = deliveries.recv().await.unwrap();
+    assert_eq!(second, first, "the same event, delivered again");
+    let store = Store::connect(&StoreOptions::new(db.url().clone()))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let job = loop {
+        let job = store.jobs().await.unwrap().remove(0);
+        if job.state == JobState::Done || std::time::Instant::now() > deadline {
+            break job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(job.attempts, 2, "claimed by node 1, then by node 2");
+    assert_eq!(
+        job.last_error, None,
+        "node 1 never recorded a failure: node 2 took over an expired lease"
+    );
+    store.close().await;
+}

@@ -1,0 +1,212 @@
+//! Events delivered to webhooks: signed, at least once, retried when the receiver fails.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::post;
+use qualify_server::{Settings, Webhook};
+use qualify_store::testing::TestDatabase;
+use qualify_store::{JobState, Store, StoreOptions};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::helpers::*;
+
+const SECRET: &str = "whsec_test";
+
+/// A webhook receiver that fails its first `failures` deliveries with 500, then records them.
+#[derive(Default)]
+struct Receiver {
+    failures: usize,
+    received: Vec<(HeaderMap, String)>,
+    attempts: usize,
+}
+
+type Shared = Arc<Mutex<Receiver>>;
+
+async fn receive(State(receiver): State<Shared>, headers: HeaderMap, body: String) -> AxumStatus {
+    let mut receiver = receiver.lock().unwrap();
+    receiver.attempts += 1;
+    if receiver.attempts <= receiver.failures {
+        return AxumStatus::INTERNAL_SERVER_ERROR;
+    }
+    receiver.received.push((headers, body));
+    AxumStatus::NO_CONTENT
+}
+
+async fn receiver(failures: usize) -> (String, Shared) {
+    let shared = Arc::new(Mutex::new(Receiver {
+        failures,
+        ..Default::default()
+    }));
+    let app = Router::new()
+        .route("/hooks", post(receive))
+        .with_state(Arc::clone(&shared));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, shared)
+}
+
+fn with_webhook(url: &str) -> impl FnOnce(&mut Settings) {
+    let url = url.parse().unwrap();
+    move |settings| {
+        settings.webhooks = vec![Webhook {
+            url,
+            secret: SECRET.to_owned().into(),
+        }];
+        settings.jobs.poll_interval = Duration::from_millis(50);
+        settings.jobs.retry_base = Duration::from_millis(20);
+    }
+}
+
+/// Waits until the receiver holds `count` events; the bound only keeps a broken server from
+/// hanging the suite.
+async fn until_received(receiver: &Shared, count: usize) -> Vec<(HeaderMap, String)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let received = receiver.lock().unwrap().received.clone();
+        if received.len() >= count {
+            return received;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} events arrived",
+            received.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Checks `Qualify-Signature` independently: HMAC-SHA256 of "<t>.<body>" with the secret.
+fn assert_signed(headers: &HeaderMap, body: &str) {
+    let signature = headers["qualify-signature"].to_str().unwrap();
+    let (t, v1) = signature.split_once(",v1=").unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET.as_bytes());
+    let expected: String = aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(v1, expected, "the signature verifies");
+}
+
+#[tokio::test]
+async fn submissions_and_decisions_are_delivered_as_signed_events() {
+    for db in TestDatabase::every_backend("events").await {
+        let (url, receiver) = receiver(0).await;
+        let server = TestServer::start_with(&db, with_webhook(&url)).await;
+        let partner = server.token(PARTNER_A, Grant::User).await;
+        let reviewer = server.token(OPERATOR, Grant::User).await;
+        let customer = server
+            .create_customer(&partner, "events.onmicrosoft.com")
+            .await;
+        server
+            .submit(
+                &partner,
+                &customer,
+                &json!({"qualification": "Education", "educationSegment": "K12"}),
+            )
+            .await;
+        let decided = server
+            .decide_for(
+                &reviewer,
+                &customer,
+                &json!({"vettingStatus": "Denied", "vettingReason": "Not an Education Customer"}),
+            )
+            .await;
+
+        let received = until_received(&receiver, 2).await;
+        let mut events: Vec<Value> = Vec::new();
+        for (headers, body) in &received {
+            assert_signed(headers, body);
+            let event: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(headers["qualify-event-id"], event["id"].as_str().unwrap());
+            assert_eq!(
+                headers["qualify-event-type"],
+                event["type"].as_str().unwrap()
+            );
+            events.push(event);
+        }
+        events.sort_by_key(|e| e["type"].as_str().unwrap().to_owned());
+        assert_eq!(events[0]["type"], "qualification.decided");
+        assert_eq!(
+            events[0]["data"],
+            json!({
+                "vettingRequestId": decided["id"], "partnerTenantId": PARTNER_A.tenant_id, "customerId": customer,
+                "qualification": "Education", "educationSegment": "K12", "vettingStatus": "Denied",
+                "vettingReason": "Not an Education Customer", "attempt": 1
+            })
+        );
+        assert_eq!(events[1]["type"], "qualification.submitted");
+        assert_eq!(events[1]["data"]["vettingStatus"], "InReview");
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_the_same_event_again_until_it_accepts_it() {
+    for db in TestDatabase::every_backend("event retries").await {
+        let (url, receiver) = receiver(2).await;
+        let server = TestServer::start_with(&db, with_webhook(&url)).await;
+        let partner = server.token(PARTNER_A, Grant::User).await;
+        let customer = server
+            .create_customer(&partner, "retries.onmicrosoft.com")
+            .await;
+        server
+            .submit(
+                &partner,
+                &customer,
+                &json!({"qualification": "StateOwnedEntity"}),
+            )
+            .await;
+        let received = until_received(&receiver, 1).await;
+        assert_eq!(
+            receiver.lock().unwrap().attempts,
+            3,
+            "two refusals, then accepted"
+        );
+        server.stop().await;
+
+        let store = Store::connect(&StoreOptions::new(db.url().clone()))
+            .await
+            .unwrap();
+        let jobs = store.jobs().await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!((jobs[0].state, jobs[0].attempts), (JobState::Done, 3));
+        assert!(
+            jobs[0]
+                .payload
+                .contains(&received[0].1.replace('"', "\\\"")),
+            "the same bytes every attempt"
+        );
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_webhook_no_delivery_is_queued() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let partner = server.token(PARTNER_A, Grant::User).await;
+    let customer = server
+        .create_customer(&partner, "quiet.onmicrosoft.com")
+        .await;
+    server
+        .submit(
+            &partner,
+            &customer,
+            &json!({"qualification": "StateOwnedEntity"}),
+        )
+        .await;
+    server.stop().await;
+    let store = Store::connect(&StoreOptions::new(db.url().clone()))
+        .await
+        .unwrap();
+    assert!(store.jobs().await.unwrap().is_empty());
+    store.close().await;
+}

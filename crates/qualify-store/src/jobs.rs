@@ -1,0 +1,287 @@
+//! Background jobs, claimed with leases. A worker claims a due job for a lease (`locked_until`)
+//! and must complete it before the lease ends; if its node dies, the job becomes claimable again
+//! when the lease expires, by any node. Claiming never holds a transaction open while the job
+//! runs. On PostgreSQL the claim skips rows other nodes are claiming (`FOR UPDATE SKIP LOCKED`);
+//! on SQLite the single writer connection serialises claims.
+
+use std::time::Duration;
+
+use qualify_types::Timestamp;
+
+use crate::records::timestamp;
+use crate::{Pool, Store, StoreError, in_transaction, on_reader, on_writer};
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    /// What to do, e.g. `webhook.deliver`.
+    pub kind: String,
+    /// Its input, JSON.
+    pub payload: String,
+    /// Not before.
+    pub run_at: Timestamp,
+    /// Attempts before it is given up (`dead`).
+    pub max_attempts: u32,
+}
+
+/// A job claimed by a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    /// Its id.
+    pub id: i64,
+    /// What to do.
+    pub kind: String,
+    /// Its input.
+    pub payload: String,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting to run (or running, under a lease).
+    Pending,
+    /// Done.
+    Done,
+    /// Given up after its last attempt.
+    Dead,
+}
+
+/// A job as stored, for inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// Its id.
+    pub id: i64,
+    /// What to do.
+    pub kind: String,
+    /// Its input.
+    pub payload: String,
+    /// Where it stands.
+    pub state: JobState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The worker holding it, while leased.
+    pub locked_by: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was done or given up.
+    pub finished_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: i64,
+    kind: String,
+    payload: String,
+    attempts: i64,
+    max_attempts: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    kind: String,
+    payload: String,
+    state: String,
+    attempts: i64,
+    locked_by: Option<String>,
+    last_error: Option<String>,
+    finished_at: Option<i64>,
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(u32::MAX)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl TryFrom<JobRow> for JobRecord {
+    type Error = StoreError;
+
+    fn try_from(row: JobRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id,
+            kind: row.kind,
+            payload: row.payload,
+            state: match row.state.as_str() {
+                "pending" => JobState::Pending,
+                "done" => JobState::Done,
+                "dead" => JobState::Dead,
+                other => return Err(StoreError::corrupt("jobs.state", other)),
+            },
+            attempts: count(row.attempts),
+            locked_by: row.locked_by,
+            last_error: row.last_error,
+            finished_at: row
+                .finished_at
+                .map(|at| timestamp("jobs.finished_at", at))
+                .transpose()?,
+        })
+    }
+}
+
+/// Enqueues `$jobs` (an iterator of [`NewJob`]) on `$executor` (a pool, or `&mut *tx` to enqueue
+/// in the transaction of the change that causes them), created at `$at`.
+macro_rules! insert_jobs {
+    ($executor:expr, $jobs:expr, $at:expr) => {
+        for job in $jobs {
+            sqlx::query(
+                "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&job.kind)
+            .bind(&job.payload)
+            .bind(job.run_at.unix_millis())
+            .bind(i64::from(job.max_attempts))
+            .bind($at.unix_millis())
+            .execute($executor)
+            .await?;
+        }
+    };
+}
+
+pub(crate) use insert_jobs;
+
+impl Store {
+    /// Enqueues jobs outside any other change.
+    pub async fn enqueue_jobs(&self, jobs: &[NewJob], at: Timestamp) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| {
+            insert_jobs!(&mut *tx, jobs, at);
+            Ok(())
+        })
+    }
+
+    /// Claims the oldest due job for `worker` until `now + lease`, if there is one.
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        // The one statement that differs: PostgreSQL skips rows other nodes are claiming, so
+        // concurrent claimers each get a different job instead of queueing on one row lock.
+        const POSTGRES: &str = "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+            WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
+                        AND (locked_until IS NULL OR locked_until <= $3) \
+                        ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+            RETURNING id, kind, payload, attempts, max_attempts";
+        const SQLITE: &str = "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+            WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
+                        AND (locked_until IS NULL OR locked_until <= $3) \
+                        ORDER BY run_at, id LIMIT 1) \
+            RETURNING id, kind, payload, attempts, max_attempts";
+        let until = now.unix_millis().saturating_add(millis(lease));
+        let row: Option<ClaimedRow> = match &self.pool {
+            Pool::Postgres(pool) => {
+                sqlx::query_as(POSTGRES)
+                    .bind(worker)
+                    .bind(until)
+                    .bind(now.unix_millis())
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Pool::Sqlite { writer, .. } => {
+                sqlx::query_as(SQLITE)
+                    .bind(worker)
+                    .bind(until)
+                    .bind(now.unix_millis())
+                    .fetch_optional(writer)
+                    .await?
+            }
+        };
+        Ok(row.map(|row| ClaimedJob {
+            id: row.id,
+            kind: row.kind,
+            payload: row.payload,
+            attempt: count(row.attempts),
+            max_attempts: count(row.max_attempts),
+        }))
+    }
+
+    /// Marks a job done, if `worker` still holds it. False when its lease ran out and another
+    /// worker took it over (the work may then be done twice: jobs are at-least-once).
+    pub async fn complete_job(
+        &self,
+        id: i64,
+        worker: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE jobs SET state = 'done', finished_at = $3, locked_by = NULL, locked_until = NULL \
+                           WHERE id = $1 AND locked_by = $2 AND state = 'pending'";
+        let done = on_writer!(self, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(worker)
+            .bind(now.unix_millis())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Records a failed attempt: the job runs again at `retry_at`, or is given up (`dead`) after
+    /// its last attempt. Returns its new state, `None` if `worker` no longer held it.
+    pub async fn fail_job(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<JobState>, StoreError> {
+        const SQL: &str = "UPDATE jobs SET locked_by = NULL, locked_until = NULL, last_error = $3, run_at = $4, \
+                           state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END, \
+                           finished_at = CASE WHEN attempts >= max_attempts THEN $5 ELSE NULL END \
+                           WHERE id = $1 AND locked_by = $2 AND state = 'pending' RETURNING state";
+        let error: String = error.chars().take(1000).collect();
+        let state: Option<String> = on_writer!(self, |pool| sqlx::query_scalar(SQL)
+            .bind(id)
+            .bind(worker)
+            .bind(&error)
+            .bind(retry_at.unix_millis())
+            .bind(now.unix_millis())
+            .fetch_optional(pool)
+            .await?);
+        Ok(state.map(|s| {
+            if s == "dead" {
+                JobState::Dead
+            } else {
+                JobState::Pending
+            }
+        }))
+    }
+
+    /// Gives a job up at once (`dead`), when retrying can't help. False if `worker` no longer
+    /// held it.
+    pub async fn give_up_job(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE jobs SET state = 'dead', finished_at = $4, last_error = $3, locked_by = NULL, \
+                           locked_until = NULL WHERE id = $1 AND locked_by = $2 AND state = 'pending'";
+        let error: String = error.chars().take(1000).collect();
+        let done = on_writer!(self, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(worker)
+            .bind(&error)
+            .bind(now.unix_millis())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Every job, oldest first: for operators and tests.
+    pub async fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        const SQL: &str = "SELECT id, kind, payload, state, attempts, locked_by, last_error, finished_at FROM jobs ORDER BY id";
+        let rows: Vec<JobRow> =
+            on_reader!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await?);
+        rows.into_iter().map(JobRecord::try_from).collect()
+    }
+}
