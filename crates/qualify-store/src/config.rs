@@ -38,6 +38,14 @@ impl DatabaseUrl {
         }
     }
 
+    /// The URL with its password, to hand to another process (`--database`). Never log it.
+    pub fn expose(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => url.expose_secret().to_owned(),
+        }
+    }
+
     pub(crate) fn postgres_url(&self) -> Option<&str> {
         match self {
             Self::Postgres(url) => Some(url.expose_secret()),

@@ -35,6 +35,39 @@ pub struct CustomerPage {
     pub next_after: Option<i64>,
 }
 
+/// Inserts one customer: the statement, with `$suffix` (e.g. a `RETURNING` clause) appended.
+macro_rules! insert_customer_sql {
+    ($suffix:expr) => {
+        concat!(
+            "INSERT INTO customers (id, partner_tenant_id, domain, company_name, email, culture, language, \
+             billing_company_name, country, region, city, address_line1, postal_code, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            $suffix
+        )
+    };
+}
+
+/// Binds a [`NewCustomerRecord`] and its creation time to an `insert_customer_sql!` statement.
+macro_rules! bind_customer {
+    ($query:expr, $new:expr, $at:expr) => {
+        $query
+            .bind($new.id.to_string())
+            .bind($new.partner_tenant_id.to_string())
+            .bind($new.domain)
+            .bind($new.company_name)
+            .bind($new.billing.email.as_deref())
+            .bind($new.billing.culture.as_deref())
+            .bind($new.billing.language.as_deref())
+            .bind($new.billing.company_name.as_deref())
+            .bind($new.billing.country.as_deref())
+            .bind($new.billing.region.as_deref())
+            .bind($new.billing.city.as_deref())
+            .bind($new.billing.address_line1.as_deref())
+            .bind($new.billing.postal_code.as_deref())
+            .bind($at.unix_millis())
+    };
+}
+
 macro_rules! customer_columns {
     () => {
         "seq, id, partner_tenant_id, domain, company_name, email, culture, language, \
@@ -51,12 +84,7 @@ impl Store {
         at: Timestamp,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<Written<CustomerRecord>, StoreError> {
-        const INSERT: &str = concat!(
-            "INSERT INTO customers (id, partner_tenant_id, domain, company_name, email, culture, language, \
-             billing_company_name, country, region, city, address_line1, postal_code, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ",
-            customer_columns!()
-        );
+        const INSERT: &str = insert_customer_sql!(concat!(" RETURNING ", customer_columns!()));
         let partner = new.partner_tenant_id.to_string();
         let detail = serde_json::json!({ "domain": new.domain, "companyName": new.company_name })
             .to_string();
@@ -71,21 +99,7 @@ impl Store {
                     return Ok(Written::Replayed(stored.try_into()?));
                 }
             }
-            let row: CustomerRow = sqlx::query_as(INSERT)
-                .bind(new.id.to_string())
-                .bind(&partner)
-                .bind(new.domain)
-                .bind(new.company_name)
-                .bind(new.billing.email.as_deref())
-                .bind(new.billing.culture.as_deref())
-                .bind(new.billing.language.as_deref())
-                .bind(new.billing.company_name.as_deref())
-                .bind(new.billing.country.as_deref())
-                .bind(new.billing.region.as_deref())
-                .bind(new.billing.city.as_deref())
-                .bind(new.billing.address_line1.as_deref())
-                .bind(new.billing.postal_code.as_deref())
-                .bind(at.unix_millis())
+            let row: CustomerRow = bind_customer!(sqlx::query_as(INSERT), new, at)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| match StoreError::from(e) {
@@ -117,6 +131,42 @@ impl Store {
             Ok(Written::Fresh(CustomerRecord::try_from(row)?))
         });
         self.replay_after_conflict(idempotency, outcome).await
+    }
+
+    /// Imports many customers at once, in transactions of up to 10,000 (one audit event per
+    /// transaction): for seeding benchmarks and migrating from another system.
+    pub async fn import_customers(
+        &self,
+        customers: &[NewCustomerRecord<'_>],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        const INSERT: &str = insert_customer_sql!("");
+        for chunk in customers.chunks(10_000) {
+            in_transaction!(self, |tx| {
+                for new in chunk {
+                    bind_customer!(sqlx::query(INSERT), new, at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let detail = serde_json::json!({ "count": chunk.len() }).to_string();
+                let actor = chunk.first().map(|c| c.actor).unwrap_or_default();
+                let partner = chunk
+                    .first()
+                    .map(|c| c.partner_tenant_id.to_string())
+                    .unwrap_or_default();
+                sqlx::query(audit::INSERT_SQL)
+                    .bind(at.unix_millis())
+                    .bind(&partner)
+                    .bind(actor)
+                    .bind("customers.imported")
+                    .bind(&partner)
+                    .bind(&detail)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// The partner's customer `id`; `None` when it does not exist or is another partner's.

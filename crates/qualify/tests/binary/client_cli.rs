@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::process::{BINARY, ServerProcess};
+use crate::process::{BINARY, ServerProcess, start};
 
 /// Runs `qualify args…` against `server`, with JSON output (stdout is not a terminal).
 fn qualify(server: &ServerProcess, args: &[&str]) -> Output {
@@ -35,7 +35,7 @@ fn stderr(output: &Output) -> String {
 fn dev_server() -> (tempfile::TempDir, ServerProcess) {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("q.db").display());
-    let server = ServerProcess::start(&["--dev", "--database", &database]);
+    let server = start(&["--dev", "--database", &database]);
     (dir, server)
 }
 

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::process::ServerProcess;
+use crate::process::start;
 
 /// The shell block between the walk-through markers.
 fn walkthrough() -> String {
@@ -28,7 +28,7 @@ async fn the_readme_walkthrough_works_as_written() {
         .expect("the walk-through ends with the expected answer as a comment");
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("q.db").display());
-    let server = ServerProcess::start(&["--dev", "--database", &database]);
+    let server = start(&["--dev", "--database", &database]);
     let script = script.replace(
         "export QUALIFY=http://127.0.0.1:8080",
         &format!("export QUALIFY={}", server.base),

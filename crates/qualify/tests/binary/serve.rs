@@ -4,13 +4,13 @@ use qualify_types::dev::PARTNER_A;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::process::{ServerProcess, user_token};
+use crate::process::{start, user_token};
 
 #[tokio::test]
 async fn an_acknowledged_write_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("q.db").display());
-    let server = ServerProcess::start(&["--dev", "--database", &database]);
+    let server = start(&["--dev", "--database", &database]);
     let http = reqwest::Client::new();
     let token = user_token(&server.base, PARTNER_A).await;
     let customer: Value = http
@@ -38,7 +38,7 @@ async fn an_acknowledged_write_survives_kill_9() {
     // The 201 has been received: the write was acknowledged. Now the process dies at once.
     server.kill_9();
 
-    let server = ServerProcess::start(&["--dev", "--database", &database]);
+    let server = start(&["--dev", "--database", &database]);
     let token = user_token(&server.base, PARTNER_A).await;
     let listed: Value = http
         .get(format!(
@@ -63,7 +63,7 @@ async fn an_acknowledged_write_survives_kill_9() {
 async fn sigterm_stops_the_server_cleanly_and_the_log_holds_no_secret() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("q.db").display());
-    let server = ServerProcess::start(&["--dev", "--database", &database]);
+    let server = start(&["--dev", "--database", &database]);
     let health = reqwest::get(format!("{}/healthz", server.base))
         .await
         .unwrap();
@@ -77,7 +77,7 @@ async fn sigterm_stops_the_server_cleanly_and_the_log_holds_no_secret() {
         .unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
 
-    let (success, log) = server.terminate();
+    let (success, log) = server.terminate().unwrap();
     assert!(success, "exit status: {log}");
     assert!(
         log.contains("shutting down") && log.contains("\"stopped\""),
@@ -147,7 +147,7 @@ async fn a_job_held_by_a_killed_node_is_completed_by_another_after_its_lease() {
         "--job-lease",
         "2s",
     ];
-    let node_1 = ServerProcess::start(&node_args);
+    let node_1 = start(&node_args);
     let token = user_token(&node_1.base, PARTNER_A).await;
     let http = reqwest::Client::new();
     let customer: Value = http
@@ -176,7 +176,7 @@ async fn a_job_held_by_a_killed_node_is_completed_by_another_after_its_lease() {
     // Node 1 claimed the delivery and is waiting on the receiver; a second node joins, and node 1
     // dies mid-job, its lease still running.
     let first = deliveries.recv().await.unwrap();
-    let _node_2 = ServerProcess::start(&node_args);
+    let _node_2 = start(&node_args);
     node_1.kill_9();
 
     // Node 2 takes the job over once the lease expires, and delivers the same event.

@@ -1,0 +1,191 @@
+//! `qualify serve` as a child process: started on a free port (it logs the address it serves
+//! on), optionally pinned to a CPU, its log kept, stopped with SIGTERM or killed with SIGKILL.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct ServerCommand {
+    /// The `qualify` binary.
+    pub binary: PathBuf,
+    /// Arguments after `serve --listen 127.0.0.1:0 --log-format json`.
+    pub args: Vec<String>,
+    /// `RUST_LOG` for the server.
+    pub rust_log: String,
+    /// Pin the server to this CPU (with `taskset`), so a load generator on another CPU does not
+    /// compete with it.
+    pub cpu: Option<usize>,
+}
+
+impl ServerCommand {
+    /// `binary serve` with `args`, logging at `info`, not pinned.
+    pub fn new(binary: impl AsRef<Path>, args: &[&str]) -> Self {
+        Self {
+            binary: binary.as_ref().to_owned(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            rust_log: "info".into(),
+            cpu: None,
+        }
+    }
+}
+
+/// A running `qualify serve`. Killed when dropped.
+#[derive(Debug)]
+pub struct ServerProcess {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Everything the server logged so far.
+    pub log: Arc<Mutex<String>>,
+    /// From spawning to the log line saying it serves (its listener is bound and it is ready).
+    pub startup: Duration,
+}
+
+impl ServerProcess {
+    /// Starts the server and waits (at most a minute) until it serves.
+    pub fn spawn(command: &ServerCommand) -> anyhow::Result<Self> {
+        let mut process = match command.cpu {
+            Some(cpu) => {
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", &cpu.to_string()]).arg(&command.binary);
+                taskset
+            }
+            None => Command::new(&command.binary),
+        };
+        let started = Instant::now();
+        let mut child = process
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(&command.args)
+            .env("RUST_LOG", &command.rust_log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", command.binary.display()))?;
+        let stderr = child.stderr.take().context("the server's stderr")?;
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+                if let Ok(event) = serde_json::from_str::<Value>(&line)
+                    && event["message"] == "serving"
+                {
+                    let _ = tx.send(event["local_addr"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => Ok(Self {
+                child,
+                base: format!("http://{addr}"),
+                log,
+                startup: started.elapsed(),
+            }),
+            Err(_) => {
+                let _ = child.kill();
+                let log = log.lock().map(|l| l.clone()).unwrap_or_default();
+                bail!("the server did not start:\n{log}")
+            }
+        }
+    }
+
+    /// Starts `binary serve args…` (logging at `info`), panicking if it can't: for tests.
+    pub fn start(binary: impl AsRef<Path>, args: &[&str]) -> Self {
+        Self::spawn(&ServerCommand::new(binary, args)).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Its resident memory in KiB, from `/proc`.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Sends SIGTERM and waits (at most a minute) for the process to exit; returns whether it
+    /// exited successfully, and its whole log.
+    pub fn terminate(mut self) -> anyhow::Result<(bool, String)> {
+        let pid = self.child.id().to_string();
+        anyhow::ensure!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()?
+                .success(),
+            "kill -TERM {pid}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                // Let the log reader drain what the process wrote last.
+                std::thread::sleep(Duration::from_millis(100));
+                return Ok((status.success(), self.log()));
+            }
+            if Instant::now() > deadline {
+                bail!("the server did not stop after SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no chance to flush or close anything.
+    pub fn kill_9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An App+User access token of a well-known development identity.
+pub async fn user_token(
+    base: &str,
+    who: qualify_types::dev::DevIdentity,
+) -> anyhow::Result<String> {
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", who.client_id),
+        ("client_secret", who.client_secret),
+        ("username", who.username),
+        ("password", who.password),
+        (
+            "scope",
+            "https://api.partnercenter.microsoft.com/user_impersonation",
+        ),
+    ];
+    let response = reqwest::Client::new()
+        .post(format!("{base}/{}/oauth2/v2.0/token", who.tenant_id))
+        .form(&form)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "token: HTTP {}",
+        response.status()
+    );
+    let body: Value = response.json().await?;
+    body["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("access_token")
+}
