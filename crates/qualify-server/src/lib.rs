@@ -28,10 +28,10 @@ mod wire;
 
 pub use error::{ApiError, OAuthError};
 pub use http::RequestIds;
-pub use settings::{ContractProfile, JobSettings, Settings, Webhook};
+pub use settings::{ContractProfile, JobSettings, Settings, TrustedIssuer, Webhook};
 pub use state::AppState;
 
-use identity::{Authenticator, KeyRing};
+use identity::{Authenticator, ExternalIssuers, KeyRing};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -91,10 +91,13 @@ impl App {
         let keys = Arc::new(keys);
         let authenticator = Authenticator {
             keys: Arc::clone(&keys),
+            external: ExternalIssuers::new(settings.trusted_issuers.clone()),
             issuer_base,
             clock_skew_secs: settings.clock_skew.as_secs(),
             store: store.clone(),
             dev_mode: settings.dev,
+            require_mfa: settings.require_mfa,
+            cache: identity::token_cache(settings.token_cache_capacity),
         };
         let state = AppState {
             store,

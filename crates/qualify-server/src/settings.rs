@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use qualify_domain::SubmissionPolicy;
 use qualify_store::{DatabaseUrl, StoreOptions};
+
+pub use crate::identity::TrustedIssuer;
 use secrecy::SecretString;
 use url::Url;
 
@@ -59,6 +61,13 @@ pub struct Settings {
     pub idempotency_retention: Duration,
     /// Where events are delivered.
     pub webhooks: Vec<Webhook>,
+    /// External OpenID Connect issuers whose tokens are accepted (for partners' tenants).
+    pub trusted_issuers: Vec<TrustedIssuer>,
+    /// App+User tokens must show multi-factor authentication (`amr` contains `mfa`), as
+    /// Partner Center requires since 2026.
+    pub require_mfa: bool,
+    /// Verified tokens kept to skip their signature check on reuse; 0 turns the cache off.
+    pub token_cache_capacity: u64,
     /// How background jobs (event delivery) run.
     pub jobs: JobSettings,
 }
@@ -115,6 +124,9 @@ impl Settings {
             request_timeout: Duration::from_secs(30),
             idempotency_retention: Duration::from_secs(24 * 3600),
             webhooks: Vec::new(),
+            trusted_issuers: Vec::new(),
+            require_mfa: true,
+            token_cache_capacity: 10_000,
             jobs: JobSettings::default(),
         }
     }

@@ -16,6 +16,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+mod admin;
 mod audit;
 mod config;
 mod customers;
@@ -24,11 +25,13 @@ mod idempotency;
 mod identity;
 mod jobs;
 mod records;
+mod refresh_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod validation_codes;
 mod vetting;
 
+pub use admin::PrincipalStatus;
 pub use config::{Backend, DatabaseUrl, SqliteSync, StoreOptions, UnsupportedDatabaseUrl};
 pub use customers::{CustomerPage, NewCustomerRecord};
 pub use error::{Conflict, StoreError};
@@ -39,6 +42,7 @@ pub use records::{
     AppRecord, BillingRecord, CustomerRecord, SigningKeyRecord, TenantKind, TenantRecord,
     UserRecord, UserRole, ValidationCodeRecord, VettingRecord,
 };
+pub use refresh_tokens::{NewRefreshToken, Redeemed};
 pub use validation_codes::NewValidationCode;
 pub use vetting::{HistoryEntry, NewVettingRequest, VettingFilter, VettingPage};
 

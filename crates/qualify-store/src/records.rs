@@ -71,7 +71,7 @@ impl UserRole {
         }
     }
 
-    fn parse(value: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(value: &str) -> Result<Self, StoreError> {
         match value {
             "member" => Ok(Self::Member),
             "reviewer" => Ok(Self::Reviewer),
@@ -97,11 +97,11 @@ pub struct TenantRecord {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TenantRow {
-    id: String,
-    kind: String,
-    name: String,
-    dev: i64,
-    disabled_at: Option<i64>,
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) name: String,
+    pub(crate) dev: i64,
+    pub(crate) disabled_at: Option<i64>,
 }
 
 impl TryFrom<TenantRow> for TenantRecord {

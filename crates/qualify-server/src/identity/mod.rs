@@ -4,6 +4,7 @@
 mod claims;
 mod credentials;
 pub mod dev;
+mod external;
 mod issuer;
 mod keys;
 mod passwords;
@@ -12,11 +13,13 @@ mod verify;
 
 pub(crate) use claims::AccessClaims;
 pub(crate) use credentials::{check_client, check_user};
+pub(crate) use external::ExternalIssuers;
+pub use external::TrustedIssuer;
 pub(crate) use issuer::{Subject, mint};
 pub(crate) use keys::KeyRing;
 pub use passwords::{hash_secret, verify_secret};
 pub use principal::{Partner, PartnerUser, Principal, PrincipalUser, Reviewer};
-pub(crate) use verify::Authenticator;
+pub(crate) use verify::{Authenticator, token_cache};
 
 /// The scope an App+User token carries, and that App+User endpoints require.
 pub const USER_IMPERSONATION: &str = "user_impersonation";

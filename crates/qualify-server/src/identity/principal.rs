@@ -5,7 +5,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use qualify_store::{TenantKind, UserRole};
 use qualify_types::TenantId;
-use uuid::Uuid;
 
 use crate::{ApiError, AppState};
 
@@ -29,6 +28,8 @@ pub struct Principal {
     pub app_id: Option<String>,
     /// The user, for an App+User token (`scp` contains `user_impersonation`).
     pub user: Option<PrincipalUser>,
+    /// The user's role, for a user registered here.
+    pub role: Option<UserRole>,
     /// Whether the user authenticated with MFA (`amr` contains `mfa`).
     pub mfa: bool,
 }
@@ -120,27 +121,23 @@ impl FromRequestParts<AppState> for Reviewer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        const REFUSED: &str = "This operation requires a reviewer of the operator tenant.";
         let principal = Principal::from_request_parts(parts, state).await?;
-        let user_id = principal
+        // The role was read from the database with the token's status, so revoking it, or
+        // disabling the user, takes effect at once.
+        let username = principal
             .user
             .as_ref()
-            .filter(|_| principal.tenant_kind == TenantKind::Operator)
-            .and_then(|user| Uuid::try_parse(&user.object_id).ok())
-            .ok_or(ApiError::Forbidden(REFUSED))?;
-        // The role is read from the database, not the token, so revoking it takes effect at once.
-        let user = state
-            .store
-            .find_user(user_id)
-            .await?
-            .ok_or(ApiError::Forbidden(REFUSED))?;
-        if user.role != UserRole::Reviewer || user.disabled || user.tenant_id != principal.tenant_id
-        {
-            return Err(ApiError::Forbidden(REFUSED));
-        }
+            .and_then(|user| user.upn.clone())
+            .filter(|_| {
+                principal.tenant_kind == TenantKind::Operator
+                    && principal.role == Some(UserRole::Reviewer)
+            })
+            .ok_or(ApiError::Forbidden(
+                "This operation requires a reviewer of the operator tenant.",
+            ))?;
         Ok(Self {
             principal,
-            username: user.username,
+            username,
         })
     }
 }

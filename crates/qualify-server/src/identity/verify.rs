@@ -1,15 +1,23 @@
-//! Verifying the bearer token of every API call: signature (RS256 only, a key of the issuer),
-//! issuer, audience, expiry and not-before with a small clock skew, and a tenant that is known,
-//! enabled, and not a development identity unless the server runs with `--dev`.
+//! Verifying the bearer token of every API call. A token is the built-in issuer's (RS256, one of
+//! its keys, issuer `{public URL}/{tenant}/v2.0`) or a trusted external issuer's; either way its
+//! signature, algorithm, issuer, audience, expiry and not-before (with a small clock skew) are
+//! checked. Verified tokens are cached until they expire, so a client reusing its token pays for
+//! the signature once. What can change at any moment (a tenant, application or user disabled)
+//! is read from the database on every call.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, header};
+use jsonwebtoken::dangerous::insecure_decode_claims;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use qualify_store::{Store, TenantKind};
 use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
+use super::external::ExternalIssuers;
 use super::principal::{Principal, PrincipalUser};
 use super::{AccessClaims, KeyRing, USER_IMPERSONATION};
 use crate::ApiError;
@@ -17,14 +25,26 @@ use crate::ApiError;
 /// Tokens longer than this are refused unread; Entra's are well under 4 KiB.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
+/// A token whose signature and claims were verified.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    claims: AccessClaims,
+    /// Issued by this server (so its application and user are registered here).
+    built_in: bool,
+}
+
 /// Turns a request's `Authorization` header into a [`Principal`].
 pub(crate) struct Authenticator {
     pub(crate) keys: Arc<KeyRing>,
+    pub(crate) external: ExternalIssuers,
     /// The public URL, without a trailing slash; issuers are `{base}/{tenant}/v2.0`.
     pub(crate) issuer_base: String,
     pub(crate) clock_skew_secs: u64,
     pub(crate) store: Store,
     pub(crate) dev_mode: bool,
+    pub(crate) require_mfa: bool,
+    /// Verified tokens by SHA-256, each until it expires; `None` when caching is off.
+    pub(crate) cache: Option<TokenCache>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -33,6 +53,41 @@ impl std::fmt::Debug for Authenticator {
             .field("issuer_base", &self.issuer_base)
             .finish_non_exhaustive()
     }
+}
+
+/// Keeps each cached token until its own `exp`.
+struct UntilExpiry;
+
+impl moka::Expiry<[u8; 32], Arc<Verified>> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _: &[u8; 32],
+        verified: &Arc<Verified>,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(Duration::from_secs(
+            u64::try_from(verified.claims.exp - now_secs()).unwrap_or(0),
+        ))
+    }
+}
+
+/// Verified tokens by their SHA-256, each until its expiry, at most `capacity` of them.
+pub(crate) type TokenCache = moka::sync::Cache<[u8; 32], Arc<Verified>>;
+
+/// A token cache of `capacity` tokens; none for 0.
+pub(crate) fn token_cache(capacity: u64) -> Option<TokenCache> {
+    (capacity > 0).then(|| {
+        moka::sync::Cache::builder()
+            .max_capacity(capacity)
+            .expire_after(UntilExpiry)
+            .build()
+    })
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The token of `Authorization: Bearer <token>` (scheme in any case).
@@ -48,15 +103,14 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-fn rejection(kind: &ErrorKind) -> ApiError {
+/// Why a token failed `jsonwebtoken`'s checks, for the client.
+pub(crate) fn rejection(kind: &ErrorKind) -> ApiError {
     ApiError::InvalidToken(match kind {
         ErrorKind::ExpiredSignature => "it has expired.",
         ErrorKind::ImmatureSignature => "it is not valid yet (nbf).",
-        ErrorKind::InvalidAudience => {
-            "its audience is not https://api.partnercenter.microsoft.com."
-        }
+        ErrorKind::InvalidAudience => "its audience is not this API's.",
         ErrorKind::InvalidSignature => "its signature does not verify.",
-        ErrorKind::InvalidAlgorithm => "it is not signed with RS256.",
+        ErrorKind::InvalidAlgorithm => "it is not signed with its key's algorithm.",
         ErrorKind::MissingRequiredClaim(_) => {
             "it lacks a required claim (exp, nbf, iss, aud, sub)."
         }
@@ -70,47 +124,112 @@ impl Authenticator {
         format!("{}/{tenant}/v2.0", self.issuer_base)
     }
 
-    /// Who sent `headers`, if their token is valid.
+    /// Who sent `headers`, if their token is valid and their tenant, application and user may act.
     pub(crate) async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
         let token = bearer(headers)?;
         if token.len() > MAX_TOKEN_LEN {
             return Err(ApiError::InvalidToken("it is too long."));
         }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let verified = match self.cache.as_ref().and_then(|cache| cache.get(&digest)) {
+            // The cache drops a token at its expiry; the check covers the moment in between.
+            Some(verified)
+                if verified.claims.exp + i64::try_from(self.clock_skew_secs).unwrap_or(0)
+                    > now_secs() =>
+            {
+                verified
+            }
+            _ => {
+                let verified = Arc::new(self.verify(token).await?);
+                if let Some(cache) = &self.cache {
+                    cache.insert(digest, Arc::clone(&verified));
+                }
+                verified
+            }
+        };
+        self.admit(&verified).await
+    }
+
+    /// Checks a token's signature and claims.
+    async fn verify(&self, token: &str) -> Result<Verified, ApiError> {
         let header =
             decode_header(token).map_err(|_| ApiError::InvalidToken("it is not a JWT."))?;
-        // Only the key's own algorithm: never `none`, never HMAC with the public key as secret.
-        if header.alg != Algorithm::RS256 {
-            return Err(ApiError::InvalidToken("it is not signed with RS256."));
+        // Read unverified only to choose the issuer whose key must have signed it.
+        let unverified: AccessClaims = insecure_decode_claims(token)
+            .map_err(|_| ApiError::InvalidToken("it could not be decoded."))?;
+        if unverified.iss == self.issuer_for(&unverified.tid) {
+            // Only the key's own algorithm: never `none`, never HMAC with the public key as secret.
+            if header.alg != Algorithm::RS256 {
+                return Err(ApiError::InvalidToken("it is not signed with RS256."));
+            }
+            let kid = header
+                .kid
+                .ok_or(ApiError::InvalidToken("it names no signing key (kid)."))?;
+            let key = self
+                .keys
+                .verifier(&kid)
+                .await
+                .ok_or(ApiError::InvalidToken(
+                    "it is signed by a key this issuer does not have.",
+                ))?;
+            let mut validation = Validation::new(Algorithm::RS256);
+            validation.set_audience(&[PARTNER_CENTER_AUDIENCE]);
+            validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+            validation.leeway = self.clock_skew_secs;
+            validation.validate_nbf = true;
+            let claims = decode::<AccessClaims>(token, &key, &validation)
+                .map_err(|e| rejection(e.kind()))?
+                .claims;
+            if claims.iss != self.issuer_for(&claims.tid) {
+                return Err(ApiError::InvalidToken("its issuer is not this server's."));
+            }
+            return Ok(Verified {
+                claims,
+                built_in: true,
+            });
         }
-        let kid = header
-            .kid
-            .ok_or(ApiError::InvalidToken("it names no signing key (kid)."))?;
-        let key = self
-            .keys
-            .verifier(&kid)
-            .await
-            .ok_or(ApiError::InvalidToken(
-                "it is signed by a key this issuer does not have.",
-            ))?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_audience(&[PARTNER_CENTER_AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.leeway = self.clock_skew_secs;
-        validation.validate_nbf = true;
-        let claims = decode::<AccessClaims>(token, &key, &validation)
-            .map_err(|error| rejection(error.kind()))?
-            .claims;
+        match self
+            .external
+            .verify(
+                token,
+                &unverified,
+                header.kid.as_deref(),
+                self.clock_skew_secs,
+            )
+            .await?
+        {
+            Some(claims) => Ok(Verified {
+                claims,
+                built_in: false,
+            }),
+            None => Err(ApiError::InvalidToken("its issuer is not trusted here.")),
+        }
+    }
+
+    /// Checks that the token's tenant, application and user may act now, and who they are.
+    async fn admit(&self, verified: &Verified) -> Result<Principal, ApiError> {
+        let claims = &verified.claims;
         let tenant_id: TenantId = claims
             .tid
             .parse()
             .map_err(|_| ApiError::InvalidToken("its tenant (tid) is not a GUID."))?;
-        if claims.iss != self.issuer_for(&claims.tid) {
-            return Err(ApiError::InvalidToken("its issuer is not this server's."));
-        }
-        let tenant = self
+        let delegated = claims.scopes().any(|scope| scope == USER_IMPERSONATION);
+        let app_id = claims
+            .appid
+            .as_deref()
+            .or(claims.azp.as_deref())
+            .and_then(|id| Uuid::try_parse(id).ok());
+        let user_id = claims
+            .oid
+            .as_deref()
+            .filter(|_| delegated)
+            .and_then(|id| Uuid::try_parse(id).ok());
+        let status = self
             .store
-            .find_tenant(tenant_id)
-            .await?
+            .principal_status(tenant_id, app_id, user_id)
+            .await?;
+        let tenant = status
+            .tenant
             .ok_or(ApiError::InvalidToken("its tenant is not known here."))?;
         if tenant.disabled {
             return Err(ApiError::InvalidToken("its tenant is disabled."));
@@ -120,25 +239,49 @@ impl Authenticator {
                 "it belongs to a well-known development identity, refused because the server is not running with --dev.",
             ));
         }
-        Ok(principal(claims, tenant_id, tenant.kind))
-    }
-}
-
-fn principal(claims: AccessClaims, tenant_id: TenantId, tenant_kind: TenantKind) -> Principal {
-    let delegated = claims.scopes().any(|scope| scope == USER_IMPERSONATION);
-    let mfa = claims
-        .amr
-        .as_ref()
-        .is_some_and(|amr| amr.iter().any(|m| m == "mfa"));
-    let user = delegated.then(|| PrincipalUser {
-        object_id: claims.oid.clone().unwrap_or_else(|| claims.sub.clone()),
-        upn: claims.upn.clone(),
-    });
-    Principal {
-        tenant_id,
-        tenant_kind,
-        app_id: claims.appid.or(claims.azp),
-        user,
-        mfa,
+        let mut role = None;
+        if verified.built_in {
+            match status.app_disabled {
+                Some(false) => {}
+                Some(true) => return Err(ApiError::InvalidToken("its application is disabled.")),
+                None => {
+                    return Err(ApiError::InvalidToken(
+                        "its application is not registered here.",
+                    ));
+                }
+            }
+            if delegated {
+                match status.user {
+                    Some((user_role, false)) => role = Some(user_role),
+                    Some((_, true)) => return Err(ApiError::InvalidToken("its user is disabled.")),
+                    None => return Err(ApiError::InvalidToken("its user is not known here.")),
+                }
+            }
+        } else if tenant.kind != TenantKind::Partner {
+            // External identity providers speak for partners; reviewers sign in here.
+            return Err(ApiError::InvalidToken("its tenant is not a partner's."));
+        }
+        let mfa = claims
+            .amr
+            .as_ref()
+            .is_some_and(|amr| amr.iter().any(|m| m == "mfa"));
+        if delegated && !mfa && self.require_mfa {
+            return Err(ApiError::Forbidden(
+                "Multi-factor authentication is required: the App+User token's amr claim has no mfa.",
+            ));
+        }
+        Ok(Principal {
+            tenant_id,
+            tenant_kind: tenant.kind,
+            app_id: app_id
+                .map(|id| id.to_string())
+                .or_else(|| claims.appid.clone().or(claims.azp.clone())),
+            user: delegated.then(|| PrincipalUser {
+                object_id: claims.oid.clone().unwrap_or_else(|| claims.sub.clone()),
+                upn: claims.upn.clone(),
+            }),
+            role,
+            mfa,
+        })
     }
 }
