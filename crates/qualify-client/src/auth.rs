@@ -124,7 +124,8 @@ impl Credentials {
                 ("password", password.clone()),
                 (
                     "scope",
-                    format!("{PARTNER_CENTER_AUDIENCE}/user_impersonation"),
+                    // offline_access: a refresh token, so renewals don't resend the password.
+                    format!("{PARTNER_CENTER_AUDIENCE}/user_impersonation offline_access"),
                 ),
             ],
             Self::Token(_) => Vec::new(),
@@ -136,6 +137,8 @@ impl Credentials {
 #[derive(Clone)]
 pub(crate) struct CachedToken {
     pub(crate) access_token: String,
+    /// The refresh token that came with it (password grant), used for the next renewal.
+    pub(crate) refresh_token: Option<String>,
     renew_at: Instant,
 }
 
@@ -150,10 +153,15 @@ impl fmt::Debug for CachedToken {
 impl CachedToken {
     /// A token valid for `expires_in`, renewed when a tenth of its life (at least a minute, at
     /// most five) is left.
-    pub(crate) fn new(access_token: String, expires_in: Duration) -> Self {
+    pub(crate) fn new(
+        access_token: String,
+        expires_in: Duration,
+        refresh_token: Option<String>,
+    ) -> Self {
         let margin = (expires_in / 10).clamp(Duration::from_secs(60), Duration::from_secs(300));
         Self {
             access_token,
+            refresh_token,
             renew_at: Instant::now() + expires_in.saturating_sub(margin),
         }
     }
@@ -180,9 +188,9 @@ mod tests {
 
     #[test]
     fn a_token_is_renewed_before_it_expires() {
-        assert!(CachedToken::new("t".into(), Duration::from_secs(3600)).is_fresh());
-        assert!(!CachedToken::new("t".into(), Duration::from_secs(0)).is_fresh());
+        assert!(CachedToken::new("t".into(), Duration::from_secs(3600), None).is_fresh());
+        assert!(!CachedToken::new("t".into(), Duration::from_secs(0), None).is_fresh());
         // A one-second token is renewed at once rather than sent with half a second to live.
-        assert!(!CachedToken::new("t".into(), Duration::from_millis(900)).is_fresh());
+        assert!(!CachedToken::new("t".into(), Duration::from_millis(900), None).is_fresh());
     }
 }

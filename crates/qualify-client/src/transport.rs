@@ -97,10 +97,19 @@ impl Client {
         if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
             return Ok(token.access_token.clone());
         }
-        let response = self.request_token(credentials).await?;
+        // Renew with the refresh token when there is one; sign in again when it is refused.
+        let refreshed = match cached.as_ref().and_then(|t| t.refresh_token.clone()) {
+            Some(refresh_token) => self.refresh(credentials, &refresh_token).await.ok(),
+            None => None,
+        };
+        let response = match refreshed {
+            Some(response) => response,
+            None => self.request_token(credentials).await?,
+        };
         let token = CachedToken::new(
             response.access_token.clone(),
             Duration::from_secs(response.expires_in),
+            response.refresh_token.clone(),
         );
         *cached = Some(token);
         Ok(response.access_token)
@@ -109,6 +118,47 @@ impl Client {
     /// Forgets the cached token, after the service refused it.
     pub(crate) async fn forget_token(&self) {
         *self.token.lock().await = None;
+    }
+
+    /// Exchanges a refresh token for a new access token (and a new refresh token).
+    async fn refresh(
+        &self,
+        credentials: &Credentials,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, ClientError> {
+        let Credentials::User {
+            tenant,
+            client_id,
+            client_secret,
+            ..
+        } = credentials
+        else {
+            return Err(ClientError::Config(
+                "only a user's sign-in has refresh tokens".into(),
+            ));
+        };
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.as_str()),
+            ("refresh_token", refresh_token),
+        ];
+        let url = self.url(&format!("/{tenant}/oauth2/v2.0/token"));
+        let response = self
+            .http
+            .post(url.clone())
+            .form(&form)
+            .send()
+            .await
+            .map_err(|error| ClientError::Transport {
+                url: url.to_string(),
+                source: error.without_url(),
+            })?;
+        if response.status().is_success() {
+            decode(response).await
+        } else {
+            Err(failure(response).await)
+        }
     }
 
     /// Asks the token endpoint.

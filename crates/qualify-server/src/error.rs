@@ -242,6 +242,17 @@ impl OAuthError {
         )
     }
 
+    /// The client id is locked out after repeated failures.
+    pub fn locked(wait: std::time::Duration) -> Self {
+        Self::new(
+            "invalid_client",
+            format!(
+                "AADSTS50053: Too many failed sign-ins for this client; try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+        )
+    }
+
     /// The scope is not this API's.
     pub fn invalid_scope(description: impl Into<String>) -> Self {
         Self::new("invalid_scope", description)

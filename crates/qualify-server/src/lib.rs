@@ -91,7 +91,10 @@ impl App {
         let keys = Arc::new(keys);
         let authenticator = Authenticator {
             keys: Arc::clone(&keys),
-            external: ExternalIssuers::new(settings.trusted_issuers.clone()),
+            external: ExternalIssuers::new(
+                settings.trusted_issuers.clone(),
+                settings.issuer_refresh_interval,
+            ),
             issuer_base,
             clock_skew_secs: settings.clock_skew.as_secs(),
             store: store.clone(),
@@ -105,6 +108,7 @@ impl App {
             keys,
             authenticator: Arc::new(authenticator),
             jobs_ready: Arc::new(tokio::sync::Notify::new()),
+            login_throttle: Arc::default(),
         };
         Ok(Self {
             listener,
@@ -135,6 +139,7 @@ impl App {
             local_addr,
         } = self;
         let housekeeping = tokio::spawn(purge_idempotency_records(state.clone()));
+        let key_refresh = tokio::spawn(refresh_signing_keys(state.clone()));
         // Names this node's workers in job leases, so an operator can tell whose lease it is.
         let node = format!(
             "{}-{}",
@@ -148,11 +153,24 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         housekeeping.abort();
+        key_refresh.abort();
         // In-flight jobs finish; jobs not yet claimed wait for the next node to run.
         workers.stop().await;
         state.store.close().await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// Reads the signing keys again now and then, so a rotation reaches this node's signer and JWKS.
+async fn refresh_signing_keys(state: AppState) {
+    let mut every = tokio::time::interval(state.settings.signing_key_refresh);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(error) = state.keys.reload().await {
+            tracing::warn!(error = %error, "reloading the signing keys failed");
+        }
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Settings {
     pub policy: SubmissionPolicy,
     /// How long issued access tokens live.
     pub token_lifetime: Duration,
+    /// How long a refresh token (password grant with `offline_access`) works, if unused.
+    pub refresh_token_lifetime: Duration,
     /// Tokens are accepted this long before `nbf` and after `exp`, for clock skew.
     pub clock_skew: Duration,
     /// The largest request body accepted, in bytes.
@@ -68,6 +70,11 @@ pub struct Settings {
     pub require_mfa: bool,
     /// Verified tokens kept to skip their signature check on reuse; 0 turns the cache off.
     pub token_cache_capacity: u64,
+    /// How often this node reads the signing keys again (to pick up a rotation).
+    pub signing_key_refresh: Duration,
+    /// The least time between two fetches of a trusted issuer's keys (an unknown `kid` asks
+    /// for one; forged tokens must not turn into a flood of fetches).
+    pub issuer_refresh_interval: Duration,
     /// How background jobs (event delivery) run.
     pub jobs: JobSettings,
 }
@@ -119,6 +126,7 @@ impl Settings {
             dev: false,
             policy: SubmissionPolicy::default(),
             token_lifetime: Duration::from_secs(3600),
+            refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
             clock_skew: Duration::from_secs(60),
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
@@ -127,6 +135,8 @@ impl Settings {
             trusted_issuers: Vec::new(),
             require_mfa: true,
             token_cache_capacity: 10_000,
+            signing_key_refresh: Duration::from_secs(60),
+            issuer_refresh_interval: Duration::from_secs(5),
             jobs: JobSettings::default(),
         }
     }

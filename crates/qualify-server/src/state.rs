@@ -14,6 +14,8 @@ pub struct AppState {
     pub(crate) settings: Arc<Settings>,
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) authenticator: Arc<Authenticator>,
+    /// Failed sign-ins by client id, for brute-force protection.
+    pub(crate) login_throttle: Arc<crate::identity::LoginThrottle>,
     /// Woken when this node enqueues jobs, so its idle workers start at once.
     pub(crate) jobs_ready: Arc<tokio::sync::Notify>,
 }

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{completions, customers, migrate, qualifications, review, serve, token};
+use crate::commands::{
+    admin, completions, customers, migrate, qualifications, review, serve, token,
+};
 
 /// Qualify: Partner Center's customer qualification API, with the vetting behind it.
 #[derive(Debug, Parser)]
@@ -45,6 +47,11 @@ enum Command {
     Qualifications(qualifications::QualificationsArgs),
     /// Review vetting requests: list, show, approve, deny.
     Review(review::ReviewArgs),
+    /// Administer partners, applications, users, reviewers and signing keys (on the database).
+    #[command(
+        after_help = "Example:\n  qualify admin --database postgres://qualify@db/qualify partners create --name 'Contoso Partner'"
+    )]
+    Admin(admin::AdminArgs),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  qualify completions bash > /etc/bash_completion.d/qualify")]
     Completions(completions::CompletionsArgs),
@@ -60,6 +67,7 @@ pub(crate) async fn run() -> ExitCode {
         Command::Customers(args) => customers::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Qualifications(args) => qualifications::run(args).await,
         Command::Review(args) => review::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Admin(args) => admin::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => {
             completions::run(&args);
             Ok(ExitCode::SUCCESS)

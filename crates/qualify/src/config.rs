@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use qualify_server::{ContractProfile, Settings, Webhook};
+use qualify_server::{ContractProfile, Settings, TrustedIssuer, Webhook};
 use qualify_store::{DatabaseUrl, SqliteSync};
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,30 @@ pub(crate) struct ServeConfig {
     /// How long a claimed job belongs to this node before another may take it over.
     #[serde(with = "humantime_serde")]
     pub job_lease: Duration,
+    /// OpenID Connect issuers whose tokens are accepted (flags).
+    pub trust_issuer: Vec<String>,
+    /// The same, with an audience and allowed tenants (config file).
+    pub trusted_issuers: Vec<TrustedIssuerConfig>,
+    /// App+User tokens must carry `amr` = `mfa`.
+    pub require_mfa: bool,
+    /// Verified tokens cached (0: no cache).
+    pub token_cache: u64,
+    /// How long an unused refresh token works.
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_lifetime: Duration,
+}
+
+/// A trusted issuer in the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrustedIssuerConfig {
+    /// The issuer's URL (its discovery document is under it).
+    pub url: String,
+    /// The audience its tokens must carry [default: Partner Center's API].
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Only these tenants' tokens [default: any known partner's].
+    #[serde(default)]
+    pub tenants: Vec<String>,
 }
 
 /// A webhook in the config file.
@@ -94,6 +118,11 @@ impl Default for ServeConfig {
             webhooks: Vec::new(),
             job_workers: defaults.jobs.workers,
             job_lease: defaults.jobs.lease,
+            trust_issuer: Vec::new(),
+            trusted_issuers: Vec::new(),
+            require_mfa: defaults.require_mfa,
+            token_cache: defaults.token_cache_capacity,
+            refresh_token_lifetime: defaults.refresh_token_lifetime,
         }
     }
 }
@@ -118,6 +147,9 @@ const KEYS: &[&str] = &[
     "webhook_secret",
     "job_workers",
     "job_lease",
+    "require_mfa",
+    "token_cache",
+    "refresh_token_lifetime",
 ];
 
 /// Layers the sources; `overrides` holds only the flags given on the command line.
@@ -213,6 +245,37 @@ impl ServeConfig {
             "job_lease must be at least 1s"
         );
         settings.jobs.lease = self.job_lease;
+        let flagged = self.trust_issuer.iter().map(|url| TrustedIssuerConfig {
+            url: url.clone(),
+            audience: None,
+            tenants: Vec::new(),
+        });
+        for issuer in self.trusted_issuers.iter().cloned().chain(flagged) {
+            let url = url::Url::parse(&issuer.url)
+                .with_context(|| format!("trusted issuer '{}'", issuer.url))?;
+            anyhow::ensure!(
+                url.scheme() == "https"
+                    || url.host_str() == Some("127.0.0.1")
+                    || url.host_str() == Some("localhost"),
+                "trusted issuer '{url}' must be https (plain http only on localhost)"
+            );
+            let tenants = issuer
+                .tenants
+                .iter()
+                .map(|t| {
+                    t.parse()
+                        .map_err(|_| anyhow::anyhow!("trusted issuer tenant '{t}' is not a GUID"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            settings.trusted_issuers.push(TrustedIssuer {
+                url,
+                audience: issuer.audience,
+                tenants,
+            });
+        }
+        settings.require_mfa = self.require_mfa;
+        settings.token_cache_capacity = self.token_cache;
+        settings.refresh_token_lifetime = self.refresh_token_lifetime;
         Ok(settings)
     }
 }

@@ -1,5 +1,7 @@
-//! `POST /{tenant}/oauth2/v2.0/token`: Entra ID's v2 token endpoint, for the client credentials
-//! (App-only) and password (App+User) grants, with Partner Center's API as the only resource.
+//! `POST /{tenant}/oauth2/v2.0/token`: Entra ID's v2 token endpoint, with Partner Center's API as
+//! the only resource. Grants: `client_credentials` (App-only), `password` (App+User; with
+//! `offline_access` in the scope it also returns a refresh token), and `refresh_token` (rotating:
+//! each use returns a new one and retires the old; reusing a retired one revokes them all).
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -8,10 +10,14 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use qualify_store::{AppRecord, NewRefreshToken, Redeemed, UserRecord};
 use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId, Timestamp, TokenResponse};
 use serde::Deserialize;
+use uuid::Uuid;
 
-use crate::identity::{Subject, USER_IMPERSONATION, check_client, check_user, mint};
+use crate::identity::{
+    Subject, USER_IMPERSONATION, check_client, check_user, mint, random_secret, refresh_hash,
+};
 use crate::wire::Wire;
 use crate::{AppState, OAuthError};
 
@@ -24,6 +30,7 @@ pub(crate) struct TokenForm {
     scope: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    refresh_token: Option<String>,
 }
 
 /// The client id and secret of HTTP Basic authentication (`client_secret_basic`).
@@ -46,20 +53,27 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthE
     })
 }
 
-/// Which of Partner Center's scopes the request asks for: `.default` for either grant,
-/// `user_impersonation` for the password grant. Other OpenID scopes may ride along.
-fn granted_scope(requested: &str, delegated: bool) -> Result<String, OAuthError> {
+fn server_error(what: &str) -> OAuthError {
+    OAuthError {
+        error: "server_error",
+        description: format!("The token could not be issued: {what}."),
+        basic_auth_failed: false,
+    }
+}
+
+/// The scope granted: Partner Center's `.default` (App-only) or `user_impersonation` (App+User),
+/// plus `offline_access` when asked for with a delegated grant. Other OpenID scopes may ride along.
+fn granted_scope(requested: &str, delegated: bool) -> Result<(String, bool), OAuthError> {
     let default = format!("{PARTNER_CENTER_AUDIENCE}/.default");
     let impersonation = format!("{PARTNER_CENTER_AUDIENCE}/{USER_IMPERSONATION}");
-    let mut granted = None;
+    let mut api = false;
+    let mut offline = false;
     for scope in requested.split_whitespace() {
         if scope == default || (delegated && scope == impersonation) {
-            granted = Some(if delegated {
-                impersonation.clone()
-            } else {
-                default.clone()
-            });
-        } else if !matches!(scope, "openid" | "profile" | "offline_access" | "email") {
+            api = true;
+        } else if scope == "offline_access" {
+            offline = delegated;
+        } else if !matches!(scope, "openid" | "profile" | "email") {
             let shown: String = scope.chars().take(120).collect();
             return Err(OAuthError::invalid_scope(format!(
                 "AADSTS70011: The scope '{shown}' is not valid here; ask for {default}{}.",
@@ -71,9 +85,121 @@ fn granted_scope(requested: &str, delegated: bool) -> Result<String, OAuthError>
             )));
         }
     }
-    granted.ok_or_else(|| {
-        OAuthError::invalid_scope(format!("AADSTS70011: The scope must include {default}."))
-    })
+    if !api {
+        return Err(OAuthError::invalid_scope(format!(
+            "AADSTS70011: The scope must include {default}."
+        )));
+    }
+    let granted = match (delegated, offline) {
+        (false, _) => default,
+        (true, false) => impersonation,
+        (true, true) => format!("{impersonation} offline_access"),
+    };
+    Ok((granted, offline))
+}
+
+/// Authenticates the client, through the brute-force throttle.
+async fn client(
+    state: &AppState,
+    tenant: TenantId,
+    form: &TokenForm,
+    basic: Option<&(String, String)>,
+) -> Result<AppRecord, OAuthError> {
+    let (client_id, client_secret) = match (basic, &form.client_id) {
+        (Some(_), Some(_)) if form.client_secret.is_some() => {
+            return Err(OAuthError::invalid_request(
+                "AADSTS90023: Send the client's credentials once: in the body or with HTTP Basic, not both.",
+            ));
+        }
+        (Some((id, secret)), _) => (id.as_str(), secret.as_str()),
+        (None, _) => (
+            required(&form.client_id, "client_id")?,
+            required(&form.client_secret, "client_secret")?,
+        ),
+    };
+    if let Some(wait) = state.login_throttle.locked_for(client_id) {
+        return Err(OAuthError::locked(wait));
+    }
+    match check_client(
+        &state.store,
+        tenant,
+        client_id,
+        client_secret,
+        state.settings.dev,
+    )
+    .await
+    {
+        Ok(app) => Ok(app),
+        Err(error) => {
+            if error.error == "invalid_client" {
+                state.login_throttle.failed(client_id);
+            }
+            Err(OAuthError {
+                basic_auth_failed: basic.is_some() && error.error == "invalid_client",
+                ..error
+            })
+        }
+    }
+}
+
+/// The user a refresh token stands for, if it is valid for `app`.
+async fn redeem(
+    state: &AppState,
+    app: &AppRecord,
+    presented: &str,
+    successor: &str,
+) -> Result<(UserRecord, String), OAuthError> {
+    let invalid = || {
+        OAuthError::invalid_grant(
+            "AADSTS70008: The refresh token has expired or is invalid; sign in again.",
+        )
+    };
+    let now = Timestamp::now();
+    let expires = now.plus_millis(
+        i64::try_from(state.settings.refresh_token_lifetime.as_millis()).unwrap_or(i64::MAX),
+    );
+    let redeemed = state
+        .store
+        .redeem_refresh_token(
+            &refresh_hash(presented),
+            &refresh_hash(successor),
+            expires,
+            now,
+        )
+        .await
+        .map_err(|_| server_error("the store is unavailable"))?;
+    let (client_id, user_id, scope) = match redeemed {
+        Redeemed::Valid {
+            client_id,
+            user_id,
+            scope,
+        } => (client_id, user_id, scope),
+        Redeemed::Reused => {
+            tracing::warn!(client_id = %app.client_id, "a used refresh token was presented again; its family is revoked");
+            return Err(OAuthError::invalid_grant(
+                "AADSTS70000: The refresh token was already used; every token of its sign-in is revoked. Sign in again.",
+            ));
+        }
+        Redeemed::Unknown | Redeemed::Expired => return Err(invalid()),
+    };
+    if client_id != app.client_id {
+        // Presented by another application than it was issued to: treat it as stolen.
+        let _ = state
+            .store
+            .revoke_refresh_family_of(&refresh_hash(successor), now)
+            .await;
+        return Err(invalid());
+    }
+    let user = state
+        .store
+        .find_user(user_id)
+        .await
+        .map_err(|_| server_error("the store is unavailable"))?
+        .ok_or_else(invalid)?;
+    if user.disabled || user.tenant_id != app.tenant_id || (user.dev && !state.settings.dev) {
+        return Err(invalid());
+    }
+    Ok((user, scope))
 }
 
 /// Issues an access token.
@@ -93,43 +219,47 @@ pub(crate) async fn issue(
     })?;
     let basic = basic_credentials(&headers);
     let grant_type = required(&form.grant_type, "grant_type")?;
-    let delegated = match grant_type {
-        "client_credentials" => false,
-        "password" => true,
-        other => return Err(OAuthError::unsupported_grant_type(other)),
-    };
-    let scope = granted_scope(required(&form.scope, "scope")?, delegated)?;
-    let (client_id, client_secret) = match (&basic, &form.client_id) {
-        (Some(_), Some(_)) if form.client_secret.is_some() => {
-            return Err(OAuthError::invalid_request(
-                "AADSTS90023: Send the client's credentials once: in the body or with HTTP Basic, not both.",
-            ));
-        }
-        (Some((id, secret)), _) => (id.as_str(), secret.as_str()),
-        (None, _) => (
-            required(&form.client_id, "client_id")?,
-            required(&form.client_secret, "client_secret")?,
+    if !matches!(
+        grant_type,
+        "client_credentials" | "password" | "refresh_token"
+    ) {
+        return Err(OAuthError::unsupported_grant_type(grant_type));
+    }
+    let app = client(&state, tenant, &form, basic.as_ref()).await?;
+    let (user, scope, refresh) = match grant_type {
+        "client_credentials" => (
+            None,
+            granted_scope(required(&form.scope, "scope")?, false)?.0,
+            None,
         ),
+        "password" => {
+            let (scope, offline) = granted_scope(required(&form.scope, "scope")?, true)?;
+            let username = required(&form.username, "username")?;
+            let password = required(&form.password, "password")?;
+            let user = match check_user(&state.store, &app, username, password, state.settings.dev)
+                .await
+            {
+                Ok(user) => user,
+                Err(error) => {
+                    state.login_throttle.failed(&app.client_id.to_string());
+                    return Err(error);
+                }
+            };
+            let refresh = if offline {
+                Some(start_refresh_family(&state, &app, &user, &scope).await?)
+            } else {
+                None
+            };
+            (Some(user), scope, refresh)
+        }
+        _ => {
+            let presented = required(&form.refresh_token, "refresh_token")?;
+            let successor = random_secret().ok_or_else(|| server_error("no randomness"))?;
+            let (user, scope) = redeem(&state, &app, presented, &successor).await?;
+            (Some(user), scope, Some(successor))
+        }
     };
-    let app = check_client(
-        &state.store,
-        tenant,
-        client_id,
-        client_secret,
-        state.settings.dev,
-    )
-    .await
-    .map_err(|error| OAuthError {
-        basic_auth_failed: basic.is_some() && error.error == "invalid_client",
-        ..error
-    })?;
-    let user = if delegated {
-        let username = required(&form.username, "username")?;
-        let password = required(&form.password, "password")?;
-        Some(check_user(&state.store, &app, username, password, state.settings.dev).await?)
-    } else {
-        None
-    };
+    state.login_throttle.succeeded(&app.client_id.to_string());
     let subject = match &user {
         Some(user) => Subject::User(&app, user),
         None => Subject::App(&app),
@@ -144,11 +274,7 @@ pub(crate) async fn issue(
     )
     .map_err(|error| {
         tracing::error!(error = %error, "minting a token failed");
-        OAuthError {
-            error: "server_error",
-            description: "The token could not be issued.".into(),
-            basic_auth_failed: false,
-        }
+        server_error("signing failed")
     })?;
     tracing::info!(tenant = %tenant, client_id = %app.client_id, grant_type, "issued a token");
     let mut response = Wire::ok(TokenResponse {
@@ -157,7 +283,7 @@ pub(crate) async fn issue(
         ext_expires_in: lifetime.as_secs(),
         scope,
         access_token,
-        refresh_token: None,
+        refresh_token: refresh,
     })
     .into_response();
     response
@@ -169,31 +295,60 @@ pub(crate) async fn issue(
     Ok(response)
 }
 
+/// The first refresh token of a new sign-in.
+async fn start_refresh_family(
+    state: &AppState,
+    app: &AppRecord,
+    user: &UserRecord,
+    scope: &str,
+) -> Result<String, OAuthError> {
+    let token = random_secret().ok_or_else(|| server_error("no randomness"))?;
+    let now = Timestamp::now();
+    let family = Uuid::new_v4().to_string();
+    let hash = refresh_hash(&token);
+    let record = NewRefreshToken {
+        token_hash: &hash,
+        family_id: &family,
+        client_id: app.client_id,
+        user_id: user.id,
+        scope,
+        expires_at: now.plus_millis(
+            i64::try_from(state.settings.refresh_token_lifetime.as_millis()).unwrap_or(i64::MAX),
+        ),
+    };
+    state
+        .store
+        .insert_refresh_token(&record, now)
+        .await
+        .map_err(|_| server_error("the store is unavailable"))?;
+    Ok(token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn scopes_must_name_partner_centers_api() {
+        let default = "https://api.partnercenter.microsoft.com/.default";
+        let user = "https://api.partnercenter.microsoft.com/user_impersonation";
         assert_eq!(
-            granted_scope("https://api.partnercenter.microsoft.com/.default", false).unwrap(),
-            "https://api.partnercenter.microsoft.com/.default"
+            granted_scope(default, false).unwrap(),
+            (default.to_owned(), false)
         );
         assert_eq!(
-            granted_scope(
-                "openid https://api.partnercenter.microsoft.com/user_impersonation offline_access",
-                true
-            )
-            .unwrap(),
-            "https://api.partnercenter.microsoft.com/user_impersonation"
+            granted_scope(&format!("openid {user}"), true).unwrap(),
+            (user.to_owned(), false)
         );
-        assert!(
-            granted_scope(
-                "https://api.partnercenter.microsoft.com/user_impersonation",
-                false
-            )
-            .is_err()
+        assert_eq!(
+            granted_scope(&format!("{user} offline_access"), true).unwrap(),
+            (format!("{user} offline_access"), true)
         );
+        assert_eq!(
+            granted_scope(&format!("{default} offline_access"), false).unwrap(),
+            (default.to_owned(), false)
+        );
+        assert!(granted_scope(user, false).is_err());
         assert!(granted_scope("https://graph.microsoft.com/.default", false).is_err());
         assert!(granted_scope("openid", false).is_err());
     }

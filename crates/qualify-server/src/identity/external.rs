@@ -18,8 +18,6 @@ use crate::ApiError;
 
 /// How long fetched keys are trusted before they are fetched again.
 const KEYS_TTL: Duration = Duration::from_secs(3600);
-/// How often an unknown `kid` (or a failed fetch) may cause a fetch.
-const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// An issuer the operator trusts (`--trust-issuer`, or `[[trusted_issuers]]` in the file).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +55,8 @@ struct Issuer {
 pub(crate) struct ExternalIssuers {
     issuers: Vec<Issuer>,
     http: reqwest::Client,
+    /// How often an unknown `kid` (or a failed fetch) may cause a fetch.
+    refresh_interval: Duration,
 }
 
 impl std::fmt::Debug for ExternalIssuers {
@@ -101,7 +101,7 @@ fn issuer_matches(template: &str, iss: &str, tid: &str) -> bool {
 }
 
 impl ExternalIssuers {
-    pub(crate) fn new(trusted: Vec<TrustedIssuer>) -> Self {
+    pub(crate) fn new(trusted: Vec<TrustedIssuer>, refresh_interval: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("qualify/", env!("CARGO_PKG_VERSION")))
@@ -115,7 +115,11 @@ impl ExternalIssuers {
                 last_fetch: Mutex::new(None),
             })
             .collect();
-        Self { issuers, http }
+        Self {
+            issuers,
+            http,
+            refresh_interval,
+        }
     }
 
     async fn fetch(
@@ -155,14 +159,14 @@ impl ExternalIssuers {
         })
     }
 
-    /// Fetches an issuer's keys again, unless that happened within [`REFRESH_INTERVAL`]; callers
+    /// Fetches an issuer's keys again, unless that happened within the refresh interval; callers
     /// arriving meanwhile wait for the fetch in progress.
     async fn refresh(&self, issuer: &Issuer, stale: impl Fn(&Option<Fetched>) -> bool) {
         let mut last = issuer.last_fetch.lock().await;
         if !stale(&*issuer.fetched.read().await) {
             return; // another caller refreshed while this one waited
         }
-        if last.is_some_and(|at| at.elapsed() < REFRESH_INTERVAL) {
+        if last.is_some_and(|at| at.elapsed() < self.refresh_interval) {
             return;
         }
         *last = Some(Instant::now());

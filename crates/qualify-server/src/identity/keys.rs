@@ -51,21 +51,27 @@ impl std::fmt::Debug for KeyRing {
 
 /// A failure to load or create keys.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum KeyError {
+pub enum KeyError {
+    /// The store failed.
     #[error("reading or storing signing keys")]
     Store(#[from] StoreError),
+    /// Key generation failed.
     #[error("generating an RSA key")]
     Generate,
+    /// A stored key could not be read.
     #[error("signing key {kid} is not usable")]
     Unusable {
+        /// Which key.
         kid: String,
+        /// Why.
         #[source]
         source: jsonwebtoken::errors::Error,
     },
 }
 
-/// A new 2048-bit RSA key as (kid, PKCS#8 PEM).
-fn generate() -> Result<(String, String), KeyError> {
+/// A new 2048-bit RSA signing key as (kid, PKCS#8 PEM): for the first key, and for
+/// `qualify admin keys rotate`.
+pub fn generate_signing_key() -> Result<(String, String), KeyError> {
     let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
     let der = pair.as_der().map_err(|_| KeyError::Generate)?;
     let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
@@ -140,7 +146,7 @@ impl KeyRing {
     ) -> Result<Self, KeyError> {
         let mut records = store.signing_keys().await?;
         if KeySet::from_records(&records, token_lifetime)?.is_none() {
-            let (kid, pem) = tokio::task::spawn_blocking(generate)
+            let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key)
                 .await
                 .map_err(|_| KeyError::Generate)??;
             match store.insert_signing_key(&kid, &pem, Timestamp::now()).await {
@@ -196,7 +202,9 @@ impl KeyRing {
         }
     }
 
-    async fn reload(&self) -> Result<(), KeyError> {
+    /// Reads the keys again: a rotation by `qualify admin keys rotate` (or another node) takes
+    /// effect here at the next reload, for signing and in the JWKS.
+    pub(crate) async fn reload(&self) -> Result<(), KeyError> {
         let records = self.store.signing_keys().await?;
         if let Some(keys) = KeySet::from_records(&records, self.token_lifetime)? {
             *self

@@ -9,6 +9,8 @@ mod issuer;
 mod keys;
 mod passwords;
 mod principal;
+mod refresh;
+mod throttle;
 mod verify;
 
 pub(crate) use claims::AccessClaims;
@@ -17,8 +19,12 @@ pub(crate) use external::ExternalIssuers;
 pub use external::TrustedIssuer;
 pub(crate) use issuer::{Subject, mint};
 pub(crate) use keys::KeyRing;
+pub use keys::{KeyError, generate_signing_key};
 pub use passwords::{hash_secret, verify_secret};
 pub use principal::{Partner, PartnerUser, Principal, PrincipalUser, Reviewer};
+pub(crate) use refresh::hash as refresh_hash;
+pub use refresh::random_secret;
+pub(crate) use throttle::LoginThrottle;
 pub(crate) use verify::{Authenticator, token_cache};
 
 /// The scope an App+User token carries, and that App+User endpoints require.

@@ -294,3 +294,15 @@ pub(crate) async fn sign_with_server_key(db: &TestDatabase, claims: &Value) -> S
         EncodingKey::from_rsa_pem(key.private_key_pem.expose_secret().as_bytes()).expect("PEM");
     jsonwebtoken::encode(&header, claims, &encoding).expect("sign")
 }
+
+/// The claims of a token, read without checking it (the test made or received it).
+pub(crate) fn claims_of(token: &str) -> Value {
+    jsonwebtoken::dangerous::insecure_decode_claims(token).expect("a JWT")
+}
+
+/// A store on the server's database: what an operator's `qualify admin` command does to it.
+pub(crate) async fn admin_store(db: &TestDatabase) -> Store {
+    Store::connect(&StoreOptions::new(db.url().clone()))
+        .await
+        .expect("the store")
+}

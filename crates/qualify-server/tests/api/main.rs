@@ -4,9 +4,11 @@
 // Helpers outside #[test] functions unwrap too: a test should stop loudly where it failed.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod customers;
 mod errors;
 mod events;
+mod external;
 mod headers;
 mod health;
 mod helpers;

@@ -1,10 +1,11 @@
 //! One module per subcommand; `connection` and `output` are shared by the client commands.
 
+pub(crate) mod admin;
 pub(crate) mod completions;
 mod connection;
 pub(crate) mod customers;
 pub(crate) mod migrate;
-mod output;
+pub(crate) mod output;
 pub(crate) mod qualifications;
 pub(crate) mod review;
 pub(crate) mod serve;

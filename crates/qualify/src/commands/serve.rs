@@ -84,6 +84,18 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     job_lease: Option<String>,
+    /// Accept tokens of this OpenID Connect issuer (repeatable), e.g. https://login.microsoftonline.com/common/v2.0 for Entra ID.
+    #[arg(long = "trust-issuer", value_name = "URL")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    trust_issuer: Vec<String>,
+    /// Require multi-factor authentication (amr=mfa) on App+User tokens [default: true].
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    require_mfa: Option<bool>,
+    /// Verified tokens to cache, skipping their signature check on reuse; 0 turns it off [default: 10000].
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_cache: Option<u64>,
     /// Log format [default: text].
     #[arg(long, value_enum, value_name = "FORMAT")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -307,7 +307,7 @@ async fn failures_exit_1_with_one_readable_line() {
 
 #[test]
 fn every_command_has_help_with_an_example_and_completions_exist() {
-    let commands: [&[&str]; 13] = [
+    let commands: [&[&str]; 23] = [
         &["serve"],
         &["migrate"],
         &["token"],
@@ -321,6 +321,16 @@ fn every_command_has_help_with_an_example_and_completions_exist() {
         &["review", "approve"],
         &["review", "deny"],
         &["completions"],
+        &["admin"],
+        &["admin", "partners", "create"],
+        &["admin", "partners", "list"],
+        &["admin", "partners", "disable"],
+        &["admin", "apps", "create"],
+        &["admin", "apps", "list"],
+        &["admin", "apps", "disable"],
+        &["admin", "users", "create"],
+        &["admin", "reviewers", "create"],
+        &["admin", "keys", "rotate"],
     ];
     for command in commands {
         let output = Command::new(BINARY)

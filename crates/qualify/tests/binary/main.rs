@@ -6,6 +6,7 @@
 // Waiting on a child process is synchronous and happens outside any async runtime's hot path.
 #![allow(clippy::disallowed_methods)]
 
+mod admin;
 mod cli;
 mod client_cli;
 mod process;

@@ -1,0 +1,288 @@
+//! Access rules for real deployments: MFA on App+User tokens, disabled tenants, applications and
+//! users refused at once, refresh tokens that rotate and are revoked on reuse, brute-force
+//! lock-outs, and signing-key rotation.
+
+use std::time::{Duration, Instant};
+
+use qualify_store::testing::TestDatabase;
+use qualify_types::{TenantId, Timestamp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn app_user_tokens_without_mfa_are_refused_unless_configured_off() {
+    for require_mfa in [true, false] {
+        let db = TestDatabase::sqlite();
+        let server = TestServer::start_with(&db, |s| s.require_mfa = require_mfa).await;
+        let real = server.token(PARTNER_A, Grant::User).await;
+        let mut claims = claims_of(&real);
+        claims["amr"] = json!(["pwd"]);
+        let without_mfa = sign_with_server_key(&db, &claims).await;
+        let response = server.get("/v1/customers", &without_mfa).await;
+        if require_mfa {
+            let description = assert_error(response, StatusCode::FORBIDDEN, 900_150).await;
+            assert!(description.contains("Multi-factor"), "{description}");
+        } else {
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        // App-only tokens have no user, so no MFA to show.
+        let app = server.token(PARTNER_A, Grant::App).await;
+        assert_eq!(
+            server.get("/v1/customers", &app).await.status(),
+            StatusCode::OK
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn disabling_a_tenant_an_app_or_a_user_refuses_their_unexpired_tokens_at_once() {
+    for db in TestDatabase::every_backend("disable").await {
+        let server = TestServer::start(&db).await;
+        let store = admin_store(&db).await;
+        let now = Timestamp::now();
+
+        let user_b = server.token(PARTNER_B, Grant::User).await;
+        assert_eq!(
+            server.get("/v1/customers", &user_b).await.status(),
+            StatusCode::OK
+        );
+        store
+            .set_user_disabled(PARTNER_B.username, true, now)
+            .await
+            .unwrap();
+        let description = assert_error(
+            server.get("/v1/customers", &user_b).await,
+            StatusCode::UNAUTHORIZED,
+            400,
+        )
+        .await;
+        assert!(description.contains("user is disabled"), "{description}");
+        store
+            .set_user_disabled(PARTNER_B.username, false, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            server.get("/v1/customers", &user_b).await.status(),
+            StatusCode::OK,
+            "re-enabled"
+        );
+
+        let app_b = server.token(PARTNER_B, Grant::App).await;
+        store
+            .set_app_disabled(PARTNER_B.client_id.parse().unwrap(), true, now)
+            .await
+            .unwrap();
+        assert_error(
+            server.get("/v1/customers", &app_b).await,
+            StatusCode::UNAUTHORIZED,
+            400,
+        )
+        .await;
+        assert_eq!(
+            server.token_response(PARTNER_B, Grant::App).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+
+        let app_a = server.token(PARTNER_A, Grant::App).await;
+        let tenant_a: TenantId = PARTNER_A.tenant_id.parse().unwrap();
+        store
+            .set_tenant_disabled(tenant_a, true, now)
+            .await
+            .unwrap();
+        let description = assert_error(
+            server.get("/v1/customers", &app_a).await,
+            StatusCode::UNAUTHORIZED,
+            400,
+        )
+        .await;
+        assert!(description.contains("tenant is disabled"), "{description}");
+        store.close().await;
+        server.stop().await;
+    }
+}
+
+async fn refresh(server: &TestServer, refresh_token: &str) -> reqwest::Response {
+    server
+        .http
+        .post(server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id)))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", PARTNER_A.client_id),
+            ("client_secret", PARTNER_A.client_secret),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_whole_sign_in() {
+    for db in TestDatabase::every_backend("refresh tokens").await {
+        let server = TestServer::start(&db).await;
+        let signed_in: Value = server
+            .http
+            .post(server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id)))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", PARTNER_A.client_secret),
+                ("username", PARTNER_A.username),
+                ("password", PARTNER_A.password),
+                (
+                    "scope",
+                    "https://api.partnercenter.microsoft.com/user_impersonation offline_access",
+                ),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let first = signed_in["refresh_token"]
+            .as_str()
+            .expect("offline_access gives a refresh token")
+            .to_owned();
+
+        let renewed: Value = refresh(&server, &first).await.json().await.unwrap();
+        let second = renewed["refresh_token"]
+            .as_str()
+            .expect("a new refresh token")
+            .to_owned();
+        assert_ne!(second, first, "rotated");
+        let access = renewed["access_token"].as_str().unwrap();
+        assert_eq!(claims_of(access)["upn"], PARTNER_A.username);
+        assert_eq!(
+            server.get("/v1/customers", access).await.status(),
+            StatusCode::OK
+        );
+
+        // The used one presented again: refused, and the whole sign-in is revoked.
+        let reused: Value = refresh(&server, &first).await.json().await.unwrap();
+        assert_eq!(reused["error"], "invalid_grant");
+        let after: Value = refresh(&server, &second).await.json().await.unwrap();
+        assert_eq!(after["error"], "invalid_grant", "the family is revoked");
+        assert_eq!(
+            refresh(&server, "not-a-token").await.status(),
+            StatusCode::BAD_REQUEST
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn repeated_wrong_secrets_lock_the_client_id_out() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let endpoint = server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id));
+    let attempt = |secret: &'static str| {
+        server
+            .http
+            .post(&endpoint)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", secret),
+                ("scope", "https://api.partnercenter.microsoft.com/.default"),
+            ])
+            .send()
+    };
+    for _ in 0..5 {
+        let body: Value = attempt("wrong").await.unwrap().json().await.unwrap();
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("AADSTS7000215"),
+            "{body}"
+        );
+    }
+    // Locked: even the right secret is refused, without being checked.
+    let body: Value = attempt(PARTNER_A.client_secret)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS50053"),
+        "{body}"
+    );
+    // Another client is not affected.
+    assert_eq!(
+        server.token_response(PARTNER_B, Grant::App).await.status(),
+        StatusCode::OK
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_rotated_key_signs_new_tokens_while_the_old_one_still_verifies() {
+    for db in TestDatabase::every_backend("key rotation").await {
+        let server =
+            TestServer::start_with(&db, |s| s.signing_key_refresh = Duration::from_millis(100))
+                .await;
+        let before = server.token(PARTNER_A, Grant::App).await;
+        let old_kid = jsonwebtoken::decode_header(&before).unwrap().kid.unwrap();
+
+        let store = admin_store(&db).await;
+        let (kid, pem) = qualify_server::identity::generate_signing_key().unwrap();
+        store
+            .rotate_signing_key(&kid, &pem, Timestamp::now())
+            .await
+            .unwrap();
+        store.close().await;
+
+        // The node picks the rotation up at its next reload: the JWKS publishes both keys.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let jwks: Value = server
+                .http
+                .get(server.url("/discovery/v2.0/keys"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let kids: Vec<&str> = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap())
+                .collect();
+            if kids.len() == 2 {
+                assert!(kids.contains(&kid.as_str()) && kids.contains(&old_kid.as_str()));
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the rotation never reached the node"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let after = server.token(PARTNER_A, Grant::App).await;
+        assert_eq!(
+            jsonwebtoken::decode_header(&after).unwrap().kid.unwrap(),
+            kid
+        );
+        assert_eq!(
+            server.get("/v1/customers", &before).await.status(),
+            StatusCode::OK,
+            "old tokens verify"
+        );
+        assert_eq!(
+            server.get("/v1/customers", &after).await.status(),
+            StatusCode::OK
+        );
+        server.stop().await;
+    }
+}

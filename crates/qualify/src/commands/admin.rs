@@ -1,0 +1,517 @@
+//! `qualify admin …`: operators manage partners, applications, users, reviewers and signing
+//! keys directly in the database (so it works before any server is up, and running servers see
+//! the change on their next request). Generated secrets and passwords are printed once and
+//! stored only as slow hashes.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use qualify_server::identity::{generate_signing_key, hash_secret, random_secret};
+use qualify_store::{
+    DatabaseUrl, NewApp, NewTenant, NewUser, Store, StoreOptions, TenantKind, UserRole,
+};
+use qualify_types::{TenantId, Timestamp};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::connection::OutputFormat;
+use super::output::print;
+
+/// `qualify admin …`.
+#[derive(Debug, Args)]
+pub(crate) struct AdminArgs {
+    /// The database: sqlite:///path/file.db, a file path, or postgres://… [default: ./qualify-data/qualify.db].
+    #[arg(long, global = true, env = "QUALIFY_DATABASE", value_name = "URL")]
+    database: Option<String>,
+    /// Print one JSON object (or array, for lists) instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Partners: tenants whose users and apps submit customers.
+    #[command(subcommand)]
+    Partners(PartnersCommand),
+    /// Applications (client id and secret) of a tenant.
+    #[command(subcommand)]
+    Apps(AppsCommand),
+    /// Users of a tenant (App+User sign-in).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Reviewers: users of the operator tenant who decide vetting requests.
+    #[command(subcommand)]
+    Reviewers(ReviewersCommand),
+    /// The token issuer's signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PartnersCommand {
+    /// Create a partner; prints its tenant id.
+    #[command(
+        after_help = "Example:\n  qualify admin partners create --name 'Contoso Partner'\n  qualify admin partners create --name Contoso --id 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e   # its Entra tenant"
+    )]
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// The partner's tenant id (its Microsoft Entra tenant, to accept its Entra tokens) [default: a new one].
+        #[arg(long, value_name = "TENANT_ID")]
+        id: Option<TenantId>,
+    },
+    /// List partners.
+    #[command(after_help = "Example:\n  qualify admin partners list --json")]
+    List,
+    /// Disable a partner: its tokens are refused from the next request on.
+    #[command(
+        after_help = "Example:\n  qualify admin partners disable 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e"
+    )]
+    Disable {
+        /// The partner's tenant id.
+        tenant_id: TenantId,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AppsCommand {
+    /// Register an application; prints its client id and a generated secret (shown once).
+    #[command(
+        after_help = "Example:\n  qualify admin apps create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --name 'Billing sync'"
+    )]
+    Create {
+        /// The tenant it belongs to.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: TenantId,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List applications (of one tenant, or all).
+    #[command(
+        after_help = "Example:\n  qualify admin apps list --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e"
+    )]
+    List {
+        /// Only this tenant's.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: Option<TenantId>,
+    },
+    /// Disable an application: no more tokens, and its tokens are refused from the next request on.
+    #[command(
+        after_help = "Example:\n  qualify admin apps disable 6c1f0a9e-2b3d-4e5f-8a7b-9c0d1e2f3a4b"
+    )]
+    Disable {
+        /// The application's client id.
+        client_id: Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create a user; prints a generated password (shown once).
+    #[command(
+        after_help = "Example:\n  qualify admin users create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --username ops@contoso.com"
+    )]
+    Create {
+        /// The tenant it belongs to.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: TenantId,
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+    },
+    /// Disable a user: sign-in refused, refresh tokens revoked, tokens refused from the next request on.
+    #[command(after_help = "Example:\n  qualify admin users disable ops@contoso.com")]
+    Disable {
+        /// Sign-in name.
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReviewersCommand {
+    /// Create a reviewer in the operator tenant (creating the tenant and its app if needed).
+    #[command(
+        after_help = "Example:\n  qualify admin reviewers create --username alice@vetting.example.com"
+    )]
+    Create {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new key sign tokens; the old one keeps verifying until its tokens expire.
+    #[command(after_help = "Example:\n  qualify admin keys rotate")]
+    Rotate,
+}
+
+/// Who the audit trail names for these commands: the operating system's user.
+#[allow(clippy::disallowed_methods)] // the binary may read its environment
+fn actor() -> String {
+    format!(
+        "admin-cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+fn secret() -> anyhow::Result<String> {
+    random_secret().context("the operating system's random generator failed")
+}
+
+/// Prints the outcome: a table, or (with `--json`) the JSON value.
+fn show(json: bool, value: &Value, headers: &[&str], rows: Vec<Vec<String>>) -> anyhow::Result<()> {
+    print(
+        if json {
+            OutputFormat::Json
+        } else {
+            OutputFormat::Table
+        },
+        value,
+        headers,
+        rows,
+    )
+}
+
+/// Runs an admin command.
+pub(crate) async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let url = match &args.database {
+        Some(url) => url.parse()?,
+        None => DatabaseUrl::default_sqlite(),
+    };
+    let store = Store::connect(&StoreOptions::new(url))
+        .await
+        .context("opening the database")?;
+    let outcome = command(&store, args.command, args.json).await;
+    store.close().await;
+    outcome
+}
+
+async fn audit(store: &Store, action: &str, subject: &str, detail: Value) -> anyhow::Result<()> {
+    store
+        .record_audit(
+            "operator",
+            &actor(),
+            action,
+            subject,
+            &detail.to_string(),
+            Timestamp::now(),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Result<()> {
+    let now = Timestamp::now();
+    match command {
+        AdminCommand::Partners(PartnersCommand::Create { name, id }) => {
+            let id = id.unwrap_or_else(TenantId::random);
+            let created = store
+                .insert_tenant(
+                    &NewTenant {
+                        id,
+                        kind: TenantKind::Partner,
+                        name: &name,
+                        dev: false,
+                    },
+                    now,
+                )
+                .await?;
+            anyhow::ensure!(created, "a tenant {id} exists already");
+            audit(
+                store,
+                "tenant.created",
+                &id.to_string(),
+                json!({ "name": name }),
+            )
+            .await?;
+            show(
+                json,
+                &json!({ "tenantId": id, "name": name }),
+                &["TENANT ID", "NAME"],
+                vec![vec![id.to_string(), name]],
+            )
+        }
+        AdminCommand::Partners(PartnersCommand::List) => {
+            let partners = store.list_tenants(Some(TenantKind::Partner)).await?;
+            let value: Vec<Value> = partners
+                .iter()
+                .map(|t| json!({ "tenantId": t.id, "name": t.name, "disabled": t.disabled, "dev": t.dev }))
+                .collect();
+            let rows = partners
+                .iter()
+                .map(|t| vec![t.id.to_string(), t.name.clone(), state(t.disabled)])
+                .collect();
+            show(json, &json!(value), &["TENANT ID", "NAME", "STATE"], rows)
+        }
+        AdminCommand::Partners(PartnersCommand::Disable { tenant_id }) => {
+            let tenant = store
+                .find_tenant(tenant_id)
+                .await?
+                .filter(|t| t.kind == TenantKind::Partner);
+            anyhow::ensure!(tenant.is_some(), "no partner {tenant_id}");
+            store.set_tenant_disabled(tenant_id, true, now).await?;
+            audit(store, "tenant.disabled", &tenant_id.to_string(), json!({})).await?;
+            show(
+                json,
+                &json!({ "tenantId": tenant_id, "disabled": true }),
+                &["TENANT ID", "STATE"],
+                vec![vec![tenant_id.to_string(), state(true)]],
+            )
+        }
+        AdminCommand::Apps(AppsCommand::Create { tenant, name }) => {
+            anyhow::ensure!(
+                store.find_tenant(tenant).await?.is_some(),
+                "no tenant {tenant}: create it first (admin partners create)"
+            );
+            let (client_id, client_secret) = create_app(store, tenant, &name).await?;
+            let value = json!({ "tenantId": tenant, "clientId": client_id, "clientSecret": client_secret, "name": name });
+            show(
+                json,
+                &value,
+                &["TENANT ID", "CLIENT ID", "CLIENT SECRET (shown once)"],
+                vec![vec![
+                    tenant.to_string(),
+                    client_id.to_string(),
+                    client_secret,
+                ]],
+            )
+        }
+        AdminCommand::Apps(AppsCommand::List { tenant }) => {
+            let apps = store.list_apps(tenant).await?;
+            let value: Vec<Value> = apps
+                .iter()
+                .map(|a| json!({ "tenantId": a.tenant_id, "clientId": a.client_id, "name": a.name, "disabled": a.disabled }))
+                .collect();
+            let rows = apps
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.client_id.to_string(),
+                        a.tenant_id.to_string(),
+                        a.name.clone(),
+                        state(a.disabled),
+                    ]
+                })
+                .collect();
+            show(
+                json,
+                &json!(value),
+                &["CLIENT ID", "TENANT ID", "NAME", "STATE"],
+                rows,
+            )
+        }
+        AdminCommand::Apps(AppsCommand::Disable { client_id }) => {
+            anyhow::ensure!(
+                store.set_app_disabled(client_id, true, now).await?,
+                "no application {client_id}"
+            );
+            audit(store, "app.disabled", &client_id.to_string(), json!({})).await?;
+            show(
+                json,
+                &json!({ "clientId": client_id, "disabled": true }),
+                &["CLIENT ID", "STATE"],
+                vec![vec![client_id.to_string(), state(true)]],
+            )
+        }
+        AdminCommand::Users(UsersCommand::Create { tenant, username }) => {
+            let kind = store.find_tenant(tenant).await?.map(|t| t.kind);
+            let role = match kind {
+                Some(TenantKind::Partner) => UserRole::Member,
+                Some(TenantKind::Operator) => {
+                    bail!("users of the operator tenant are reviewers: use admin reviewers create")
+                }
+                None => bail!("no tenant {tenant}: create it first (admin partners create)"),
+            };
+            let password = create_user(store, tenant, &username, role).await?;
+            let value = json!({ "tenantId": tenant, "username": username.to_lowercase(), "password": password });
+            show(
+                json,
+                &value,
+                &["TENANT ID", "USERNAME", "PASSWORD (shown once)"],
+                vec![vec![tenant.to_string(), username.to_lowercase(), password]],
+            )
+        }
+        AdminCommand::Users(UsersCommand::Disable { username }) => {
+            anyhow::ensure!(
+                store.set_user_disabled(&username, true, now).await?,
+                "no user {username}"
+            );
+            audit(store, "user.disabled", &username.to_lowercase(), json!({})).await?;
+            show(
+                json,
+                &json!({ "username": username.to_lowercase(), "disabled": true }),
+                &["USERNAME", "STATE"],
+                vec![vec![username.to_lowercase(), state(true)]],
+            )
+        }
+        AdminCommand::Reviewers(ReviewersCommand::Create { username }) => {
+            create_reviewer(store, &username, json).await
+        }
+        AdminCommand::Keys(KeysCommand::Rotate) => {
+            let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key).await??;
+            store.rotate_signing_key(&kid, &pem, now).await?;
+            audit(store, "signing_key.rotated", &kid, json!({})).await?;
+            show(
+                json,
+                &json!({ "kid": kid }),
+                &["NEW SIGNING KEY (kid)"],
+                vec![vec![kid.clone()]],
+            )
+        }
+    }
+}
+
+fn state(disabled: bool) -> String {
+    if disabled {
+        "disabled".into()
+    } else {
+        "enabled".into()
+    }
+}
+
+/// Registers an application with a generated secret; returns the client id and the secret.
+async fn create_app(store: &Store, tenant: TenantId, name: &str) -> anyhow::Result<(Uuid, String)> {
+    let client_id = Uuid::new_v4();
+    let secret = secret()?;
+    let hash = tokio::task::spawn_blocking({
+        let secret = secret.clone();
+        move || hash_secret(&secret)
+    })
+    .await?;
+    store
+        .insert_app(
+            &NewApp {
+                client_id,
+                tenant_id: tenant,
+                name,
+                secret_hash: &hash,
+                dev: false,
+            },
+            Timestamp::now(),
+        )
+        .await?;
+    audit(
+        store,
+        "app.created",
+        &client_id.to_string(),
+        json!({ "tenantId": tenant, "name": name }),
+    )
+    .await?;
+    Ok((client_id, secret))
+}
+
+/// Creates a user with a generated password; returns the password.
+async fn create_user(
+    store: &Store,
+    tenant: TenantId,
+    username: &str,
+    role: UserRole,
+) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        username.contains('@')
+            && username.len() <= 254
+            && !username.chars().any(char::is_whitespace),
+        "the user name must look like an e-mail address (user@domain)"
+    );
+    let password = secret()?;
+    let hash = tokio::task::spawn_blocking({
+        let password = password.clone();
+        move || hash_secret(&password)
+    })
+    .await?;
+    let user = NewUser {
+        id: Uuid::new_v4(),
+        tenant_id: tenant,
+        username,
+        password_hash: &hash,
+        role,
+        dev: false,
+    };
+    anyhow::ensure!(
+        store.insert_user(&user, Timestamp::now()).await?,
+        "a user {username} exists already"
+    );
+    audit(
+        store,
+        "user.created",
+        &username.to_lowercase(),
+        json!({ "tenantId": tenant, "role": format!("{role:?}") }),
+    )
+    .await?;
+    Ok(password)
+}
+
+/// A reviewer, with the operator tenant and its application created on first use.
+async fn create_reviewer(store: &Store, username: &str, json: bool) -> anyhow::Result<()> {
+    let tenant = match store.operator_tenant().await? {
+        Some(tenant) => tenant.id,
+        None => {
+            let id = TenantId::random();
+            store
+                .insert_tenant(
+                    &NewTenant {
+                        id,
+                        kind: TenantKind::Operator,
+                        name: "Operator",
+                        dev: false,
+                    },
+                    Timestamp::now(),
+                )
+                .await?;
+            audit(
+                store,
+                "tenant.created",
+                &id.to_string(),
+                json!({ "kind": "operator" }),
+            )
+            .await?;
+            id
+        }
+    };
+    let existing = store
+        .list_apps(Some(tenant))
+        .await?
+        .into_iter()
+        .find(|a| !a.disabled && !a.dev);
+    let (client_id, client_secret) = match existing {
+        Some(app) => (app.client_id, None),
+        None => {
+            let (id, secret) = create_app(store, tenant, "Reviewer console").await?;
+            (id, Some(secret))
+        }
+    };
+    let password = create_user(store, tenant, username, UserRole::Reviewer).await?;
+    let mut value = json!({ "tenantId": tenant, "clientId": client_id, "username": username.to_lowercase(), "password": password });
+    if let Some(secret) = &client_secret {
+        value["clientSecret"] = json!(secret);
+    }
+    let row = vec![
+        tenant.to_string(),
+        client_id.to_string(),
+        client_secret
+            .clone()
+            .unwrap_or_else(|| "(existing app)".into()),
+        username.to_lowercase(),
+        password,
+    ];
+    let _ = writeln!(std::io::stderr(), "Secrets are shown once; store them now.");
+    show(
+        json,
+        &value,
+        &[
+            "OPERATOR TENANT",
+            "CLIENT ID",
+            "CLIENT SECRET",
+            "USERNAME",
+            "PASSWORD",
+        ],
+        vec![row],
+    )
+}

@@ -1,0 +1,215 @@
+//! `qualify admin`, end to end: an operator creates a partner, its application and user and a
+//! reviewer on the database, a server without `--dev` accepts exactly those, and disabling the
+//! application refuses its tokens at once.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::process::{BINARY, start};
+
+fn admin(database: &str, args: &[&str]) -> Value {
+    let output = Command::new(BINARY)
+        .args(["admin", "--database", database, "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "admin {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn cli(server: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BINARY)
+        .args(args)
+        .env("QUALIFY_SERVER", server)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_sets_up_a_partner_and_a_reviewer_and_disables_an_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+
+    let partner = admin(
+        &database,
+        &["partners", "create", "--name", "Contoso Partner"],
+    );
+    let tenant = partner["tenantId"].as_str().unwrap().to_owned();
+    let app = admin(
+        &database,
+        &["apps", "create", "--tenant", &tenant, "--name", "Sync"],
+    );
+    let (client_id, secret) = (
+        app["clientId"].as_str().unwrap().to_owned(),
+        app["clientSecret"].as_str().unwrap().to_owned(),
+    );
+    assert!(secret.len() >= 32, "a generated secret");
+    let user = admin(
+        &database,
+        &[
+            "users",
+            "create",
+            "--tenant",
+            &tenant,
+            "--username",
+            "ops@contoso.test",
+        ],
+    );
+    let password = user["password"].as_str().unwrap().to_owned();
+    let reviewer = admin(
+        &database,
+        &["reviewers", "create", "--username", "alice@vetting.test"],
+    );
+    let listed = admin(&database, &["partners", "list"]);
+    assert_eq!(listed[0]["tenantId"], tenant.as_str());
+    let apps = admin(&database, &["apps", "list", "--tenant", &tenant]);
+    assert_eq!(apps[0]["clientId"], client_id.as_str());
+    assert!(
+        apps[0].get("clientSecret").is_none(),
+        "a secret is shown once, at creation"
+    );
+
+    // The secrets are stored only as slow hashes.
+    let raw = std::fs::read(dir.path().join("q.db")).unwrap();
+    let contains = |needle: &str| raw.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(
+        !contains(&secret) && !contains(&password),
+        "no secret in the database file"
+    );
+
+    let server = start(&["--database", &database]);
+    let partner_args = [
+        "--tenant",
+        &tenant,
+        "--client-id",
+        &client_id,
+        "--client-secret",
+        &secret,
+    ];
+    let user_args = [
+        &partner_args[..],
+        &["--username", "ops@contoso.test", "--password", &password],
+    ]
+    .concat();
+    let created = cli(
+        &server.base,
+        &[
+            &[
+                "customers",
+                "create",
+                "--domain",
+                "real.onmicrosoft.com",
+                "--name",
+                "Real",
+            ][..],
+            &user_args,
+        ]
+        .concat(),
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let customer: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let submitted = cli(
+        &server.base,
+        &[
+            &[
+                "qualifications",
+                "submit",
+                customer["id"].as_str().unwrap(),
+                "--qualification",
+                "StateOwnedEntity",
+            ][..],
+            &user_args,
+        ]
+        .concat(),
+    );
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+
+    let reviewer_args = [
+        "--tenant",
+        reviewer["tenantId"].as_str().unwrap(),
+        "--client-id",
+        reviewer["clientId"].as_str().unwrap(),
+        "--client-secret",
+        reviewer["clientSecret"].as_str().unwrap(),
+        "--username",
+        "alice@vetting.test",
+        "--password",
+        reviewer["password"].as_str().unwrap(),
+    ];
+    let queue = cli(
+        &server.base,
+        &[
+            &["review", "list", "--status", "InReview"][..],
+            &reviewer_args,
+        ]
+        .concat(),
+    );
+    assert!(
+        queue.status.success(),
+        "{}",
+        String::from_utf8_lossy(&queue.stderr)
+    );
+    let queue: Value = serde_json::from_slice(&queue.stdout).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 1);
+    // The partner's user is no reviewer.
+    let refused = cli(
+        &server.base,
+        &[&["review", "list"][..], &user_args].concat(),
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    // Without --dev the well-known identities don't exist for this server.
+    assert_eq!(
+        cli(
+            &server.base,
+            &["customers", "list", "--dev-identity", "partner-a"]
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+
+    // Disabling the application refuses its current token and any new one.
+    let token = cli(
+        &server.base,
+        &[&["token", "--app-only"][..], &partner_args].concat(),
+    );
+    let token = String::from_utf8(token.stdout).unwrap();
+    let http = reqwest::Client::new();
+    let before = http
+        .get(format!("{}/v1/customers", server.base))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(before.status(), 200);
+    admin(&database, &["apps", "disable", &client_id]);
+    let after = http
+        .get(format!("{}/v1/customers", server.base))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    let again = cli(
+        &server.base,
+        &[&["token", "--app-only"][..], &partner_args].concat(),
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("invalid_client"));
+
+    let rotated = admin(&database, &["keys", "rotate"]);
+    assert!(rotated["kid"].as_str().is_some_and(|kid| !kid.is_empty()));
+}
