@@ -3,7 +3,8 @@
 //!
 //! `qualify-bench submissions` measures durable submissions per second (each one committed with
 //! its audit record and idempotency key before it is acknowledged) on SQLite, and on PostgreSQL
-//! with one and two nodes.
+//! with one and two nodes. `qualify-bench reads` measures `GET …/qualifications` over random
+//! customers, with the verified-token cache on and off, alternating runs so drift hits both.
 
 #![allow(clippy::print_stdout)] // a report on stdout is this program's job
 
@@ -37,6 +38,11 @@ enum Scenario {
         after_help = "Example:\n  cargo run --release -p qualify-harness --bin qualify-bench -- submissions --duration 10s"
     )]
     Submissions(SubmissionArgs),
+    /// GET …/qualifications per second, with the token cache on and off (alternating runs).
+    #[command(
+        after_help = "Example:\n  cargo run --release -p qualify-harness --bin qualify-bench -- reads --duration 5s --rounds 3"
+    )]
+    Reads(ReadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +77,18 @@ struct SubmissionArgs {
     customers: usize,
 }
 
+#[derive(Debug, Args)]
+struct ReadArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Customers seeded (requests pick one at random).
+    #[arg(long, default_value_t = 10_000)]
+    customers: usize,
+    /// Runs of each variant, alternated (A, B, A, B, …); the median is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
 #[derive(Debug, Serialize)]
 struct Row {
     scenario: &'static str,
@@ -94,6 +112,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.scenario {
             Scenario::Submissions(args) => submissions(args, server_cpu).await,
+            Scenario::Reads(args) => reads(args, server_cpu).await,
         }
     })
 }
@@ -161,20 +180,12 @@ async fn submissions(args: SubmissionArgs, server_cpu: Option<usize>) -> anyhow:
         let database = db.url().expose();
         let mut servers = Vec::new();
         for _ in 0..nodes {
-            let mut command = ServerCommand::new(
+            servers.push(ServerProcess::spawn(&bench_server(
                 &binary,
-                &[
-                    "--dev",
-                    "--database",
-                    &database,
-                    "--public-url",
-                    "http://qualify.bench",
-                ],
-            );
-            // Startup and errors, not a line per request: the "serving" line tells the harness the address.
-            command.rust_log = "warn,qualify_server=info,qualify_server::http=warn".into();
-            command.cpu = server_cpu;
-            servers.push(ServerProcess::spawn(&command)?);
+                &database,
+                &[],
+                server_cpu,
+            ))?);
         }
         let token = user_token(&servers[0].base, dev::PARTNER_A).await?;
         let customers = seed_customers(&db, args.customers)
@@ -217,4 +228,106 @@ async fn submissions(args: SubmissionArgs, server_cpu: Option<usize>) -> anyhow:
         std::fs::write(path, serde_json::to_vec_pretty(&rows)?)?;
     }
     Ok(())
+}
+
+/// The run with the median throughput.
+fn median(mut runs: Vec<LoadReport>) -> LoadReport {
+    runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    runs.swap_remove(runs.len() / 2)
+}
+
+async fn reads(args: ReadArgs, server_cpu: Option<usize>) -> anyhow::Result<()> {
+    let binary = qualify_binary(&args.common)?;
+    let db = TestDatabase::sqlite();
+    let database = db.url().expose();
+    let variants = [("token cache on", "10000"), ("token cache off", "0")];
+    // Seed once, through a first server that creates the schema and the dev identities.
+    let customers = {
+        let server = ServerProcess::spawn(&bench_server(&binary, &database, &[], server_cpu))?;
+        let customers = seed_customers(&db, args.customers).await?;
+        server.terminate()?;
+        customers
+    };
+    let customers = std::sync::Arc::new(customers);
+    let mut runs: Vec<Vec<LoadReport>> = vec![Vec::new(); variants.len()];
+    for _ in 0..args.rounds.max(1) {
+        for (variant, (_, capacity)) in variants.iter().enumerate() {
+            let server = ServerProcess::spawn(&bench_server(
+                &binary,
+                &database,
+                &["--token-cache", capacity],
+                server_cpu,
+            ))?;
+            let token = user_token(&server.base, dev::PARTNER_A).await?;
+            let client = load::client(args.common.connections);
+            let (base, customers) = (server.base.clone(), std::sync::Arc::clone(&customers));
+            let report = load::run(
+                &client,
+                args.common.connections,
+                args.common.duration,
+                move |client: &reqwest::Client, n: u64| {
+                    // A cheap, well-spread pseudo-random pick (a multiplicative hash of n).
+                    let index = usize::try_from(n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32)
+                        .unwrap_or_default()
+                        % customers.len();
+                    Some(
+                        client
+                            .get(format!(
+                                "{base}/v1/customers/{}/qualifications",
+                                customers[index]
+                            ))
+                            .bearer_auth(&token),
+                    )
+                },
+            )
+            .await;
+            server.terminate()?;
+            runs[variant].push(report);
+        }
+    }
+    let mut rows = Vec::new();
+    for ((name, _), reports) in variants.iter().zip(runs) {
+        let report = median(reports);
+        println!(
+            "reads        {name:<18} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ok {:>7}  failed {:?}",
+            report.rps, report.p50_ms, report.p99_ms, report.ok, report.failed
+        );
+        rows.push(Row {
+            scenario: "reads",
+            target: (*name).to_owned(),
+            report,
+        });
+    }
+    if let (Some(on), Some(off)) = (rows.first(), rows.get(1)) {
+        println!(
+            "token cache: {:.2}x the requests per second without it",
+            on.report.rps / off.report.rps
+        );
+    }
+    if let Some(path) = &args.common.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&rows)?)?;
+    }
+    Ok(())
+}
+
+/// A `qualify serve --dev` on `database`, logging startup and errors only, pinned to `cpu`.
+fn bench_server(
+    binary: &std::path::Path,
+    database: &str,
+    extra: &[&str],
+    cpu: Option<usize>,
+) -> ServerCommand {
+    let mut args = vec![
+        "--dev",
+        "--database",
+        database,
+        "--public-url",
+        "http://qualify.bench",
+    ];
+    args.extend_from_slice(extra);
+    let mut command = ServerCommand::new(binary, &args);
+    // Startup and errors, not a line per request: the "serving" line tells the harness the address.
+    command.rust_log = "warn,qualify_server=info,qualify_server::http=warn".into();
+    command.cpu = cpu;
+    command
 }
