@@ -2,8 +2,9 @@
 
 use qualify_types::{
     BillingProfile, Collection, CompanyProfile, Customer, CustomerId, Decision, NewCustomer,
-    QualificationState, QualificationSubmission, Qualifications, SubmittedQualification, TenantId,
-    TokenResponse, VettingRequest, VettingRequestId, VettingStatus,
+    Qualification, QualificationChoice, QualificationState, QualificationSubmission,
+    Qualifications, SubmittedQualification, TenantId, TokenResponse, ValidationCode,
+    VettingRequest, VettingRequestId, VettingStatus,
 };
 use url::form_urlencoded;
 
@@ -154,6 +155,54 @@ impl Client {
             json(submission)?,
         );
         self.execute(call).await
+    }
+
+    /// The legacy `GET …/qualification`: the customer's approved qualification as one
+    /// lower-snake-case string (`education`, `government_community_cloud`,
+    /// `state_owned_entity`), or `none`.
+    pub async fn legacy_qualification(
+        &self,
+        customer: CustomerId,
+    ) -> Result<QualificationChoice, ClientError> {
+        let text: String = self
+            .execute(Call::get(format!("/v1/customers/{customer}/qualification")))
+            .await?;
+        QualificationChoice::parse_legacy(&text).map_err(|e| {
+            ClientError::Config(format!("the server answered an unknown qualification: {e}"))
+        })
+    }
+
+    /// The legacy `PUT …/qualification[?code=]`: submits a qualification (without an education
+    /// segment) for vetting, as the PowerShell module and the Java SDK do.
+    pub async fn submit_legacy_qualification(
+        &self,
+        customer: CustomerId,
+        qualification: Qualification,
+        validation_code: Option<&str>,
+    ) -> Result<QualificationChoice, ClientError> {
+        let mut path = format!("/v1/customers/{customer}/qualification");
+        if let Some(code) = validation_code {
+            path.push_str(&format!(
+                "?{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("code", code)
+                    .finish()
+            ));
+        }
+        let call = Call {
+            method: reqwest::Method::PUT,
+            ..Call::post(path, serde_json::json!(qualification.legacy_name()))
+        };
+        let text: String = self.execute(call).await?;
+        QualificationChoice::parse_legacy(&text).map_err(|e| {
+            ClientError::Config(format!("the server answered an unknown qualification: {e}"))
+        })
+    }
+
+    /// The partner's GCC validation codes.
+    pub async fn validation_codes(&self) -> Result<Vec<ValidationCode>, ClientError> {
+        self.execute(Call::get("/v1/customers/all/validations".into()))
+            .await
     }
 
     /// A page of vetting requests (reviewer credentials), oldest first.

@@ -44,15 +44,16 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// The partner's validation codes, in code order.
+    /// The validation codes of `partner` (or every partner's), in partner and code order.
     pub async fn validation_codes(
         &self,
-        partner: TenantId,
+        partner: Option<TenantId>,
     ) -> Result<Vec<ValidationCodeRecord>, StoreError> {
         const SQL: &str = "SELECT partner_tenant_id, validation_id, organization_name, max_creates, remaining_creates, updated_at \
-                           FROM validation_codes WHERE partner_tenant_id = $1 ORDER BY validation_id";
+                           FROM validation_codes WHERE ($1 IS NULL OR partner_tenant_id = $1) \
+                           ORDER BY partner_tenant_id, validation_id";
         let rows: Vec<ValidationCodeRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
-            .bind(partner.to_string())
+            .bind(partner.map(|p| p.to_string()))
             .fetch_all(pool)
             .await?);
         rows.into_iter()

@@ -327,7 +327,7 @@ async fn gcc_submissions_use_up_the_partners_own_codes() {
                 SubmissionRefused::ValidationCodeExhausted(_)
             ))
         ));
-        let codes = store.validation_codes(a).await.unwrap();
+        let codes = store.validation_codes(Some(a)).await.unwrap();
         assert_eq!((codes[0].max_creates, codes[0].remaining_creates), (1, 0));
         // The refused submission stored nothing.
         assert!(

@@ -185,3 +185,33 @@ async fn an_unreachable_server_is_a_transport_error_after_the_retries() {
     let error = client.all_customers().await.unwrap_err();
     assert!(matches!(error, ClientError::Transport { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn the_legacy_calls_and_validation_codes_are_typed_too() {
+    use qualify_types::QualificationChoice;
+    let db = TestDatabase::sqlite();
+    let base = server(&db).await;
+    let partner = client(&base, Credentials::dev_user(PARTNER_A));
+    let customer = partner
+        .create_customer("legacy-client.onmicrosoft.com", "Legacy")
+        .await
+        .unwrap();
+    assert_eq!(
+        partner.legacy_qualification(customer.id).await.unwrap(),
+        QualificationChoice::None
+    );
+    let submitted = partner
+        .submit_legacy_qualification(
+            customer.id,
+            Qualification::GovernmentCommunityCloud,
+            Some("100001"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(submitted, QualificationChoice::GovernmentCommunityCloud);
+    let codes = partner.validation_codes().await.unwrap();
+    assert_eq!(
+        (codes[0].validation_id.as_str(), codes[0].remaining_creates),
+        ("100001", 4)
+    );
+}

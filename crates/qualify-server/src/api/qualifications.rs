@@ -77,7 +77,7 @@ pub(crate) struct SubmitInput {
 /// `?code=`: older clients send the GCC validation code in the query.
 #[derive(Debug, Deserialize)]
 pub(crate) struct SubmitQuery {
-    code: Option<String>,
+    pub(crate) code: Option<String>,
 }
 
 /// Parses a requested qualification: unknown names are 900126; `None` and `Nonprofit` exist in

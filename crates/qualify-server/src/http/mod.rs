@@ -18,7 +18,9 @@ use tower_http::trace::TraceLayer;
 pub(crate) use extract::{IdPath, LenientJson, QueryParams};
 pub use request_ids::RequestIds;
 
-use crate::api::{customers, discovery, health, qualifications, review, token};
+use crate::api::{
+    customers, discovery, health, legacy, qualifications, review, token, validations,
+};
 use crate::{ApiError, AppState};
 
 /// Every route of the server.
@@ -38,7 +40,13 @@ fn routes() -> Router<AppState> {
             "/v1/customers",
             get(customers::list).post(customers::create),
         )
+        .route("/v1/customers/all/validations", get(validations::list))
         .route("/v1/customers/{customer_id}", get(customers::show))
+        // The retired singular endpoints, still called by the PowerShell module and the Java SDK.
+        .route(
+            "/v1/customers/{customer_id}/qualification",
+            get(legacy::show).put(legacy::submit),
+        )
         .route(
             "/v1/customers/{customer_id}/qualifications",
             get(qualifications::list).post(qualifications::submit),

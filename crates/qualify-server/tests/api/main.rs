@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod isolation;
+mod legacy;
 mod multinode;
 mod persistence;
 mod review;

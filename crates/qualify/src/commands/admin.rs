@@ -9,7 +9,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use qualify_server::identity::{generate_signing_key, hash_secret, random_secret};
 use qualify_store::{
-    DatabaseUrl, NewApp, NewTenant, NewUser, Store, StoreOptions, TenantKind, UserRole,
+    DatabaseUrl, NewApp, NewTenant, NewUser, NewValidationCode, Store, StoreOptions, TenantKind,
+    UserRole,
 };
 use qualify_types::{TenantId, Timestamp};
 use serde_json::{Value, json};
@@ -48,6 +49,40 @@ enum AdminCommand {
     /// The token issuer's signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// GCC validation codes issued to partners.
+    #[command(subcommand)]
+    ValidationCodes(ValidationCodesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ValidationCodesCommand {
+    /// Issue a GCC validation code to a partner; prints the code.
+    #[command(
+        after_help = "Example:\n  qualify admin validation-codes create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --organization 'City of Contoso' --max-creates 5"
+    )]
+    Create {
+        /// The partner it is issued to.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: TenantId,
+        /// The government organisation it is for.
+        #[arg(long, value_name = "NAME")]
+        organization: String,
+        /// How many customers it may qualify.
+        #[arg(long, value_name = "N")]
+        max_creates: u32,
+        /// The code [default: a new six-digit one].
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// List validation codes with their remaining creates.
+    #[command(
+        after_help = "Example:\n  qualify admin validation-codes list --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e"
+    )]
+    List {
+        /// Only this partner's.
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: Option<TenantId>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,6 +389,68 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
         AdminCommand::Reviewers(ReviewersCommand::Create { username }) => {
             create_reviewer(store, &username, json).await
         }
+        AdminCommand::ValidationCodes(ValidationCodesCommand::Create {
+            tenant,
+            organization,
+            max_creates,
+            code,
+        }) => {
+            let partner = store
+                .find_tenant(tenant)
+                .await?
+                .filter(|t| t.kind == TenantKind::Partner);
+            anyhow::ensure!(partner.is_some(), "no partner {tenant}");
+            let code =
+                issue_validation_code(store, tenant, &organization, max_creates, code).await?;
+            let value = json!({ "tenantId": tenant, "validationId": code, "organizationName": organization, "maxCreates": max_creates });
+            show(
+                json,
+                &value,
+                &[
+                    "TENANT ID",
+                    "VALIDATION CODE",
+                    "ORGANIZATION",
+                    "MAX CREATES",
+                ],
+                vec![vec![
+                    tenant.to_string(),
+                    code,
+                    organization,
+                    max_creates.to_string(),
+                ]],
+            )
+        }
+        AdminCommand::ValidationCodes(ValidationCodesCommand::List { tenant }) => {
+            let codes = store.validation_codes(tenant).await?;
+            let value: Vec<Value> = codes
+                .iter()
+                .map(|c| json!({ "tenantId": c.partner_tenant_id, "validationId": c.validation_id, "organizationName": c.organization_name, "maxCreates": c.max_creates, "remainingCreates": c.remaining_creates }))
+                .collect();
+            let rows = codes
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.partner_tenant_id.to_string(),
+                        c.validation_id.clone(),
+                        c.organization_name.clone(),
+                        c.max_creates.to_string(),
+                        c.remaining_creates.to_string(),
+                    ]
+                })
+                .collect();
+            show(
+                json,
+                &json!(value),
+                &[
+                    "TENANT ID",
+                    "VALIDATION CODE",
+                    "ORGANIZATION",
+                    "MAX",
+                    "REMAINING",
+                ],
+                rows,
+            )
+        }
         AdminCommand::Keys(KeysCommand::Rotate) => {
             let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key).await??;
             store.rotate_signing_key(&kid, &pem, now).await?;
@@ -366,6 +463,53 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
     }
+}
+
+/// Issues a code (the given one, or a new six-digit one); returns it.
+async fn issue_validation_code(
+    store: &Store,
+    tenant: TenantId,
+    organization: &str,
+    max_creates: u32,
+    code: Option<String>,
+) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !organization.trim().is_empty(),
+        "the organization's name is required"
+    );
+    for _ in 0..8 {
+        let candidate = match &code {
+            Some(code) => code.clone(),
+            None => format!(
+                "{:06}",
+                u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into()?) % 1_000_000
+            ),
+        };
+        qualify_domain::ValidationCodeValue::parse(&candidate)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let new = NewValidationCode {
+            partner_tenant_id: tenant,
+            validation_id: &candidate,
+            organization_name: organization.trim(),
+            max_creates,
+            dev: false,
+        };
+        if store.insert_validation_code(&new, Timestamp::now()).await? {
+            audit(
+                store,
+                "validation_code.created",
+                &candidate,
+                json!({ "tenantId": tenant, "maxCreates": max_creates }),
+            )
+            .await?;
+            return Ok(candidate);
+        }
+        anyhow::ensure!(
+            code.is_none(),
+            "the partner already has the code {candidate}"
+        );
+    }
+    bail!("could not find an unused code; pass one with --code")
 }
 
 fn state(disabled: bool) -> String {

@@ -210,6 +210,33 @@ async fn an_operator_sets_up_a_partner_and_a_reviewer_and_disables_an_app() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("invalid_client"));
 
+    let code = admin(
+        &database,
+        &[
+            "validation-codes",
+            "create",
+            "--tenant",
+            &tenant,
+            "--organization",
+            "City of Contoso",
+            "--max-creates",
+            "2",
+        ],
+    );
+    let code = code["validationId"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 6);
+    let codes = admin(
+        &database,
+        &["validation-codes", "list", "--tenant", &tenant],
+    );
+    assert_eq!(
+        (
+            codes[0]["validationId"].as_str(),
+            codes[0]["remainingCreates"].as_u64()
+        ),
+        (Some(code.as_str()), Some(2))
+    );
+
     let rotated = admin(&database, &["keys", "rotate"]);
     assert!(rotated["kid"].as_str().is_some_and(|kid| !kid.is_empty()));
 }

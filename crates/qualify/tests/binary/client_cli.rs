@@ -307,7 +307,7 @@ async fn failures_exit_1_with_one_readable_line() {
 
 #[test]
 fn every_command_has_help_with_an_example_and_completions_exist() {
-    let commands: [&[&str]; 23] = [
+    let commands: [&[&str]; 25] = [
         &["serve"],
         &["migrate"],
         &["token"],
@@ -331,6 +331,8 @@ fn every_command_has_help_with_an_example_and_completions_exist() {
         &["admin", "users", "create"],
         &["admin", "reviewers", "create"],
         &["admin", "keys", "rotate"],
+        &["admin", "validation-codes", "create"],
+        &["admin", "validation-codes", "list"],
     ];
     for command in commands {
         let output = Command::new(BINARY)

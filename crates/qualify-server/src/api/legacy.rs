@@ -1,0 +1,129 @@
+//! `/v1/customers/{customer_id}/qualification` (singular): the endpoints Microsoft retired in
+//! 2021 and its PowerShell module and Java SDK still call. GET answers one JSON string; PUT takes
+//! a JSON string (any casing, with or without underscores) or the .NET enum's integer, and
+//! submits through the same vetting lifecycle as `POST …/qualifications`. The legacy calls
+//! predate education segments: an Education submission here carries none, and the reviewer sees
+//! that.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use qualify_domain::{Submission, VettingState};
+use qualify_store::HistoryEntry;
+use qualify_types::{CustomerId, QualificationChoice, Timestamp};
+use serde_json::Value;
+
+use super::qualifications::{
+    PlannedSubmission, SubmitQuery, requestable, submit_for_vetting, validation_code,
+};
+use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
+use crate::identity::{Partner, PartnerUser};
+use crate::wire::Wire;
+use crate::{ApiError, AppState};
+
+/// The qualification the customer holds, as the legacy GET reports it: the most recently
+/// approved one, or `none` while nothing is approved (a submission in review is not held yet).
+fn held(history: &[HistoryEntry]) -> QualificationChoice {
+    history
+        .iter()
+        .filter(|entry| entry.state == VettingState::Approved)
+        .max_by_key(|entry| entry.created_at)
+        .map_or(QualificationChoice::None, |entry| {
+            entry.qualification.into()
+        })
+}
+
+/// `GET …/qualification`: `"education"`, `"government_community_cloud"`, `"state_owned_entity"`
+/// or `"none"`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+    IdPath(customer): IdPath<CustomerId>,
+) -> Result<Wire<&'static str>, ApiError> {
+    let history = state
+        .store
+        .customer_history(caller.tenant_id, customer)
+        .await?
+        .ok_or(ApiError::CustomerNotFound(customer))?;
+    Ok(Wire::ok(held(&history).legacy_name()))
+}
+
+/// The body of a legacy PUT: a JSON string or the .NET enum's integer.
+fn choice(body: &Value) -> Result<QualificationChoice, ApiError> {
+    match body {
+        Value::String(text) => Ok(QualificationChoice::parse_legacy(text)?),
+        Value::Number(number) => number
+            .as_i64()
+            .and_then(QualificationChoice::from_legacy_code)
+            .ok_or_else(|| ApiError::InvalidProperty(format!("The qualification {number} is not one of 0 to 4."))),
+        _ => Err(ApiError::MalformedBody(
+            "a JSON string (e.g. \"education\") or the qualification's integer (e.g. 1) is expected".into(),
+        )),
+    }
+}
+
+/// `PUT …/qualification[?code=N]`: App+User only; submits for vetting and answers 200 with the
+/// qualification's string form.
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    PartnerUser(caller): PartnerUser,
+    Extension(ids): Extension<RequestIds>,
+    IdPath(customer): IdPath<CustomerId>,
+    QueryParams(query): QueryParams<SubmitQuery>,
+    LenientJson(body): LenientJson<Value>,
+) -> Result<Response, ApiError> {
+    let qualification = requestable(choice(&body)?)?;
+    let submission = Submission::from_legacy(qualification, validation_code(None, query.code)?)?;
+    let body = serde_json::to_vec(qualification.legacy_name()).map_err(ApiError::internal)?;
+    let planned = PlannedSubmission {
+        customer,
+        submission: &submission,
+        route: "/v1/customers/{customer_id}/qualification",
+        status: StatusCode::OK,
+        body,
+        at: Timestamp::now(),
+    };
+    submit_for_vetting(&state, &caller, &ids, planned).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_legacy_body_is_a_string_in_any_form_or_the_enums_integer() {
+        for body in [
+            json!("education"),
+            json!("EDUCATION"),
+            json!("Education"),
+            json!(1),
+        ] {
+            assert_eq!(
+                choice(&body).unwrap(),
+                QualificationChoice::Education,
+                "{body}"
+            );
+        }
+        for body in [
+            json!("government_community_cloud"),
+            json!("GovernmentCommunityCloud"),
+            json!(3),
+        ] {
+            assert_eq!(
+                choice(&body).unwrap(),
+                QualificationChoice::GovernmentCommunityCloud,
+                "{body}"
+            );
+        }
+        assert_eq!(
+            choice(&json!("State_Owned_Entity")).unwrap(),
+            QualificationChoice::StateOwnedEntity
+        );
+        assert_eq!(choice(&json!(0)).unwrap(), QualificationChoice::None);
+        assert!(choice(&json!(7)).is_err());
+        assert!(choice(&json!("charity")).is_err());
+        assert!(choice(&json!({"qualification": "education"})).is_err());
+    }
+}
