@@ -22,14 +22,17 @@ pub mod events;
 mod http;
 mod idempotency;
 pub mod identity;
+mod openapi;
 mod settings;
 mod state;
+pub mod tls;
 mod wire;
 
 pub use error::{ApiError, OAuthError};
 pub use http::RequestIds;
 pub use settings::{ContractProfile, JobSettings, Settings, TrustedIssuer, Webhook};
 pub use state::AppState;
+pub use tls::TlsSettings;
 
 use identity::{Authenticator, ExternalIssuers, KeyRing};
 
@@ -51,6 +54,9 @@ pub enum StartupError {
     /// The development identities could not be seeded.
     #[error("seeding the development identities")]
     Seed(#[source] StoreError),
+    /// The HTTPS certificate could not be made or read.
+    #[error("preparing HTTPS")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The listener has no local address.
     #[error("reading the listener's address")]
     Listener(#[source] std::io::Error),
@@ -62,6 +68,8 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     local_addr: SocketAddr,
+    /// The HTTPS configuration, when serving HTTPS.
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
 }
 
 impl App {
@@ -84,8 +92,19 @@ impl App {
         let keys = KeyRing::load_or_create(store.clone(), settings.token_lifetime)
             .await
             .map_err(|e| StartupError::Keys(Box::new(e)))?;
+        let tls = match &settings.tls {
+            Some(tls) => {
+                let (cert, key) = tls::files(tls).map_err(|e| StartupError::Tls(Box::new(e)))?;
+                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                    .await
+                    .map_err(|e| StartupError::Tls(Box::new(e)))?;
+                Some(config)
+            }
+            None => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let issuer_base = settings.public_url.as_ref().map_or_else(
-            || format!("http://{local_addr}"),
+            || format!("{scheme}://{local_addr}"),
             |url| url.as_str().trim_end_matches('/').to_owned(),
         );
         let keys = Arc::new(keys);
@@ -114,6 +133,7 @@ impl App {
             listener,
             state,
             local_addr,
+            tls,
         })
     }
 
@@ -137,6 +157,7 @@ impl App {
             listener,
             state,
             local_addr,
+            tls,
         } = self;
         let housekeeping = tokio::spawn(purge_idempotency_records(state.clone()));
         let key_refresh = tokio::spawn(refresh_signing_keys(state.clone()));
@@ -147,11 +168,32 @@ impl App {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         let workers = events::Workers::start(&state, &node);
-        let service = http::service(state.clone());
+
         tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, "serving");
-        let served = axum::serve(listener, ServiceExt::<Request>::into_make_service(service))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = match tls {
+            None => {
+                let service = http::service::<axum::body::Body>(state.clone());
+                axum::serve(listener, ServiceExt::<Request>::into_make_service(service))
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            Some(config) => {
+                // axum-server drains connections on its handle's graceful shutdown.
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    stopper.graceful_shutdown(None);
+                });
+                let service = http::service::<hyper::body::Incoming>(state.clone());
+                let make_service =
+                    ServiceExt::<hyper::Request<hyper::body::Incoming>>::into_make_service(service);
+                axum_server::from_tcp_rustls(listener.into_std()?, config)?
+                    .handle(handle)
+                    .serve(make_service)
+                    .await
+            }
+        };
         housekeeping.abort();
         key_refresh.abort();
         // In-flight jobs finish; jobs not yet claimed wait for the next node to run.

@@ -7,6 +7,7 @@ use qualify_domain::SubmissionPolicy;
 use qualify_store::{DatabaseUrl, StoreOptions};
 
 pub use crate::identity::TrustedIssuer;
+use crate::tls::TlsSettings;
 use secrecy::SecretString;
 use url::Url;
 
@@ -77,6 +78,8 @@ pub struct Settings {
     pub issuer_refresh_interval: Duration,
     /// How background jobs (event delivery) run.
     pub jobs: JobSettings,
+    /// Serve HTTPS instead of HTTP.
+    pub tls: Option<TlsSettings>,
 }
 
 /// A webhook endpoint: events are POSTed to `url`, signed with `secret`.
@@ -138,6 +141,7 @@ impl Settings {
             signing_key_refresh: Duration::from_secs(60),
             issuer_refresh_interval: Duration::from_secs(5),
             jobs: JobSettings::default(),
+            tls: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::CONTINUATION_TOKEN_HEADER;
 /// As in Partner Center, `totalCount` counts the items of this page, and the next page is
 /// fetched by sending the `MS-ContinuationToken` header that `links.next` carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Collection<T> {
     /// How many items this page holds.
@@ -61,6 +62,7 @@ impl<T> Collection<T> {
 
 /// The links of a collection page.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CollectionLinks {
     /// This page.
     #[serde(rename = "self", default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +74,7 @@ pub struct CollectionLinks {
 
 /// A link: where to send which request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     /// A path relative to the API root, e.g. `/v1/customers?size=100`.
     pub uri: String,
@@ -84,6 +87,7 @@ pub struct Link {
 
 /// One header of a [`Link`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeaderPair {
     /// Header name.
     pub key: String,
@@ -93,6 +97,7 @@ pub struct HeaderPair {
 
 /// Partner Center's `attributes` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Attributes {
     /// The resource type, e.g. `Customer` or `Collection`.

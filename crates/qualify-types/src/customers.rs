@@ -6,6 +6,7 @@ use crate::{Attributes, CustomerId};
 
 /// A customer of a partner, as `GET /v1/customers/{id}` answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     /// The customer's tenant id.
@@ -22,12 +23,21 @@ pub struct Customer {
 
 /// The customer's company profile.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyProfile {
     /// The customer's tenant id (the same as [`Customer::id`]); absent in a create request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<CustomerId>,
     /// The customer's domain, e.g. `contoso.onmicrosoft.com`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+            max_length = 253,
+            example = "contoso.onmicrosoft.com"
+        )
+    )]
     pub domain: String,
     /// The company's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +46,7 @@ pub struct CompanyProfile {
 
 /// The customer's billing profile; every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BillingProfile {
     /// Billing contact e-mail.
@@ -49,6 +60,13 @@ pub struct BillingProfile {
     pub language: Option<String>,
     /// The company's name as billed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^\x00-\x1F\x7F\s][^\x00-\x1F\x7F]{0,199}$",
+            example = "Contoso School"
+        )
+    )]
     pub company_name: Option<String>,
     /// The billing address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,6 +75,7 @@ pub struct BillingProfile {
 
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     /// ISO 3166 two-letter country code, e.g. `US`.
@@ -79,6 +98,11 @@ pub struct Address {
 /// The body of `POST /v1/customers`. The company's name may be given in either profile, as
 /// Partner Center's own clients do both.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "companyProfile": {"domain": "contoso-school.onmicrosoft.com"},
+    "billingProfile": {"companyName": "Contoso School", "email": "it@contoso.edu", "defaultAddress": {"country": "US"}}
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct NewCustomer {
     /// Domain (required) and, optionally, the company's name.

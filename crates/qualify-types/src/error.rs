@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every error Qualify answers (but throttling): `{"code", "description", "data", "source"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A number from [`codes`].
     pub code: i64,
@@ -31,6 +32,7 @@ impl ErrorBody {
 
 /// The body of a `429 Too Many Requests`, which Partner Center shapes differently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ThrottleBody {
     /// Always 429.

@@ -10,6 +10,7 @@ use crate::{
 
 /// The kinds of event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventType {
     /// A qualification was submitted for vetting (it is `InReview`).
     #[serde(rename = "qualification.submitted")]
@@ -21,6 +22,7 @@ pub enum EventType {
 
 /// One event, as the webhook's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// Unique per event; a redelivery repeats it, so receivers can drop duplicates.
@@ -36,6 +38,7 @@ pub struct Event {
 
 /// The vetting request an event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventData {
     /// The vetting request.

@@ -14,6 +14,8 @@ mod events;
 mod ids;
 mod qualifications;
 mod review;
+#[cfg(feature = "openapi")]
+mod schema;
 mod time;
 mod token;
 mod validations;

@@ -11,6 +11,7 @@ use crate::{EducationSegment, Qualification, Timestamp, VettingStatus};
 /// `vettingCreatedDate`, and absent values are omitted, so an `Approved` item carries neither a
 /// reason nor a date. Reading accepts the SDK's `vettingCreateDate` too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QualificationState {
     /// Which qualification.
@@ -32,6 +33,7 @@ pub struct QualificationState {
 
 /// `GET …/qualifications` in the `documented` profile: `{"qualifications": [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Qualifications {
     /// One entry per qualification the customer has ever requested.
     pub qualifications: Vec<QualificationState>,
@@ -88,6 +90,8 @@ impl<'de> Deserialize<'de> for Qualifications {
 
 /// The body of `POST …/qualifications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"qualification": "Education", "educationSegment": "K12", "website": "contoso.edu"})))]
 #[serde(rename_all = "camelCase")]
 pub struct QualificationSubmission {
     /// The qualification to vet.
@@ -118,6 +122,7 @@ impl QualificationSubmission {
 /// The `201 Created` answer to `POST …/qualifications`. Its date is `vettingCreateDate` in both
 /// profiles, as Microsoft's POST page names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SubmittedQualification {
     /// The qualification submitted.

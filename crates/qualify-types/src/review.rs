@@ -9,6 +9,7 @@ use crate::{
 
 /// How a vetting request reached Qualify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum SubmissionChannel {
     /// `POST /v1/customers/{id}/qualifications`.
@@ -21,6 +22,7 @@ pub enum SubmissionChannel {
 /// always present (`null` when the partner sent none, so a reviewer sees the absence); the
 /// decision's fields appear once it is decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct VettingRequest {
     /// The request's id.
@@ -64,6 +66,8 @@ pub struct VettingRequest {
 
 /// The body of `POST /review/v1/requests/{id}/decision`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"vettingStatus": "Denied", "vettingReason": "Not an Education Customer"})))]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
     /// `Approved` or `Denied`.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A successful token response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// Always `Bearer`.
     pub token_type: String,
@@ -24,6 +25,7 @@ pub struct TokenResponse {
 
 /// An OAuth 2.0 error (RFC 6749 §5.2): `invalid_client`, `invalid_grant`, ….
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthErrorBody {
     /// The RFC 6749 error code.
     pub error: String,

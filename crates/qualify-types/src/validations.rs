@@ -6,6 +6,7 @@ use crate::TenantId;
 
 /// One of a partner's Government Community Cloud validation codes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ValidationCode {
     /// The partner the code belongs to.

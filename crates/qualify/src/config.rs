@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use qualify_server::{ContractProfile, Settings, TrustedIssuer, Webhook};
+use qualify_server::{ContractProfile, Settings, TlsSettings, TrustedIssuer, Webhook};
 use qualify_store::{DatabaseUrl, SqliteSync};
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +72,16 @@ pub(crate) struct ServeConfig {
     /// How long an unused refresh token works.
     #[serde(with = "humantime_serde")]
     pub refresh_token_lifetime: Duration,
+    /// Serve HTTPS with this certificate chain (PEM), with `tls_key`.
+    pub tls_cert: Option<String>,
+    /// The private key of `tls_cert` (PEM).
+    pub tls_key: Option<String>,
+    /// Serve HTTPS with a development certificate made (once) for `tls_names`.
+    pub tls_self_signed: bool,
+    /// The names of the development certificate.
+    pub tls_names: Vec<String>,
+    /// Where the development certificate and its authority are kept.
+    pub tls_dir: String,
 }
 
 /// A trusted issuer in the config file.
@@ -123,6 +133,15 @@ impl Default for ServeConfig {
             require_mfa: defaults.require_mfa,
             token_cache: defaults.token_cache_capacity,
             refresh_token_lifetime: defaults.refresh_token_lifetime,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_names: vec![
+                "localhost".into(),
+                "127.0.0.1".into(),
+                "api.partnercenter.microsoft.com".into(),
+            ],
+            tls_dir: "qualify-data/tls".into(),
         }
     }
 }
@@ -150,6 +169,10 @@ const KEYS: &[&str] = &[
     "require_mfa",
     "token_cache",
     "refresh_token_lifetime",
+    "tls_cert",
+    "tls_key",
+    "tls_self_signed",
+    "tls_dir",
 ];
 
 /// Layers the sources; `overrides` holds only the flags given on the command line.
@@ -276,6 +299,21 @@ impl ServeConfig {
         settings.require_mfa = self.require_mfa;
         settings.token_cache_capacity = self.token_cache;
         settings.refresh_token_lifetime = self.refresh_token_lifetime;
+        settings.tls = match (&self.tls_cert, &self.tls_key, self.tls_self_signed) {
+            (Some(cert), Some(key), false) => Some(TlsSettings::Files {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None, true) => Some(TlsSettings::Generated {
+                dir: self.tls_dir.clone().into(),
+                names: self.tls_names.clone(),
+            }),
+            (None, None, false) => None,
+            (_, _, true) => anyhow::bail!(
+                "tls_self_signed makes its own certificate: drop tls_cert and tls_key"
+            ),
+            _ => anyhow::bail!("tls_cert and tls_key go together"),
+        };
         Ok(settings)
     }
 }

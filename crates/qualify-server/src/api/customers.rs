@@ -160,6 +160,11 @@ pub(crate) fn customer_dto(record: CustomerRecord) -> Customer {
 }
 
 /// `POST /v1/customers`.
+#[utoipa::path(post, path = "/v1/customers", tag = "partner-center", operation_id = "createCustomer",
+    request_body = qualify_types::NewCustomer,
+    responses(
+        (status = 201, description = "The customer", body = qualify_types::Customer),
+        (status = 409, description = "The partner already has a customer with that domain (610007), or the MS-RequestId was used for another request (610005)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Partner(caller): Partner,
@@ -209,6 +214,11 @@ pub(crate) async fn create(
 }
 
 /// `GET /v1/customers/{customer_id}`.
+#[utoipa::path(get, path = "/v1/customers/{customer_id}", tag = "partner-center", operation_id = "getCustomer",
+    params(("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id")),
+    responses(
+        (status = 200, description = "The customer", body = qualify_types::Customer),
+        (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn show(
     State(state): State<AppState>,
     Partner(caller): Partner,
@@ -228,6 +238,11 @@ pub(crate) struct ListQuery {
 }
 
 /// `GET /v1/customers`: the partner's customers, oldest first, paged.
+#[utoipa::path(get, path = "/v1/customers", tag = "partner-center", operation_id = "listCustomers",
+    params(
+        ("size" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size (default 100)"),
+        ("MS-ContinuationToken" = Option<String>, Header, description = "The next page's token, from links.next")),
+    responses((status = 200, description = "A page of customers", body = qualify_types::Collection<qualify_types::Customer>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Partner(caller): Partner,

@@ -11,22 +11,25 @@ use crate::wire::{Wire, json_bytes};
 use crate::{AppState, OAuthError};
 
 /// The OpenID provider metadata of one tenant's issuer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct OpenIdConfiguration {
     issuer: String,
     token_endpoint: String,
     authorization_endpoint: String,
     jwks_uri: String,
-    response_types_supported: [&'static str; 1],
-    subject_types_supported: [&'static str; 1],
-    id_token_signing_alg_values_supported: [&'static str; 1],
-    token_endpoint_auth_methods_supported: [&'static str; 2],
-    grant_types_supported: [&'static str; 2],
-    scopes_supported: [&'static str; 2],
-    claims_supported: [&'static str; 14],
+    response_types_supported: Vec<&'static str>,
+    subject_types_supported: Vec<&'static str>,
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    grant_types_supported: Vec<&'static str>,
+    scopes_supported: Vec<&'static str>,
+    claims_supported: Vec<&'static str>,
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+#[utoipa::path(get, path = "/{tenant}/v2.0/.well-known/openid-configuration", tag = "identity", operation_id = "openIdConfiguration",
+    params(("tenant" = uuid::Uuid, Path, description = "A tenant id")),
+    responses((status = 200, description = "The tenant's issuer metadata", body = OpenIdConfiguration)))]
 pub(crate) async fn openid_configuration(
     State(state): State<AppState>,
     IdPath(tenant): IdPath<TenantId>,
@@ -37,16 +40,16 @@ pub(crate) async fn openid_configuration(
         token_endpoint: format!("{base}/{tenant}/oauth2/v2.0/token"),
         authorization_endpoint: format!("{base}/{tenant}/oauth2/v2.0/authorize"),
         jwks_uri: format!("{base}/discovery/v2.0/keys"),
-        response_types_supported: ["token"],
-        subject_types_supported: ["pairwise"],
-        id_token_signing_alg_values_supported: ["RS256"],
-        token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
-        grant_types_supported: ["client_credentials", "password"],
-        scopes_supported: [
+        response_types_supported: vec!["token"],
+        subject_types_supported: vec!["pairwise"],
+        id_token_signing_alg_values_supported: vec!["RS256"],
+        token_endpoint_auth_methods_supported: vec!["client_secret_post", "client_secret_basic"],
+        grant_types_supported: vec!["client_credentials", "password", "refresh_token"],
+        scopes_supported: vec![
             "https://api.partnercenter.microsoft.com/.default",
             "https://api.partnercenter.microsoft.com/user_impersonation",
         ],
-        claims_supported: [
+        claims_supported: vec![
             "iss", "aud", "sub", "tid", "iat", "nbf", "exp", "appid", "azp", "oid", "scp", "upn",
             "amr", "idtyp",
         ],
@@ -64,6 +67,8 @@ pub(crate) async fn authorize() -> OAuthError {
 }
 
 /// `GET /discovery/v2.0/keys`: the public keys that verify tokens.
+#[utoipa::path(get, path = "/discovery/v2.0/keys", tag = "identity", operation_id = "signingKeys",
+    responses((status = 200, description = "A JWK set (RFC 7517)", body = serde_json::Value)))]
 pub(crate) async fn keys(State(state): State<AppState>) -> Response {
     let jwks = state.keys.current().jwks.clone();
     let mut response =

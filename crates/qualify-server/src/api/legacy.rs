@@ -34,8 +34,25 @@ fn held(history: &[HistoryEntry]) -> QualificationChoice {
         })
 }
 
+/// The legacy PUT's body, for the OpenAPI document.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // a schema, never built
+pub(crate) enum LegacyQualification {
+    /// The name, any casing, with or without underscores: `education`, `GovernmentCommunityCloud`, …
+    Name(String),
+    /// The .NET enum's integer: 1 Education, 3 GovernmentCommunityCloud, 4 StateOwnedEntity.
+    Code(i64),
+}
+
 /// `GET …/qualification`: `"education"`, `"government_community_cloud"`, `"state_owned_entity"`
 /// or `"none"`.
+#[utoipa::path(get, path = "/v1/customers/{customer_id}/qualification", tag = "partner-center", operation_id = "getLegacyQualification",
+    params(("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id")),
+    responses(
+        (status = 200, description = "The approved qualification, lower snake case, or none", body = String,
+            content_type = "application/json", example = json!("education")),
+        (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn show(
     State(state): State<AppState>,
     Partner(caller): Partner,
@@ -65,6 +82,16 @@ fn choice(body: &Value) -> Result<QualificationChoice, ApiError> {
 
 /// `PUT …/qualification[?code=N]`: App+User only; submits for vetting and answers 200 with the
 /// qualification's string form.
+#[utoipa::path(put, path = "/v1/customers/{customer_id}/qualification", tag = "partner-center", operation_id = "submitLegacyQualification",
+    params(
+        ("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id"),
+        ("code" = Option<String>, Query, description = "The GCC validation code")),
+    request_body = LegacyQualification,
+    responses(
+        (status = 200, description = "Submitted for vetting; the qualification, lower snake case", body = String,
+            content_type = "application/json"),
+        (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody),
+        (status = 409, description = "As for POST …/qualifications", body = qualify_types::ErrorBody)))]
 pub(crate) async fn submit(
     State(state): State<AppState>,
     PartnerUser(caller): PartnerUser,

@@ -39,7 +39,24 @@ fn qualification_state(latest: &HistoryEntry) -> QualificationState {
     }
 }
 
+/// The list in either contract profile, for the OpenAPI document: the server answers the one it
+/// was started with (`--contract`).
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // a schema, never built
+pub(crate) enum QualificationList {
+    /// `--contract documented` (the default): the seed document's wrapped list.
+    Documented(Qualifications),
+    /// `--contract sdk`: Microsoft's .NET SDK's bare array.
+    Sdk(SdkQualifications<'static>),
+}
+
 /// `GET …/qualifications`, in the server's contract profile.
+#[utoipa::path(get, path = "/v1/customers/{customer_id}/qualifications", tag = "partner-center", operation_id = "getQualifications",
+    params(("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id")),
+    responses(
+        (status = 200, description = "Each qualification with the state of its latest vetting request", body = QualificationList),
+        (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Partner(caller): Partner,
@@ -218,6 +235,15 @@ pub(crate) async fn submit_for_vetting(
 }
 
 /// `POST …/qualifications`: App+User only; answers 201 with the new request `InReview`.
+#[utoipa::path(post, path = "/v1/customers/{customer_id}/qualifications", tag = "partner-center", operation_id = "submitQualification",
+    params(
+        ("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id"),
+        ("code" = Option<String>, Query, description = "The GCC validation code, for older clients (or validationCode in the body)")),
+    request_body = qualify_types::QualificationSubmission,
+    responses(
+        (status = 201, description = "In review", body = qualify_types::SubmittedQualification),
+        (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody),
+        (status = 409, description = "Already in review or approved (610001), Education and GCC exclusive (610002), resubmission limit (610003), validation code exhausted (610004), MS-RequestId reused (610005)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn submit(
     State(state): State<AppState>,
     PartnerUser(caller): PartnerUser,

@@ -66,6 +66,15 @@ fn query_id<T: std::str::FromStr>(
 
 /// `GET /review/v1/requests`: oldest first, filtered by `status`, `customerId`,
 /// `partnerTenantId`; paged by `MS-ContinuationToken` (or `?continuationToken=`).
+#[utoipa::path(get, path = "/review/v1/requests", tag = "review", operation_id = "listVettingRequests",
+    params(
+        ("status" = Option<VettingStatus>, Query, description = "Only those in this state"),
+        ("customerId" = Option<uuid::Uuid>, Query, description = "Only this customer's"),
+        ("partnerTenantId" = Option<uuid::Uuid>, Query, description = "Only this partner's"),
+        ("size" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size (default 100)"),
+        ("continuationToken" = Option<String>, Query, description = "The next page's token (or the MS-ContinuationToken header)"),
+        ("MS-ContinuationToken" = Option<String>, Header, description = "The next page's token, from links.next")),
+    responses((status = 200, description = "A page of vetting requests, oldest first", body = Collection<VettingRequest>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _reviewer: Reviewer,
@@ -106,6 +115,11 @@ pub(crate) async fn list(
 }
 
 /// `GET /review/v1/requests/{id}`.
+#[utoipa::path(get, path = "/review/v1/requests/{id}", tag = "review", operation_id = "getVettingRequest",
+    params(("id" = uuid::Uuid, Path, description = "The vetting request's id")),
+    responses(
+        (status = 200, description = "The vetting request", body = VettingRequest),
+        (status = 404, description = "No such vetting request (610013)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn show(
     State(state): State<AppState>,
     _reviewer: Reviewer,
@@ -128,6 +142,13 @@ pub(crate) struct DecisionInput {
 
 /// `POST /review/v1/requests/{id}/decision`: `Approved`, or `Denied` with a reason. Deciding a
 /// request that is no longer in review is a 409.
+#[utoipa::path(post, path = "/review/v1/requests/{id}/decision", tag = "review", operation_id = "decideVettingRequest",
+    params(("id" = uuid::Uuid, Path, description = "The vetting request's id")),
+    request_body = qualify_types::Decision,
+    responses(
+        (status = 200, description = "The decided request", body = VettingRequest),
+        (status = 404, description = "No such vetting request (610013)", body = qualify_types::ErrorBody),
+        (status = 409, description = "Already decided (610006)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn decide(
     State(state): State<AppState>,
     reviewer: Reviewer,

@@ -22,7 +22,7 @@ use crate::wire::Wire;
 use crate::{AppState, OAuthError};
 
 /// The form fields of a token request. Unknown fields are ignored, as Entra does.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct TokenForm {
     grant_type: Option<String>,
     client_id: Option<String>,
@@ -202,7 +202,28 @@ async fn redeem(
     Ok((user, scope))
 }
 
+/// A 400 from the token endpoint, for the OpenAPI document: OAuth's body, or Partner Center's
+/// when a request-id header is unusable (checked before the endpoint runs).
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // a schema, never built
+pub(crate) enum TokenRequestError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`.
+    OAuth(qualify_types::OAuthErrorBody),
+    /// An unusable `MS-RequestId` or `MS-CorrelationId` (3000).
+    Header(qualify_types::ErrorBody),
+}
+
 /// Issues an access token.
+#[utoipa::path(post, path = "/{tenant}/oauth2/v2.0/token", tag = "identity", operation_id = "issueToken",
+    params(("tenant" = uuid::Uuid, Path, description = "The caller's tenant id")),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded",
+        description = "client_credentials (App-only), password (App+User; with offline_access a refresh token too), or refresh_token"),
+    responses(
+        (status = 200, description = "A token", body = qualify_types::TokenResponse),
+        (status = 400, description = "An OAuth 2.0 error: invalid_request, invalid_client, invalid_grant, unsupported_grant_type, invalid_scope", body = TokenRequestError),
+        (status = 401, description = "invalid_client, when the client authenticated with HTTP Basic", body = qualify_types::OAuthErrorBody),
+        (status = 503, description = "The store is unavailable", body = qualify_types::OAuthErrorBody)))]
 pub(crate) async fn issue(
     State(state): State<AppState>,
     Path(tenant): Path<String>,

@@ -75,6 +75,11 @@ fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.settings.body_limit));
     routes()
+        // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .url("/openapi.json", crate::openapi::document()),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(layers)
@@ -83,16 +88,38 @@ fn router(state: AppState) -> Router {
 
 /// The whole service: paths are normalised before routing, since Partner Center (ASP.NET)
 /// matches them case-insensitively and clients send `/v1/Customers/…` too.
-pub(crate) fn service(state: AppState) -> MapRequest<Router, fn(Request) -> Request> {
+pub(crate) fn service<B>(
+    state: AppState,
+) -> MapRequest<Router, fn(axum::http::Request<B>) -> Request>
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     ServiceBuilder::new()
-        .map_request(normalise_path as fn(Request) -> Request)
+        .map_request(normalise_path::<B> as fn(axum::http::Request<B>) -> Request)
         .service(router(state))
 }
 
 /// Lower-cases the path and drops a trailing slash; the query is left as sent.
-fn normalise_path(mut request: Request) -> Request {
+fn normalise_path<B>(request: axum::http::Request<B>) -> Request
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    // Any body (hyper's, axum's) becomes axum's, so the HTTP and HTTPS servers share one service.
+    let mut request = request.map(axum::body::Body::new);
     let uri = request.uri();
     let path = uri.path();
+    // Only the Partner Center and reviewer APIs: other paths (the docs page's assets) are served
+    // exactly as asked.
+    let api = |p: &str| {
+        p.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("/v1/"))
+            || p.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("/review/"))
+    };
+    if !api(path) {
+        return request;
+    }
     let trimmed = if path.len() > 1 {
         path.trim_end_matches('/')
     } else {
@@ -152,6 +179,8 @@ mod tests {
             "/v1/customers/abc/qualifications?Size=2"
         );
         assert_eq!(normalised("/v1/customers"), "/v1/customers");
+        assert_eq!(normalised("/review/v1/Requests/"), "/review/v1/requests");
+        assert_eq!(normalised("/docs/"), "/docs/", "other paths are left alone");
         assert_eq!(normalised("/"), "/");
     }
 }

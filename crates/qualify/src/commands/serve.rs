@@ -96,6 +96,26 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     token_cache: Option<u64>,
+    /// Serve HTTPS with this certificate chain (PEM); with --tls-key.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<String>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<String>,
+    /// Serve HTTPS with a local development certificate, made once (with its own authority, ca.pem, to trust) in --tls-dir.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_self_signed: bool,
+    /// Names of the development certificate [default: localhost,127.0.0.1,api.partnercenter.microsoft.com].
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tls_names: Vec<String>,
+    /// Where the development certificate is kept [default: ./qualify-data/tls].
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_dir: Option<String>,
     /// Log format [default: text].
     #[arg(long, value_enum, value_name = "FORMAT")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,219 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the wire types, so it
+//! can't drift from the code: served at `/openapi.json`, browsable at `/docs`. What every
+//! operation shares (Partner Center's request-id headers, the error responses and their body,
+//! bearer authentication) is added once, by [`Conventions`], rather than repeated on each handler.
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, Required};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::{
+    customers, discovery, health, legacy, qualifications, review, token, validations,
+};
+
+/// The document's source: every public operation.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Qualify",
+        description = "Microsoft Partner Center's customer qualification API, with the vetting behind it. \
+            Errors use Partner Center's body (`code`, `description`, `data`, `source`); every response \
+            echoes `MS-RequestId` and `MS-CorrelationId`. See the project's docs/ for the contract profiles, \
+            error codes and compatibility notes."
+    ),
+    paths(
+        health::check,
+        token::issue,
+        discovery::openid_configuration,
+        discovery::keys,
+        customers::create,
+        customers::list,
+        customers::show,
+        qualifications::list,
+        qualifications::submit,
+        legacy::show,
+        legacy::submit,
+        validations::list,
+        review::list,
+        review::show,
+        review::decide,
+    ),
+    modifiers(&Conventions),
+    tags(
+        (name = "partner-center", description = "Partner Center's qualification API, as partners call it"),
+        (name = "identity", description = "The built-in Entra-compatible token issuer"),
+        (name = "review", description = "The reviewers' API (reviewer role of the operator tenant)"),
+        (name = "operations", description = "Health")
+    )
+)]
+pub(crate) struct ApiDoc;
+
+/// Shared parts of every operation.
+struct Conventions;
+
+/// The error statuses every authenticated operation may answer.
+const COMMON_ERRORS: &[(&str, &str)] = &[
+    (
+        "400",
+        "Malformed input: a GUID (900118), an enum value (900126), a property or header (3000), the body (800002)",
+    ),
+    ("401", "No bearer token (800001) or an invalid one (400)"),
+    ("403", "The token lacks the right for this call (900150)"),
+    ("413", "The body is larger than the limit (610008)"),
+    (
+        "500",
+        "An unexpected error (800003); the cause is in the server's log",
+    ),
+    (
+        "503",
+        "The database is unavailable (610011) or the request took too long (610012); retry",
+    ),
+];
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn id_header(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(128))
+                .min_length(Some(1)),
+        ))
+        .build()
+}
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.schemas.insert(
+            "ErrorBody".into(),
+            <qualify_types::ErrorBody as utoipa::PartialSchema>::schema(),
+        );
+        let error = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build();
+        let echoed = |description: &str| {
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some(description))
+                .build()
+        };
+
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let authenticated = path.starts_with("/v1/") || path.starts_with("/review/");
+            for operation in operations(item) {
+                let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                parameters.push(id_header("MS-RequestId", "Unique per request (a GUID); a retry sends the same one, which makes POSTs idempotent. Generated when absent.").into());
+                parameters.push(id_header("MS-CorrelationId", "Ties the calls of one client operation together (a GUID). Generated when absent.").into());
+                if authenticated {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                    for (status, description) in COMMON_ERRORS {
+                        operation
+                            .responses
+                            .responses
+                            .entry((*status).to_owned())
+                            .or_insert_with(|| {
+                                ResponseBuilder::new()
+                                    .description(*description)
+                                    .content("application/json", error.clone())
+                                    .into()
+                            });
+                    }
+                } else {
+                    operation
+                        .responses
+                        .responses
+                        .entry("400".to_owned())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(
+                                    "An unusable MS-RequestId or MS-CorrelationId header (3000)",
+                                )
+                                .content("application/json", error.clone())
+                                .into()
+                        });
+                }
+                for response in operation.responses.responses.values_mut() {
+                    if let utoipa::openapi::RefOr::T(response) = response {
+                        response.headers.insert(
+                            "MS-RequestId".into(),
+                            echoed("The request's MS-RequestId, or the one generated for it")
+                                .into(),
+                        );
+                        response.headers.insert(
+                            "MS-CorrelationId".into(),
+                            echoed("The request's MS-CorrelationId, or the one generated for it")
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+        add_links(openapi);
+    }
+}
+
+/// Links from a created customer to what can be done with it, so tools (schemathesis' stateful
+/// testing among them) can follow POST → GET.
+fn add_links(openapi: &mut Document) {
+    let Some(create) = openapi
+        .paths
+        .paths
+        .get_mut("/v1/customers")
+        .and_then(|item| item.post.as_mut())
+    else {
+        return;
+    };
+    let Some(utoipa::openapi::RefOr::T(created)) = create.responses.responses.get_mut("201") else {
+        return;
+    };
+    for (name, operation_id) in [
+        ("GetCustomer", "getCustomer"),
+        ("GetQualifications", "getQualifications"),
+        ("SubmitQualification", "submitQualification"),
+        ("GetLegacyQualification", "getLegacyQualification"),
+    ] {
+        let link = LinkBuilder::new()
+            .operation_id(operation_id)
+            .parameter("customer_id", "$response.body#/id")
+            .build();
+        created.links.insert(name.to_owned(), link.into());
+    }
+}
+
+/// The document, for serving.
+pub(crate) fn document() -> Document {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,91 @@
+//! The published OpenAPI document and its page.
+
+use qualify_store::testing::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let document: Value = server
+        .http
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let mut operations: Vec<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| {
+            item.as_object()
+                .unwrap()
+                .values()
+                .filter_map(|op| op["operationId"].as_str().map(str::to_owned))
+        })
+        .collect();
+    operations.sort();
+    assert_eq!(
+        operations,
+        [
+            "createCustomer",
+            "decideVettingRequest",
+            "getCustomer",
+            "getLegacyQualification",
+            "getQualifications",
+            "getVettingRequest",
+            "health",
+            "issueToken",
+            "listCustomers",
+            "listValidationCodes",
+            "listVettingRequests",
+            "openIdConfiguration",
+            "signingKeys",
+            "submitLegacyQualification",
+            "submitQualification",
+        ]
+    );
+    // Every operation documents the request ids and, when authenticated, the error body.
+    let submit = &document["paths"]["/v1/customers/{customer_id}/qualifications"]["post"];
+    let headers: Vec<&str> = submit["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        headers.contains(&"MS-RequestId") && headers.contains(&"MS-CorrelationId"),
+        "{headers:?}"
+    );
+    for status in ["400", "401", "403", "404", "409", "413", "500", "503"] {
+        assert!(
+            submit["responses"][status].is_object(),
+            "{status} documented"
+        );
+    }
+    assert!(submit["responses"]["201"]["headers"]["MS-RequestId"].is_object());
+    // Both contract profiles of the list.
+    let list = document["paths"]["/v1/customers/{customer_id}/qualifications"]["get"]["responses"]
+        ["200"]
+        .to_string();
+    assert!(list.contains("QualificationList"), "{list}");
+    assert!(
+        document["components"]["schemas"]["QualificationList"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 2
+    );
+
+    let page = server.http.get(server.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    server.stop().await;
+}
