@@ -15,7 +15,10 @@ use serde_json::Value;
 pub struct ServerCommand {
     /// The `qualify` binary.
     pub binary: PathBuf,
-    /// Arguments after `serve --listen 127.0.0.1:0 --log-format json`.
+    /// The arguments that make it serve on a free port and log JSON (for `qualify`:
+    /// `serve --listen 127.0.0.1:0 --log-format json`).
+    pub prefix: Vec<String>,
+    /// Further arguments.
     pub args: Vec<String>,
     /// `RUST_LOG` for the server.
     pub rust_log: String,
@@ -27,11 +30,22 @@ pub struct ServerCommand {
 impl ServerCommand {
     /// `binary serve` with `args`, logging at `info`, not pinned.
     pub fn new(binary: impl AsRef<Path>, args: &[&str]) -> Self {
+        let prefix = ["serve", "--listen", "127.0.0.1:0", "--log-format", "json"];
         Self {
             binary: binary.as_ref().to_owned(),
+            prefix: prefix.map(str::to_owned).to_vec(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             rust_log: "info".into(),
             cpu: None,
+        }
+    }
+
+    /// Another program that serves on a free port and logs `{"message":"serving","local_addr":…}`
+    /// on stderr as `qualify serve` does.
+    pub fn other(binary: impl AsRef<Path>, args: &[&str]) -> Self {
+        Self {
+            prefix: Vec::new(),
+            ..Self::new(binary, args)
         }
     }
 }
@@ -62,7 +76,7 @@ impl ServerProcess {
         };
         let started = Instant::now();
         let mut child = process
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(&command.prefix)
             .args(&command.args)
             .env("RUST_LOG", &command.rust_log)
             .stdout(Stdio::null())
@@ -111,11 +125,28 @@ impl ServerProcess {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// Its resident memory in KiB, from `/proc`.
+    /// Its resident memory now, in KiB (`VmRSS` in `/proc`).
     pub fn rss_kib(&self) -> Option<u64> {
+        self.proc_status("VmRSS:")
+    }
+
+    /// The most resident memory it has had, in KiB (`VmHWM` in `/proc`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        self.proc_status("VmHWM:")
+    }
+
+    fn proc_status(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let line = status.lines().find(|line| line.starts_with(field))?;
         line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// The address it serves on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// Sends SIGTERM and waits (at most a minute) for the process to exit; returns whether it

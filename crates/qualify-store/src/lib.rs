@@ -44,7 +44,7 @@ pub use records::{
 };
 pub use refresh_tokens::{NewRefreshToken, Redeemed};
 pub use validation_codes::NewValidationCode;
-pub use vetting::{HistoryEntry, NewVettingRequest, VettingFilter, VettingPage};
+pub use vetting::{HistoryEntry, ImportedVetting, NewVettingRequest, VettingFilter, VettingPage};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

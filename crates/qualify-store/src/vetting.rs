@@ -383,3 +383,65 @@ impl Store {
         })
     }
 }
+
+/// A vetting request as it stood in another system (or a benchmark's seed), imported as is.
+#[derive(Debug, Clone)]
+pub struct ImportedVetting {
+    /// Its id.
+    pub id: VettingRequestId,
+    /// The customer (already imported).
+    pub customer_id: CustomerId,
+    /// The partner.
+    pub partner_tenant_id: TenantId,
+    /// The qualification.
+    pub qualification: Qualification,
+    /// Education's segment.
+    pub education_segment: Option<qualify_types::EducationSegment>,
+    /// Its attempt number.
+    pub attempt: u32,
+    /// Where it stands.
+    pub state: VettingState,
+    /// When it was submitted.
+    pub created_at: Timestamp,
+    /// When and by whom it was decided, if it was.
+    pub decided: Option<(Timestamp, String)>,
+}
+
+impl Store {
+    /// Imports vetting requests as they stand, in transactions of up to 10,000; the schema's
+    /// rules (one held request per customer and qualification, attempts unique) still apply.
+    pub async fn import_vetting_requests(
+        &self,
+        requests: &[ImportedVetting],
+    ) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO vetting_requests (id, customer_id, partner_tenant_id, qualification, \
+                              education_segment, channel, attempt, status, reason, created_at, decided_at, decided_by) \
+                              VALUES ($1, $2, $3, $4, $5, 'api', $6, $7, $8, $9, $10, $11)";
+        for chunk in requests.chunks(10_000) {
+            in_transaction!(self, |tx| {
+                for request in chunk {
+                    let reason = match &request.state {
+                        VettingState::Denied(reason) => Some(reason.as_str()),
+                        VettingState::InReview | VettingState::Approved => None,
+                    };
+                    sqlx::query(INSERT)
+                        .bind(request.id.to_string())
+                        .bind(request.customer_id.to_string())
+                        .bind(request.partner_tenant_id.to_string())
+                        .bind(request.qualification.as_str())
+                        .bind(request.education_segment.map(|s| s.as_str()))
+                        .bind(i64::from(request.attempt))
+                        .bind(request.state.status().as_str())
+                        .bind(reason)
+                        .bind(request.created_at.unix_millis())
+                        .bind(request.decided.as_ref().map(|(at, _)| at.unix_millis()))
+                        .bind(request.decided.as_ref().map(|(_, by)| by.as_str()))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+}

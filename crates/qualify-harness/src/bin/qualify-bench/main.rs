@@ -1,0 +1,93 @@
+//! `qualify-bench`: measures real `qualify serve` processes under load from this process, the
+//! servers pinned to one CPU and the load generator to another where the machine has two.
+//!
+//! - `all`: the whole suite of BENCHMARKS.md (GET against a static ceiling, durable POSTs, a
+//!   90/10 mix, 1M customers against 10k, cold starts, memory at rest, under load and after a
+//!   soak), printed as a table and written as JSON.
+//! - `submissions`: durable submissions per second on SQLite and PostgreSQL, one and two nodes.
+//! - `reads`: GET throughput with the verified-token cache on and off.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a report on stdout is this program's job
+
+mod baseline;
+mod seed;
+mod suite;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qualify-bench",
+    about = "Benchmarks real qualify servers",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The whole suite, as in BENCHMARKS.md.
+    #[command(
+        after_help = "Examples:\n  qualify-bench all                 # the full run (about 20 minutes with the 10-minute soak)\n  qualify-bench all --smoke         # a few seconds: checks it works, numbers mean nothing"
+    )]
+    All(suite::SuiteArgs),
+    /// Durable submissions per second: SQLite, PostgreSQL with one node, with two nodes.
+    #[command(after_help = "Example:\n  qualify-bench submissions --duration 10s")]
+    Submissions(suite::SubmissionArgs),
+    /// GET …/qualifications per second, with the token cache on and off (alternating runs).
+    #[command(after_help = "Example:\n  qualify-bench reads --duration 5s --rounds 3")]
+    Reads(suite::ReadArgs),
+    /// The static ceiling server (started by the other commands).
+    #[command(hide = true)]
+    Baseline,
+}
+
+/// Options every measuring command shares.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Common {
+    /// The `qualify` binary [default: the one beside this program].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) qualify: Option<PathBuf>,
+    /// Concurrent connections (closed loop: each sends its next request when answered).
+    #[arg(long, default_value_t = 64)]
+    pub(crate) connections: usize,
+    /// How long each measurement runs.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub(crate) duration: Duration,
+    /// Runs of each measurement, alternated between the things compared; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) rounds: usize,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The load generator runs on one thread, pinned to the last CPU; servers get CPU 0.
+    let cpus = core_affinity::get_core_ids().unwrap_or_default();
+    let load_cpu = cpus.last().copied().filter(|_| cpus.len() > 1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    if let Command::Baseline = cli.command {
+        return runtime.block_on(baseline::serve());
+    }
+    if let Some(cpu) = load_cpu {
+        core_affinity::set_for_current(cpu);
+    }
+    let server_cpu = load_cpu.map(|_| 0);
+    runtime.block_on(async {
+        match cli.command {
+            Command::All(args) => suite::all(args, server_cpu).await,
+            Command::Submissions(args) => suite::submissions(args, server_cpu).await,
+            Command::Reads(args) => suite::reads(args, server_cpu).await,
+            Command::Baseline => Ok(()),
+        }
+    })
+}
