@@ -9,7 +9,7 @@ use std::time::Duration;
 use qualify_types::Timestamp;
 
 use crate::records::timestamp;
-use crate::{Pool, Store, StoreError, in_transaction, on_reader, on_writer};
+use crate::{Store, StoreError, in_transaction, on_reader, on_writer};
 
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,24 +175,16 @@ impl Store {
                         ORDER BY run_at, id LIMIT 1) \
             RETURNING id, kind, payload, attempts, max_attempts";
         let until = now.unix_millis().saturating_add(millis(lease));
-        let row: Option<ClaimedRow> = match &self.pool {
-            Pool::Postgres(pool) => {
-                sqlx::query_as(POSTGRES)
-                    .bind(worker)
-                    .bind(until)
-                    .bind(now.unix_millis())
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Pool::Sqlite { writer, .. } => {
-                sqlx::query_as(SQLITE)
-                    .bind(worker)
-                    .bind(until)
-                    .bind(now.unix_millis())
-                    .fetch_optional(writer)
-                    .await?
-            }
+        let sql = match self.backend() {
+            crate::Backend::Postgres => POSTGRES,
+            crate::Backend::Sqlite => SQLITE,
         };
+        let row: Option<ClaimedRow> = on_writer!(self, |pool| sqlx::query_as(sql)
+            .bind(worker)
+            .bind(until)
+            .bind(now.unix_millis())
+            .fetch_optional(pool)
+            .await?);
         Ok(row.map(|row| ClaimedJob {
             id: row.id,
             kind: row.kind,

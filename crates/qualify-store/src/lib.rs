@@ -21,6 +21,7 @@ mod audit;
 mod config;
 mod customers;
 mod error;
+mod group_commit;
 mod idempotency;
 mod identity;
 mod jobs;
@@ -30,6 +31,7 @@ mod refresh_tokens;
 pub mod testing;
 mod validation_codes;
 mod vetting;
+mod writer;
 
 pub use admin::PrincipalStatus;
 pub use config::{Backend, DatabaseUrl, SqliteSync, StoreOptions, UnsupportedDatabaseUrl};
@@ -49,14 +51,14 @@ pub use vetting::{HistoryEntry, ImportedVetting, NewVettingRequest, VettingFilte
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The connection pools of one backend.
+/// The connections of one backend.
 #[derive(Debug, Clone)]
 enum Pool {
-    /// SQLite allows one writer at a time: writes go through a single connection (so they queue
-    /// in the pool instead of spinning on the busy timeout), reads through several.
+    /// SQLite allows one writer at a time: writes go through the one writer connection, which
+    /// batches concurrent transactions into one (writer.rs); reads through several connections.
     Sqlite {
         reader: SqlitePool,
-        writer: SqlitePool,
+        writer: std::sync::Arc<writer::Writer>,
     },
     /// PostgreSQL serves reads and writes from one pool.
     Postgres(PgPool),
@@ -72,29 +74,39 @@ macro_rules! on_reader {
     };
 }
 
-/// Runs `$body` with `$pool` bound to the pool that serves single-statement writes.
+/// Runs `$body`, a single write statement using `$pool` as its executor: on SQLite in a turn of
+/// the writer (acknowledged once durable), on PostgreSQL on the pool.
 macro_rules! on_writer {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pool {
-            $crate::Pool::Sqlite { writer: $pool, .. } => $body,
+            $crate::Pool::Sqlite { writer, .. } => {
+                let mut turn = writer.turn().await?;
+                let value: Result<_, $crate::StoreError> = {
+                    let $pool = turn.conn();
+                    async { Ok($body) }.await
+                };
+                turn.finish(value.is_ok()).await?;
+                value?
+            }
             $crate::Pool::Postgres($pool) => $body,
         }
     };
 }
 
 /// Runs `$body` (an expression of type `Result<T, StoreError>` that uses `&mut *$tx`) in a
-/// write transaction, committing when it is `Ok` and rolling back otherwise.
+/// write transaction, committing when it is `Ok` and rolling back otherwise. On SQLite the
+/// "transaction" is a savepoint within the writer's current batch (writer.rs): the same
+/// all-or-nothing, and acknowledged only once the batch is committed and durable.
 macro_rules! in_transaction {
     ($store:expr, |$tx:ident| $body:expr) => {
         match &$store.pool {
-            // IMMEDIATE takes the write lock up front: a transaction that reads and then writes
-            // can't fail half-way because another process (the admin CLI) wrote in between.
             $crate::Pool::Sqlite { writer, .. } => {
-                let mut $tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                let outcome: Result<_, $crate::StoreError> = async { $body }.await;
-                if outcome.is_ok() {
-                    $tx.commit().await?;
-                }
+                let mut turn = writer.turn().await?;
+                let outcome: Result<_, $crate::StoreError> = {
+                    let $tx = turn.conn();
+                    async { $body }.await
+                };
+                turn.finish(outcome.is_ok()).await?;
                 outcome
             }
             $crate::Pool::Postgres(pool) => {
@@ -135,10 +147,13 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::internal("creating the database directory", e))?;
         }
-        let synchronous = match options.sqlite_sync {
-            SqliteSync::Full => SqliteSynchronous::Full,
-            SqliteSync::Normal => SqliteSynchronous::Normal,
+        // Full durability is SQLite's NORMAL plus an fsync of the log before each write is
+        // acknowledged, shared between concurrent commits (group_commit.rs).
+        let group_commit = match options.sqlite_sync {
+            SqliteSync::Full => Some(std::sync::Arc::new(group_commit::GroupCommit::new(path))),
+            SqliteSync::Normal => None,
         };
+        let synchronous = SqliteSynchronous::Normal;
         let connect = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -147,11 +162,7 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(options.statement_timeout);
         // The writer is created (and migrates) first, so readers open an existing database.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect.clone())
-            .await?;
+        let writer = writer::Writer::new(writer::connect(&connect).await?, group_commit);
         let reader = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
@@ -181,7 +192,11 @@ impl Store {
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Pool::Sqlite { writer, .. } => {
+                SQLITE_MIGRATIONS
+                    .run(&mut *writer.exclusive().await?)
+                    .await?
+            }
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -208,7 +223,7 @@ impl Store {
     /// write-ahead log as the last connection closes.
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite { reader, writer } => {
+            Pool::Sqlite { reader, writer, .. } => {
                 reader.close().await;
                 writer.close().await;
             }

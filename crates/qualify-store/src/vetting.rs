@@ -151,14 +151,13 @@ impl Store {
         outbox: impl FnOnce(&VettingRecord) -> Vec<NewJob> + Send,
     ) -> Result<Written<VettingRecord>, StoreError> {
         const LOCK_CUSTOMER: &str = "UPDATE customers SET vetting_version = vetting_version + 1 \
-                                     WHERE id = $1 AND partner_tenant_id = $2";
+                                     WHERE id = $1 AND partner_tenant_id = $2 RETURNING domain, company_name";
         const USE_CODE: &str = "UPDATE validation_codes SET remaining_creates = remaining_creates - 1, updated_at = $3 \
                                 WHERE partner_tenant_id = $1 AND validation_id = $2 AND remaining_creates > 0";
         const CODE_EXISTS: &str = "SELECT COUNT(*) FROM validation_codes WHERE partner_tenant_id = $1 AND validation_id = $2";
         const INSERT: &str = "INSERT INTO vetting_requests (id, customer_id, partner_tenant_id, qualification, \
                               education_segment, website, validation_code, channel, attempt, status, created_at) \
                               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'InReview', $10)";
-        const SELECT: &str = concat!(vetting_select!(), "WHERE v.id = $1");
 
         let partner = new.partner_tenant_id.to_string();
         let customer = new.customer_id.to_string();
@@ -167,15 +166,14 @@ impl Store {
         let outcome = in_transaction!(self, |tx| {
             // The lock comes before the idempotency check: a concurrent retry holding the lock
             // has committed its record by the time this one reads.
-            let locked = sqlx::query(LOCK_CUSTOMER)
+            let locked: Option<(String, String)> = sqlx::query_as(LOCK_CUSTOMER)
                 .bind(&customer)
                 .bind(&partner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if locked == 0 {
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((customer_domain, customer_company_name)) = locked else {
                 return Err(StoreError::NotFound);
-            }
+            };
             if let Some(record) = idempotency {
                 let stored: Option<IdempotencyRow> = sqlx::query_as(idempotency::FIND_SQL)
                     .bind(&partner)
@@ -260,11 +258,24 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let row: VettingRow = sqlx::query_as(SELECT)
-                .bind(new.id.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-            let record = VettingRecord::try_from(row)?;
+            // Everything the record holds is known here: no need to read it back.
+            let record = VettingRecord {
+                id: new.id,
+                partner_tenant_id: new.partner_tenant_id,
+                customer_id: new.customer_id,
+                customer_domain,
+                customer_company_name,
+                qualification,
+                education_segment: submission.education_segment(),
+                website: submission.website().map(|w| w.to_string()),
+                validation_code: submission.validation_code().map(|c| c.to_string()),
+                channel: submission.channel(),
+                attempt,
+                state: VettingState::InReview,
+                created_at: at,
+                decided_at: None,
+                decided_by: None,
+            };
             insert_jobs!(&mut *tx, outbox(&record), at);
             Ok(Written::Fresh(record))
         });
