@@ -5,6 +5,7 @@
 use qualify_types::{TenantId, Timestamp};
 use uuid::Uuid;
 
+use crate::db;
 use crate::records::{AppRow, TenantRow, UserRow};
 use crate::{
     AppRecord, Store, StoreError, TenantKind, TenantRecord, UserRecord, UserRole, audit,
@@ -22,17 +23,18 @@ pub struct PrincipalStatus {
     pub user: Option<(UserRole, bool)>,
 }
 
-#[derive(sqlx::FromRow)]
-struct StatusRow {
-    id: String,
-    kind: String,
-    name: String,
-    dev: i64,
-    disabled_at: Option<i64>,
-    app_disabled_at: Option<i64>,
-    app_found: Option<String>,
-    user_role: Option<String>,
-    user_disabled_at: Option<i64>,
+db::row! {
+    struct StatusRow {
+        id: String,
+        kind: String,
+        name: String,
+        dev: i64,
+        disabled_at: Option<i64>,
+        app_disabled_at: Option<i64>,
+        app_found: Option<String>,
+        user_role: Option<String>,
+        user_disabled_at: Option<i64>,
+    }
 }
 
 impl Store {
@@ -50,7 +52,7 @@ impl Store {
             LEFT JOIN apps a ON a.client_id = $2 \
             LEFT JOIN users u ON u.id = $3 AND u.tenant_id = t.id \
             WHERE t.id = $1";
-        let row: Option<StatusRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let row: Option<StatusRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(tenant.to_string())
             .bind(app.map(|a| a.to_string()))
             .bind(user.map(|u| u.to_string()))
@@ -89,7 +91,7 @@ impl Store {
     ) -> Result<Vec<TenantRecord>, StoreError> {
         const SQL: &str = "SELECT id, kind, name, dev, disabled_at FROM tenants \
                            WHERE ($1 IS NULL OR kind = $1) ORDER BY created_at, id";
-        let rows: Vec<TenantRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let rows: Vec<TenantRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(kind.map(TenantKind::as_str))
             .fetch_all(pool)
             .await?);
@@ -109,7 +111,7 @@ impl Store {
     pub async fn list_apps(&self, tenant: Option<TenantId>) -> Result<Vec<AppRecord>, StoreError> {
         const SQL: &str = "SELECT client_id, tenant_id, name, secret_hash, dev, disabled_at FROM apps \
                            WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY created_at, client_id";
-        let rows: Vec<AppRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let rows: Vec<AppRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(tenant.map(|t| t.to_string()))
             .fetch_all(pool)
             .await?);
@@ -123,7 +125,7 @@ impl Store {
     ) -> Result<Vec<UserRecord>, StoreError> {
         const SQL: &str = "SELECT id, tenant_id, username, password_hash, role, dev, disabled_at FROM users \
                            WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY created_at, id";
-        let rows: Vec<UserRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let rows: Vec<UserRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(tenant.map(|t| t.to_string()))
             .fetch_all(pool)
             .await?);
@@ -139,7 +141,7 @@ impl Store {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE tenants SET disabled_at = $2 WHERE id = $1";
-        let done = on_writer!(self, |pool| sqlx::query(SQL)
+        let done = on_writer!(self, |pool| db::query(SQL)
             .bind(id.to_string())
             .bind(disabled.then(|| at.unix_millis()))
             .execute(pool)
@@ -156,7 +158,7 @@ impl Store {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE apps SET disabled_at = $2 WHERE client_id = $1";
-        let done = on_writer!(self, |pool| sqlx::query(SQL)
+        let done = on_writer!(self, |pool| db::query(SQL)
             .bind(client_id.to_string())
             .bind(disabled.then(|| at.unix_millis()))
             .execute(pool)
@@ -177,14 +179,14 @@ impl Store {
         const REVOKE: &str =
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
         in_transaction!(self, |tx| {
-            let id: Option<String> = sqlx::query_scalar(UPDATE)
+            let id: Option<String> = db::query(UPDATE)
                 .bind(username.to_lowercase())
                 .bind(disabled.then(|| at.unix_millis()))
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(id) = id else { return Ok(false) };
             if disabled {
-                sqlx::query(REVOKE)
+                db::query(REVOKE)
                     .bind(&id)
                     .bind(at.unix_millis())
                     .execute(&mut *tx)
@@ -207,11 +209,11 @@ impl Store {
         const INSERT: &str =
             "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3)";
         in_transaction!(self, |tx| {
-            sqlx::query(RETIRE)
+            db::query(RETIRE)
                 .bind(at.unix_millis())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(INSERT)
+            db::query(INSERT)
                 .bind(kid)
                 .bind(private_key_pem)
                 .bind(at.unix_millis())
@@ -231,7 +233,7 @@ impl Store {
         detail: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        on_writer!(self, |pool| sqlx::query(audit::INSERT_SQL)
+        on_writer!(self, |pool| db::query(audit::INSERT_SQL)
             .bind(at.unix_millis())
             .bind(actor_tenant)
             .bind(actor)

@@ -2,6 +2,7 @@
 
 use qualify_types::{CustomerId, TenantId, Timestamp};
 
+use crate::db;
 use crate::idempotency::{self, IdempotencyRow};
 use crate::records::CustomerRow;
 use crate::{
@@ -90,7 +91,7 @@ impl Store {
             .to_string();
         let outcome = in_transaction!(self, |tx| {
             if let Some(record) = idempotency {
-                let stored: Option<IdempotencyRow> = sqlx::query_as(idempotency::FIND_SQL)
+                let stored: Option<IdempotencyRow> = db::query(idempotency::FIND_SQL)
                     .bind(&partner)
                     .bind(&record.request_id)
                     .fetch_optional(&mut *tx)
@@ -99,16 +100,16 @@ impl Store {
                     return Ok(Written::Replayed(stored.try_into()?));
                 }
             }
-            let row: CustomerRow = bind_customer!(sqlx::query_as(INSERT), new, at)
+            let row: CustomerRow = bind_customer!(db::query(INSERT), new, at)
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(|e| match StoreError::from(e) {
+                .map_err(|e| match e {
                     StoreError::Conflict(Conflict::Unique(_)) => {
                         StoreError::from(Conflict::CustomerDomainTaken(new.domain.to_owned()))
                     }
                     other => other,
                 })?;
-            sqlx::query(audit::INSERT_SQL)
+            db::query(audit::INSERT_SQL)
                 .bind(at.unix_millis())
                 .bind(&partner)
                 .bind(new.actor)
@@ -118,7 +119,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if let Some(record) = idempotency {
-                sqlx::query(idempotency::INSERT_SQL)
+                db::query(idempotency::INSERT_SQL)
                     .bind(&partner)
                     .bind(&record.request_id)
                     .bind(&record.fingerprint)
@@ -144,7 +145,7 @@ impl Store {
         for chunk in customers.chunks(10_000) {
             in_transaction!(self, |tx| {
                 for new in chunk {
-                    bind_customer!(sqlx::query(INSERT), new, at)
+                    bind_customer!(db::query(INSERT), new, at)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -154,7 +155,7 @@ impl Store {
                     .first()
                     .map(|c| c.partner_tenant_id.to_string())
                     .unwrap_or_default();
-                sqlx::query(audit::INSERT_SQL)
+                db::query(audit::INSERT_SQL)
                     .bind(at.unix_millis())
                     .bind(&partner)
                     .bind(actor)
@@ -180,7 +181,7 @@ impl Store {
             customer_columns!(),
             " FROM customers WHERE id = $1 AND partner_tenant_id = $2"
         );
-        let row: Option<CustomerRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let row: Option<CustomerRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(id.to_string())
             .bind(partner.to_string())
             .fetch_optional(pool)
@@ -201,7 +202,7 @@ impl Store {
             " FROM customers WHERE partner_tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         );
         // One more than asked tells whether another page follows.
-        let mut rows: Vec<CustomerRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let mut rows: Vec<CustomerRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(partner.to_string())
             .bind(after.unwrap_or(0))
             .bind(i64::from(limit) + 1)

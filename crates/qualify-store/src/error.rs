@@ -1,5 +1,6 @@
-//! The store's one error type. `sqlx::Error` is translated here, once: callers see not-found,
-//! conflicts they can explain to a client, "try again later", or an internal failure.
+//! The store's one error type. The drivers' errors (rusqlite's for SQLite, sqlx's for
+//! PostgreSQL and migrations) are translated here, once: callers see not-found, conflicts they
+//! can explain to a client, "try again later", or an internal failure.
 
 use qualify_domain::{DecisionRefused, SubmissionRefused};
 
@@ -14,7 +15,7 @@ pub enum StoreError {
     Conflict(#[from] Conflict),
     /// The database can't be reached or is overloaded; the same request may succeed later.
     #[error("the database is unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything else: a bug, corrupt data, a failed migration.
     #[error("database failure: {context}")]
     Internal {
@@ -75,7 +76,7 @@ fn is_transient(code: &str) -> bool {
         "40P01", // deadlock_detected
         "55000", // object_not_in_prerequisite_state: "database is not currently accepting connections"
         "55P03", // lock_not_available
-        "5",     // SQLITE_BUSY
+        "5",     // SQLITE_BUSY (sqlx opens SQLite only to migrate it)
         "6",     // SQLITE_LOCKED
         "517",   // SQLITE_BUSY_SNAPSHOT
     ];
@@ -91,7 +92,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(error.into()),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let which = db
                     .constraint()
@@ -99,8 +100,31 @@ impl From<sqlx::Error> for StoreError {
                 Self::Conflict(Conflict::Unique(which))
             }
             sqlx::Error::Database(db) if db.code().is_some_and(|code| is_transient(&code)) => {
-                Self::Unavailable(error)
+                Self::Unavailable(error.into())
             }
+            _ => Self::internal("running a statement", error),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        match &error {
+            rusqlite::Error::QueryReturnedNoRows => Self::NotFound,
+            rusqlite::Error::SqliteFailure(failure, message) => match failure.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    Self::Conflict(Conflict::Unique(
+                        message.clone().unwrap_or_else(|| failure.to_string()),
+                    ))
+                }
+                _ => match failure.code {
+                    rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen => Self::Unavailable(error.into()),
+                    _ => Self::internal("running a statement", error),
+                },
+            },
             _ => Self::internal("running a statement", error),
         }
     }

@@ -3,6 +3,7 @@
 
 use qualify_types::{TenantId, Timestamp};
 
+use crate::db;
 use crate::records::parse;
 use crate::{Store, StoreError, on_reader, on_writer};
 
@@ -30,13 +31,14 @@ pub enum Written<T> {
     Replayed(IdempotencyRecord),
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct IdempotencyRow {
-    partner_tenant_id: String,
-    request_id: String,
-    fingerprint: String,
-    status: i64,
-    body: String,
+db::row! {
+    pub(crate) struct IdempotencyRow {
+        partner_tenant_id: String,
+        request_id: String,
+        fingerprint: String,
+        status: i64,
+        body: String,
+    }
 }
 
 impl TryFrom<IdempotencyRow> for IdempotencyRecord {
@@ -70,7 +72,7 @@ impl Store {
         partner: TenantId,
         request_id: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let row: Option<IdempotencyRow> = on_reader!(self, |pool| sqlx::query_as(FIND_SQL)
+        let row: Option<IdempotencyRow> = on_reader!(self, |pool| db::query(FIND_SQL)
             .bind(partner.to_string())
             .bind(request_id)
             .fetch_optional(pool)
@@ -81,7 +83,7 @@ impl Store {
     /// Forgets records created before `cutoff`. Returns how many.
     pub async fn purge_idempotency_records(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
         const SQL: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
-        Ok(on_writer!(self, |pool| sqlx::query(SQL)
+        Ok(on_writer!(self, |pool| db::query(SQL)
             .bind(cutoff.unix_millis())
             .execute(pool)
             .await?

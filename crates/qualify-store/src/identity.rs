@@ -3,6 +3,7 @@
 use qualify_types::{TenantId, Timestamp};
 use uuid::Uuid;
 
+use crate::db;
 use crate::records::{AppRow, SigningKeyRow, TenantRow, UserRow};
 use crate::{
     AppRecord, SigningKeyRecord, Store, StoreError, TenantKind, TenantRecord, UserRecord, UserRole,
@@ -63,7 +64,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         const SQL: &str = "INSERT INTO tenants (id, kind, name, dev, created_at) VALUES ($1, $2, $3, $4, $5) \
                            ON CONFLICT (id) DO NOTHING";
-        let done = on_writer!(self, |pool| sqlx::query(SQL)
+        let done = on_writer!(self, |pool| db::query(SQL)
             .bind(tenant.id.to_string())
             .bind(tenant.kind.as_str())
             .bind(tenant.name)
@@ -78,7 +79,7 @@ impl Store {
     /// The tenant with `id`.
     pub async fn find_tenant(&self, id: TenantId) -> Result<Option<TenantRecord>, StoreError> {
         const SQL: &str = "SELECT id, kind, name, dev, disabled_at FROM tenants WHERE id = $1";
-        let row: Option<TenantRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let row: Option<TenantRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(id.to_string())
             .fetch_optional(pool)
             .await?);
@@ -89,7 +90,7 @@ impl Store {
     pub async fn insert_app(&self, app: &NewApp<'_>, at: Timestamp) -> Result<bool, StoreError> {
         const SQL: &str = "INSERT INTO apps (client_id, tenant_id, name, secret_hash, dev, created_at) \
                            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO NOTHING";
-        let done = on_writer!(self, |pool| sqlx::query(SQL)
+        let done = on_writer!(self, |pool| db::query(SQL)
             .bind(app.client_id.to_string())
             .bind(app.tenant_id.to_string())
             .bind(app.name)
@@ -105,7 +106,7 @@ impl Store {
     /// The application with `client_id`.
     pub async fn find_app(&self, client_id: Uuid) -> Result<Option<AppRecord>, StoreError> {
         const SQL: &str = "SELECT client_id, tenant_id, name, secret_hash, dev, disabled_at FROM apps WHERE client_id = $1";
-        let row: Option<AppRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let row: Option<AppRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(client_id.to_string())
             .fetch_optional(pool)
             .await?);
@@ -116,7 +117,7 @@ impl Store {
     pub async fn insert_user(&self, user: &NewUser<'_>, at: Timestamp) -> Result<bool, StoreError> {
         const SQL: &str = "INSERT INTO users (id, tenant_id, username, password_hash, role, dev, created_at) \
                            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
-        let done = on_writer!(self, |pool| sqlx::query(SQL)
+        let done = on_writer!(self, |pool| db::query(SQL)
             .bind(user.id.to_string())
             .bind(user.tenant_id.to_string())
             .bind(user.username.to_lowercase())
@@ -136,7 +137,7 @@ impl Store {
         username: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
         const SQL: &str = "SELECT id, tenant_id, username, password_hash, role, dev, disabled_at FROM users WHERE username = $1";
-        let row: Option<UserRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let row: Option<UserRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(username.to_lowercase())
             .fetch_optional(pool)
             .await?);
@@ -146,7 +147,7 @@ impl Store {
     /// The user with object id `id`.
     pub async fn find_user(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         const SQL: &str = "SELECT id, tenant_id, username, password_hash, role, dev, disabled_at FROM users WHERE id = $1";
-        let row: Option<UserRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let row: Option<UserRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(id.to_string())
             .fetch_optional(pool)
             .await?);
@@ -158,7 +159,7 @@ impl Store {
         const SQL: &str = "SELECT kid, private_key_pem, created_at, retired_at FROM signing_keys \
                            ORDER BY created_at DESC, kid DESC";
         let rows: Vec<SigningKeyRow> =
-            on_reader!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await?);
+            on_reader!(self, |pool| db::query(SQL).fetch_all(pool).await?);
         rows.into_iter().map(SigningKeyRecord::try_from).collect()
     }
 
@@ -171,7 +172,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         const SQL: &str =
             "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3)";
-        on_writer!(self, |pool| sqlx::query(SQL)
+        on_writer!(self, |pool| db::query(SQL)
             .bind(kid)
             .bind(private_key_pem)
             .bind(at.unix_millis())

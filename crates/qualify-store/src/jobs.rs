@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use qualify_types::Timestamp;
 
+use crate::db;
 use crate::records::timestamp;
 use crate::{Store, StoreError, in_transaction, on_reader, on_writer};
 
@@ -71,25 +72,27 @@ pub struct JobRecord {
     pub finished_at: Option<Timestamp>,
 }
 
-#[derive(sqlx::FromRow)]
-struct ClaimedRow {
-    id: i64,
-    kind: String,
-    payload: String,
-    attempts: i64,
-    max_attempts: i64,
+db::row! {
+    struct ClaimedRow {
+        id: i64,
+        kind: String,
+        payload: String,
+        attempts: i64,
+        max_attempts: i64,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct JobRow {
-    id: i64,
-    kind: String,
-    payload: String,
-    state: String,
-    attempts: i64,
-    locked_by: Option<String>,
-    last_error: Option<String>,
-    finished_at: Option<i64>,
+db::row! {
+    struct JobRow {
+        id: i64,
+        kind: String,
+        payload: String,
+        state: String,
+        attempts: i64,
+        locked_by: Option<String>,
+        last_error: Option<String>,
+        finished_at: Option<i64>,
+    }
 }
 
 fn count(value: i64) -> u32 {
@@ -130,7 +133,7 @@ impl TryFrom<JobRow> for JobRecord {
 macro_rules! insert_jobs {
     ($executor:expr, $jobs:expr, $at:expr) => {
         for job in $jobs {
-            sqlx::query(
+            db::query(
                 "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&job.kind)
@@ -179,7 +182,7 @@ impl Store {
             crate::Backend::Postgres => POSTGRES,
             crate::Backend::Sqlite => SQLITE,
         };
-        let row: Option<ClaimedRow> = on_writer!(self, |pool| sqlx::query_as(sql)
+        let row: Option<ClaimedRow> = on_writer!(self, |pool| db::query(sql)
             .bind(worker)
             .bind(until)
             .bind(now.unix_millis())
@@ -204,7 +207,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE jobs SET state = 'done', finished_at = $3, locked_by = NULL, locked_until = NULL \
                            WHERE id = $1 AND locked_by = $2 AND state = 'pending'";
-        let done = on_writer!(self, |pool| sqlx::query(SQL)
+        let done = on_writer!(self, |pool| db::query(SQL)
             .bind(id)
             .bind(worker)
             .bind(now.unix_millis())
@@ -229,7 +232,7 @@ impl Store {
                            finished_at = CASE WHEN attempts >= max_attempts THEN $5 ELSE NULL END \
                            WHERE id = $1 AND locked_by = $2 AND state = 'pending' RETURNING state";
         let error: String = error.chars().take(1000).collect();
-        let state: Option<String> = on_writer!(self, |pool| sqlx::query_scalar(SQL)
+        let state: Option<String> = on_writer!(self, |pool| db::query(SQL)
             .bind(id)
             .bind(worker)
             .bind(&error)
@@ -258,7 +261,7 @@ impl Store {
         const SQL: &str = "UPDATE jobs SET state = 'dead', finished_at = $4, last_error = $3, locked_by = NULL, \
                            locked_until = NULL WHERE id = $1 AND locked_by = $2 AND state = 'pending'";
         let error: String = error.chars().take(1000).collect();
-        let done = on_writer!(self, |pool| sqlx::query(SQL)
+        let done = on_writer!(self, |pool| db::query(SQL)
             .bind(id)
             .bind(worker)
             .bind(&error)
@@ -272,8 +275,7 @@ impl Store {
     /// Every job, oldest first: for operators and tests.
     pub async fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
         const SQL: &str = "SELECT id, kind, payload, state, attempts, locked_by, last_error, finished_at FROM jobs ORDER BY id";
-        let rows: Vec<JobRow> =
-            on_reader!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await?);
+        let rows: Vec<JobRow> = on_reader!(self, |pool| db::query(SQL).fetch_all(pool).await?);
         rows.into_iter().map(JobRecord::try_from).collect()
     }
 }

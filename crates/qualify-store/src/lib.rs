@@ -2,8 +2,9 @@
 //!
 //! Every statement is written once, in SQL both engines run (`$N` placeholders, `RETURNING`,
 //! `ON CONFLICT`, partial unique indexes), and executed through the dispatch macros below,
-//! which expand the same code for each backend's pool. Where the engines must differ (how a
-//! write transaction starts), the difference sits in one `match` with both arms side by side.
+//! which expand the same code for each backend's connections (`db/` runs a statement on
+//! either). Where the engines must differ (how a write transaction starts), the difference sits
+//! in one `match` with both arms side by side.
 //!
 //! Invariants live in the schema, not in process memory: uniqueness of held qualifications,
 //! non-negative GCC quotas, one idempotency record per request id. So they hold with several
@@ -11,15 +12,17 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
+use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 
 mod admin;
 mod audit;
 mod config;
 mod customers;
+mod db;
 mod error;
 mod group_commit;
 mod idempotency;
@@ -57,8 +60,10 @@ enum Pool {
     /// SQLite allows one writer at a time: writes go through the one writer connection, which
     /// batches concurrent transactions into one (writer.rs); reads through several connections.
     Sqlite {
-        reader: SqlitePool,
-        writer: std::sync::Arc<writer::Writer>,
+        readers: Arc<db::Readers>,
+        writer: Arc<writer::Writer>,
+        /// How sqlx opens the database to apply migrations.
+        migrations: Arc<SqliteConnectOptions>,
     },
     /// PostgreSQL serves reads and writes from one pool.
     Postgres(PgPool),
@@ -68,7 +73,10 @@ enum Pool {
 macro_rules! on_reader {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pool {
-            $crate::Pool::Sqlite { reader: $pool, .. } => $body,
+            $crate::Pool::Sqlite { readers, .. } => {
+                let $pool: &$crate::db::Readers = readers;
+                $body
+            }
             $crate::Pool::Postgres($pool) => $body,
         }
     };
@@ -150,25 +158,30 @@ impl Store {
         // Full durability is SQLite's NORMAL plus an fsync of the log before each write is
         // acknowledged, shared between concurrent commits (group_commit.rs).
         let group_commit = match options.sqlite_sync {
-            SqliteSync::Full => Some(std::sync::Arc::new(group_commit::GroupCommit::new(path))),
+            SqliteSync::Full => Some(Arc::new(group_commit::GroupCommit::new(path))),
             SqliteSync::Normal => None,
         };
-        let synchronous = SqliteSynchronous::Normal;
-        let connect = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(synchronous)
-            .foreign_keys(true)
-            .busy_timeout(options.statement_timeout);
-        // The writer is created (and migrates) first, so readers open an existing database.
-        let writer = writer::Writer::new(writer::connect(&connect).await?, group_commit);
-        let reader = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(options.acquire_timeout)
-            .connect_lazy_with(connect.read_only(true));
+        // The writer is opened first: it creates the database, so readers open an existing one.
+        let writer = writer::Writer::new(
+            db::open_writer(path)?,
+            group_commit,
+            options.statement_timeout,
+        );
+        let readers = Arc::new(db::Readers::new(path, options.statement_timeout));
+        let migrations = Arc::new(
+            SqliteConnectOptions::new()
+                .filename(path)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(options.statement_timeout),
+        );
         Ok(Self {
-            pool: Pool::Sqlite { reader, writer },
+            pool: Pool::Sqlite {
+                readers,
+                writer,
+                migrations,
+            },
         })
     }
 
@@ -192,10 +205,14 @@ impl Store {
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite { writer, .. } => {
-                SQLITE_MIGRATIONS
-                    .run(&mut *writer.exclusive().await?)
-                    .await?
+            Pool::Sqlite {
+                writer, migrations, ..
+            } => {
+                // sqlx's migrator, on a connection of its own while the writer stays idle.
+                let _idle = writer.pause().await?;
+                let mut conn = SqliteConnection::connect_with(migrations).await?;
+                SQLITE_MIGRATIONS.run(&mut conn).await?;
+                conn.close().await?;
             }
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
@@ -212,19 +229,20 @@ impl Store {
 
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_reader!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        on_reader!(self, |pool| db::query("SELECT 1").execute(pool).await?);
         Ok(())
     }
 
-    /// Closes every connection, waiting for those in use to be returned. SQLite checkpoints its
-    /// write-ahead log as the last connection closes.
+    /// Stops using the database: on SQLite, closes the idle read connections and waits for the
+    /// writer's open batch to commit (the rest close as the store is dropped, SQLite
+    /// checkpointing its write-ahead log as the last one does); on PostgreSQL, closes the pool,
+    /// waiting for connections in use to be returned.
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite { reader, writer, .. } => {
-                reader.close().await;
+            Pool::Sqlite {
+                readers, writer, ..
+            } => {
+                readers.close();
                 writer.close().await;
             }
             Pool::Postgres(pool) => pool.close().await,

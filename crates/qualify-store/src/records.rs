@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::db;
 
 pub(crate) fn parse<T: FromStr>(column: &'static str, value: &str) -> Result<T, StoreError> {
     value
@@ -95,13 +96,14 @@ pub struct TenantRecord {
     pub disabled: bool,
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct TenantRow {
-    pub(crate) id: String,
-    pub(crate) kind: String,
-    pub(crate) name: String,
-    pub(crate) dev: i64,
-    pub(crate) disabled_at: Option<i64>,
+db::row! {
+    pub(crate) struct TenantRow {
+        pub(crate) id: String,
+        pub(crate) kind: String,
+        pub(crate) name: String,
+        pub(crate) dev: i64,
+        pub(crate) disabled_at: Option<i64>,
+    }
 }
 
 impl TryFrom<TenantRow> for TenantRecord {
@@ -135,14 +137,15 @@ pub struct AppRecord {
     pub disabled: bool,
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct AppRow {
-    client_id: String,
-    tenant_id: String,
-    name: String,
-    secret_hash: String,
-    dev: i64,
-    disabled_at: Option<i64>,
+db::row! {
+    pub(crate) struct AppRow {
+        client_id: String,
+        tenant_id: String,
+        name: String,
+        secret_hash: String,
+        dev: i64,
+        disabled_at: Option<i64>,
+    }
 }
 
 impl TryFrom<AppRow> for AppRecord {
@@ -179,15 +182,16 @@ pub struct UserRecord {
     pub disabled: bool,
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
-    id: String,
-    tenant_id: String,
-    username: String,
-    password_hash: String,
-    role: String,
-    dev: i64,
-    disabled_at: Option<i64>,
+db::row! {
+    pub(crate) struct UserRow {
+        id: String,
+        tenant_id: String,
+        username: String,
+        password_hash: String,
+        role: String,
+        dev: i64,
+        disabled_at: Option<i64>,
+    }
 }
 
 impl TryFrom<UserRow> for UserRecord {
@@ -219,12 +223,13 @@ pub struct SigningKeyRecord {
     pub retired_at: Option<Timestamp>,
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct SigningKeyRow {
-    kid: String,
-    private_key_pem: String,
-    created_at: i64,
-    retired_at: Option<i64>,
+db::row! {
+    pub(crate) struct SigningKeyRow {
+        kid: String,
+        private_key_pem: String,
+        created_at: i64,
+        retired_at: Option<i64>,
+    }
 }
 
 impl TryFrom<SigningKeyRow> for SigningKeyRecord {
@@ -283,23 +288,24 @@ pub struct CustomerRecord {
     pub created_at: Timestamp,
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct CustomerRow {
-    pub(crate) seq: i64,
-    id: String,
-    partner_tenant_id: String,
-    domain: String,
-    company_name: String,
-    email: Option<String>,
-    culture: Option<String>,
-    language: Option<String>,
-    billing_company_name: Option<String>,
-    country: Option<String>,
-    region: Option<String>,
-    city: Option<String>,
-    address_line1: Option<String>,
-    postal_code: Option<String>,
-    created_at: i64,
+db::row! {
+    pub(crate) struct CustomerRow {
+        pub(crate) seq: i64,
+        id: String,
+        partner_tenant_id: String,
+        domain: String,
+        company_name: String,
+        email: Option<String>,
+        culture: Option<String>,
+        language: Option<String>,
+        billing_company_name: Option<String>,
+        country: Option<String>,
+        region: Option<String>,
+        city: Option<String>,
+        address_line1: Option<String>,
+        postal_code: Option<String>,
+        created_at: i64,
+    }
 }
 
 impl TryFrom<CustomerRow> for CustomerRecord {
@@ -373,25 +379,26 @@ impl VettingRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct VettingRow {
-    pub(crate) seq: i64,
-    id: String,
-    partner_tenant_id: String,
-    customer_id: String,
-    customer_domain: String,
-    customer_company_name: String,
-    qualification: String,
-    education_segment: Option<String>,
-    website: Option<String>,
-    validation_code: Option<String>,
-    channel: String,
-    attempt: i64,
-    status: String,
-    reason: Option<String>,
-    created_at: i64,
-    decided_at: Option<i64>,
-    decided_by: Option<String>,
+db::row! {
+    pub(crate) struct VettingRow {
+        pub(crate) seq: i64,
+        id: String,
+        partner_tenant_id: String,
+        customer_id: String,
+        customer_domain: String,
+        customer_company_name: String,
+        qualification: String,
+        education_segment: Option<String>,
+        website: Option<String>,
+        validation_code: Option<String>,
+        channel: String,
+        attempt: i64,
+        status: String,
+        reason: Option<String>,
+        created_at: i64,
+        decided_at: Option<i64>,
+        decided_by: Option<String>,
+    }
 }
 
 pub(crate) fn channel_str(channel: SubmissionChannel) -> &'static str {
@@ -474,14 +481,15 @@ pub struct ValidationCodeRecord {
     pub updated_at: Timestamp,
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ValidationCodeRow {
-    partner_tenant_id: String,
-    validation_id: String,
-    organization_name: String,
-    max_creates: i64,
-    remaining_creates: i64,
-    updated_at: i64,
+db::row! {
+    pub(crate) struct ValidationCodeRow {
+        partner_tenant_id: String,
+        validation_id: String,
+        organization_name: String,
+        max_creates: i64,
+        remaining_creates: i64,
+        updated_at: i64,
+    }
 }
 
 impl TryFrom<ValidationCodeRow> for ValidationCodeRecord {

@@ -4,6 +4,7 @@
 use qualify_types::Timestamp;
 use uuid::Uuid;
 
+use crate::db;
 use crate::records::parse;
 use crate::{Store, StoreError, in_transaction, on_writer};
 
@@ -44,14 +45,15 @@ pub enum Redeemed {
     Reused,
 }
 
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    family_id: String,
-    client_id: String,
-    user_id: String,
-    scope: String,
-    used_at: Option<i64>,
-    revoked_at: Option<i64>,
+db::row! {
+    struct TokenRow {
+        family_id: String,
+        client_id: String,
+        user_id: String,
+        scope: String,
+        used_at: Option<i64>,
+        revoked_at: Option<i64>,
+    }
 }
 
 const INSERT_SQL: &str = "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, expires_at, created_at) \
@@ -64,7 +66,7 @@ impl Store {
         token: &NewRefreshToken<'_>,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        on_writer!(self, |pool| sqlx::query(INSERT_SQL)
+        on_writer!(self, |pool| db::query(INSERT_SQL)
             .bind(token.token_hash)
             .bind(token.family_id)
             .bind(token.client_id.to_string())
@@ -96,13 +98,13 @@ impl Store {
         const REVOKE_FAMILY: &str =
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
         in_transaction!(self, |tx| {
-            let used: Option<TokenRow> = sqlx::query_as(USE)
+            let used: Option<TokenRow> = db::query(USE)
                 .bind(presented)
                 .bind(now.unix_millis())
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(row) = used {
-                sqlx::query(INSERT_SQL)
+                db::query(INSERT_SQL)
                     .bind(successor_hash)
                     .bind(&row.family_id)
                     .bind(&row.client_id)
@@ -118,14 +120,14 @@ impl Store {
                     scope: row.scope,
                 });
             }
-            let found: Option<TokenRow> = sqlx::query_as(FIND)
+            let found: Option<TokenRow> = db::query(FIND)
                 .bind(presented)
                 .fetch_optional(&mut *tx)
                 .await?;
             Ok(match found {
                 None => Redeemed::Unknown,
                 Some(row) if row.used_at.is_some() && row.revoked_at.is_none() => {
-                    sqlx::query(REVOKE_FAMILY)
+                    db::query(REVOKE_FAMILY)
                         .bind(&row.family_id)
                         .bind(now.unix_millis())
                         .execute(&mut *tx)
@@ -146,7 +148,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family_id = \
                            (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)";
-        on_writer!(self, |pool| sqlx::query(SQL)
+        on_writer!(self, |pool| db::query(SQL)
             .bind(token_hash)
             .bind(now.unix_millis())
             .execute(pool)

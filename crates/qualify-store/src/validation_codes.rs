@@ -2,6 +2,7 @@
 
 use qualify_types::{TenantId, Timestamp};
 
+use crate::db;
 use crate::records::ValidationCodeRow;
 use crate::{Store, StoreError, ValidationCodeRecord, on_reader, on_writer};
 
@@ -31,7 +32,7 @@ impl Store {
         const SQL: &str = "INSERT INTO validation_codes \
                            (partner_tenant_id, validation_id, organization_name, max_creates, remaining_creates, dev, updated_at) \
                            VALUES ($1, $2, $3, $4, $4, $5, $6) ON CONFLICT DO NOTHING";
-        let done = on_writer!(self, |pool| sqlx::query(SQL)
+        let done = on_writer!(self, |pool| db::query(SQL)
             .bind(code.partner_tenant_id.to_string())
             .bind(code.validation_id)
             .bind(code.organization_name)
@@ -52,7 +53,7 @@ impl Store {
         const SQL: &str = "SELECT partner_tenant_id, validation_id, organization_name, max_creates, remaining_creates, updated_at \
                            FROM validation_codes WHERE ($1 IS NULL OR partner_tenant_id = $1) \
                            ORDER BY partner_tenant_id, validation_id";
-        let rows: Vec<ValidationCodeRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let rows: Vec<ValidationCodeRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(partner.map(|p| p.to_string()))
             .fetch_all(pool)
             .await?);

@@ -9,6 +9,7 @@ use qualify_types::{
     CustomerId, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus,
 };
 
+use crate::db;
 use crate::idempotency::{self, IdempotencyRow};
 use crate::jobs::insert_jobs;
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
@@ -76,13 +77,14 @@ impl HistoryEntry {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct HistoryRow {
-    qualification: Option<String>,
-    status: Option<String>,
-    reason: Option<String>,
-    attempt: Option<i64>,
-    created_at: Option<i64>,
+db::row! {
+    struct HistoryRow {
+        qualification: Option<String>,
+        status: Option<String>,
+        reason: Option<String>,
+        attempt: Option<i64>,
+        created_at: Option<i64>,
+    }
 }
 
 /// The rows of one customer's history: none when the customer is not the partner's, one row of
@@ -131,7 +133,7 @@ impl Store {
         partner: TenantId,
         customer: CustomerId,
     ) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
-        let rows: Vec<HistoryRow> = on_reader!(self, |pool| sqlx::query_as(HISTORY_SQL)
+        let rows: Vec<HistoryRow> = on_reader!(self, |pool| db::query(HISTORY_SQL)
             .bind(customer.to_string())
             .bind(partner.to_string())
             .fetch_all(pool)
@@ -166,7 +168,7 @@ impl Store {
         let outcome = in_transaction!(self, |tx| {
             // The lock comes before the idempotency check: a concurrent retry holding the lock
             // has committed its record by the time this one reads.
-            let locked: Option<(String, String)> = sqlx::query_as(LOCK_CUSTOMER)
+            let locked: Option<(String, String)> = db::query(LOCK_CUSTOMER)
                 .bind(&customer)
                 .bind(&partner)
                 .fetch_optional(&mut *tx)
@@ -175,7 +177,7 @@ impl Store {
                 return Err(StoreError::NotFound);
             };
             if let Some(record) = idempotency {
-                let stored: Option<IdempotencyRow> = sqlx::query_as(idempotency::FIND_SQL)
+                let stored: Option<IdempotencyRow> = db::query(idempotency::FIND_SQL)
                     .bind(&partner)
                     .bind(&record.request_id)
                     .fetch_optional(&mut *tx)
@@ -184,7 +186,7 @@ impl Store {
                     return Ok(Written::Replayed(stored.try_into()?));
                 }
             }
-            let rows: Vec<HistoryRow> = sqlx::query_as(HISTORY_SQL)
+            let rows: Vec<HistoryRow> = db::query(HISTORY_SQL)
                 .bind(&customer)
                 .bind(&partner)
                 .fetch_all(&mut *tx)
@@ -197,7 +199,7 @@ impl Store {
             let attempt =
                 check_submission(&prior, qualification, policy).map_err(Conflict::from)?;
             if let Some(code) = submission.validation_code() {
-                let used = sqlx::query(USE_CODE)
+                let used = db::query(USE_CODE)
                     .bind(&partner)
                     .bind(code.as_str())
                     .bind(at.unix_millis())
@@ -205,7 +207,7 @@ impl Store {
                     .await?
                     .rows_affected();
                 if used == 0 {
-                    let exists: i64 = sqlx::query_scalar(CODE_EXISTS)
+                    let exists: i64 = db::query(CODE_EXISTS)
                         .bind(&partner)
                         .bind(code.as_str())
                         .fetch_one(&mut *tx)
@@ -218,7 +220,7 @@ impl Store {
                     return Err(Conflict::from(refused).into());
                 }
             }
-            sqlx::query(INSERT)
+            db::query(INSERT)
                 .bind(new.id.to_string())
                 .bind(&customer)
                 .bind(&partner)
@@ -238,7 +240,7 @@ impl Store {
                 "channel": channel_str(submission.channel()),
             })
             .to_string();
-            sqlx::query(audit::INSERT_SQL)
+            db::query(audit::INSERT_SQL)
                 .bind(at.unix_millis())
                 .bind(&partner)
                 .bind(new.actor)
@@ -248,7 +250,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if let Some(record) = idempotency {
-                sqlx::query(idempotency::INSERT_SQL)
+                db::query(idempotency::INSERT_SQL)
                     .bind(&partner)
                     .bind(&record.request_id)
                     .bind(&record.fingerprint)
@@ -288,7 +290,7 @@ impl Store {
         id: VettingRequestId,
     ) -> Result<Option<VettingRecord>, StoreError> {
         const SQL: &str = concat!(vetting_select!(), "WHERE v.id = $1");
-        let row: Option<VettingRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let row: Option<VettingRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(id.to_string())
             .fetch_optional(pool)
             .await?);
@@ -307,7 +309,7 @@ impl Store {
             "WHERE ($1 IS NULL OR v.status = $1) AND ($2 IS NULL OR v.customer_id = $2) \
              AND ($3 IS NULL OR v.partner_tenant_id = $3) AND v.seq > $4 ORDER BY v.seq LIMIT $5"
         );
-        let mut rows: Vec<VettingRow> = on_reader!(self, |pool| sqlx::query_as(SQL)
+        let mut rows: Vec<VettingRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(filter.status.map(|s| s.as_str()))
             .bind(filter.customer_id.map(|c| c.to_string()))
             .bind(filter.partner_tenant_id.map(|p| p.to_string()))
@@ -353,7 +355,7 @@ impl Store {
         let reason = verdict.reason().map(|r| r.as_str());
         let detail = serde_json::json!({ "vettingStatus": verdict.status().as_str(), "vettingReason": reason }).to_string();
         in_transaction!(self, |tx| {
-            let decided: Option<String> = sqlx::query_scalar(DECIDE)
+            let decided: Option<String> = db::query(DECIDE)
                 .bind(verdict.status().as_str())
                 .bind(reason)
                 .bind(at.unix_millis())
@@ -361,7 +363,7 @@ impl Store {
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
-            let current: Option<VettingRow> = sqlx::query_as(SELECT)
+            let current: Option<VettingRow> = db::query(SELECT)
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -376,11 +378,11 @@ impl Store {
                     }
                 });
             };
-            sqlx::query(TOUCH_CUSTOMER)
+            db::query(TOUCH_CUSTOMER)
                 .bind(&customer)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(audit::INSERT_SQL)
+            db::query(audit::INSERT_SQL)
                 .bind(at.unix_millis())
                 .bind(reviewer_tenant.to_string())
                 .bind(reviewer)
@@ -435,7 +437,7 @@ impl Store {
                         VettingState::Denied(reason) => Some(reason.as_str()),
                         VettingState::InReview | VettingState::Approved => None,
                     };
-                    sqlx::query(INSERT)
+                    db::query(INSERT)
                         .bind(request.id.to_string())
                         .bind(request.customer_id.to_string())
                         .bind(request.partner_tenant_id.to_string())

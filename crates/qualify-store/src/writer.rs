@@ -9,18 +9,21 @@
 //! `group_commit.rs`) before answering. Nothing is acknowledged before it is durable, and a
 //! request sees the writes of those before it in the batch, as if they ran one after another.
 //!
-//! Requests are cancelled at any await (their client went away, the server stops), so every step
-//! must leave the connection in a state the next writer can continue from: a cancelled writer's
-//! savepoint is marked abandoned and rolled back by whoever takes the connection next (or a
-//! clean-up task), and a commit, once begun, runs in a task of its own so that it always reports
-//! to the writers who wait on it.
+//! Statements run in the calling thread (`db/mod.rs` says why); only the waits leave it: for
+//! SQLite's write lock (held by another process, such as `qualify admin`), retried between
+//! sleeps rather than inside SQLite, and for a commit, which may checkpoint the log.
+//!
+//! Requests are cancelled at any await (their client went away, the server stops). A turn is
+//! cancelled only while waiting for the connection or the write lock (before anything began),
+//! inside its own statements (its savepoint is then marked abandoned and rolled back by whoever
+//! takes the connection next, or a clean-up task), or while waiting for its batch's commit,
+//! which runs in a task of its own so that it always reports to the writers who wait on it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Connection, Executor};
+use rusqlite::Connection;
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::StoreError;
@@ -32,6 +35,8 @@ const MAX_BATCH: usize = 128;
 const MAX_BATCH_AGE: Duration = Duration::from_millis(5);
 /// How long a writer waits for its batch's commit before checking whether it must commit it.
 const WATCHDOG: Duration = Duration::from_millis(20);
+/// The longest pause between attempts to take SQLite's write lock.
+const MAX_LOCK_RETRY: Duration = Duration::from_millis(50);
 
 /// One shared transaction, and the outcome of its commit once known.
 #[derive(Debug)]
@@ -66,7 +71,7 @@ impl Batch {
 /// The connection and what is open on it.
 #[derive(Debug)]
 struct State {
-    conn: SqliteConnection,
+    conn: Connection,
     /// The open transaction's batch.
     open: Option<Arc<Batch>>,
     /// A writer's savepoint is open without a writer: it was cancelled and must be rolled back.
@@ -74,32 +79,29 @@ struct State {
 }
 
 impl State {
+    fn roll_back_abandoned(&mut self) -> Result<(), StoreError> {
+        if self.abandoned_savepoint {
+            self.conn
+                .execute_batch("ROLLBACK TO writer; RELEASE writer")?;
+            self.abandoned_savepoint = false;
+        }
+        Ok(())
+    }
+
     /// Ends whatever transaction is open: rolls back an abandoned savepoint, then commits the
     /// open batch. A failure rolls the whole transaction back, so that the connection is left
     /// outside any transaction either way.
-    async fn close_transaction(&mut self) -> (Option<Arc<Batch>>, Result<(), String>) {
-        let abandoned = if self.abandoned_savepoint {
-            self.conn
-                .execute("ROLLBACK TO writer; RELEASE writer")
-                .await
-        } else {
-            Ok(Default::default())
-        };
+    fn close_transaction(&mut self) -> (Option<Arc<Batch>>, Result<(), String>) {
+        let abandoned = self.roll_back_abandoned();
         self.abandoned_savepoint = false;
         let Some(batch) = self.open.take() else {
-            return (None, abandoned.map(|_| ()).map_err(|e| e.to_string()));
+            return (None, abandoned.map_err(|e| e.to_string()));
         };
-        let committed = match abandoned {
-            Ok(_) => self.conn.execute("COMMIT").await,
-            Err(error) => Err(error),
-        };
+        let committed = abandoned.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?));
         if committed.is_err() {
-            let _ = self.conn.execute("ROLLBACK").await;
+            let _ = self.conn.execute_batch("ROLLBACK");
         }
-        (
-            Some(batch),
-            committed.map(|_| ()).map_err(|e| e.to_string()),
-        )
+        (Some(batch), committed.map_err(|e| e.to_string()))
     }
 }
 
@@ -110,6 +112,8 @@ pub(crate) struct Writer {
     /// Writers waiting for the connection: while any are, the batch stays open for them.
     waiting: AtomicUsize,
     group_commit: Option<Arc<GroupCommit>>,
+    /// How long to wait for SQLite's write lock when another process holds it.
+    lock_timeout: Duration,
 }
 
 /// A writer counted in `Writer::waiting` for as long as it waits, cancelled or not.
@@ -135,20 +139,16 @@ pub(crate) struct Turn {
     batch: Arc<Batch>,
 }
 
-/// What a turn's end left to its writer.
-enum Ended {
-    /// The batch was committed (or not) by this writer: the outcome.
-    Committed(Result<(), String>),
-    /// The next writer continues the batch; its outcome is to be awaited.
-    HandedOver,
-}
-
 fn failed(error: impl std::fmt::Display) -> StoreError {
     StoreError::internal("committing a batch of writes", error.to_string())
 }
 
 impl Writer {
-    pub(crate) fn new(conn: SqliteConnection, group_commit: Option<Arc<GroupCommit>>) -> Arc<Self> {
+    pub(crate) fn new(
+        conn: Connection,
+        group_commit: Option<Arc<GroupCommit>>,
+        lock_timeout: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             state: Arc::new(Mutex::new(State {
                 conn,
@@ -157,38 +157,73 @@ impl Writer {
             })),
             waiting: AtomicUsize::new(0),
             group_commit,
+            lock_timeout,
         })
     }
 
-    /// The connection outside any transaction, for migrations.
-    pub(crate) async fn exclusive(
-        &self,
-    ) -> Result<impl std::ops::DerefMut<Target = SqliteConnection> + '_, StoreError> {
+    /// Commits whatever is open and holds the connection idle until the returned guard is
+    /// dropped: no batch begins meanwhile (while migrations run, say).
+    pub(crate) async fn pause(&self) -> Result<impl Sized + '_, StoreError> {
         let mut state = self.state.lock().await;
-        let (batch, committed) = state.close_transaction().await;
+        let (batch, committed) = state.close_transaction();
         publish(batch, committed, self.group_commit.as_deref())
             .await
             .map_err(failed)?;
-        Ok(tokio::sync::MutexGuard::map(state, |state| &mut state.conn))
+        Ok(state)
     }
 
     /// Commits whatever is open, before the store closes.
     pub(crate) async fn close(&self) {
-        let _ = self.exclusive().await;
+        let _ = self.pause().await;
     }
 
     /// Takes a turn: waits for the connection, joins (or opens) the batch, opens a savepoint.
     pub(crate) async fn turn(self: &Arc<Self>) -> Result<Turn, StoreError> {
-        let guard = {
+        let mut state = {
             let _waiting = Waiting::join(&self.waiting);
             Arc::clone(&self.state).lock_owned().await
         };
-        // The statements that begin a turn run in a task of their own: if the caller is
-        // cancelled, they still complete and the turn they make is dropped (and cleaned up)
-        // rather than leaving the connection in a state nobody knows.
-        tokio::spawn(begin(Arc::clone(self), guard))
-            .await
-            .map_err(failed)?
+        state.roll_back_abandoned()?;
+        let batch = match &state.open {
+            Some(batch) => Arc::clone(batch),
+            None => {
+                self.begin_immediate(&mut state).await?;
+                let batch = Batch::new();
+                state.open = Some(Arc::clone(&batch));
+                batch
+            }
+        };
+        // From here to the turn's creation nothing awaits, so nothing can be cancelled half-way.
+        state.conn.execute_batch("SAVEPOINT writer")?;
+        state.abandoned_savepoint = true; // until the turn ends properly
+        batch.writers.fetch_add(1, Ordering::AcqRel);
+        Ok(Turn {
+            writer: Arc::clone(self),
+            guard: Some(state),
+            batch,
+        })
+    }
+
+    /// Begins the batch's transaction. IMMEDIATE takes the write lock up front, so a batch that
+    /// reads and then writes can't fail half-way because another process wrote in between; while
+    /// another process holds the lock, this retries between sleeps (the connection's busy
+    /// timeout is zero, so SQLite itself never blocks the thread).
+    async fn begin_immediate(&self, state: &mut State) -> Result<(), StoreError> {
+        let deadline = Instant::now() + self.lock_timeout;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let attempt = state.conn.execute_batch("BEGIN IMMEDIATE");
+            match attempt {
+                Err(rusqlite::Error::SqliteFailure(failure, _))
+                    if failure.code == rusqlite::ErrorCode::DatabaseBusy
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_LOCK_RETRY);
+                }
+                attempt => return Ok(attempt?),
+            }
+        }
     }
 
     /// Settles the connection a little later, should no writer come to do it: a cancelled turn
@@ -231,79 +266,25 @@ async fn publish(
 /// Commits the open batch, releases the connection, makes the batch durable, tells its writers.
 /// Only ever awaited inside a task of its own, so that a commit once begun always reports.
 async fn commit_batch(
-    mut state: OwnedMutexGuard<State>,
+    state: OwnedMutexGuard<State>,
     group_commit: Option<Arc<GroupCommit>>,
 ) -> Result<(), String> {
-    let (batch, committed) = state.close_transaction().await;
-    drop(state); // the next batch may begin while this one is made durable
-    publish(batch, committed, group_commit.as_deref()).await
-}
-
-async fn begin(writer: Arc<Writer>, mut state: OwnedMutexGuard<State>) -> Result<Turn, StoreError> {
-    if state.abandoned_savepoint {
-        state
-            .conn
-            .execute("ROLLBACK TO writer; RELEASE writer")
-            .await?;
-        state.abandoned_savepoint = false;
-    }
-    let batch = match &state.open {
-        Some(batch) => Arc::clone(batch),
-        None => {
-            // IMMEDIATE takes the write lock up front: a batch that reads and then writes can't
-            // fail half-way because another process (the admin CLI) wrote in between.
-            state.conn.execute("BEGIN IMMEDIATE").await?;
-            let batch = Batch::new();
-            state.open = Some(Arc::clone(&batch));
-            batch
-        }
-    };
-    state.conn.execute("SAVEPOINT writer").await?;
-    state.abandoned_savepoint = true; // until the turn ends properly
-    batch.writers.fetch_add(1, Ordering::AcqRel);
-    Ok(Turn {
-        writer,
-        guard: Some(state),
-        batch,
+    let open = state.open.clone();
+    // A commit may checkpoint the log into the database (copying pages, with fsyncs): not on
+    // the runtime's threads. The connection is released as soon as it is done, so the next
+    // batch may begin while this one is made durable.
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut state = state;
+        state.close_transaction()
     })
-}
-
-/// Ends a turn: releases or rolls back its savepoint, then commits the batch if this writer is
-/// the last present (or the batch is full), or leaves it open for the next.
-async fn end(
-    writer: Arc<Writer>,
-    mut state: OwnedMutexGuard<State>,
-    batch: Arc<Batch>,
-    keep: bool,
-) -> Result<Ended, StoreError> {
-    let close = if keep {
-        "RELEASE writer"
-    } else {
-        "ROLLBACK TO writer; RELEASE writer"
-    };
-    if let Err(error) = state.conn.execute(close).await {
-        batch.writers.fetch_sub(1, Ordering::AcqRel);
-        drop(state);
-        writer.clean_up_later();
-        return Err(error.into());
-    }
-    state.abandoned_savepoint = false;
-    if !keep {
-        batch.writers.fetch_sub(1, Ordering::AcqRel);
-    }
-    let last_present = writer.waiting.load(Ordering::Acquire) == 0;
-    if !last_present && !batch.is_full() {
-        return Ok(Ended::HandedOver);
-    }
-    // A batch of nobody's writes needs no fsync.
-    let holds_writes = batch.writers.load(Ordering::Acquire) > 0;
-    let group_commit = writer.group_commit.clone().filter(|_| holds_writes);
-    Ok(Ended::Committed(commit_batch(state, group_commit).await))
+    .await;
+    let (batch, committed) = closed.unwrap_or_else(|join| (open, Err(join.to_string())));
+    publish(batch, committed, group_commit.as_deref()).await
 }
 
 impl Turn {
     /// The connection, inside this turn's savepoint.
-    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+    pub(crate) fn conn(&mut self) -> &mut Connection {
         &mut self
             .guard
             .as_mut()
@@ -314,49 +295,72 @@ impl Turn {
     /// Ends the turn: keeps its writes (`keep`) or undoes them, then returns once the batch they
     /// belong to is committed and durable. Committing is the job of the last writer present.
     pub(crate) async fn finish(mut self, keep: bool) -> Result<(), StoreError> {
-        let state = self.guard.take().expect("a turn ends once");
+        let mut state = self.guard.take().expect("a turn ends once");
+        // The turn itself is not held across the awaits below: it is not `Sync` (a connection
+        // is not), and nothing of it is needed once the connection is taken out of it.
+        let writer = Arc::clone(&self.writer);
         let batch = Arc::clone(&self.batch);
-        // In a task of its own, like `begin`: once the turn starts ending it ends properly.
-        let ended = tokio::spawn(end(
-            Arc::clone(&self.writer),
-            state,
-            Arc::clone(&batch),
-            keep,
-        ))
-        .await
-        .map_err(failed)??;
-        match ended {
-            Ended::Committed(outcome) if keep => outcome.map_err(failed),
-            Ended::Committed(_) => Ok(()), // nothing of this writer's was in it
-            Ended::HandedOver if keep => self.await_commit(&batch).await,
-            Ended::HandedOver => Ok(()),
+        drop(self);
+        let close = if keep {
+            "RELEASE writer"
+        } else {
+            "ROLLBACK TO writer; RELEASE writer"
+        };
+        if let Err(error) = state.conn.execute_batch(close) {
+            batch.writers.fetch_sub(1, Ordering::AcqRel);
+            drop(state);
+            writer.clean_up_later();
+            return Err(error.into());
         }
-    }
-
-    /// Waits for the batch to be committed; commits it if nobody else is left to.
-    async fn await_commit(&self, batch: &Arc<Batch>) -> Result<(), StoreError> {
-        loop {
-            let woken = batch.committed.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            if let Some(outcome) = batch.outcome.get() {
-                return outcome.clone().map_err(failed);
-            }
-            if tokio::time::timeout(WATCHDOG, woken).await.is_ok() {
-                continue;
-            }
-            // Nobody committed yet: if the connection is free and the batch still open (its
-            // last writer was cancelled, say), commit it.
-            let Ok(state) = Arc::clone(&self.writer.state).try_lock_owned() else {
-                continue;
+        state.abandoned_savepoint = false;
+        if !keep {
+            batch.writers.fetch_sub(1, Ordering::AcqRel);
+        }
+        let last_present = writer.waiting.load(Ordering::Acquire) == 0;
+        if !last_present && !batch.is_full() {
+            drop(state); // the next writer continues the batch
+            return match keep {
+                true => await_commit(&writer, &batch).await,
+                false => Ok(()),
             };
-            if state
-                .open
-                .as_ref()
-                .is_some_and(|open| Arc::ptr_eq(open, batch))
-            {
-                tokio::spawn(commit_batch(state, self.writer.group_commit.clone()));
-            }
+        }
+        // A batch of nobody's writes needs no fsync.
+        let holds_writes = batch.writers.load(Ordering::Acquire) > 0;
+        let group_commit = writer.group_commit.clone().filter(|_| holds_writes);
+        let committing = tokio::spawn(commit_batch(state, group_commit));
+        if !keep {
+            return Ok(()); // nothing of this writer's is in it
+        }
+        committing
+            .await
+            .unwrap_or_else(|join| Err(join.to_string()))
+            .map_err(failed)
+    }
+}
+
+/// Waits for `batch` to be committed; commits it if nobody else is left to.
+async fn await_commit(writer: &Arc<Writer>, batch: &Arc<Batch>) -> Result<(), StoreError> {
+    loop {
+        let woken = batch.committed.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        if let Some(outcome) = batch.outcome.get() {
+            return outcome.clone().map_err(failed);
+        }
+        if tokio::time::timeout(WATCHDOG, woken).await.is_ok() {
+            continue;
+        }
+        // Nobody committed yet: if the connection is free and the batch still open (its last
+        // writer was cancelled, say), commit it.
+        let Ok(state) = Arc::clone(&writer.state).try_lock_owned() else {
+            continue;
+        };
+        if state
+            .open
+            .as_ref()
+            .is_some_and(|open| Arc::ptr_eq(open, batch))
+        {
+            tokio::spawn(commit_batch(state, writer.group_commit.clone()));
         }
     }
 }
@@ -373,60 +377,77 @@ impl Drop for Turn {
     }
 }
 
-/// Opens the writer's connection.
-pub(crate) async fn connect(
-    options: &sqlx::sqlite::SqliteConnectOptions,
-) -> Result<SqliteConnection, StoreError> {
-    Ok(SqliteConnection::connect_with(options).await?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::Row;
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+    use std::path::{Path, PathBuf};
 
-    async fn setup() -> (tempfile::TempDir, SqliteConnectOptions, Arc<Writer>) {
+    async fn setup() -> (tempfile::TempDir, PathBuf, Arc<Writer>) {
         let dir = tempfile::tempdir().unwrap();
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("w.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(5))
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-        let mut conn = connect(&options).await.unwrap();
-        conn.execute("CREATE TABLE t (n INTEGER NOT NULL UNIQUE)")
-            .await
+        let path = dir.path().join("w.db");
+        let conn = crate::db::open_writer(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER NOT NULL UNIQUE)")
             .unwrap();
         // As the store runs it: durability by group commit.
-        let group_commit = Arc::new(GroupCommit::new(&dir.path().join("w.db")));
-        let writer = Writer::new(conn, Some(group_commit));
-        (dir, options, writer)
+        let group_commit = Arc::new(GroupCommit::new(&path));
+        let writer = Writer::new(conn, Some(group_commit), Duration::from_secs(5));
+        (dir, path, writer)
     }
 
-    /// What another process would see: a separate connection.
-    async fn count(options: &SqliteConnectOptions) -> i64 {
-        let mut other = connect(options).await.unwrap();
-        other
-            .fetch_one("SELECT COUNT(*) FROM t")
-            .await
-            .unwrap()
-            .get(0)
+    /// Runs `f` as another process would: on a connection of its own, waiting up to 5 s for
+    /// SQLite's locks, on a thread of its own so the writer's tasks go on meanwhile.
+    async fn in_other_process<T: Send + 'static>(
+        path: &Path,
+        f: impl FnOnce(&Connection) -> T + Send + 'static,
+    ) -> T {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(path).unwrap();
+            conn.busy_timeout(Duration::from_secs(5)).unwrap();
+            f(&conn)
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn count(path: &Path) -> i64 {
+        in_other_process(path, |conn| {
+            conn.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
+                .unwrap()
+        })
+        .await
+    }
+
+    /// Every row, read inside a write transaction: proof that the write lock is free.
+    async fn rows_taking_the_write_lock(path: &Path, insert: Option<i64>) -> Vec<i64> {
+        in_other_process(path, move |conn| {
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            if let Some(n) = insert {
+                conn.execute("INSERT INTO t (n) VALUES (?1)", [n]).unwrap();
+            }
+            let mut statement = conn.prepare("SELECT n FROM t ORDER BY n").unwrap();
+            let rows = statement
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<Vec<i64>, _>>()
+                .unwrap();
+            drop(statement);
+            conn.execute_batch("COMMIT").unwrap();
+            rows
+        })
+        .await
     }
 
     async fn insert(writer: &Arc<Writer>, n: i64) -> Result<(), StoreError> {
         let mut turn = writer.turn().await?;
-        let inserted = sqlx::query("INSERT INTO t (n) VALUES ($1)")
-            .bind(n)
-            .execute(turn.conn())
-            .await;
+        let inserted = turn.conn().execute("INSERT INTO t (n) VALUES (?1)", [n]);
         turn.finish(inserted.is_ok()).await?;
         inserted.map(|_| ()).map_err(StoreError::from)
     }
 
     #[tokio::test]
     async fn concurrent_writers_share_commits_and_a_failure_undoes_only_its_own_writes() {
-        let (_dir, options, writer) = setup().await;
+        let (_dir, path, writer) = setup().await;
         let tasks: Vec<_> = (0..64)
             .map(|n| {
                 let writer = Arc::clone(&writer);
@@ -444,40 +465,32 @@ mod tests {
         }
         assert_eq!(ok, 58);
         // Acknowledged means committed: another connection sees exactly those.
-        assert_eq!(count(&options).await, 58);
+        assert_eq!(count(&path).await, 58);
     }
 
     #[tokio::test]
     async fn a_cancelled_writer_is_rolled_back_and_the_write_lock_released() {
-        let (_dir, options, writer) = setup().await;
+        let (_dir, path, writer) = setup().await;
         {
             let mut turn = writer.turn().await.unwrap();
-            sqlx::query("INSERT INTO t (n) VALUES (1)")
-                .execute(turn.conn())
-                .await
+            turn.conn()
+                .execute("INSERT INTO t (n) VALUES (1)", [])
                 .unwrap();
             // Dropped without finishing: its request was cancelled.
         }
         // Another process can take the write lock once the clean-up ran (busy timeout 5 s).
-        let mut other = connect(&options).await.unwrap();
-        other.execute("BEGIN IMMEDIATE").await.unwrap();
-        other.execute("INSERT INTO t (n) VALUES (2)").await.unwrap();
-        other.execute("COMMIT").await.unwrap();
+        assert_eq!(rows_taking_the_write_lock(&path, Some(2)).await, [2]);
         insert(&writer, 3).await.unwrap();
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
-            .fetch_all(&mut other)
-            .await
-            .unwrap();
-        assert_eq!(rows, [2, 3], "the cancelled writer's row is gone");
+        assert_eq!(count(&path).await, 2, "the cancelled writer's row is gone");
     }
 
     #[tokio::test]
     async fn a_writer_cancelled_while_others_wait_does_not_strand_their_batch() {
-        let (_dir, options, writer) = setup().await;
+        let (_dir, path, writer) = setup().await;
         let mut first = writer.turn().await.unwrap();
-        sqlx::query("INSERT INTO t (n) VALUES (1)")
-            .execute(first.conn())
-            .await
+        first
+            .conn()
+            .execute("INSERT INTO t (n) VALUES (1)", [])
             .unwrap();
         let follower = {
             let writer = Arc::clone(&writer);
@@ -486,12 +499,12 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await; // the follower queues for the connection
         drop(first);
         follower.await.unwrap().unwrap();
-        assert_eq!(count(&options).await, 1, "only the follower's row");
+        assert_eq!(count(&path).await, 1, "only the follower's row");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writers_cancelled_at_any_point_never_strand_the_others() {
-        let (_dir, options, writer) = setup().await;
+        let (_dir, path, writer) = setup().await;
         let writers: Vec<_> = (0..300)
             .map(|n| {
                 let writer = Arc::clone(&writer);
@@ -517,14 +530,10 @@ mod tests {
             acknowledged.push(outcome.unwrap().unwrap());
         }
         // Everything acknowledged is committed, and the write lock is free for another process.
-        let mut other = connect(&options).await.unwrap();
-        other.execute("BEGIN IMMEDIATE").await.unwrap();
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t")
-            .fetch_all(&mut other)
+        let rows: std::collections::HashSet<i64> = rows_taking_the_write_lock(&path, None)
             .await
-            .unwrap();
-        other.execute("COMMIT").await.unwrap();
-        let rows: std::collections::HashSet<i64> = rows.into_iter().collect();
+            .into_iter()
+            .collect();
         assert!(acknowledged.iter().all(|n| rows.contains(n)));
         assert_eq!(acknowledged.len(), 200);
         // And the writer still works.
