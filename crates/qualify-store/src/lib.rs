@@ -20,6 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 
 mod admin;
 mod audit;
+mod checkpoint;
 mod config;
 mod customers;
 mod db;

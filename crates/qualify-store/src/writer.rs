@@ -11,7 +11,8 @@
 //!
 //! Statements run in the calling thread (`db/mod.rs` says why); only the waits leave it: for
 //! SQLite's write lock (held by another process, such as `qualify admin`), retried between
-//! sleeps rather than inside SQLite, and for a commit, which may checkpoint the log.
+//! sleeps rather than inside SQLite, and for a commit, which writes the log and, rarely,
+//! checkpoints it (`checkpoint.rs`).
 //!
 //! Requests are cancelled at any await (their client went away, the server stops). A turn is
 //! cancelled only while waiting for the connection or the write lock (before anything began),
@@ -27,6 +28,7 @@ use rusqlite::Connection;
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::StoreError;
+use crate::checkpoint::Checkpoints;
 use crate::group_commit::GroupCommit;
 
 /// How many writers may share one transaction before it is committed regardless.
@@ -76,6 +78,7 @@ struct State {
     open: Option<Arc<Batch>>,
     /// A writer's savepoint is open without a writer: it was cancelled and must be rolled back.
     abandoned_savepoint: bool,
+    checkpoints: Checkpoints,
 }
 
 impl State {
@@ -98,8 +101,9 @@ impl State {
             return (None, abandoned.map_err(|e| e.to_string()));
         };
         let committed = abandoned.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?));
-        if committed.is_err() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+        match committed {
+            Ok(()) => self.checkpoints.after_commit(&self.conn),
+            Err(_) => drop(self.conn.execute_batch("ROLLBACK")),
         }
         (Some(batch), committed.map_err(|e| e.to_string()))
     }
@@ -151,6 +155,7 @@ impl Writer {
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Arc::new(Mutex::new(State {
+                checkpoints: Checkpoints::take_over(&conn),
                 conn,
                 open: None,
                 abandoned_savepoint: false,
@@ -382,16 +387,21 @@ mod tests {
     use super::*;
     use std::path::{Path, PathBuf};
 
-    async fn setup() -> (tempfile::TempDir, PathBuf, Arc<Writer>) {
+    /// A writer of a new database holding `schema`, with group commit or without (no fsyncs:
+    /// for tests of what reaches the files, not of durability).
+    fn writer_of(schema: &str, group_commit: bool) -> (tempfile::TempDir, PathBuf, Arc<Writer>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let conn = crate::db::open_writer(&path).unwrap();
-        conn.execute_batch("CREATE TABLE t (n INTEGER NOT NULL UNIQUE)")
-            .unwrap();
-        // As the store runs it: durability by group commit.
-        let group_commit = Arc::new(GroupCommit::new(&path));
-        let writer = Writer::new(conn, Some(group_commit), Duration::from_secs(5));
+        conn.execute_batch(schema).unwrap();
+        let group_commit = group_commit.then(|| Arc::new(GroupCommit::new(&path)));
+        let writer = Writer::new(conn, group_commit, Duration::from_secs(5));
         (dir, path, writer)
+    }
+
+    async fn setup() -> (tempfile::TempDir, PathBuf, Arc<Writer>) {
+        // As the store runs it: durability by group commit.
+        writer_of("CREATE TABLE t (n INTEGER NOT NULL UNIQUE)", true)
     }
 
     /// Runs `f` as another process would: on a connection of its own, waiting up to 5 s for
@@ -443,6 +453,76 @@ mod tests {
         let inserted = turn.conn().execute("INSERT INTO t (n) VALUES (?1)", [n]);
         turn.finish(inserted.is_ok()).await?;
         inserted.map(|_| ()).map_err(StoreError::from)
+    }
+
+    /// Commits `count` rows of about a page each, one commit per row, and returns the longest
+    /// the write-ahead log grew meanwhile (in bytes).
+    async fn commit_pages(writer: &Arc<Writer>, path: &Path, count: usize) -> u64 {
+        let wal = path.with_extension("db-wal");
+        let fill = vec![7_u8; 4000];
+        let mut longest = 0;
+        for _ in 0..count {
+            let mut turn = writer.turn().await.unwrap();
+            turn.conn()
+                .execute("INSERT INTO pages (fill) VALUES (?1)", [&fill])
+                .unwrap();
+            turn.finish(true).await.unwrap();
+            longest = longest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+        longest
+    }
+
+    async fn without_group_commit() -> (tempfile::TempDir, PathBuf, Arc<Writer>) {
+        writer_of("CREATE TABLE pages (fill BLOB NOT NULL)", false)
+    }
+
+    #[tokio::test]
+    async fn the_log_is_checkpointed_in_the_background() {
+        use crate::checkpoint::BACKGROUND_FRAMES;
+        let (_dir, path, writer) = without_group_commit().await;
+        let pages = usize::try_from(BACKGROUND_FRAMES).unwrap() + 100;
+        commit_pages(&writer, &path, pages).await;
+        // Nobody checkpoints on the writer's connection below the blocking threshold (the WAL
+        // hook replaced SQLite's automatic checkpoint), so only the background checkpoint can
+        // copy the rows into the database file. Wait for it, however slow the machine.
+        let copied = 4096 * u64::try_from(BACKGROUND_FRAMES).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::fs::metadata(&path).unwrap().len() < copied {
+            assert!(Instant::now() < deadline, "no background checkpoint ran");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let rows = in_other_process(&path, |conn| {
+            conn.query_row("SELECT COUNT(*) FROM pages", [], |row| row.get::<_, i64>(0))
+                .unwrap()
+        })
+        .await;
+        assert_eq!(rows, i64::try_from(pages).unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_log_stays_bounded_under_sustained_writes() {
+        use crate::checkpoint::BLOCKING_FRAMES;
+        let (_dir, path, writer) = without_group_commit().await;
+        // A reader that keeps its snapshot stops checkpoints (of any kind) at its snapshot;
+        // released, the next checkpoint can copy everything. Writes go on meanwhile.
+        let reader = Connection::open(&path).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT COUNT(*) FROM pages;")
+            .unwrap();
+        let blocking = usize::try_from(BLOCKING_FRAMES).unwrap();
+        commit_pages(&writer, &path, blocking / 8).await;
+        reader.execute_batch("COMMIT").unwrap();
+        drop(reader);
+        // Background checkpoints alone seldom let the log start over: the writer's next
+        // transaction often begins before they finish. Past the blocking threshold the writer
+        // checkpoints itself and the log starts over. Each commit here appends three frames
+        // (4 KiB pages with a 24-byte header); the file keeps the longest length it reached.
+        let longest = commit_pages(&writer, &path, 2 * blocking).await;
+        let bound = (u64::try_from(BLOCKING_FRAMES).unwrap() + 16) * (4096 + 24) + 32;
+        assert!(
+            longest <= bound,
+            "the log grew to {longest} bytes, past {bound}"
+        );
     }
 
     #[tokio::test]
