@@ -107,7 +107,38 @@ pub struct Address {
 pub struct NewCustomer {
     /// Domain (required) and, optionally, the company's name.
     pub company_profile: CompanyProfile,
-    /// Billing details.
-    #[serde(default)]
+    /// Billing details. Absent or `null` (as clients that serialise every property send it)
+    /// both mean none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schema(nullable))]
     pub billing_profile: BillingProfile,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_null_billing_profile_means_none_as_an_absent_one_does() {
+        let with_null: NewCustomer = serde_json::from_value(json!({
+            "companyProfile": {"domain": "contoso.onmicrosoft.com"},
+            "billingProfile": null
+        }))
+        .unwrap();
+        let without: NewCustomer = serde_json::from_value(json!({
+            "companyProfile": {"domain": "contoso.onmicrosoft.com"}
+        }))
+        .unwrap();
+        assert_eq!(with_null, without);
+        assert_eq!(with_null.billing_profile, BillingProfile::default());
+    }
 }

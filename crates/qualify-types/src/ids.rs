@@ -94,6 +94,15 @@ guid_id!(
     VettingRequestId
 );
 
+impl VettingRequestId {
+    /// A new time-ordered (version 7) id, for a request made now. Requests made one after
+    /// another get ids that sort together, so each lands at the end of the indexes keyed by it
+    /// rather than on a random page of each: fewer pages written per submission.
+    pub fn time_ordered() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +111,19 @@ mod tests {
     fn ids_parse_any_guid_spelling_and_print_lower_case_hyphenated() {
         let id: CustomerId = "{0A1B2C3D-0000-4000-8000-00000000000F}".parse().unwrap();
         assert_eq!(id.to_string(), "0a1b2c3d-0000-4000-8000-00000000000f");
+    }
+
+    #[test]
+    fn time_ordered_request_ids_sort_as_stored_in_the_order_they_were_made() {
+        // The database keys requests by the id's text: that is the order that must hold.
+        let ids: Vec<String> = (0..10_000)
+            .map(|_| VettingRequestId::time_ordered().to_string())
+            .collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(
+            VettingRequestId::time_ordered().as_uuid().get_version_num(),
+            7
+        );
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub(crate) async fn submit_for_vetting(
     );
     let record = idempotency::record(caller.tenant_id, ids, &fingerprint, status, &body);
     let new = NewVettingRequest {
-        id: VettingRequestId::random(),
+        id: VettingRequestId::time_ordered(),
         partner_tenant_id: caller.tenant_id,
         customer_id: customer,
         submission,
