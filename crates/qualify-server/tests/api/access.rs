@@ -244,15 +244,7 @@ async fn a_rotated_key_signs_new_tokens_while_the_old_one_still_verifies() {
         // The node picks the rotation up at its next reload: the JWKS publishes both keys.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let jwks: Value = server
-                .http
-                .get(server.url("/discovery/v2.0/keys"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let jwks: Value = server.get_json("/discovery/v2.0/keys").await;
             let kids: Vec<&str> = jwks["keys"]
                 .as_array()
                 .unwrap()

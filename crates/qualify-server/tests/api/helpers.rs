@@ -91,6 +91,18 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// The JSON body of an anonymous `GET path` (discovery, keys, the OpenAPI document).
+    pub(crate) async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// Asks the token endpoint; returns the raw response.
     pub(crate) async fn token_response(&self, who: DevIdentity, grant: Grant) -> Response {
         let mut form = vec![

@@ -10,15 +10,7 @@ use crate::helpers::*;
 async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start(&db).await;
-    let document: Value = server
-        .http
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document: Value = server.get_json("/openapi.json").await;
     assert_eq!(document["openapi"], "3.1.0");
     let mut operations: Vec<String> = document["paths"]
         .as_object()

@@ -15,17 +15,11 @@ async fn issued_tokens_verify_against_the_published_keys_and_carry_entras_claims
     for db in TestDatabase::every_backend("token claims").await {
         let server = TestServer::start(&db).await;
         let discovery: Value = server
-            .http
-            .get(server.url(&format!(
+            .get_json(&format!(
                 "/{}/v2.0/.well-known/openid-configuration",
                 PARTNER_A.tenant_id
-            )))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            ))
+            .await;
         let issuer = discovery["issuer"].as_str().unwrap().to_owned();
         assert_eq!(
             issuer,
@@ -290,15 +284,7 @@ async fn tokens_are_checked_for_signature_algorithm_issuer_audience_and_lifetime
         .await;
 
         // HS256 with the public key as the secret.
-        let jwks: Value = server
-            .http
-            .get(server.url("/discovery/v2.0/keys"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks: Value = server.get_json("/discovery/v2.0/keys").await;
         let public = jwks["keys"][0]["n"].as_str().unwrap().to_owned();
         let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
         header.kid = jwks["keys"][0]["kid"].as_str().map(str::to_owned);
