@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a report on stdout is this program's job
 
 mod baseline;
+mod disk;
 mod seed;
 mod suite;
 

@@ -16,7 +16,7 @@ use qualify_types::{CustomerId, dev};
 use serde::Serialize;
 
 use crate::Common;
-use crate::seed;
+use crate::{disk, seed};
 
 /// Startup and errors, not a line per request; the "serving" line tells the harness the address.
 const SERVER_LOG: &str = "warn,qualify_server=info,qualify_server::http=warn";
@@ -212,6 +212,8 @@ pub(crate) struct SuiteArgs {
 #[derive(Debug, Serialize)]
 struct SuiteReport {
     machine: String,
+    /// 4 KiB writes with an fdatasync each, per second: what bounds durable submissions.
+    disk_fsyncs_per_second: f64,
     connections: usize,
     duration_seconds: f64,
     rounds: usize,
@@ -285,6 +287,7 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
     } = args.common;
     let rounds = rounds.max(1);
 
+    let disk_fsyncs_per_second = disk_fsyncs(args.smoke)?;
     let (db, seeded) = prepared(&binary, args.customers, args.fresh_customers, cpu).await?;
     let database = db.url().expose();
     let ceiling = baseline(cpu)?;
@@ -444,6 +447,7 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
 
     let report = SuiteReport {
         machine: machine(),
+        disk_fsyncs_per_second,
         connections,
         duration_seconds: duration.as_secs_f64(),
         rounds,
@@ -483,6 +487,10 @@ fn print_suite(r: &SuiteReport) {
         "Machine: {}; {} connections, {:.0} s per run, {} runs each (median; min–max).",
         r.machine, r.connections, r.duration_seconds, r.rounds
     );
+    println!(
+        "Disk: {:.0} fsyncs/s (4 KiB written and fdatasync'd, one after another).",
+        r.disk_fsyncs_per_second
+    );
     println!();
     println!("| measure | requests/s | min–max | p50 ms | p99 ms | ratio |");
     println!("|---|---:|---:|---:|---:|---|");
@@ -499,7 +507,14 @@ fn print_suite(r: &SuiteReport) {
             &format!("{ratio:.2} of {} customers", r.customers),
         );
     }
-    row("POST, durable submissions", &r.post, "");
+    row(
+        "POST, durable submissions",
+        &r.post,
+        &format!(
+            "{:.2} per fsync the disk does",
+            r.post.median.rps / r.disk_fsyncs_per_second
+        ),
+    );
     row("90/10 GET/POST", &r.mixed, "");
     println!();
     println!("| measure | value |");
@@ -546,6 +561,10 @@ pub(crate) struct SubmissionArgs {
 /// Durable submissions per second on each target.
 pub(crate) async fn submissions(args: SubmissionArgs, cpu: Option<usize>) -> anyhow::Result<()> {
     let binary = qualify_binary(&args.common)?;
+    let disk_fsyncs_per_second = disk_fsyncs(false)?;
+    println!(
+        "disk         {disk_fsyncs_per_second:.0} fsyncs/s (4 KiB written and fdatasync'd, one after another)"
+    );
     let mut rows = Vec::new();
     for target in &args.targets {
         let (db, nodes) = match target.as_str() {
@@ -591,10 +610,11 @@ pub(crate) async fn submissions(args: SubmissionArgs, cpu: Option<usize>) -> any
         }
         let result = measured(runs);
         println!(
-            "submissions  {target:<18} {:>9.0} req/s ({:.0}–{:.0})  p50 {:>7.2} ms  p99 {:>7.2} ms  failed {:?}",
+            "submissions  {target:<18} {:>9.0} req/s ({:.0}–{:.0}, {:.2} per fsync)  p50 {:>7.2} ms  p99 {:>7.2} ms  failed {:?}",
             result.median.rps,
             result.min_rps,
             result.max_rps,
+            result.median.rps / disk_fsyncs_per_second,
             result.median.p50_ms,
             result.median.p99_ms,
             result.median.failed
@@ -602,9 +622,19 @@ pub(crate) async fn submissions(args: SubmissionArgs, cpu: Option<usize>) -> any
         rows.push((target.clone(), result));
     }
     if let Some(path) = &args.common.json {
-        std::fs::write(path, serde_json::to_vec_pretty(&rows)?)?;
+        let report = serde_json::json!({
+            "disk_fsyncs_per_second": disk_fsyncs_per_second,
+            "targets": rows,
+        });
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(())
+}
+
+/// The disk's fsyncs per second, over 2 s (0.2 s in smoke mode).
+fn disk_fsyncs(smoke: bool) -> anyhow::Result<f64> {
+    let duration = Duration::from_millis(if smoke { 200 } else { 2_000 });
+    disk::fsyncs_per_second(duration).context("measuring the disk's fsyncs per second")
 }
 
 #[derive(Debug, Args)]
