@@ -121,14 +121,14 @@ impl App {
             require_mfa: settings.require_mfa,
             cache: identity::token_cache(settings.token_cache_capacity),
         };
-        let state = AppState {
+        let state = AppState::new(state::Shared {
             store,
             settings: Arc::new(settings),
             keys,
             authenticator: Arc::new(authenticator),
             jobs_ready: Arc::new(tokio::sync::Notify::new()),
             login_throttle: Arc::default(),
-        };
+        });
         Ok(Self {
             listener,
             state,

@@ -7,9 +7,14 @@ use qualify_store::Store;
 use crate::Settings;
 use crate::identity::{Authenticator, KeyRing};
 
-/// The shared state of one server. Cheap to clone.
+/// The shared state of one server: one `Arc`, since axum clones the state several times per
+/// request (a clone of each field would be an atomic increment, and a decrement, apiece).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What the state holds.
+#[derive(Debug)]
+pub struct Shared {
     pub(crate) store: Store,
     pub(crate) settings: Arc<Settings>,
     pub(crate) keys: Arc<KeyRing>,
@@ -21,6 +26,10 @@ pub struct AppState {
 }
 
 impl AppState {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+
     /// The issuer of the built-in token service for `tenant`: `{public URL}/{tenant}/v2.0`.
     pub(crate) fn issuer_for(&self, tenant: &str) -> String {
         self.authenticator.issuer_for(tenant)
@@ -29,5 +38,13 @@ impl AppState {
     /// The public URL, without a trailing slash.
     pub(crate) fn public_base(&self) -> &str {
         &self.authenticator.issuer_base
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
