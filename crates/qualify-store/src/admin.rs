@@ -24,17 +24,60 @@ pub struct PrincipalStatus {
 }
 
 db::row! {
-    struct StatusRow {
+    pub(crate) struct StatusRow {
         id: String,
         kind: String,
         name: String,
         dev: i64,
         disabled_at: Option<i64>,
-        app_disabled_at: Option<i64>,
         app_found: Option<String>,
+        app_disabled_at: Option<i64>,
         user_role: Option<String>,
         user_disabled_at: Option<i64>,
     }
+}
+
+/// The statement reading the status of a token's tenant, application and user (one row).
+pub(crate) fn status_query(tenant: TenantId, app: Option<Uuid>, user: Option<Uuid>) -> db::Query {
+    const SQL: &str = "SELECT t.id, t.kind, t.name, t.dev, t.disabled_at, \
+        a.client_id AS app_found, a.disabled_at AS app_disabled_at, \
+        u.role AS user_role, u.disabled_at AS user_disabled_at \
+        FROM tenants t \
+        LEFT JOIN apps a ON a.client_id = $2 \
+        LEFT JOIN users u ON u.id = $3 AND u.tenant_id = t.id \
+        WHERE t.id = $1";
+    db::query(SQL)
+        .bind(tenant.to_string())
+        .bind(app.map(|a| a.to_string()))
+        .bind(user.map(|u| u.to_string()))
+}
+
+/// The status that `status_query`'s row says.
+pub(crate) fn principal_status(row: Option<StatusRow>) -> Result<PrincipalStatus, StoreError> {
+    let Some(row) = row else {
+        return Ok(PrincipalStatus {
+            tenant: None,
+            app_disabled: None,
+            user: None,
+        });
+    };
+    let user = match row.user_role {
+        Some(role) => Some((UserRole::parse(&role)?, row.user_disabled_at.is_some())),
+        None => None,
+    };
+    let app_disabled = row.app_found.map(|_| row.app_disabled_at.is_some());
+    let tenant = TenantRow {
+        id: row.id,
+        kind: row.kind,
+        name: row.name,
+        dev: row.dev,
+        disabled_at: row.disabled_at,
+    };
+    Ok(PrincipalStatus {
+        tenant: Some(TenantRecord::try_from(tenant)?),
+        app_disabled,
+        user,
+    })
 }
 
 impl Store {
@@ -45,43 +88,10 @@ impl Store {
         app: Option<Uuid>,
         user: Option<Uuid>,
     ) -> Result<PrincipalStatus, StoreError> {
-        const SQL: &str = "SELECT t.id, t.kind, t.name, t.dev, t.disabled_at, \
-            a.client_id AS app_found, a.disabled_at AS app_disabled_at, \
-            u.role AS user_role, u.disabled_at AS user_disabled_at \
-            FROM tenants t \
-            LEFT JOIN apps a ON a.client_id = $2 \
-            LEFT JOIN users u ON u.id = $3 AND u.tenant_id = t.id \
-            WHERE t.id = $1";
-        let row: Option<StatusRow> = on_reader!(self, |pool| db::query(SQL)
-            .bind(tenant.to_string())
-            .bind(app.map(|a| a.to_string()))
-            .bind(user.map(|u| u.to_string()))
+        let row: Option<StatusRow> = on_reader!(self, |pool| status_query(tenant, app, user)
             .fetch_optional(pool)
             .await?);
-        let Some(row) = row else {
-            return Ok(PrincipalStatus {
-                tenant: None,
-                app_disabled: None,
-                user: None,
-            });
-        };
-        let user = match row.user_role {
-            Some(role) => Some((UserRole::parse(&role)?, row.user_disabled_at.is_some())),
-            None => None,
-        };
-        let app_disabled = row.app_found.map(|_| row.app_disabled_at.is_some());
-        let tenant = TenantRow {
-            id: row.id,
-            kind: row.kind,
-            name: row.name,
-            dev: row.dev,
-            disabled_at: row.disabled_at,
-        };
-        Ok(PrincipalStatus {
-            tenant: Some(TenantRecord::try_from(tenant)?),
-            app_disabled,
-            user,
-        })
+        principal_status(row)
     }
 
     /// Every tenant of `kind` (or all), in creation order.

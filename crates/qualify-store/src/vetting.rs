@@ -9,13 +9,16 @@ use qualify_types::{
     CustomerId, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus,
 };
 
+use uuid::Uuid;
+
+use crate::admin;
 use crate::db;
 use crate::idempotency::{self, IdempotencyRow};
 use crate::jobs::insert_jobs;
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
 use crate::{
-    Conflict, IdempotencyRecord, NewJob, Store, StoreError, VettingRecord, Written, audit,
-    in_transaction, on_reader,
+    Conflict, IdempotencyRecord, NewJob, Pool, PrincipalStatus, Store, StoreError, VettingRecord,
+    Written, audit, in_transaction, on_reader,
 };
 
 /// A vetting request to create.
@@ -125,6 +128,13 @@ macro_rules! vetting_select {
     };
 }
 
+/// The statement reading the partner's customer's history (see `HISTORY_SQL`).
+fn history_query(partner: TenantId, customer: CustomerId) -> db::Query {
+    db::query(HISTORY_SQL)
+        .bind(customer.to_string())
+        .bind(partner.to_string())
+}
+
 impl Store {
     /// The partner's customer's vetting history, oldest first; `None` when the customer does
     /// not exist or is another partner's.
@@ -133,12 +143,38 @@ impl Store {
         partner: TenantId,
         customer: CustomerId,
     ) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
-        let rows: Vec<HistoryRow> = on_reader!(self, |pool| db::query(HISTORY_SQL)
-            .bind(customer.to_string())
-            .bind(partner.to_string())
+        let rows: Vec<HistoryRow> = on_reader!(self, |pool| history_query(partner, customer)
             .fetch_all(pool)
             .await?);
         history(rows)
+    }
+
+    /// What a partner's read of its customer's history needs, read together: the status of the
+    /// token's tenant, application and user (see [`Store::principal_status`]), and the history
+    /// (see [`Store::customer_history`]). On SQLite both come from one read transaction, which
+    /// takes SQLite's read lock once instead of twice; on PostgreSQL they are two statements.
+    pub async fn principal_status_and_history(
+        &self,
+        partner: TenantId,
+        app: Option<Uuid>,
+        user: Option<Uuid>,
+        customer: CustomerId,
+    ) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
+        let status = admin::status_query(partner, app, user);
+        let history_rows = history_query(partner, customer);
+        let (status, rows): (Option<admin::StatusRow>, Vec<HistoryRow>) = match &self.pool {
+            Pool::Sqlite { readers, .. } => readers.in_snapshot(|snapshot| {
+                Ok((
+                    snapshot.fetch_optional(status)?,
+                    snapshot.fetch_all(history_rows)?,
+                ))
+            })?,
+            Pool::Postgres(pool) => (
+                status.fetch_optional(pool).await?,
+                history_rows.fetch_all(pool).await?,
+            ),
+        };
+        Ok((admin::principal_status(status)?, history(rows)?))
     }
 
     /// Submits a qualification for vetting, if the customer's history and `policy` allow it.

@@ -285,6 +285,22 @@ async fn submissions_follow_the_rules_and_decisions_are_final() {
                 .unwrap()
                 .is_none()
         );
+
+        // Read with the caller's status (as a GET does), the history is the same.
+        let (status, read_together) = store
+            .principal_status_and_history(a, None, None, c)
+            .await
+            .unwrap();
+        assert_eq!(read_together, Some(history));
+        assert_eq!(status, store.principal_status(a, None, None).await.unwrap());
+        assert!(status.tenant.is_some());
+        // A stranger's read: no such tenant, and not its customer.
+        let (status, read_together) = store
+            .principal_status_and_history(TenantId::random(), None, None, c)
+            .await
+            .unwrap();
+        assert_eq!(status.tenant, None);
+        assert_eq!(read_together, None);
     }
 }
 

@@ -18,7 +18,7 @@ use super::qualifications::{
     PlannedSubmission, SubmitQuery, requestable, submit_for_vetting, validation_code,
 };
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
-use crate::identity::{Partner, PartnerUser};
+use crate::identity::{PartnerCustomerHistory, PartnerUser};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
@@ -54,15 +54,11 @@ pub(crate) enum LegacyQualification {
             content_type = "application/json", example = json!("education")),
         (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn show(
-    State(state): State<AppState>,
-    Partner(caller): Partner,
-    IdPath(customer): IdPath<CustomerId>,
+    PartnerCustomerHistory {
+        customer, history, ..
+    }: PartnerCustomerHistory,
 ) -> Result<Wire<&'static str>, ApiError> {
-    let history = state
-        .store
-        .customer_history(caller.tenant_id, customer)
-        .await?
-        .ok_or(ApiError::CustomerNotFound(customer))?;
+    let history = history.ok_or(ApiError::CustomerNotFound(customer))?;
     Ok(Wire::ok(held(&history).legacy_name()))
 }
 

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::events;
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
 use crate::idempotency;
-use crate::identity::{Partner, PartnerUser};
+use crate::identity::{PartnerCustomerHistory, PartnerUser};
 use crate::wire::Wire;
 use crate::{ApiError, AppState, ContractProfile};
 
@@ -59,14 +59,11 @@ pub(crate) enum QualificationList {
         (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Partner(caller): Partner,
-    IdPath(customer): IdPath<CustomerId>,
+    PartnerCustomerHistory {
+        customer, history, ..
+    }: PartnerCustomerHistory,
 ) -> Result<Response, ApiError> {
-    let history = state
-        .store
-        .customer_history(caller.tenant_id, customer)
-        .await?
-        .ok_or(ApiError::CustomerNotFound(customer))?;
+    let history = history.ok_or(ApiError::CustomerNotFound(customer))?;
     let states: Vec<QualificationState> =
         latest_per_qualification(&history, HistoryEntry::as_prior)
             .into_iter()

@@ -21,7 +21,9 @@ pub(crate) use issuer::{Subject, mint};
 pub(crate) use keys::KeyRing;
 pub use keys::{KeyError, generate_signing_key};
 pub use passwords::{hash_secret, verify_secret};
-pub use principal::{Partner, PartnerUser, Principal, PrincipalUser, Reviewer};
+pub use principal::{
+    Partner, PartnerCustomerHistory, PartnerUser, Principal, PrincipalUser, Reviewer,
+};
 pub(crate) use refresh::hash as refresh_hash;
 pub use refresh::random_secret;
 pub(crate) use throttle::LoginThrottle;

@@ -3,9 +3,10 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use qualify_store::{TenantKind, UserRole};
-use qualify_types::TenantId;
+use qualify_store::{HistoryEntry, TenantKind, UserRole};
+use qualify_types::{CustomerId, TenantId};
 
+use crate::http::IdPath;
 use crate::{ApiError, AppState};
 
 /// The user of an App+User token.
@@ -75,12 +76,60 @@ impl FromRequestParts<AppState> for Partner {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        if principal.tenant_kind != TenantKind::Partner {
-            return Err(ApiError::Forbidden(
-                "This operation is for partners; the token belongs to the operator tenant.",
-            ));
-        }
-        Ok(Self(principal))
+        partner_only(principal).map(Self)
+    }
+}
+
+/// The principal, if a partner's.
+fn partner_only(principal: Principal) -> Result<Principal, ApiError> {
+    if principal.tenant_kind != TenantKind::Partner {
+        return Err(ApiError::Forbidden(
+            "This operation is for partners; the token belongs to the operator tenant.",
+        ));
+    }
+    Ok(principal)
+}
+
+/// A partner reading one of its customers' vetting history (`/v1/customers/{customer_id}/…`):
+/// the caller is checked as by [`Partner`], and the history is read together with the caller's
+/// status, in one read of the database (the hot path of polling clients). The customer is
+/// `None` when it does not exist or is another partner's.
+#[derive(Debug)]
+pub struct PartnerCustomerHistory {
+    /// The verified caller, a partner.
+    pub caller: Principal,
+    /// The customer of the path.
+    pub customer: CustomerId,
+    /// Its history, oldest first.
+    pub history: Option<Vec<HistoryEntry>>,
+}
+
+impl FromRequestParts<AppState> for PartnerCustomerHistory {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let customer = match IdPath::<CustomerId>::from_request_parts(parts, state).await {
+            Ok(IdPath(customer)) => customer,
+            Err(malformed) => {
+                // The caller is checked first, as it would be before any path parameter.
+                Partner::from_request_parts(parts, state).await?;
+                return Err(malformed);
+            }
+        };
+        let (principal, history) = state
+            .authenticator
+            .authenticate_reading_history(&parts.headers, customer)
+            .await?;
+        tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
+        parts.extensions.insert(principal.clone());
+        Ok(Self {
+            caller: partner_only(principal)?,
+            customer,
+            history,
+        })
     }
 }
 

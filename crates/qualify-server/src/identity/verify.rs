@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, header};
 use jsonwebtoken::dangerous::insecure_decode_claims;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
-use qualify_store::{Store, TenantKind};
-use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId};
+use qualify_store::{HistoryEntry, PrincipalStatus, Store, TenantKind};
+use qualify_types::{CustomerId, PARTNER_CENTER_AUDIENCE, TenantId};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -31,6 +31,44 @@ pub(crate) struct Verified {
     claims: AccessClaims,
     /// Issued by this server (so its application and user are registered here).
     built_in: bool,
+}
+
+/// Who a verified token says the caller is: the ids whose status the database holds.
+#[derive(Debug, Clone, Copy)]
+struct Claimed {
+    tenant_id: TenantId,
+    app_id: Option<Uuid>,
+    /// The user, for an App+User token.
+    user_id: Option<Uuid>,
+    /// An App+User token (`scp` contains `user_impersonation`).
+    delegated: bool,
+}
+
+impl Claimed {
+    fn of(verified: &Verified) -> Result<Self, ApiError> {
+        let claims = &verified.claims;
+        let tenant_id: TenantId = claims
+            .tid
+            .parse()
+            .map_err(|_| ApiError::InvalidToken("its tenant (tid) is not a GUID."))?;
+        let delegated = claims.scopes().any(|scope| scope == USER_IMPERSONATION);
+        let app_id = claims
+            .appid
+            .as_deref()
+            .or(claims.azp.as_deref())
+            .and_then(|id| Uuid::try_parse(id).ok());
+        let user_id = claims
+            .oid
+            .as_deref()
+            .filter(|_| delegated)
+            .and_then(|id| Uuid::try_parse(id).ok());
+        Ok(Self {
+            tenant_id,
+            app_id,
+            user_id,
+            delegated,
+        })
+    }
 }
 
 /// Turns a request's `Authorization` header into a [`Principal`].
@@ -126,6 +164,39 @@ impl Authenticator {
 
     /// Who sent `headers`, if their token is valid and their tenant, application and user may act.
     pub(crate) async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let verified = self.verified(headers).await?;
+        let claimed = Claimed::of(&verified)?;
+        let status = self
+            .store
+            .principal_status(claimed.tenant_id, claimed.app_id, claimed.user_id)
+            .await?;
+        self.admit(&verified, &claimed, status)
+    }
+
+    /// A partner's read of its customer's history: the caller is authenticated as by
+    /// [`Self::authenticate`], and the history read in the same read of the database as the
+    /// caller's status (`Store::principal_status_and_history`).
+    pub(crate) async fn authenticate_reading_history(
+        &self,
+        headers: &HeaderMap,
+        customer: CustomerId,
+    ) -> Result<(Principal, Option<Vec<HistoryEntry>>), ApiError> {
+        let verified = self.verified(headers).await?;
+        let claimed = Claimed::of(&verified)?;
+        let (status, history) = self
+            .store
+            .principal_status_and_history(
+                claimed.tenant_id,
+                claimed.app_id,
+                claimed.user_id,
+                customer,
+            )
+            .await?;
+        Ok((self.admit(&verified, &claimed, status)?, history))
+    }
+
+    /// The verified token of `headers` (from the cache when it was seen before).
+    async fn verified(&self, headers: &HeaderMap) -> Result<Arc<Verified>, ApiError> {
         let token = bearer(headers)?;
         if token.len() > MAX_TOKEN_LEN {
             return Err(ApiError::InvalidToken("it is too long."));
@@ -147,7 +218,7 @@ impl Authenticator {
                 verified
             }
         };
-        self.admit(&verified).await
+        Ok(verified)
     }
 
     /// Checks a token's signature and claims.
@@ -206,28 +277,21 @@ impl Authenticator {
         }
     }
 
-    /// Checks that the token's tenant, application and user may act now, and who they are.
-    async fn admit(&self, verified: &Verified) -> Result<Principal, ApiError> {
+    /// Checks that the token's tenant, application and user may act now (`status`, read from
+    /// the database for this request), and who they are.
+    fn admit(
+        &self,
+        verified: &Verified,
+        claimed: &Claimed,
+        status: PrincipalStatus,
+    ) -> Result<Principal, ApiError> {
         let claims = &verified.claims;
-        let tenant_id: TenantId = claims
-            .tid
-            .parse()
-            .map_err(|_| ApiError::InvalidToken("its tenant (tid) is not a GUID."))?;
-        let delegated = claims.scopes().any(|scope| scope == USER_IMPERSONATION);
-        let app_id = claims
-            .appid
-            .as_deref()
-            .or(claims.azp.as_deref())
-            .and_then(|id| Uuid::try_parse(id).ok());
-        let user_id = claims
-            .oid
-            .as_deref()
-            .filter(|_| delegated)
-            .and_then(|id| Uuid::try_parse(id).ok());
-        let status = self
-            .store
-            .principal_status(tenant_id, app_id, user_id)
-            .await?;
+        let Claimed {
+            tenant_id,
+            app_id,
+            delegated,
+            ..
+        } = *claimed;
         let tenant = status
             .tenant
             .ok_or(ApiError::InvalidToken("its tenant is not known here."))?;

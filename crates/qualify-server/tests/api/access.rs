@@ -278,3 +278,73 @@ async fn a_rotated_key_signs_new_tokens_while_the_old_one_still_verifies() {
         server.stop().await;
     }
 }
+
+/// Reading a customer's qualifications (the polling clients' hot path) reads the caller's
+/// status and the customer's history together: the caller is still checked first, and a
+/// disabled tenant is refused at once, whatever the path holds.
+#[tokio::test]
+async fn reads_of_a_customers_qualifications_check_the_caller_first() {
+    for db in TestDatabase::every_backend("history-access").await {
+        let server = TestServer::start(&db).await;
+        let store = admin_store(&db).await;
+        let app_a = server.token(PARTNER_A, Grant::App).await;
+        let customer = server.create_customer(&app_a, "access.example").await;
+        let reads = [
+            format!("/v1/customers/{customer}/qualifications"),
+            format!("/v1/customers/{customer}/qualification"),
+        ];
+        let malformed = [
+            "/v1/customers/not-a-guid/qualifications",
+            "/v1/customers/not-a-guid/qualification",
+        ];
+        for path in &reads {
+            assert_eq!(server.get(path, &app_a).await.status(), StatusCode::OK);
+        }
+        for path in malformed {
+            assert_error(
+                server.get(path, &app_a).await,
+                StatusCode::BAD_REQUEST,
+                900_118,
+            )
+            .await;
+        }
+        let app_b = server.token(PARTNER_B, Grant::App).await;
+        for path in &reads {
+            assert_error(
+                server.get(path, &app_b).await,
+                StatusCode::NOT_FOUND,
+                60_003,
+            )
+            .await;
+        }
+        let reviewer = server.token(OPERATOR, Grant::User).await;
+        for path in reads.iter().map(String::as_str).chain(malformed) {
+            assert_error(
+                server.get(path, &reviewer).await,
+                StatusCode::FORBIDDEN,
+                900_150,
+            )
+            .await;
+        }
+
+        let tenant_a: TenantId = PARTNER_A.tenant_id.parse().unwrap();
+        store
+            .set_tenant_disabled(tenant_a, true, Timestamp::now())
+            .await
+            .unwrap();
+        for path in reads.iter().map(String::as_str).chain(malformed) {
+            let description = assert_error(
+                server.get(path, &app_a).await,
+                StatusCode::UNAUTHORIZED,
+                400,
+            )
+            .await;
+            assert!(
+                description.contains("tenant is disabled"),
+                "{path}: {description}"
+            );
+        }
+        store.close().await;
+        server.stop().await;
+    }
+}

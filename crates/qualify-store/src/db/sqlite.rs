@@ -75,8 +75,29 @@ impl Readers {
             None => self.open()?,
         };
         let outcome = f(&conn);
-        self.lock().push(conn);
+        // A connection still inside a transaction would answer every later read from its old
+        // snapshot: it is closed rather than kept.
+        if conn.is_autocommit() {
+            self.lock().push(conn);
+        }
         outcome
+    }
+
+    /// Runs `f`'s statements in one read transaction: they see one state of the database, and
+    /// SQLite's read lock is taken and released once for all of them rather than per statement.
+    pub(crate) fn in_snapshot<T>(
+        &self,
+        f: impl FnOnce(&Snapshot<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with(|conn| {
+            conn.prepare_cached("BEGIN")?.execute([])?;
+            let outcome = f(&Snapshot(conn));
+            // A read transaction has nothing to keep: ending it only releases the lock.
+            let ended = conn.prepare_cached("COMMIT")?.execute([]);
+            let value = outcome?;
+            ended?;
+            Ok(value)
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
@@ -89,6 +110,21 @@ impl Readers {
     /// Closes the idle connections.
     pub(crate) fn close(&self) {
         self.lock().clear();
+    }
+}
+
+/// A read transaction on one of the readers (see [`Readers::in_snapshot`]).
+pub(crate) struct Snapshot<'c>(&'c Connection);
+
+impl Snapshot<'_> {
+    /// The first row of `query`, if any.
+    pub(crate) fn fetch_optional<R: FromRow>(&self, query: Query) -> Result<Option<R>, StoreError> {
+        Ok(fetch(self.0, &query, Rows::First)?.into_iter().next())
+    }
+
+    /// Every row of `query`.
+    pub(crate) fn fetch_all<R: FromRow>(&self, query: Query) -> Result<Vec<R>, StoreError> {
+        fetch(self.0, &query, Rows::All)
     }
 }
 
@@ -167,6 +203,18 @@ impl Row for SqliteRow<'_> {
     fn get_at<T: Value>(&self, index: usize) -> Result<T, StoreError> {
         Ok(self.0.get(index)?)
     }
+
+    fn get_expected_at<T: Value>(&self, index: usize, name: &str) -> Result<T, StoreError> {
+        let statement: &rusqlite::Statement<'_> = self.0.as_ref();
+        if statement
+            .column_name(index)
+            .is_ok_and(|found| found == name)
+        {
+            self.get_at(index)
+        } else {
+            self.get(name)
+        }
+    }
 }
 
 impl Executor for &Readers {
@@ -186,5 +234,59 @@ impl Executor for &mut Connection {
 
     async fn execute(self, query: Query) -> Result<u64, StoreError> {
         execute(self, &query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::db::row! {
+        struct Count {
+            n: i64,
+        }
+    }
+
+    fn count() -> Query {
+        super::super::query("SELECT COUNT(*) AS n FROM t")
+    }
+
+    /// A database holding table `t`, its readers, and a connection that writes as another
+    /// process would.
+    fn setup() -> (tempfile::TempDir, Readers, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let writer = open_writer(&path).unwrap();
+        writer.execute_batch("CREATE TABLE t (n INTEGER)").unwrap();
+        (dir, Readers::new(&path, Duration::from_secs(5)), writer)
+    }
+
+    #[test]
+    fn statements_of_one_snapshot_see_one_state_of_the_database() {
+        let (_dir, readers, writer) = setup();
+        let (before, after) = readers
+            .in_snapshot(|snapshot| {
+                let before: Option<Count> = snapshot.fetch_optional(count())?;
+                writer.execute_batch("INSERT INTO t VALUES (1)").unwrap();
+                let after: Option<Count> = snapshot.fetch_optional(count())?;
+                Ok((before.map(|c| c.n), after.map(|c| c.n)))
+            })
+            .unwrap();
+        assert_eq!((before, after), (Some(0), Some(0)));
+        // The snapshot ended with the closure: the next read sees the insert.
+        let now: Vec<Count> = readers.in_snapshot(|s| s.fetch_all(count())).unwrap();
+        assert_eq!(now.first().map(|c| c.n), Some(1));
+    }
+
+    #[test]
+    fn a_connection_left_inside_a_transaction_is_not_reused() {
+        let (_dir, readers, writer) = setup();
+        readers
+            .with(|conn| Ok(conn.execute_batch("BEGIN; SELECT COUNT(*) FROM t")?))
+            .unwrap();
+        writer.execute_batch("INSERT INTO t VALUES (1)").unwrap();
+        let seen: Vec<Count> = readers.in_snapshot(|s| s.fetch_all(count())).unwrap();
+        assert_eq!(seen.first().map(|c| c.n), Some(1));
+        assert!(readers.lock().iter().all(Connection::is_autocommit));
     }
 }
