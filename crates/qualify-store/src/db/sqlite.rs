@@ -278,6 +278,23 @@ mod tests {
         assert_eq!(now.first().map(|c| c.n), Some(1));
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite this way; without it every allocation
+    /// SQLite makes takes a process-wide lock.
+    #[test]
+    fn the_bundled_sqlite_keeps_no_memory_statistics() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut statement = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            options.iter().any(|option| option == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+
     #[test]
     fn a_connection_left_inside_a_transaction_is_not_reused() {
         let (_dir, readers, writer) = setup();

@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// The whole suite, as in BENCHMARKS.md.
     #[command(
-        after_help = "Examples:\n  qualify-bench all                 # the full run (about 20 minutes with the 10-minute soak)\n  qualify-bench all --smoke         # a few seconds: checks it works, numbers mean nothing"
+        after_help = "Examples:\n  qualify-bench all                 # the full run (about 25 minutes with the 10-minute soak)\n  qualify-bench all --smoke         # a few seconds: checks it works, numbers mean nothing"
     )]
     All(suite::SuiteArgs),
     /// Durable submissions per second: SQLite, PostgreSQL with one node, with two nodes.

@@ -198,7 +198,7 @@ pub(crate) struct SuiteArgs {
     large_customers: usize,
     /// Customers without qualifications, each taking two submissions: enough for the POST runs
     /// and a 10-minute soak at a few thousand submissions a second.
-    #[arg(long, default_value_t = 600_000)]
+    #[arg(long, default_value_t = 1_200_000)]
     fresh_customers: usize,
     /// How long the soak runs (a 90/10 mix) before memory is read again.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
