@@ -484,8 +484,12 @@ mod tests {
         commit_pages(&writer, &path, pages).await;
         // Nobody checkpoints on the writer's connection below the blocking threshold (the WAL
         // hook replaced SQLite's automatic checkpoint), so only the background checkpoint can
-        // copy the rows into the database file. Wait for it, however slow the machine.
-        let copied = 4096 * u64::try_from(BACKGROUND_FRAMES).unwrap();
+        // copy the rows into the database file. Wait for it, however slow the machine. Each
+        // commit adds a leaf page and rewrites an interior one or two, so the first background
+        // checkpoint starts a few hundred rows in, and a later one may still be running after
+        // the last commit: how many rows end up copied depends on timing, but never fewer than
+        // the 100 asked for here (the file holds 2 pages before).
+        let copied = 4096 * 100;
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::fs::metadata(&path).unwrap().len() < copied {
             assert!(Instant::now() < deadline, "no background checkpoint ran");
