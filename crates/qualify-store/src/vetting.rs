@@ -8,7 +8,6 @@ use qualify_domain::{
 use qualify_types::{
     CustomerId, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus,
 };
-
 use uuid::Uuid;
 
 use crate::admin;
@@ -222,9 +221,7 @@ impl Store {
                     return Ok(Written::Replayed(stored.try_into()?));
                 }
             }
-            let rows: Vec<HistoryRow> = db::query(HISTORY_SQL)
-                .bind(&customer)
-                .bind(&partner)
+            let rows: Vec<HistoryRow> = history_query(new.partner_tenant_id, new.customer_id)
                 .fetch_all(&mut *tx)
                 .await?;
             let prior: Vec<_> = history(rows)?

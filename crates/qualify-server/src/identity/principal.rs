@@ -58,10 +58,16 @@ impl FromRequestParts<AppState> for Principal {
             return Ok(principal.clone());
         }
         let principal = state.authenticator.authenticate(&parts.headers).await?;
-        tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
-        parts.extensions.insert(principal.clone());
+        remember(parts, &principal);
         Ok(principal)
     }
+}
+
+/// Keeps the verified caller for the request's later extractors, and names its tenant in the
+/// request's log span.
+fn remember(parts: &mut Parts, principal: &Principal) {
+    tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
+    parts.extensions.insert(principal.clone());
 }
 
 /// Any token of a partner (App-only or App+User).
@@ -123,8 +129,7 @@ impl FromRequestParts<AppState> for PartnerCustomerHistory {
             .authenticator
             .authenticate_reading_history(&parts.headers, customer)
             .await?;
-        tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
-        parts.extensions.insert(principal.clone());
+        remember(parts, &principal);
         Ok(Self {
             caller: partner_only(principal)?,
             customer,
