@@ -43,6 +43,14 @@ impl VettingState {
         }
     }
 
+    /// Why it was denied; `None` unless it was.
+    pub fn reason(&self) -> Option<&DenialReason> {
+        match self {
+            Self::Denied(reason) => Some(reason),
+            Self::InReview | Self::Approved => None,
+        }
+    }
+
     /// The state after `verdict`, if this state may be decided.
     pub fn decide(&self, verdict: Verdict) -> Result<Self, DecisionRefused> {
         match self {
@@ -107,6 +115,13 @@ mod tests {
             VettingState::Approved,
             VettingState::Denied(reason()),
         ]
+    }
+
+    #[test]
+    fn only_a_denied_state_has_a_reason() {
+        assert_eq!(VettingState::Denied(reason()).reason(), Some(&reason()));
+        assert_eq!(VettingState::InReview.reason(), None);
+        assert_eq!(VettingState::Approved.reason(), None);
     }
 
     #[test]

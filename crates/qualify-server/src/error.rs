@@ -8,9 +8,10 @@ use std::sync::Arc;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use qualify_domain::{InvalidValue, SubmissionRefused};
-use qualify_store::{Conflict, StoreError};
+use qualify_store::{StoreError, Unique};
 use qualify_types::{ErrorBody, ParseEnumError, codes};
 
+use crate::usecases::UseCaseError;
 use crate::wire::Wire;
 
 /// Every way a request can fail.
@@ -128,34 +129,74 @@ impl From<InvalidValue> for ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// The one place a store error meets the wire: a uniqueness rule the write ran into becomes
+    /// the conflict that rule stands for (a race lost to a concurrent write of the same thing,
+    /// which a retry will see), an unreachable database a 503, anything else a 500.
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Conflict(conflict) => {
-                let code = match &conflict {
-                    Conflict::CustomerDomainTaken(_) => codes::DUPLICATE_CUSTOMER_DOMAIN,
-                    Conflict::Submission(refused) => match refused {
-                        SubmissionRefused::AlreadySubmitted { .. } => codes::ALREADY_SUBMITTED,
-                        SubmissionRefused::Conflicting { .. } => codes::CONFLICTING_QUALIFICATION,
-                        SubmissionRefused::LimitReached { .. } => codes::RESUBMISSION_LIMIT,
-                        // An unknown code is the client's mistake, not a state conflict.
-                        SubmissionRefused::UnknownValidationCode(_) => {
-                            return Self::InvalidProperty(refused.to_string());
-                        }
-                        SubmissionRefused::ValidationCodeExhausted(_) => {
-                            codes::VALIDATION_CODE_EXHAUSTED
-                        }
-                    },
-                    Conflict::Decision(_) => codes::ALREADY_DECIDED,
-                    // A race lost to a concurrent write of the same thing: the retry will see it.
-                    Conflict::Unique(_) => codes::ALREADY_SUBMITTED,
+        match &error {
+            StoreError::Duplicate(rule) => {
+                let (code, description) = match rule {
+                    Unique::CustomerDomain => (
+                        codes::DUPLICATE_CUSTOMER_DOMAIN,
+                        "The partner already has a customer with this domain.",
+                    ),
+                    Unique::HeldQualification | Unique::VettingAttempt => (
+                        codes::ALREADY_SUBMITTED,
+                        "A concurrent submission of this qualification for this customer was made; read the customer's qualifications.",
+                    ),
+                    Unique::IdempotencyKey => (
+                        codes::IDEMPOTENCY_KEY_REUSED,
+                        "A concurrent request with this MS-RequestId was made; retry to get its answer.",
+                    ),
+                    Unique::Username | Unique::ActiveSigningKey | Unique::Other(_) => {
+                        return Self::internal(error);
+                    }
                 };
                 Self::Conflict {
                     code,
-                    description: conflict.to_string(),
+                    description: description.to_owned(),
                 }
             }
             StoreError::Unavailable(_) => Self::Unavailable(error),
-            StoreError::NotFound | StoreError::Internal { .. } => Self::internal(error),
+            StoreError::Internal { .. } => Self::internal(error),
+        }
+    }
+}
+
+impl From<UseCaseError> for ApiError {
+    fn from(error: UseCaseError) -> Self {
+        let conflict = |code, error: &UseCaseError| Self::Conflict {
+            code,
+            description: error.to_string(),
+        };
+        match error {
+            UseCaseError::CustomerNotFound(id) => Self::CustomerNotFound(id),
+            UseCaseError::VettingRequestNotFound(id) => Self::VettingRequestNotFound(id),
+            UseCaseError::Submission(ref refused) => match refused {
+                SubmissionRefused::AlreadySubmitted { .. } => {
+                    conflict(codes::ALREADY_SUBMITTED, &error)
+                }
+                SubmissionRefused::Conflicting { .. } => {
+                    conflict(codes::CONFLICTING_QUALIFICATION, &error)
+                }
+                SubmissionRefused::LimitReached { .. } => {
+                    conflict(codes::RESUBMISSION_LIMIT, &error)
+                }
+                // An unknown code is the client's mistake, not a state conflict.
+                SubmissionRefused::UnknownValidationCode(_) => {
+                    Self::InvalidProperty(error.to_string())
+                }
+                SubmissionRefused::ValidationCodeExhausted(_) => {
+                    conflict(codes::VALIDATION_CODE_EXHAUSTED, &error)
+                }
+            },
+            UseCaseError::Decision(_) => conflict(codes::ALREADY_DECIDED, &error),
+            UseCaseError::CustomerDomainTaken(_) => {
+                conflict(codes::DUPLICATE_CUSTOMER_DOMAIN, &error)
+            }
+            UseCaseError::RequestIdReused => conflict(codes::IDEMPOTENCY_KEY_REUSED, &error),
+            UseCaseError::Store(error) => error.into(),
+            UseCaseError::Internal(cause) => Self::Internal(cause),
         }
     }
 }

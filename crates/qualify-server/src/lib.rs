@@ -13,21 +13,23 @@ use std::time::Duration;
 use axum::ServiceExt;
 use axum::extract::Request;
 use qualify_store::{Store, StoreError};
-use qualify_types::Timestamp;
 use tokio::net::TcpListener;
 
+pub mod admin;
 mod api;
+mod clock;
 mod error;
 pub mod events;
 mod http;
-mod idempotency;
 pub mod identity;
 mod openapi;
 mod settings;
 mod state;
 pub mod tls;
+mod usecases;
 mod wire;
 
+pub use clock::{Clock, ManualClock, wall_now};
 pub use error::{ApiError, OAuthError};
 pub use http::RequestIds;
 pub use settings::{ContractProfile, JobSettings, Settings, TrustedIssuer, Webhook};
@@ -74,8 +76,19 @@ pub struct App {
 
 impl App {
     /// Opens the database (applying migrations), loads or creates the signing keys, seeds the
-    /// development identities with `--dev`, and prepares to serve on `listener`.
+    /// development identities with `--dev`, and prepares to serve on `listener`, on the wall
+    /// clock.
     pub async fn build(settings: Settings, listener: TcpListener) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, listener, Clock::wall()).await
+    }
+
+    /// As [`App::build`], with dates read from `clock` (a test's [`ManualClock`], say). Token
+    /// lifetimes follow the wall clock whatever `clock` says.
+    pub async fn build_with_clock(
+        settings: Settings,
+        listener: TcpListener,
+        clock: Clock,
+    ) -> Result<Self, StartupError> {
         let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
         let store =
             Store::connect(&settings.store)
@@ -85,7 +98,7 @@ impl App {
                     source,
                 })?;
         if settings.dev {
-            identity::dev::seed(&store)
+            identity::dev::seed(&store, clock.now())
                 .await
                 .map_err(StartupError::Seed)?;
         }
@@ -121,8 +134,14 @@ impl App {
             require_mfa: settings.require_mfa,
             cache: identity::token_cache(settings.token_cache_capacity),
         };
+        let vetting = usecases::Vetting {
+            policy: settings.policy,
+            outbox: events::Outbox::new(&settings),
+        };
         let state = AppState::new(state::Shared {
             store,
+            clock,
+            vetting,
             settings: Arc::new(settings),
             keys,
             authenticator: Arc::new(authenticator),
@@ -226,7 +245,7 @@ async fn purge_idempotency_records(state: AppState) {
     let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
-        let cutoff = Timestamp::now().plus_millis(-retention_ms);
+        let cutoff = state.clock.now().plus_millis(-retention_ms);
         match state.store.purge_idempotency_records(cutoff).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "forgot old idempotency records"),

@@ -16,9 +16,13 @@ pub struct AppState(Arc<Shared>);
 #[derive(Debug)]
 pub struct Shared {
     pub(crate) store: Store,
+    /// Where every date the service writes comes from.
+    pub(crate) clock: crate::Clock,
     pub(crate) settings: Arc<Settings>,
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) authenticator: Arc<Authenticator>,
+    /// What the vetting use cases work with.
+    pub(crate) vetting: crate::usecases::Vetting,
     /// Failed sign-ins by client id, for brute-force protection.
     pub(crate) login_throttle: Arc<crate::identity::LoginThrottle>,
     /// Woken when this node enqueues jobs, so its idle workers start at once.

@@ -1,15 +1,14 @@
-//! What operators do to identities: list, disable and enable tenants, applications and users;
-//! find the operator tenant; rotate the token issuer's signing key; and the status of a caller's
-//! tenant, application and user, read in one statement on every request.
+//! The statements of what operators do to identities: list, disable and enable tenants,
+//! applications and users; find the operator tenant; rotate the token issuer's signing key; and
+//! the status of a caller's tenant, application and user, read in one statement on every request.
 
 use qualify_types::{TenantId, Timestamp};
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::{self, Executor};
 use crate::records::{AppRow, TenantRow, UserRow};
 use crate::{
-    AppRecord, Store, StoreError, TenantKind, TenantRecord, UserRecord, UserRole, audit,
-    in_transaction, on_reader, on_writer,
+    AppRecord, Store, StoreError, TenantKind, TenantRecord, Tx, UserRecord, UserRole, on_reader,
 };
 
 /// Whether a caller may act: its tenant, and its application and user when the token names them.
@@ -99,33 +98,12 @@ impl Store {
         &self,
         kind: Option<TenantKind>,
     ) -> Result<Vec<TenantRecord>, StoreError> {
-        const SQL: &str = "SELECT id, kind, name, dev, disabled_at FROM tenants \
-                           WHERE ($1 IS NULL OR kind = $1) ORDER BY created_at, id";
-        let rows: Vec<TenantRow> = on_reader!(self, |pool| db::query(SQL)
-            .bind(kind.map(TenantKind::as_str))
-            .fetch_all(pool)
-            .await?);
-        rows.into_iter().map(TenantRecord::try_from).collect()
-    }
-
-    /// The operator tenant (the oldest, if an operator created several).
-    pub async fn operator_tenant(&self) -> Result<Option<TenantRecord>, StoreError> {
-        Ok(self
-            .list_tenants(Some(TenantKind::Operator))
-            .await?
-            .into_iter()
-            .find(|t| !t.disabled))
+        on_reader!(self, |pool| list_tenants(pool, kind).await)
     }
 
     /// Every application (of `tenant`, when given), in creation order.
     pub async fn list_apps(&self, tenant: Option<TenantId>) -> Result<Vec<AppRecord>, StoreError> {
-        const SQL: &str = "SELECT client_id, tenant_id, name, secret_hash, dev, disabled_at FROM apps \
-                           WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY created_at, client_id";
-        let rows: Vec<AppRow> = on_reader!(self, |pool| db::query(SQL)
-            .bind(tenant.map(|t| t.to_string()))
-            .fetch_all(pool)
-            .await?);
-        rows.into_iter().map(AppRecord::try_from).collect()
+        on_reader!(self, |pool| list_apps(pool, tenant).await)
     }
 
     /// Every user (of `tenant`, when given), in creation order.
@@ -141,46 +119,92 @@ impl Store {
             .await?);
         rows.into_iter().map(UserRecord::try_from).collect()
     }
+}
+
+/// Every tenant of `kind` (or all), in creation order, read on `on`.
+async fn list_tenants(
+    on: impl Executor,
+    kind: Option<TenantKind>,
+) -> Result<Vec<TenantRecord>, StoreError> {
+    const SQL: &str = "SELECT id, kind, name, dev, disabled_at FROM tenants \
+                       WHERE ($1 IS NULL OR kind = $1) ORDER BY created_at, id";
+    let rows: Vec<TenantRow> = db::query(SQL)
+        .bind(kind.map(TenantKind::as_str))
+        .fetch_all(on)
+        .await?;
+    rows.into_iter().map(TenantRecord::try_from).collect()
+}
+
+/// Every application (of `tenant`, when given), in creation order, read on `on`.
+async fn list_apps(
+    on: impl Executor,
+    tenant: Option<TenantId>,
+) -> Result<Vec<AppRecord>, StoreError> {
+    const SQL: &str = "SELECT client_id, tenant_id, name, secret_hash, dev, disabled_at FROM apps \
+                       WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY created_at, client_id";
+    let rows: Vec<AppRow> = db::query(SQL)
+        .bind(tenant.map(|t| t.to_string()))
+        .fetch_all(on)
+        .await?;
+    rows.into_iter().map(AppRecord::try_from).collect()
+}
+
+impl Tx {
+    /// Every tenant of `kind` (or all), in creation order, as this transaction sees them.
+    pub async fn list_tenants(
+        &mut self,
+        kind: Option<TenantKind>,
+    ) -> Result<Vec<TenantRecord>, StoreError> {
+        list_tenants(self, kind).await
+    }
+
+    /// Every application (of `tenant`, when given), as this transaction sees them.
+    pub async fn list_apps(
+        &mut self,
+        tenant: Option<TenantId>,
+    ) -> Result<Vec<AppRecord>, StoreError> {
+        list_apps(self, tenant).await
+    }
 
     /// Disables (or enables) a tenant: its tokens are refused from the next request on. False
     /// when there is no such tenant.
     pub async fn set_tenant_disabled(
-        &self,
+        &mut self,
         id: TenantId,
         disabled: bool,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE tenants SET disabled_at = $2 WHERE id = $1";
-        let done = on_writer!(self, |pool| db::query(SQL)
+        let done = db::query(SQL)
             .bind(id.to_string())
             .bind(disabled.then(|| at.unix_millis()))
-            .execute(pool)
+            .execute(self)
             .await?
-            .rows_affected());
+            .rows_affected();
         Ok(done == 1)
     }
 
     /// Disables (or enables) an application: it gets no more tokens, and those it has are refused.
     pub async fn set_app_disabled(
-        &self,
+        &mut self,
         client_id: Uuid,
         disabled: bool,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE apps SET disabled_at = $2 WHERE client_id = $1";
-        let done = on_writer!(self, |pool| db::query(SQL)
+        let done = db::query(SQL)
             .bind(client_id.to_string())
             .bind(disabled.then(|| at.unix_millis()))
-            .execute(pool)
+            .execute(self)
             .await?
-            .rows_affected());
+            .rows_affected();
         Ok(done == 1)
     }
 
     /// Disables (or enables) a user by sign-in name; disabling also revokes the user's refresh
     /// tokens. False when there is no such user.
     pub async fn set_user_disabled(
-        &self,
+        &mut self,
         username: &str,
         disabled: bool,
         at: Timestamp,
@@ -188,29 +212,27 @@ impl Store {
         const UPDATE: &str = "UPDATE users SET disabled_at = $2 WHERE username = $1 RETURNING id";
         const REVOKE: &str =
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
-        in_transaction!(self, |tx| {
-            let id: Option<String> = db::query(UPDATE)
-                .bind(username.to_lowercase())
-                .bind(disabled.then(|| at.unix_millis()))
-                .fetch_optional(&mut *tx)
+        let id: Option<String> = db::query(UPDATE)
+            .bind(username.to_lowercase())
+            .bind(disabled.then(|| at.unix_millis()))
+            .fetch_optional(&mut *self)
+            .await?;
+        let Some(id) = id else { return Ok(false) };
+        if disabled {
+            db::query(REVOKE)
+                .bind(&id)
+                .bind(at.unix_millis())
+                .execute(self)
                 .await?;
-            let Some(id) = id else { return Ok(false) };
-            if disabled {
-                db::query(REVOKE)
-                    .bind(&id)
-                    .bind(at.unix_millis())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Ok(true)
-        })
+        }
+        Ok(true)
     }
 
     /// Retires the active signing key and makes `kid` the active one, at once for every node
     /// (each reloads when it first meets the new `kid`). The retired key keeps verifying the
     /// tokens it signed until they expire.
     pub async fn rotate_signing_key(
-        &self,
+        &mut self,
         kid: &str,
         private_key_pem: &str,
         at: Timestamp,
@@ -218,41 +240,16 @@ impl Store {
         const RETIRE: &str = "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL";
         const INSERT: &str =
             "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3)";
-        in_transaction!(self, |tx| {
-            db::query(RETIRE)
-                .bind(at.unix_millis())
-                .execute(&mut *tx)
-                .await?;
-            db::query(INSERT)
-                .bind(kid)
-                .bind(private_key_pem)
-                .bind(at.unix_millis())
-                .execute(&mut *tx)
-                .await?;
-            Ok(())
-        })
-    }
-
-    /// Records an administrative action in the audit trail.
-    pub async fn record_audit(
-        &self,
-        actor_tenant: &str,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        detail: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        on_writer!(self, |pool| db::query(audit::INSERT_SQL)
+        db::query(RETIRE)
             .bind(at.unix_millis())
-            .bind(actor_tenant)
-            .bind(actor)
-            .bind(action)
-            .bind(subject)
-            .bind(detail)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+            .execute(&mut *self)
+            .await?;
+        db::query(INSERT)
+            .bind(kid)
+            .bind(private_key_pem)
+            .bind(at.unix_millis())
+            .execute(self)
+            .await?;
         Ok(())
     }
 }

@@ -1,14 +1,11 @@
-//! Customers: created by a partner, visible only to that partner.
+//! Customers: created by a partner, visible only to that partner; and the customer's row lock,
+//! which serialises changes to one customer's vetting on every backend.
 
 use qualify_types::{CustomerId, TenantId, Timestamp};
 
 use crate::db;
-use crate::idempotency::{self, IdempotencyRow};
 use crate::records::CustomerRow;
-use crate::{
-    BillingRecord, Conflict, CustomerRecord, IdempotencyRecord, Store, StoreError, Written, audit,
-    in_transaction, on_reader,
-};
+use crate::{BillingRecord, CustomerRecord, Store, StoreError, Tx, on_reader};
 
 /// A customer to create.
 #[derive(Debug, Clone)]
@@ -23,8 +20,15 @@ pub struct NewCustomerRecord<'a> {
     pub company_name: &'a str,
     /// Billing details.
     pub billing: &'a BillingRecord,
-    /// Who creates it, for the audit trail.
-    pub actor: &'a str,
+}
+
+/// A customer locked for a change to its vetting: what a vetting request shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedCustomer {
+    /// Its domain.
+    pub domain: String,
+    /// Its company name.
+    pub company_name: String,
 }
 
 /// A page of a partner's customers, oldest first.
@@ -76,66 +80,47 @@ macro_rules! customer_columns {
     };
 }
 
-impl Store {
-    /// Creates a customer. With `idempotency`, a repeat of the same partner's request id
-    /// creates nothing and returns the first response instead.
-    pub async fn create_customer(
-        &self,
+impl Tx {
+    /// Inserts a customer created at `at`. A partner's domains are unique
+    /// ([`crate::Unique::CustomerDomain`]).
+    pub async fn insert_customer(
+        &mut self,
         new: &NewCustomerRecord<'_>,
         at: Timestamp,
-        idempotency: Option<&IdempotencyRecord>,
-    ) -> Result<Written<CustomerRecord>, StoreError> {
+    ) -> Result<CustomerRecord, StoreError> {
         const INSERT: &str = insert_customer_sql!(concat!(" RETURNING ", customer_columns!()));
-        let partner = new.partner_tenant_id.to_string();
-        let detail = serde_json::json!({ "domain": new.domain, "companyName": new.company_name })
-            .to_string();
-        let outcome = in_transaction!(self, |tx| {
-            if let Some(record) = idempotency {
-                let stored: Option<IdempotencyRow> = db::query(idempotency::FIND_SQL)
-                    .bind(&partner)
-                    .bind(&record.request_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(stored) = stored {
-                    return Ok(Written::Replayed(stored.try_into()?));
-                }
-            }
-            let row: CustomerRow = bind_customer!(db::query(INSERT), new, at)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(Conflict::Unique(_)) => {
-                        StoreError::from(Conflict::CustomerDomainTaken(new.domain.to_owned()))
-                    }
-                    other => other,
-                })?;
-            db::query(audit::INSERT_SQL)
-                .bind(at.unix_millis())
-                .bind(&partner)
-                .bind(new.actor)
-                .bind("customer.created")
-                .bind(new.id.to_string())
-                .bind(&detail)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(record) = idempotency {
-                db::query(idempotency::INSERT_SQL)
-                    .bind(&partner)
-                    .bind(&record.request_id)
-                    .bind(&record.fingerprint)
-                    .bind(i64::from(record.status))
-                    .bind(&record.body)
-                    .bind(at.unix_millis())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Ok(Written::Fresh(CustomerRecord::try_from(row)?))
-        });
-        self.replay_after_conflict(idempotency, outcome).await
+        let row: CustomerRow = bind_customer!(db::query(INSERT), new, at)
+            .fetch_one(self)
+            .await?;
+        CustomerRecord::try_from(row)
     }
 
-    /// Imports many customers at once, in transactions of up to 10,000 (one audit event per
-    /// transaction): for seeding benchmarks and migrating from another system.
+    /// Locks the partner's customer `id` until the transaction ends, so that changes to its
+    /// vetting are made one after another (on PostgreSQL a row lock; on SQLite the writer is
+    /// one already). `None` when the customer does not exist or is another partner's.
+    pub async fn lock_customer(
+        &mut self,
+        partner: TenantId,
+        id: CustomerId,
+    ) -> Result<Option<LockedCustomer>, StoreError> {
+        const LOCK: &str = "UPDATE customers SET vetting_version = vetting_version + 1 \
+                            WHERE id = $1 AND partner_tenant_id = $2 RETURNING domain, company_name";
+        let locked: Option<(String, String)> = db::query(LOCK)
+            .bind(id.to_string())
+            .bind(partner.to_string())
+            .fetch_optional(self)
+            .await?;
+        Ok(locked.map(|(domain, company_name)| LockedCustomer {
+            domain,
+            company_name,
+        }))
+    }
+}
+
+impl Store {
+    /// Imports many customers at once, in transactions of up to 10,000: for seeding benchmarks
+    /// and migrating from another system. Nothing else is written (no audit record: the
+    /// importer knows what it imported).
     pub async fn import_customers(
         &self,
         customers: &[NewCustomerRecord<'_>],
@@ -143,29 +128,15 @@ impl Store {
     ) -> Result<(), StoreError> {
         const INSERT: &str = insert_customer_sql!("");
         for chunk in customers.chunks(10_000) {
-            in_transaction!(self, |tx| {
+            self.transaction(async |tx: &mut Tx| {
                 for new in chunk {
                     bind_customer!(db::query(INSERT), new, at)
                         .execute(&mut *tx)
                         .await?;
                 }
-                let detail = serde_json::json!({ "count": chunk.len() }).to_string();
-                let actor = chunk.first().map(|c| c.actor).unwrap_or_default();
-                let partner = chunk
-                    .first()
-                    .map(|c| c.partner_tenant_id.to_string())
-                    .unwrap_or_default();
-                db::query(audit::INSERT_SQL)
-                    .bind(at.unix_millis())
-                    .bind(&partner)
-                    .bind(actor)
-                    .bind("customers.imported")
-                    .bind(&partner)
-                    .bind(&detail)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(())
-            })?;
+                Ok::<_, StoreError>(())
+            })
+            .await?;
         }
         Ok(())
     }

@@ -1,11 +1,12 @@
-//! `MS-RequestId` idempotency. The first response to a partner's request id is stored in the
-//! same transaction as the write it answers, so a retry either finds both or neither.
+//! `MS-RequestId` idempotency records: the first response to a partner's request id. Stored in
+//! the same transaction as the write it answers (by the layers above, through [`Tx`]), so a
+//! retry finds both or neither.
 
 use qualify_types::{TenantId, Timestamp};
 
-use crate::db;
+use crate::db::{self, Executor};
 use crate::records::parse;
-use crate::{Store, StoreError, on_reader, on_writer};
+use crate::{Store, StoreError, Tx, on_reader, on_writer};
 
 /// The first response given to one partner's request id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,15 +21,6 @@ pub struct IdempotencyRecord {
     pub status: u16,
     /// The JSON body answered.
     pub body: String,
-}
-
-/// What a write with an idempotency key did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Written<T> {
-    /// It wrote, and stored its response under the key.
-    Fresh(T),
-    /// The key was used before: nothing was written; here is what was stored under it.
-    Replayed(IdempotencyRecord),
 }
 
 db::row! {
@@ -57,13 +49,54 @@ impl TryFrom<IdempotencyRow> for IdempotencyRecord {
     }
 }
 
-/// Finds the record of (partner, request id).
-pub(crate) const FIND_SQL: &str = "SELECT partner_tenant_id, request_id, fingerprint, status, body \
-                                   FROM idempotency_keys WHERE partner_tenant_id = $1 AND request_id = $2";
-/// Stores a record; the primary key refuses a second one for the same (partner, request id).
-pub(crate) const INSERT_SQL: &str = "INSERT INTO idempotency_keys \
-                                     (partner_tenant_id, request_id, fingerprint, status, body, created_at) \
-                                     VALUES ($1, $2, $3, $4, $5, $6)";
+/// The record of (partner, request id), read on `on`.
+async fn find(
+    on: impl Executor,
+    partner: TenantId,
+    request_id: &str,
+) -> Result<Option<IdempotencyRecord>, StoreError> {
+    const SQL: &str = "SELECT partner_tenant_id, request_id, fingerprint, status, body \
+                       FROM idempotency_keys WHERE partner_tenant_id = $1 AND request_id = $2";
+    let row: Option<IdempotencyRow> = db::query(SQL)
+        .bind(partner.to_string())
+        .bind(request_id)
+        .fetch_optional(on)
+        .await?;
+    row.map(IdempotencyRecord::try_from).transpose()
+}
+
+impl Tx {
+    /// The record stored under a partner's request id, as this transaction sees it.
+    pub async fn find_idempotency_record(
+        &mut self,
+        partner: TenantId,
+        request_id: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        find(self, partner, request_id).await
+    }
+
+    /// Stores `record`, created at `at`. A partner's request id has one record
+    /// ([`crate::Unique::IdempotencyKey`]).
+    pub async fn save_idempotency_record(
+        &mut self,
+        record: &IdempotencyRecord,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO idempotency_keys \
+                           (partner_tenant_id, request_id, fingerprint, status, body, created_at) \
+                           VALUES ($1, $2, $3, $4, $5, $6)";
+        db::query(SQL)
+            .bind(record.partner_tenant_id.to_string())
+            .bind(&record.request_id)
+            .bind(&record.fingerprint)
+            .bind(i64::from(record.status))
+            .bind(&record.body)
+            .bind(at.unix_millis())
+            .execute(self)
+            .await?;
+        Ok(())
+    }
+}
 
 impl Store {
     /// The record stored under a partner's request id, if any.
@@ -72,12 +105,7 @@ impl Store {
         partner: TenantId,
         request_id: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let row: Option<IdempotencyRow> = on_reader!(self, |pool| db::query(FIND_SQL)
-            .bind(partner.to_string())
-            .bind(request_id)
-            .fetch_optional(pool)
-            .await?);
-        row.map(IdempotencyRecord::try_from).transpose()
+        on_reader!(self, |pool| find(pool, partner, request_id).await)
     }
 
     /// Forgets records created before `cutoff`. Returns how many.
@@ -88,26 +116,5 @@ impl Store {
             .execute(pool)
             .await?
             .rows_affected()))
-    }
-
-    /// After a write with `record` failed with a conflict: was it a concurrent retry of the same
-    /// request that won the race? Then the answer is that request's stored response.
-    pub(crate) async fn replay_after_conflict<T>(
-        &self,
-        record: Option<&IdempotencyRecord>,
-        outcome: Result<Written<T>, StoreError>,
-    ) -> Result<Written<T>, StoreError> {
-        match (outcome, record) {
-            (Err(StoreError::Conflict(conflict)), Some(record)) => {
-                match self
-                    .find_idempotency_record(record.partner_tenant_id, &record.request_id)
-                    .await?
-                {
-                    Some(stored) => Ok(Written::Replayed(stored)),
-                    None => Err(StoreError::Conflict(conflict)),
-                }
-            }
-            (outcome, _) => outcome,
-        }
     }
 }

@@ -3,11 +3,11 @@
 use qualify_types::{TenantId, Timestamp};
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::{self, Executor};
 use crate::records::{AppRow, SigningKeyRow, TenantRow, UserRow};
 use crate::{
-    AppRecord, SigningKeyRecord, Store, StoreError, TenantKind, TenantRecord, UserRecord, UserRole,
-    on_reader, on_writer,
+    AppRecord, SigningKeyRecord, Store, StoreError, TenantKind, TenantRecord, Tx, UserRecord,
+    UserRole, on_reader, on_writer,
 };
 
 /// A tenant to create.
@@ -55,52 +55,90 @@ pub struct NewUser<'a> {
     pub dev: bool,
 }
 
-impl Store {
+/// The tenant with `id`, read on `on`.
+async fn find_tenant(on: impl Executor, id: TenantId) -> Result<Option<TenantRecord>, StoreError> {
+    const SQL: &str = "SELECT id, kind, name, dev, disabled_at FROM tenants WHERE id = $1";
+    let row: Option<TenantRow> = db::query(SQL)
+        .bind(id.to_string())
+        .fetch_optional(on)
+        .await?;
+    row.map(TenantRecord::try_from).transpose()
+}
+
+impl Tx {
+    /// The tenant with `id`, as this transaction sees it.
+    pub async fn find_tenant(&mut self, id: TenantId) -> Result<Option<TenantRecord>, StoreError> {
+        find_tenant(self, id).await
+    }
+
     /// Creates a tenant unless one with its id exists. True when it was created.
     pub async fn insert_tenant(
-        &self,
+        &mut self,
         tenant: &NewTenant<'_>,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         const SQL: &str = "INSERT INTO tenants (id, kind, name, dev, created_at) VALUES ($1, $2, $3, $4, $5) \
                            ON CONFLICT (id) DO NOTHING";
-        let done = on_writer!(self, |pool| db::query(SQL)
+        let done = db::query(SQL)
             .bind(tenant.id.to_string())
             .bind(tenant.kind.as_str())
             .bind(tenant.name)
             .bind(i64::from(tenant.dev))
             .bind(at.unix_millis())
-            .execute(pool)
+            .execute(self)
             .await?
-            .rows_affected());
+            .rows_affected();
         Ok(done == 1)
     }
 
-    /// The tenant with `id`.
-    pub async fn find_tenant(&self, id: TenantId) -> Result<Option<TenantRecord>, StoreError> {
-        const SQL: &str = "SELECT id, kind, name, dev, disabled_at FROM tenants WHERE id = $1";
-        let row: Option<TenantRow> = on_reader!(self, |pool| db::query(SQL)
-            .bind(id.to_string())
-            .fetch_optional(pool)
-            .await?);
-        row.map(TenantRecord::try_from).transpose()
-    }
-
     /// Registers an application unless one with its client id exists. True when created.
-    pub async fn insert_app(&self, app: &NewApp<'_>, at: Timestamp) -> Result<bool, StoreError> {
+    pub async fn insert_app(
+        &mut self,
+        app: &NewApp<'_>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         const SQL: &str = "INSERT INTO apps (client_id, tenant_id, name, secret_hash, dev, created_at) \
                            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO NOTHING";
-        let done = on_writer!(self, |pool| db::query(SQL)
+        let done = db::query(SQL)
             .bind(app.client_id.to_string())
             .bind(app.tenant_id.to_string())
             .bind(app.name)
             .bind(app.secret_hash)
             .bind(i64::from(app.dev))
             .bind(at.unix_millis())
-            .execute(pool)
+            .execute(self)
             .await?
-            .rows_affected());
+            .rows_affected();
         Ok(done == 1)
+    }
+
+    /// Creates a user unless one with its id or user name exists. True when created.
+    pub async fn insert_user(
+        &mut self,
+        user: &NewUser<'_>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "INSERT INTO users (id, tenant_id, username, password_hash, role, dev, created_at) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+        let done = db::query(SQL)
+            .bind(user.id.to_string())
+            .bind(user.tenant_id.to_string())
+            .bind(user.username.to_lowercase())
+            .bind(user.password_hash)
+            .bind(user.role.as_str())
+            .bind(i64::from(user.dev))
+            .bind(at.unix_millis())
+            .execute(self)
+            .await?
+            .rows_affected();
+        Ok(done == 1)
+    }
+}
+
+impl Store {
+    /// The tenant with `id`.
+    pub async fn find_tenant(&self, id: TenantId) -> Result<Option<TenantRecord>, StoreError> {
+        on_reader!(self, |pool| find_tenant(pool, id).await)
     }
 
     /// The application with `client_id`.
@@ -111,24 +149,6 @@ impl Store {
             .fetch_optional(pool)
             .await?);
         row.map(AppRecord::try_from).transpose()
-    }
-
-    /// Creates a user unless one with its id or user name exists. True when created.
-    pub async fn insert_user(&self, user: &NewUser<'_>, at: Timestamp) -> Result<bool, StoreError> {
-        const SQL: &str = "INSERT INTO users (id, tenant_id, username, password_hash, role, dev, created_at) \
-                           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
-        let done = on_writer!(self, |pool| db::query(SQL)
-            .bind(user.id.to_string())
-            .bind(user.tenant_id.to_string())
-            .bind(user.username.to_lowercase())
-            .bind(user.password_hash)
-            .bind(user.role.as_str())
-            .bind(i64::from(user.dev))
-            .bind(at.unix_millis())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(done == 1)
     }
 
     /// The user signing in as `username` (any casing).

@@ -10,7 +10,7 @@ use qualify_types::Timestamp;
 
 use crate::db;
 use crate::records::timestamp;
-use crate::{Store, StoreError, in_transaction, on_reader, on_writer};
+use crate::{Store, StoreError, Tx, on_reader, on_writer};
 
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,36 +128,26 @@ impl TryFrom<JobRow> for JobRecord {
     }
 }
 
-/// Enqueues `$jobs` (an iterator of [`NewJob`]) on `$executor` (a pool, or `&mut *tx` to enqueue
-/// in the transaction of the change that causes them), created at `$at`.
-macro_rules! insert_jobs {
-    ($executor:expr, $jobs:expr, $at:expr) => {
-        for job in $jobs {
-            db::query(
-                "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&job.kind)
-            .bind(&job.payload)
-            .bind(job.run_at.unix_millis())
-            .bind(i64::from(job.max_attempts))
-            .bind($at.unix_millis())
-            .execute($executor)
-            .await?;
+impl Tx {
+    /// Enqueues `jobs`, created at `at`: they run only if this transaction commits.
+    pub async fn enqueue_jobs(&mut self, jobs: &[NewJob], at: Timestamp) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at) \
+                           VALUES ($1, $2, $3, $4, $5)";
+        for job in jobs {
+            db::query(SQL)
+                .bind(&job.kind)
+                .bind(&job.payload)
+                .bind(job.run_at.unix_millis())
+                .bind(i64::from(job.max_attempts))
+                .bind(at.unix_millis())
+                .execute(&mut *self)
+                .await?;
         }
-    };
+        Ok(())
+    }
 }
 
-pub(crate) use insert_jobs;
-
 impl Store {
-    /// Enqueues jobs outside any other change.
-    pub async fn enqueue_jobs(&self, jobs: &[NewJob], at: Timestamp) -> Result<(), StoreError> {
-        in_transaction!(self, |tx| {
-            insert_jobs!(&mut *tx, jobs, at);
-            Ok(())
-        })
-    }
-
     /// Claims the oldest due job for `worker` until `now + lease`, if there is one.
     pub async fn claim_job(
         &self,

@@ -1,4 +1,8 @@
-//! Qualify's persistence: one [`Store`] over embedded SQLite or PostgreSQL.
+//! Qualify's persistence: one [`Store`] over embedded SQLite or PostgreSQL. It owns the
+//! statements, transactions ([`Store::transaction`] and its [`Tx`]), the translation of the
+//! drivers' errors, and durability (the SQLite writer's group commit and checkpoints). It decides
+//! no business question: which submission is allowed, who may decide, what is audited and what
+//! is announced belong to the service above, which composes these statements in one transaction.
 //!
 //! Every statement is written once, in SQL both engines run (`$N` placeholders, `RETURNING`,
 //! `ON CONFLICT`, partial unique indexes), and executed through the dispatch macros below,
@@ -33,15 +37,17 @@ mod records;
 mod refresh_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod transaction;
 mod validation_codes;
 mod vetting;
 mod writer;
 
 pub use admin::PrincipalStatus;
+pub use audit::{AuditEvent, AuditRecord};
 pub use config::{Backend, DatabaseUrl, SqliteSync, StoreOptions, UnsupportedDatabaseUrl};
-pub use customers::{CustomerPage, NewCustomerRecord};
-pub use error::{Conflict, StoreError};
-pub use idempotency::{IdempotencyRecord, Written};
+pub use customers::{CustomerPage, LockedCustomer, NewCustomerRecord};
+pub use error::{StoreError, Unique};
+pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};
 pub use jobs::{ClaimedJob, JobRecord, JobState, NewJob};
 pub use records::{
@@ -49,7 +55,8 @@ pub use records::{
     UserRecord, UserRole, ValidationCodeRecord, VettingRecord,
 };
 pub use refresh_tokens::{NewRefreshToken, Redeemed};
-pub use validation_codes::NewValidationCode;
+pub use transaction::Tx;
+pub use validation_codes::{CodeSpent, NewValidationCode};
 pub use vetting::{HistoryEntry, ImportedVetting, NewVettingRequest, VettingFilter, VettingPage};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -102,35 +109,7 @@ macro_rules! on_writer {
     };
 }
 
-/// Runs `$body` (an expression of type `Result<T, StoreError>` that uses `&mut *$tx`) in a
-/// write transaction, committing when it is `Ok` and rolling back otherwise. On SQLite the
-/// "transaction" is a savepoint within the writer's current batch (writer.rs): the same
-/// all-or-nothing, and acknowledged only once the batch is committed and durable.
-macro_rules! in_transaction {
-    ($store:expr, |$tx:ident| $body:expr) => {
-        match &$store.pool {
-            $crate::Pool::Sqlite { writer, .. } => {
-                let mut turn = writer.turn().await?;
-                let outcome: Result<_, $crate::StoreError> = {
-                    let $tx = turn.conn();
-                    async { $body }.await
-                };
-                turn.finish(outcome.is_ok()).await?;
-                outcome
-            }
-            $crate::Pool::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                let outcome: Result<_, $crate::StoreError> = async { $body }.await;
-                if outcome.is_ok() {
-                    $tx.commit().await?;
-                }
-                outcome
-            }
-        }
-    };
-}
-
-pub(crate) use {in_transaction, on_reader, on_writer};
+pub(crate) use {on_reader, on_writer};
 
 /// Qualify's database. Cheap to clone: clones share the pools.
 #[derive(Debug, Clone)]

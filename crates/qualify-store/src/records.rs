@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use qualify_domain::{DenialReason, PriorRequest, VettingState};
+use qualify_domain::{DenialReason, VettingState};
 use qualify_types::{
     CustomerId, EducationSegment, Qualification, SubmissionChannel, TenantId, Timestamp,
     VettingRequestId, VettingStatus,
@@ -366,17 +366,6 @@ pub struct VettingRecord {
     pub decided_at: Option<Timestamp>,
     /// Who decided it.
     pub decided_by: Option<String>,
-}
-
-impl VettingRecord {
-    /// What the submission rules need of it.
-    pub fn as_prior(&self) -> PriorRequest {
-        PriorRequest {
-            qualification: self.qualification,
-            status: self.state.status(),
-            attempt: self.attempt,
-        }
-    }
 }
 
 db::row! {

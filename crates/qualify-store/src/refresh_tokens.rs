@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::records::parse;
-use crate::{Store, StoreError, in_transaction, on_writer};
+use crate::{Store, StoreError, Tx, on_writer};
 
 /// A refresh token to store.
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ impl Store {
                             FROM refresh_tokens WHERE token_hash = $1";
         const REVOKE_FAMILY: &str =
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
-        in_transaction!(self, |tx| {
+        self.transaction(async |tx: &mut Tx| {
             let used: Option<TokenRow> = db::query(USE)
                 .bind(presented)
                 .bind(now.unix_millis())
@@ -138,6 +138,7 @@ impl Store {
                 Some(_) => Redeemed::Expired,
             })
         })
+        .await
     }
 
     /// Revokes a whole family (e.g. when its token is presented by another application).

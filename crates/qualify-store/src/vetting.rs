@@ -1,26 +1,19 @@
-//! Vetting requests: submission under the customer's rules, the customer's history, the
-//! reviewers' queue, and decisions. Each change takes the customer's row lock first, so two
-//! submissions for one customer are serialised by the database on every backend.
+//! Vetting requests: their statements. The customer's history, inserting a request, deciding
+//! one (only while it is in review: the database settles which of two decisions wins), and the
+//! reviewers' queue. Whether a submission or a decision is allowed is not decided here.
 
-use qualify_domain::{
-    Submission, SubmissionPolicy, SubmissionRefused, Verdict, VettingState, check_submission,
-};
+use qualify_domain::{Submission, Verdict, VettingState};
 use qualify_types::{
     CustomerId, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus,
 };
 use uuid::Uuid;
 
 use crate::admin;
-use crate::db;
-use crate::idempotency::{self, IdempotencyRow};
-use crate::jobs::insert_jobs;
+use crate::db::{self, Executor};
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
-use crate::{
-    Conflict, IdempotencyRecord, NewJob, Pool, PrincipalStatus, Store, StoreError, VettingRecord,
-    Written, audit, in_transaction, on_reader,
-};
+use crate::{Pool, PrincipalStatus, Store, StoreError, Tx, VettingRecord, on_reader};
 
-/// A vetting request to create.
+/// A vetting request to insert, in review.
 #[derive(Debug, Clone)]
 pub struct NewVettingRequest<'a> {
     /// Its id, chosen by the caller.
@@ -31,8 +24,8 @@ pub struct NewVettingRequest<'a> {
     pub customer_id: CustomerId,
     /// What is submitted.
     pub submission: &'a Submission,
-    /// Who submits it, for the audit trail.
-    pub actor: &'a str,
+    /// Which request of this customer and qualification it is, from 1.
+    pub attempt: u32,
 }
 
 /// Which vetting requests to list.
@@ -176,158 +169,12 @@ impl Store {
         Ok((admin::principal_status(status)?, history(rows)?))
     }
 
-    /// Submits a qualification for vetting, if the customer's history and `policy` allow it.
-    /// A GCC submission uses one create of the partner's validation code. With `idempotency`, a
-    /// repeat of the same request id submits nothing and returns the first response.
-    pub async fn submit_vetting(
-        &self,
-        new: &NewVettingRequest<'_>,
-        policy: &SubmissionPolicy,
-        at: Timestamp,
-        idempotency: Option<&IdempotencyRecord>,
-        outbox: impl FnOnce(&VettingRecord) -> Vec<NewJob> + Send,
-    ) -> Result<Written<VettingRecord>, StoreError> {
-        const LOCK_CUSTOMER: &str = "UPDATE customers SET vetting_version = vetting_version + 1 \
-                                     WHERE id = $1 AND partner_tenant_id = $2 RETURNING domain, company_name";
-        const USE_CODE: &str = "UPDATE validation_codes SET remaining_creates = remaining_creates - 1, updated_at = $3 \
-                                WHERE partner_tenant_id = $1 AND validation_id = $2 AND remaining_creates > 0";
-        const CODE_EXISTS: &str = "SELECT COUNT(*) FROM validation_codes WHERE partner_tenant_id = $1 AND validation_id = $2";
-        const INSERT: &str = "INSERT INTO vetting_requests (id, customer_id, partner_tenant_id, qualification, \
-                              education_segment, website, validation_code, channel, attempt, status, created_at) \
-                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'InReview', $10)";
-
-        let partner = new.partner_tenant_id.to_string();
-        let customer = new.customer_id.to_string();
-        let submission = new.submission;
-        let qualification = submission.qualification();
-        let outcome = in_transaction!(self, |tx| {
-            // The lock comes before the idempotency check: a concurrent retry holding the lock
-            // has committed its record by the time this one reads.
-            let locked: Option<(String, String)> = db::query(LOCK_CUSTOMER)
-                .bind(&customer)
-                .bind(&partner)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((customer_domain, customer_company_name)) = locked else {
-                return Err(StoreError::NotFound);
-            };
-            if let Some(record) = idempotency {
-                let stored: Option<IdempotencyRow> = db::query(idempotency::FIND_SQL)
-                    .bind(&partner)
-                    .bind(&record.request_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(stored) = stored {
-                    return Ok(Written::Replayed(stored.try_into()?));
-                }
-            }
-            let rows: Vec<HistoryRow> = history_query(new.partner_tenant_id, new.customer_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            let prior: Vec<_> = history(rows)?
-                .unwrap_or_default()
-                .iter()
-                .map(HistoryEntry::as_prior)
-                .collect();
-            let attempt =
-                check_submission(&prior, qualification, policy).map_err(Conflict::from)?;
-            if let Some(code) = submission.validation_code() {
-                let used = db::query(USE_CODE)
-                    .bind(&partner)
-                    .bind(code.as_str())
-                    .bind(at.unix_millis())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if used == 0 {
-                    let exists: i64 = db::query(CODE_EXISTS)
-                        .bind(&partner)
-                        .bind(code.as_str())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let refused = if exists == 0 {
-                        SubmissionRefused::UnknownValidationCode(code.to_string())
-                    } else {
-                        SubmissionRefused::ValidationCodeExhausted(code.to_string())
-                    };
-                    return Err(Conflict::from(refused).into());
-                }
-            }
-            db::query(INSERT)
-                .bind(new.id.to_string())
-                .bind(&customer)
-                .bind(&partner)
-                .bind(qualification.as_str())
-                .bind(submission.education_segment().map(|s| s.as_str()))
-                .bind(submission.website().map(|w| w.as_str()))
-                .bind(submission.validation_code().map(|c| c.as_str()))
-                .bind(channel_str(submission.channel()))
-                .bind(i64::from(attempt))
-                .bind(at.unix_millis())
-                .execute(&mut *tx)
-                .await?;
-            let detail = serde_json::json!({
-                "customerId": customer,
-                "qualification": qualification.as_str(),
-                "attempt": attempt,
-                "channel": channel_str(submission.channel()),
-            })
-            .to_string();
-            db::query(audit::INSERT_SQL)
-                .bind(at.unix_millis())
-                .bind(&partner)
-                .bind(new.actor)
-                .bind("vetting.submitted")
-                .bind(new.id.to_string())
-                .bind(&detail)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(record) = idempotency {
-                db::query(idempotency::INSERT_SQL)
-                    .bind(&partner)
-                    .bind(&record.request_id)
-                    .bind(&record.fingerprint)
-                    .bind(i64::from(record.status))
-                    .bind(&record.body)
-                    .bind(at.unix_millis())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            // Everything the record holds is known here: no need to read it back.
-            let record = VettingRecord {
-                id: new.id,
-                partner_tenant_id: new.partner_tenant_id,
-                customer_id: new.customer_id,
-                customer_domain,
-                customer_company_name,
-                qualification,
-                education_segment: submission.education_segment(),
-                website: submission.website().map(|w| w.to_string()),
-                validation_code: submission.validation_code().map(|c| c.to_string()),
-                channel: submission.channel(),
-                attempt,
-                state: VettingState::InReview,
-                created_at: at,
-                decided_at: None,
-                decided_by: None,
-            };
-            insert_jobs!(&mut *tx, outbox(&record), at);
-            Ok(Written::Fresh(record))
-        });
-        self.replay_after_conflict(idempotency, outcome).await
-    }
-
     /// The vetting request `id`.
     pub async fn find_vetting_request(
         &self,
         id: VettingRequestId,
     ) -> Result<Option<VettingRecord>, StoreError> {
-        const SQL: &str = concat!(vetting_select!(), "WHERE v.id = $1");
-        let row: Option<VettingRow> = on_reader!(self, |pool| db::query(SQL)
-            .bind(id.to_string())
-            .fetch_optional(pool)
-            .await?);
-        row.map(VettingRecord::try_from).transpose()
+        on_reader!(self, |pool| find_vetting_request(pool, id).await)
     }
 
     /// Up to `limit` vetting requests matching `filter`, oldest first, after position `after`.
@@ -366,67 +213,97 @@ impl Store {
             next_after,
         })
     }
+}
 
-    /// Decides the vetting request `id`, if it is still in review. Of two reviewers deciding at
-    /// once, exactly one succeeds; the other gets [`Conflict::Decision`].
-    pub async fn decide_vetting(
-        &self,
+/// The vetting request `id`, read on `on`.
+async fn find_vetting_request(
+    on: impl Executor,
+    id: VettingRequestId,
+) -> Result<Option<VettingRecord>, StoreError> {
+    const SQL: &str = concat!(vetting_select!(), "WHERE v.id = $1");
+    let row: Option<VettingRow> = db::query(SQL)
+        .bind(id.to_string())
+        .fetch_optional(on)
+        .await?;
+    row.map(VettingRecord::try_from).transpose()
+}
+
+impl Tx {
+    /// The partner's customer's vetting history, oldest first, as this transaction sees it;
+    /// `None` when the customer does not exist or is another partner's.
+    pub async fn customer_history(
+        &mut self,
+        partner: TenantId,
+        customer: CustomerId,
+    ) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
+        history(history_query(partner, customer).fetch_all(self).await?)
+    }
+
+    /// Inserts a vetting request, in review, submitted at `at`.
+    pub async fn insert_vetting_request(
+        &mut self,
+        new: &NewVettingRequest<'_>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO vetting_requests (id, customer_id, partner_tenant_id, qualification, \
+                              education_segment, website, validation_code, channel, attempt, status, created_at) \
+                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'InReview', $10)";
+        let submission = new.submission;
+        db::query(INSERT)
+            .bind(new.id.to_string())
+            .bind(new.customer_id.to_string())
+            .bind(new.partner_tenant_id.to_string())
+            .bind(submission.qualification().as_str())
+            .bind(submission.education_segment().map(|s| s.as_str()))
+            .bind(submission.website().map(|w| w.as_str()))
+            .bind(submission.validation_code().map(|c| c.as_str()))
+            .bind(channel_str(submission.channel()))
+            .bind(i64::from(new.attempt))
+            .bind(at.unix_millis())
+            .execute(self)
+            .await?;
+        Ok(())
+    }
+
+    /// Records `verdict` on the vetting request `id`, by `decided_by` at `at`, if the request is
+    /// still in review; false when it is not (or does not exist). Of two transactions deciding
+    /// one request at once, exactly one records its verdict.
+    pub async fn decide_vetting_request(
+        &mut self,
         id: VettingRequestId,
         verdict: &Verdict,
-        reviewer_tenant: TenantId,
-        reviewer: &str,
+        decided_by: &str,
         at: Timestamp,
-        outbox: impl FnOnce(&VettingRecord) -> Vec<NewJob> + Send,
-    ) -> Result<VettingRecord, StoreError> {
+    ) -> Result<bool, StoreError> {
         const DECIDE: &str = "UPDATE vetting_requests SET status = $1, reason = $2, decided_at = $3, decided_by = $4 \
                               WHERE id = $5 AND status = 'InReview' RETURNING customer_id";
         // Bumping the customer's version tells anything caching its qualifications to reload.
         const TOUCH_CUSTOMER: &str =
             "UPDATE customers SET vetting_version = vetting_version + 1 WHERE id = $1";
-        const SELECT: &str = concat!(vetting_select!(), "WHERE v.id = $1");
+        let decided: Option<String> = db::query(DECIDE)
+            .bind(verdict.status().as_str())
+            .bind(verdict.reason().map(|r| r.as_str()))
+            .bind(at.unix_millis())
+            .bind(decided_by)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self)
+            .await?;
+        let Some(customer) = decided else {
+            return Ok(false);
+        };
+        db::query(TOUCH_CUSTOMER)
+            .bind(&customer)
+            .execute(self)
+            .await?;
+        Ok(true)
+    }
 
-        let reason = verdict.reason().map(|r| r.as_str());
-        let detail = serde_json::json!({ "vettingStatus": verdict.status().as_str(), "vettingReason": reason }).to_string();
-        in_transaction!(self, |tx| {
-            let decided: Option<String> = db::query(DECIDE)
-                .bind(verdict.status().as_str())
-                .bind(reason)
-                .bind(at.unix_millis())
-                .bind(reviewer)
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let current: Option<VettingRow> = db::query(SELECT)
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let current = VettingRecord::try_from(current.ok_or(StoreError::NotFound)?)?;
-            let Some(customer) = decided else {
-                // Not in review any more: let the state machine say why.
-                let refused = current.state.decide(verdict.clone()).map(|_| ()).err();
-                return Err(match refused {
-                    Some(refused) => Conflict::from(refused).into(),
-                    None => {
-                        StoreError::internal("deciding", "a request in review refused the decision")
-                    }
-                });
-            };
-            db::query(TOUCH_CUSTOMER)
-                .bind(&customer)
-                .execute(&mut *tx)
-                .await?;
-            db::query(audit::INSERT_SQL)
-                .bind(at.unix_millis())
-                .bind(reviewer_tenant.to_string())
-                .bind(reviewer)
-                .bind("vetting.decided")
-                .bind(id.to_string())
-                .bind(&detail)
-                .execute(&mut *tx)
-                .await?;
-            insert_jobs!(&mut *tx, outbox(&current), at);
-            Ok(current)
-        })
+    /// The vetting request `id`, as this transaction sees it.
+    pub async fn find_vetting_request(
+        &mut self,
+        id: VettingRequestId,
+    ) -> Result<Option<VettingRecord>, StoreError> {
+        find_vetting_request(self, id).await
     }
 }
 
@@ -464,12 +341,9 @@ impl Store {
                               education_segment, channel, attempt, status, reason, created_at, decided_at, decided_by) \
                               VALUES ($1, $2, $3, $4, $5, 'api', $6, $7, $8, $9, $10, $11)";
         for chunk in requests.chunks(10_000) {
-            in_transaction!(self, |tx| {
+            self.transaction(async |tx: &mut Tx| {
                 for request in chunk {
-                    let reason = match &request.state {
-                        VettingState::Denied(reason) => Some(reason.as_str()),
-                        VettingState::InReview | VettingState::Approved => None,
-                    };
+                    let reason = request.state.reason().map(|r| r.as_str());
                     db::query(INSERT)
                         .bind(request.id.to_string())
                         .bind(request.customer_id.to_string())
@@ -485,8 +359,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                Ok(())
-            })?;
+                Ok::<_, StoreError>(())
+            })
+            .await?;
         }
         Ok(())
     }

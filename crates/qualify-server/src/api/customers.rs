@@ -7,17 +7,16 @@ use axum::response::Response;
 use qualify_domain::{
     CompanyName, CustomerDomain, InvalidValue, optional_country, optional_email, optional_text,
 };
-use qualify_store::{BillingRecord, CustomerRecord, NewCustomerRecord};
+use qualify_store::{BillingRecord, CustomerRecord, NewCustomerRecord, Tx};
 use qualify_types::{
     Address, Attributes, BillingProfile, Collection, CompanyProfile, Customer, CustomerId,
-    Timestamp,
 };
 use serde::Deserialize;
 
 use super::pagination;
-use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
-use crate::idempotency;
+use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
 use crate::identity::Partner;
+use crate::usecases::{self, Actor};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
@@ -172,45 +171,30 @@ pub(crate) async fn create(
     LenientJson(input): LenientJson<CreateCustomerInput>,
 ) -> Result<Response, ApiError> {
     let valid = ValidCustomer::try_from(input)?;
-    let id = CustomerId::random();
-    let now = Timestamp::now();
     let new = NewCustomerRecord {
-        id,
+        id: CustomerId::random(),
         partner_tenant_id: caller.tenant_id,
         domain: valid.domain.as_str(),
         company_name: valid.company_name.as_str(),
         billing: &valid.billing,
-        actor: &caller.actor(),
     };
-    // The response is known before the write, so it can be stored with it for replays.
-    let planned = CustomerRecord {
-        id,
-        partner_tenant_id: caller.tenant_id,
-        domain: valid.domain.to_string(),
-        company_name: valid.company_name.to_string(),
-        billing: valid.billing.clone(),
-        created_at: now,
-    };
-    let body = serde_json::to_vec(&customer_dto(planned)).map_err(ApiError::internal)?;
     let normalised = format!(
         "{}|{}|{:?}",
         valid.domain, valid.company_name, valid.billing
     );
     let fingerprint = idempotency::fingerprint("POST", "/v1/customers", &normalised);
-    let record = idempotency::record(
-        caller.tenant_id,
-        &ids,
-        &fingerprint,
-        StatusCode::CREATED,
-        &body,
-    );
-    let written = state
-        .store
-        .create_customer(&new, now, record.as_ref())
-        .await?;
-    idempotency::respond(written, &fingerprint, |_| {
-        idempotency::fresh_response(StatusCode::CREATED, body)
-    })
+    let key = idempotency::key(caller.tenant_id, &ids, fingerprint);
+    let actor = Actor::caller(&caller);
+    let at = state.clock.now();
+    let answered = usecases::idempotency::once(
+        &state.store,
+        key.as_ref(),
+        at,
+        async |tx: &mut Tx| usecases::create_customer(tx, &actor, &new, at).await,
+        |created| idempotency::answer(StatusCode::CREATED, &customer_dto(created)),
+    )
+    .await?;
+    idempotency::respond(answered)
 }
 
 /// `GET /v1/customers/{customer_id}`.

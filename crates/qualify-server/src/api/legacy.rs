@@ -11,13 +11,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use qualify_domain::{Submission, VettingState};
 use qualify_store::HistoryEntry;
-use qualify_types::{CustomerId, QualificationChoice, Timestamp};
+use qualify_types::{CustomerId, QualificationChoice};
 use serde_json::Value;
 
-use super::qualifications::{
-    PlannedSubmission, SubmitQuery, requestable, submit_for_vetting, validation_code,
-};
-use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
+use super::qualifications::{SubmitQuery, requestable, submit_for_vetting, validation_code};
+use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
 use crate::identity::{PartnerCustomerHistory, PartnerUser};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
@@ -98,16 +96,16 @@ pub(crate) async fn submit(
 ) -> Result<Response, ApiError> {
     let qualification = requestable(choice(&body)?)?;
     let submission = Submission::from_legacy(qualification, validation_code(None, query.code)?)?;
-    let body = serde_json::to_vec(qualification.legacy_name()).map_err(ApiError::internal)?;
-    let planned = PlannedSubmission {
+    submit_for_vetting(
+        &state,
+        &caller,
+        &ids,
+        "/v1/customers/{customer_id}/qualification",
         customer,
-        submission: &submission,
-        route: "/v1/customers/{customer_id}/qualification",
-        status: StatusCode::OK,
-        body,
-        at: Timestamp::now(),
-    };
-    submit_for_vetting(&state, &caller, &ids, planned).await
+        &submission,
+        |created| idempotency::answer(StatusCode::OK, &created.qualification.legacy_name()),
+    )
+    .await
 }
 
 #[cfg(test)]

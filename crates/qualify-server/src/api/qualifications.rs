@@ -8,18 +8,16 @@ use axum::response::{IntoResponse, Response};
 use qualify_domain::{
     Submission, ValidationCodeValue, VettingState, Website, latest_per_qualification,
 };
-use qualify_store::{HistoryEntry, NewVettingRequest};
+use qualify_store::{HistoryEntry, Tx, VettingRecord};
 use qualify_types::{
-    CustomerId, EducationSegment, EventType, Qualification, QualificationChoice,
-    QualificationState, Qualifications, SdkQualifications, SubmittedQualification, Timestamp,
-    VettingRequestId, VettingStatus,
+    CustomerId, EducationSegment, Qualification, QualificationChoice, QualificationState,
+    Qualifications, SdkQualifications, SubmittedQualification,
 };
 use serde::Deserialize;
 
-use crate::events;
-use crate::http::{IdPath, LenientJson, QueryParams, RequestIds};
-use crate::idempotency;
-use crate::identity::{PartnerCustomerHistory, PartnerUser};
+use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
+use crate::identity::{PartnerCustomerHistory, PartnerUser, Principal};
+use crate::usecases::{self, Actor, UseCaseError};
 use crate::wire::Wire;
 use crate::{ApiError, AppState, ContractProfile};
 
@@ -158,77 +156,47 @@ pub(crate) fn normalised(submission: &Submission) -> String {
     )
 }
 
-/// A checked submission and the answer it will get, prepared before the write so the answer can
-/// be stored with it for idempotent replays.
-pub(crate) struct PlannedSubmission<'a> {
-    /// The customer.
-    pub(crate) customer: CustomerId,
-    /// What is submitted.
-    pub(crate) submission: &'a Submission,
-    /// The route template, part of the idempotency fingerprint.
-    pub(crate) route: &'static str,
-    /// The success status.
-    pub(crate) status: StatusCode,
-    /// The success body.
-    pub(crate) body: Vec<u8>,
-    /// The submission's time, which the body shows.
-    pub(crate) at: Timestamp,
-}
-
-/// Submits for vetting and answers: shared by this endpoint and the legacy one, so both go
-/// through the same vetting lifecycle.
+/// Submits for vetting and answers with `answer` of the new request: shared by this endpoint and
+/// the legacy one, so both go through the same use case. `route` (the route template) is part
+/// of the idempotency fingerprint.
 pub(crate) async fn submit_for_vetting(
     state: &AppState,
-    caller: &crate::identity::Principal,
+    caller: &Principal,
     ids: &RequestIds,
-    planned: PlannedSubmission<'_>,
+    route: &'static str,
+    customer: CustomerId,
+    submission: &Submission,
+    answer: impl FnOnce(VettingRecord) -> Result<(u16, String), UseCaseError>,
 ) -> Result<Response, ApiError> {
-    let PlannedSubmission {
-        customer,
-        submission,
-        route,
-        status,
-        body,
-        at,
-    } = planned;
     let fingerprint = idempotency::fingerprint(
         "POST",
         &format!("{route}|{customer}"),
         &normalised(submission),
     );
-    let record = idempotency::record(caller.tenant_id, ids, &fingerprint, status, &body);
-    let new = NewVettingRequest {
-        id: VettingRequestId::time_ordered(),
-        partner_tenant_id: caller.tenant_id,
-        customer_id: customer,
-        submission,
-        actor: &caller.actor(),
-    };
-    let written = state
-        .store
-        .submit_vetting(
-            &new,
-            &state.settings.policy,
-            at,
-            record.as_ref(),
-            |created| {
-                events::outbox(
-                    &state.settings,
-                    EventType::QualificationSubmitted,
-                    created,
-                    at,
-                )
-            },
-        )
-        .await
-        .map_err(|error| match error {
-            qualify_store::StoreError::NotFound => ApiError::CustomerNotFound(customer),
-            other => other.into(),
-        })?;
+    let key = idempotency::key(caller.tenant_id, ids, fingerprint);
+    let actor = Actor::caller(caller);
+    let at = state.clock.now();
+    let answered = usecases::idempotency::once(
+        &state.store,
+        key.as_ref(),
+        at,
+        async |tx: &mut Tx| {
+            usecases::submit(
+                tx,
+                &state.vetting,
+                &actor,
+                caller.tenant_id,
+                customer,
+                submission,
+                at,
+            )
+            .await
+        },
+        answer,
+    )
+    .await?;
     state.jobs_ready.notify_waiters();
-    idempotency::respond(written, &fingerprint, |_| {
-        idempotency::fresh_response(status, body)
-    })
+    idempotency::respond(answered)
 }
 
 /// `POST …/qualifications`: App+User only; answers 201 with the new request `InReview`.
@@ -250,20 +218,23 @@ pub(crate) async fn submit(
     LenientJson(input): LenientJson<SubmitInput>,
 ) -> Result<Response, ApiError> {
     let submission = parse_submission(input, query.code)?;
-    let now = Timestamp::now();
-    let body = serde_json::to_vec(&SubmittedQualification {
-        qualification: submission.qualification(),
-        vetting_status: VettingStatus::InReview,
-        vetting_create_date: now,
-    })
-    .map_err(ApiError::internal)?;
-    let planned = PlannedSubmission {
+    submit_for_vetting(
+        &state,
+        &caller,
+        &ids,
+        "/v1/customers/{customer_id}/qualifications",
         customer,
-        submission: &submission,
-        route: "/v1/customers/{customer_id}/qualifications",
-        status: StatusCode::CREATED,
-        body,
-        at: now,
-    };
-    submit_for_vetting(&state, &caller, &ids, planned).await
+        &submission,
+        |created| {
+            idempotency::answer(
+                StatusCode::CREATED,
+                &SubmittedQualification {
+                    qualification: created.qualification,
+                    vetting_status: created.state.status(),
+                    vetting_create_date: created.created_at,
+                },
+            )
+        },
+    )
+    .await
 }

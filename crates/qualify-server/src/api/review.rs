@@ -2,27 +2,23 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use qualify_domain::{Verdict, VettingState};
-use qualify_store::{VettingFilter, VettingRecord};
+use qualify_domain::Verdict;
+use qualify_store::{Tx, VettingFilter, VettingRecord};
 use qualify_types::{
-    Collection, CustomerId, EventType, TenantId, Timestamp, VettingRequest, VettingRequestId,
-    VettingStatus,
+    Collection, CustomerId, TenantId, VettingRequest, VettingRequestId, VettingStatus,
 };
 use serde::Deserialize;
 
 use super::pagination;
-use crate::events;
 use crate::http::{IdPath, LenientJson, QueryParams};
 use crate::identity::Reviewer;
+use crate::usecases::{self, Decider};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
 /// A stored vetting request as reviewers see it.
 pub(crate) fn vetting_request_dto(record: VettingRecord) -> VettingRequest {
-    let reason = match &record.state {
-        VettingState::Denied(reason) => Some(reason.to_string()),
-        VettingState::InReview | VettingState::Approved => None,
-    };
+    let reason = record.state.reason().map(ToString::to_string);
     VettingRequest {
         id: record.id,
         partner_tenant_id: record.partner_tenant_id,
@@ -160,30 +156,18 @@ pub(crate) async fn decide(
         .as_deref()
         .ok_or_else(|| ApiError::missing("vettingStatus"))?;
     let verdict = Verdict::from_request(status.parse()?, input.vetting_reason.as_deref())?;
-    let now = Timestamp::now();
+    let decider = Decider::Reviewer {
+        tenant: reviewer.principal.tenant_id.to_string(),
+        username: reviewer.username,
+    };
+    let at = state.clock.now();
     let decided = state
         .store
-        .decide_vetting(
-            id,
-            &verdict,
-            reviewer.principal.tenant_id,
-            &reviewer.username,
-            now,
-            |record| {
-                events::outbox(
-                    &state.settings,
-                    EventType::QualificationDecided,
-                    record,
-                    now,
-                )
-            },
-        )
-        .await
-        .map_err(|error| match error {
-            qualify_store::StoreError::NotFound => ApiError::VettingRequestNotFound(id),
-            other => other.into(),
-        })?;
+        .transaction(async |tx: &mut Tx| {
+            usecases::decide(tx, &state.vetting, id, &verdict, &decider, at).await
+        })
+        .await?;
     state.jobs_ready.notify_waiters();
-    tracing::info!(request = %id, status = %decided.state.status(), reviewer = %reviewer.username, "decided");
+    tracing::info!(request = %id, status = %decided.state.status(), reviewer = ?decider, "decided");
     Ok(Wire::ok(vetting_request_dto(decided)))
 }

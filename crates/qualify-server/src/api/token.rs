@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use qualify_store::{AppRecord, NewRefreshToken, Redeemed, UserRecord};
-use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId, Timestamp, TokenResponse};
+use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId, TokenResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -154,7 +154,7 @@ async fn redeem(
             "AADSTS70008: The refresh token has expired or is invalid; sign in again.",
         )
     };
-    let now = Timestamp::now();
+    let now = crate::clock::wall_now();
     let expires = now.plus_millis(
         i64::try_from(state.settings.refresh_token_lifetime.as_millis()).unwrap_or(i64::MAX),
     );
@@ -291,7 +291,7 @@ pub(crate) async fn issue(
         state.issuer_for(&tenant.to_string()),
         subject,
         lifetime,
-        Timestamp::now(),
+        crate::clock::wall_now(),
     )
     .map_err(|error| {
         tracing::error!(error = %error, "minting a token failed");
@@ -324,7 +324,7 @@ async fn start_refresh_family(
     scope: &str,
 ) -> Result<String, OAuthError> {
     let token = random_secret().ok_or_else(|| server_error("no randomness"))?;
-    let now = Timestamp::now();
+    let now = crate::clock::wall_now();
     let family = Uuid::new_v4().to_string();
     let hash = refresh_hash(&token);
     let record = NewRefreshToken {

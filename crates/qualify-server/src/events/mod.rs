@@ -4,7 +4,6 @@
 mod webhook;
 mod worker;
 
-use qualify_domain::VettingState;
 use qualify_store::{NewJob, VettingRecord};
 use qualify_types::{Event, EventData, EventType, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -39,47 +38,61 @@ fn event(event_type: EventType, record: &VettingRecord, at: Timestamp) -> Event 
             qualification: record.qualification,
             education_segment: record.education_segment,
             vetting_status: record.state.status(),
-            vetting_reason: match &record.state {
-                VettingState::Denied(reason) => Some(reason.to_string()),
-                VettingState::InReview | VettingState::Approved => None,
-            },
+            vetting_reason: record.state.reason().map(ToString::to_string),
             attempt: record.attempt,
         },
     }
 }
 
-/// The delivery jobs of one vetting change: one per webhook, none when there is none.
-pub(crate) fn outbox(
-    settings: &Settings,
-    event_type: EventType,
-    record: &VettingRecord,
-    at: Timestamp,
-) -> Vec<NewJob> {
-    if settings.webhooks.is_empty() {
-        return Vec::new();
+/// Where vetting changes are announced: one delivery job per configured webhook, enqueued in
+/// the change's own transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbox {
+    webhooks: Vec<url::Url>,
+    max_attempts: u32,
+}
+
+impl Outbox {
+    /// The outbox of a server with `settings`.
+    pub(crate) fn new(settings: &Settings) -> Self {
+        Self {
+            webhooks: settings.webhooks.iter().map(|w| w.url.clone()).collect(),
+            max_attempts: settings.jobs.max_attempts,
+        }
     }
-    let body = match serde_json::to_string(&event(event_type, record, at)) {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::error!(error = %error, "an event could not be serialised");
+
+    /// The delivery jobs of one vetting change: one per webhook, none when there is none.
+    pub(crate) fn jobs(
+        &self,
+        event_type: EventType,
+        record: &VettingRecord,
+        at: Timestamp,
+    ) -> Vec<NewJob> {
+        if self.webhooks.is_empty() {
             return Vec::new();
         }
-    };
-    settings
-        .webhooks
-        .iter()
-        .filter_map(|webhook| {
-            let payload = serde_json::to_string(&Delivery {
-                url: webhook.url.to_string(),
-                body: body.clone(),
+        let body = match serde_json::to_string(&event(event_type, record, at)) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(error = %error, "an event could not be serialised");
+                return Vec::new();
+            }
+        };
+        self.webhooks
+            .iter()
+            .filter_map(|url| {
+                let payload = serde_json::to_string(&Delivery {
+                    url: url.to_string(),
+                    body: body.clone(),
+                })
+                .ok()?;
+                Some(NewJob {
+                    kind: DELIVER.to_owned(),
+                    payload,
+                    run_at: at,
+                    max_attempts: self.max_attempts,
+                })
             })
-            .ok()?;
-            Some(NewJob {
-                kind: DELIVER.to_owned(),
-                payload,
-                run_at: at,
-                max_attempts: settings.jobs.max_attempts,
-            })
-        })
-        .collect()
+            .collect()
+    }
 }

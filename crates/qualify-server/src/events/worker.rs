@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use qualify_store::{ClaimedJob, JobState};
-use qualify_types::{Event, Timestamp};
+use qualify_types::Event;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -73,7 +73,7 @@ impl Worker {
             match self
                 .state
                 .store
-                .claim_job(&self.name, jobs.lease, Timestamp::now())
+                .claim_job(&self.name, jobs.lease, self.state.clock.now())
                 .await
             {
                 Ok(Some(job)) => self.finish(&job).await,
@@ -101,7 +101,7 @@ impl Worker {
             other => Outcome::GiveUp(format!("unknown job kind {other}")),
         };
         let store = &self.state.store;
-        let now = Timestamp::now();
+        let now = self.state.clock.now();
         let recorded = match outcome {
             Outcome::Done => store
                 .complete_job(job.id, &self.name, now)

@@ -1,6 +1,7 @@
 //! HTTP plumbing: the route table, and the layers every request passes through.
 
 mod extract;
+pub(crate) mod idempotency;
 mod request_ids;
 mod trace;
 

@@ -4,7 +4,7 @@
 //! refuse them.
 
 use qualify_store::{
-    NewApp, NewTenant, NewUser, NewValidationCode, Store, StoreError, TenantKind, UserRole,
+    NewApp, NewTenant, NewUser, NewValidationCode, Store, StoreError, TenantKind, Tx, UserRole,
 };
 use qualify_types::{TenantId, Timestamp, dev};
 use uuid::Uuid;
@@ -23,9 +23,13 @@ fn parse_constant<T: std::str::FromStr>(value: &str) -> Result<T, StoreError> {
     })
 }
 
-/// Seeds every well-known identity and partner A's validation code.
-pub async fn seed(store: &Store) -> Result<(), StoreError> {
-    let now = Timestamp::now();
+/// Seeds every well-known identity and partner A's validation code, in one transaction. The
+/// rows are inserted unless they exist (so a restart, or several nodes starting at once, seed
+/// them once); secrets are hashed only for rows not seeded yet.
+pub async fn seed(store: &Store, now: Timestamp) -> Result<(), StoreError> {
+    let mut tenants = Vec::new();
+    let mut apps = Vec::new();
+    let mut users = Vec::new();
     for identity in dev::ALL {
         let tenant_id: TenantId = parse_constant(identity.tenant_id)?;
         let client_id: Uuid = parse_constant(identity.client_id)?;
@@ -34,48 +38,64 @@ pub async fn seed(store: &Store) -> Result<(), StoreError> {
         } else {
             (TenantKind::Partner, UserRole::Member)
         };
-        store
-            .insert_tenant(
-                &NewTenant {
-                    id: tenant_id,
-                    kind,
-                    name: identity.display_name,
-                    dev: true,
-                },
-                now,
-            )
-            .await?;
+        tenants.push((tenant_id, kind, identity.display_name));
         if store.find_app(client_id).await?.is_none() {
             let secret_hash = hash_well_known(identity.client_secret);
-            let app = NewApp {
-                client_id,
-                tenant_id,
-                name: identity.display_name,
-                secret_hash: &secret_hash,
-                dev: true,
-            };
-            store.insert_app(&app, now).await?;
+            apps.push((client_id, tenant_id, identity.display_name, secret_hash));
         }
         if store.find_user_by_name(identity.username).await?.is_none() {
             let password_hash = hash_well_known(identity.password);
-            let user = NewUser {
-                id: user_object_id(&identity),
+            users.push((
+                user_object_id(&identity),
                 tenant_id,
-                username: identity.username,
-                password_hash: &password_hash,
+                identity.username,
+                password_hash,
                 role,
-                dev: true,
-            };
-            store.insert_user(&user, now).await?;
+            ));
         }
     }
-    let code = NewValidationCode {
-        partner_tenant_id: parse_constant(dev::PARTNER_A.tenant_id)?,
-        validation_id: dev::PARTNER_A_VALIDATION_CODE,
-        organization_name: "City of Contoso (dev)",
-        max_creates: dev::PARTNER_A_VALIDATION_CODE_MAX_CREATES,
-        dev: true,
-    };
-    store.insert_validation_code(&code, now).await?;
-    Ok(())
+    let partner_a = parse_constant(dev::PARTNER_A.tenant_id)?;
+    store
+        .transaction(async |tx: &mut Tx| {
+            for (id, kind, name) in &tenants {
+                let tenant = NewTenant {
+                    id: *id,
+                    kind: *kind,
+                    name,
+                    dev: true,
+                };
+                tx.insert_tenant(&tenant, now).await?;
+            }
+            for (client_id, tenant_id, name, secret_hash) in &apps {
+                let app = NewApp {
+                    client_id: *client_id,
+                    tenant_id: *tenant_id,
+                    name,
+                    secret_hash,
+                    dev: true,
+                };
+                tx.insert_app(&app, now).await?;
+            }
+            for (id, tenant_id, username, password_hash, role) in &users {
+                let user = NewUser {
+                    id: *id,
+                    tenant_id: *tenant_id,
+                    username,
+                    password_hash,
+                    role: *role,
+                    dev: true,
+                };
+                tx.insert_user(&user, now).await?;
+            }
+            let code = NewValidationCode {
+                partner_tenant_id: partner_a,
+                validation_id: dev::PARTNER_A_VALIDATION_CODE,
+                organization_name: "City of Contoso (dev)",
+                max_creates: dev::PARTNER_A_VALIDATION_CODE_MAX_CREATES,
+                dev: true,
+            };
+            tx.insert_validation_code(&code, now).await?;
+            Ok(())
+        })
+        .await
 }

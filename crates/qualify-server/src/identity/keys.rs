@@ -10,8 +10,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use qualify_store::{SigningKeyRecord, Store, StoreError};
-use qualify_types::Timestamp;
+use qualify_store::{SigningKeyRecord, Store, StoreError, Unique};
 use secrecy::ExposeSecret;
 
 /// How often an unknown `kid` may trigger a reload from the database: bounds the database load
@@ -102,7 +101,7 @@ impl KeySet {
         records: &[SigningKeyRecord],
         token_lifetime: Duration,
     ) -> Result<Option<Self>, KeyError> {
-        let now = Timestamp::now();
+        let now = crate::clock::wall_now();
         let lifetime_ms = i64::try_from(token_lifetime.as_millis()).unwrap_or(i64::MAX);
         let mut signer = None;
         let mut verifiers = HashMap::new();
@@ -149,10 +148,13 @@ impl KeyRing {
             let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key)
                 .await
                 .map_err(|_| KeyError::Generate)??;
-            match store.insert_signing_key(&kid, &pem, Timestamp::now()).await {
+            match store
+                .insert_signing_key(&kid, &pem, crate::clock::wall_now())
+                .await
+            {
                 Ok(()) => tracing::info!(kid, "created a signing key"),
                 // Another node starting at the same time stored its key first: use that one.
-                Err(StoreError::Conflict(_)) => {
+                Err(StoreError::Duplicate(Unique::ActiveSigningKey)) => {
                     tracing::info!("another node created the signing key")
                 }
                 Err(error) => return Err(error.into()),

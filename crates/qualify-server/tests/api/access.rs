@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use qualify_store::Tx;
 use qualify_store::testing::TestDatabase;
 use qualify_types::{TenantId, Timestamp};
 use reqwest::StatusCode;
@@ -50,7 +51,9 @@ async fn disabling_a_tenant_an_app_or_a_user_refuses_their_unexpired_tokens_at_o
             StatusCode::OK
         );
         store
-            .set_user_disabled(PARTNER_B.username, true, now)
+            .transaction(async |tx: &mut Tx| {
+                tx.set_user_disabled(PARTNER_B.username, true, now).await
+            })
             .await
             .unwrap();
         let description = assert_error(
@@ -61,7 +64,9 @@ async fn disabling_a_tenant_an_app_or_a_user_refuses_their_unexpired_tokens_at_o
         .await;
         assert!(description.contains("user is disabled"), "{description}");
         store
-            .set_user_disabled(PARTNER_B.username, false, now)
+            .transaction(async |tx: &mut Tx| {
+                tx.set_user_disabled(PARTNER_B.username, false, now).await
+            })
             .await
             .unwrap();
         assert_eq!(
@@ -72,7 +77,10 @@ async fn disabling_a_tenant_an_app_or_a_user_refuses_their_unexpired_tokens_at_o
 
         let app_b = server.token(PARTNER_B, Grant::App).await;
         store
-            .set_app_disabled(PARTNER_B.client_id.parse().unwrap(), true, now)
+            .transaction(async |tx: &mut Tx| {
+                tx.set_app_disabled(PARTNER_B.client_id.parse().unwrap(), true, now)
+                    .await
+            })
             .await
             .unwrap();
         assert_error(
@@ -89,7 +97,7 @@ async fn disabling_a_tenant_an_app_or_a_user_refuses_their_unexpired_tokens_at_o
         let app_a = server.token(PARTNER_A, Grant::App).await;
         let tenant_a: TenantId = PARTNER_A.tenant_id.parse().unwrap();
         store
-            .set_tenant_disabled(tenant_a, true, now)
+            .transaction(async |tx: &mut Tx| tx.set_tenant_disabled(tenant_a, true, now).await)
             .await
             .unwrap();
         let description = assert_error(
@@ -236,7 +244,9 @@ async fn a_rotated_key_signs_new_tokens_while_the_old_one_still_verifies() {
         let store = admin_store(&db).await;
         let (kid, pem) = qualify_server::identity::generate_signing_key().unwrap();
         store
-            .rotate_signing_key(&kid, &pem, Timestamp::now())
+            .transaction(async |tx: &mut Tx| {
+                tx.rotate_signing_key(&kid, &pem, Timestamp::now()).await
+            })
             .await
             .unwrap();
         store.close().await;
@@ -329,7 +339,10 @@ async fn reads_of_a_customers_qualifications_check_the_caller_first() {
 
         let tenant_a: TenantId = PARTNER_A.tenant_id.parse().unwrap();
         store
-            .set_tenant_disabled(tenant_a, true, Timestamp::now())
+            .transaction(async |tx: &mut Tx| {
+                tx.set_tenant_disabled(tenant_a, true, Timestamp::now())
+                    .await
+            })
             .await
             .unwrap();
         for path in reads.iter().map(String::as_str).chain(malformed) {

@@ -2,6 +2,7 @@
 
 use futures::future::join_all;
 use qualify_store::NewValidationCode;
+use qualify_store::Tx;
 use qualify_store::testing::TestDatabase;
 use qualify_types::Timestamp;
 use reqwest::{Method, StatusCode};
@@ -210,7 +211,9 @@ async fn validation_codes_list_the_partners_own_with_exact_remaining_creates() {
             dev: false,
         };
         store
-            .insert_validation_code(&new, Timestamp::now())
+            .transaction(async |tx: &mut Tx| {
+                tx.insert_validation_code(&new, Timestamp::now()).await
+            })
             .await
             .unwrap();
         store.close().await;

@@ -130,9 +130,13 @@ impl Query {
         Ok(on.fetch(self, Rows::First).await?.into_iter().next())
     }
 
-    /// The first row; [`StoreError::NotFound`] when there is none.
+    /// The first row of a statement that always returns one (`COUNT(*)`, `RETURNING` of an
+    /// insert): none is a bug, not an answer.
     pub(crate) async fn fetch_one<R: FromRow>(self, on: impl Executor) -> Result<R, StoreError> {
-        self.fetch_optional(on).await?.ok_or(StoreError::NotFound)
+        let sql = self.sql;
+        self.fetch_optional(on).await?.ok_or_else(|| {
+            StoreError::internal("running a statement", format!("no row from: {sql}"))
+        })
     }
 
     /// Every row.

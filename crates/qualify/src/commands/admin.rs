@@ -1,18 +1,17 @@
 //! `qualify admin …`: operators manage partners, applications, users, reviewers and signing
 //! keys directly in the database (so it works before any server is up, and running servers see
-//! the change on their next request). Generated secrets and passwords are printed once and
+//! the change on their next request), through `qualify_server::admin`, which holds the rules and
+//! writes each change with its audit record. Generated secrets and passwords are printed once and
 //! stored only as slow hashes.
 
 use std::io::Write;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
-use qualify_server::identity::{generate_signing_key, hash_secret, random_secret};
-use qualify_store::{
-    DatabaseUrl, NewApp, NewTenant, NewUser, NewValidationCode, Store, StoreOptions, TenantKind,
-    UserRole,
-};
-use qualify_types::{TenantId, Timestamp};
+use qualify_server::Clock;
+use qualify_server::admin::Admin;
+use qualify_store::{DatabaseUrl, Store, StoreOptions, TenantKind};
+use qualify_types::TenantId;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -196,10 +195,6 @@ fn actor() -> String {
     )
 }
 
-fn secret() -> anyhow::Result<String> {
-    random_secret().context("the operating system's random generator failed")
-}
-
 /// Prints the outcome: a table, or (with `--json`) the JSON value.
 fn show(json: bool, value: &Value, headers: &[&str], rows: Vec<Vec<String>>) -> anyhow::Result<()> {
     print(
@@ -223,49 +218,17 @@ pub(crate) async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let store = Store::connect(&StoreOptions::new(url))
         .await
         .context("opening the database")?;
-    let outcome = command(&store, args.command, args.json).await;
+    let admin = Admin::new(store.clone(), Clock::wall(), actor());
+    let outcome = command(&admin, args.command, args.json).await;
     store.close().await;
     outcome
 }
 
-async fn audit(store: &Store, action: &str, subject: &str, detail: Value) -> anyhow::Result<()> {
-    store
-        .record_audit(
-            "operator",
-            &actor(),
-            action,
-            subject,
-            &detail.to_string(),
-            Timestamp::now(),
-        )
-        .await?;
-    Ok(())
-}
-
-async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Result<()> {
-    let now = Timestamp::now();
+async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Result<()> {
+    let store = admin.store();
     match command {
         AdminCommand::Partners(PartnersCommand::Create { name, id }) => {
-            let id = id.unwrap_or_else(TenantId::random);
-            let created = store
-                .insert_tenant(
-                    &NewTenant {
-                        id,
-                        kind: TenantKind::Partner,
-                        name: &name,
-                        dev: false,
-                    },
-                    now,
-                )
-                .await?;
-            anyhow::ensure!(created, "a tenant {id} exists already");
-            audit(
-                store,
-                "tenant.created",
-                &id.to_string(),
-                json!({ "name": name }),
-            )
-            .await?;
+            let id = admin.create_partner(&name, id).await?;
             show(
                 json,
                 &json!({ "tenantId": id, "name": name }),
@@ -286,13 +249,7 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             show(json, &json!(value), &["TENANT ID", "NAME", "STATE"], rows)
         }
         AdminCommand::Partners(PartnersCommand::Disable { tenant_id }) => {
-            let tenant = store
-                .find_tenant(tenant_id)
-                .await?
-                .filter(|t| t.kind == TenantKind::Partner);
-            anyhow::ensure!(tenant.is_some(), "no partner {tenant_id}");
-            store.set_tenant_disabled(tenant_id, true, now).await?;
-            audit(store, "tenant.disabled", &tenant_id.to_string(), json!({})).await?;
+            admin.disable_partner(tenant_id).await?;
             show(
                 json,
                 &json!({ "tenantId": tenant_id, "disabled": true }),
@@ -301,20 +258,16 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
         AdminCommand::Apps(AppsCommand::Create { tenant, name }) => {
-            anyhow::ensure!(
-                store.find_tenant(tenant).await?.is_some(),
-                "no tenant {tenant}: create it first (admin partners create)"
-            );
-            let (client_id, client_secret) = create_app(store, tenant, &name).await?;
-            let value = json!({ "tenantId": tenant, "clientId": client_id, "clientSecret": client_secret, "name": name });
+            let app = admin.create_app(tenant, &name).await?;
+            let value = json!({ "tenantId": tenant, "clientId": app.client_id, "clientSecret": app.client_secret, "name": name });
             show(
                 json,
                 &value,
                 &["TENANT ID", "CLIENT ID", "CLIENT SECRET (shown once)"],
                 vec![vec![
                     tenant.to_string(),
-                    client_id.to_string(),
-                    client_secret,
+                    app.client_id.to_string(),
+                    app.client_secret,
                 ]],
             )
         }
@@ -343,11 +296,7 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
         AdminCommand::Apps(AppsCommand::Disable { client_id }) => {
-            anyhow::ensure!(
-                store.set_app_disabled(client_id, true, now).await?,
-                "no application {client_id}"
-            );
-            audit(store, "app.disabled", &client_id.to_string(), json!({})).await?;
+            admin.disable_app(client_id).await?;
             show(
                 json,
                 &json!({ "clientId": client_id, "disabled": true }),
@@ -356,15 +305,7 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
         AdminCommand::Users(UsersCommand::Create { tenant, username }) => {
-            let kind = store.find_tenant(tenant).await?.map(|t| t.kind);
-            let role = match kind {
-                Some(TenantKind::Partner) => UserRole::Member,
-                Some(TenantKind::Operator) => {
-                    bail!("users of the operator tenant are reviewers: use admin reviewers create")
-                }
-                None => bail!("no tenant {tenant}: create it first (admin partners create)"),
-            };
-            let password = create_user(store, tenant, &username, role).await?;
+            let password = admin.create_user(tenant, &username).await?;
             let value = json!({ "tenantId": tenant, "username": username.to_lowercase(), "password": password });
             show(
                 json,
@@ -374,11 +315,7 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
         AdminCommand::Users(UsersCommand::Disable { username }) => {
-            anyhow::ensure!(
-                store.set_user_disabled(&username, true, now).await?,
-                "no user {username}"
-            );
-            audit(store, "user.disabled", &username.to_lowercase(), json!({})).await?;
+            admin.disable_user(&username).await?;
             show(
                 json,
                 &json!({ "username": username.to_lowercase(), "disabled": true }),
@@ -387,7 +324,33 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
         AdminCommand::Reviewers(ReviewersCommand::Create { username }) => {
-            create_reviewer(store, &username, json).await
+            let reviewer = admin.create_reviewer(&username).await?;
+            let mut value = json!({ "tenantId": reviewer.tenant_id, "clientId": reviewer.client_id, "username": reviewer.username, "password": reviewer.password });
+            if let Some(secret) = &reviewer.client_secret {
+                value["clientSecret"] = json!(secret);
+            }
+            let row = vec![
+                reviewer.tenant_id.to_string(),
+                reviewer.client_id.to_string(),
+                reviewer
+                    .client_secret
+                    .unwrap_or_else(|| "(existing app)".into()),
+                reviewer.username,
+                reviewer.password,
+            ];
+            let _ = writeln!(std::io::stderr(), "Secrets are shown once; store them now.");
+            show(
+                json,
+                &value,
+                &[
+                    "OPERATOR TENANT",
+                    "CLIENT ID",
+                    "CLIENT SECRET",
+                    "USERNAME",
+                    "PASSWORD",
+                ],
+                vec![row],
+            )
         }
         AdminCommand::ValidationCodes(ValidationCodesCommand::Create {
             tenant,
@@ -395,13 +358,10 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             max_creates,
             code,
         }) => {
-            let partner = store
-                .find_tenant(tenant)
+            let code = admin
+                .issue_validation_code(tenant, &organization, max_creates, code.as_deref())
                 .await?
-                .filter(|t| t.kind == TenantKind::Partner);
-            anyhow::ensure!(partner.is_some(), "no partner {tenant}");
-            let code =
-                issue_validation_code(store, tenant, &organization, max_creates, code).await?;
+                .validation_id;
             let value = json!({ "tenantId": tenant, "validationId": code, "organizationName": organization, "maxCreates": max_creates });
             show(
                 json,
@@ -452,64 +412,15 @@ async fn command(store: &Store, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
         AdminCommand::Keys(KeysCommand::Rotate) => {
-            let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key).await??;
-            store.rotate_signing_key(&kid, &pem, now).await?;
-            audit(store, "signing_key.rotated", &kid, json!({})).await?;
+            let kid = admin.rotate_signing_key().await?;
             show(
                 json,
                 &json!({ "kid": kid }),
                 &["NEW SIGNING KEY (kid)"],
-                vec![vec![kid.clone()]],
+                vec![vec![kid]],
             )
         }
     }
-}
-
-/// Issues a code (the given one, or a new six-digit one); returns it.
-async fn issue_validation_code(
-    store: &Store,
-    tenant: TenantId,
-    organization: &str,
-    max_creates: u32,
-    code: Option<String>,
-) -> anyhow::Result<String> {
-    anyhow::ensure!(
-        !organization.trim().is_empty(),
-        "the organization's name is required"
-    );
-    for _ in 0..8 {
-        let candidate = match &code {
-            Some(code) => code.clone(),
-            None => format!(
-                "{:06}",
-                u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into()?) % 1_000_000
-            ),
-        };
-        qualify_domain::ValidationCodeValue::parse(&candidate)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let new = NewValidationCode {
-            partner_tenant_id: tenant,
-            validation_id: &candidate,
-            organization_name: organization.trim(),
-            max_creates,
-            dev: false,
-        };
-        if store.insert_validation_code(&new, Timestamp::now()).await? {
-            audit(
-                store,
-                "validation_code.created",
-                &candidate,
-                json!({ "tenantId": tenant, "maxCreates": max_creates }),
-            )
-            .await?;
-            return Ok(candidate);
-        }
-        anyhow::ensure!(
-            code.is_none(),
-            "the partner already has the code {candidate}"
-        );
-    }
-    bail!("could not find an unused code; pass one with --code")
 }
 
 fn state(disabled: bool) -> String {
@@ -518,144 +429,4 @@ fn state(disabled: bool) -> String {
     } else {
         "enabled".into()
     }
-}
-
-/// Registers an application with a generated secret; returns the client id and the secret.
-async fn create_app(store: &Store, tenant: TenantId, name: &str) -> anyhow::Result<(Uuid, String)> {
-    let client_id = Uuid::new_v4();
-    let secret = secret()?;
-    let hash = tokio::task::spawn_blocking({
-        let secret = secret.clone();
-        move || hash_secret(&secret)
-    })
-    .await?;
-    store
-        .insert_app(
-            &NewApp {
-                client_id,
-                tenant_id: tenant,
-                name,
-                secret_hash: &hash,
-                dev: false,
-            },
-            Timestamp::now(),
-        )
-        .await?;
-    audit(
-        store,
-        "app.created",
-        &client_id.to_string(),
-        json!({ "tenantId": tenant, "name": name }),
-    )
-    .await?;
-    Ok((client_id, secret))
-}
-
-/// Creates a user with a generated password; returns the password.
-async fn create_user(
-    store: &Store,
-    tenant: TenantId,
-    username: &str,
-    role: UserRole,
-) -> anyhow::Result<String> {
-    anyhow::ensure!(
-        username.contains('@')
-            && username.len() <= 254
-            && !username.chars().any(char::is_whitespace),
-        "the user name must look like an e-mail address (user@domain)"
-    );
-    let password = secret()?;
-    let hash = tokio::task::spawn_blocking({
-        let password = password.clone();
-        move || hash_secret(&password)
-    })
-    .await?;
-    let user = NewUser {
-        id: Uuid::new_v4(),
-        tenant_id: tenant,
-        username,
-        password_hash: &hash,
-        role,
-        dev: false,
-    };
-    anyhow::ensure!(
-        store.insert_user(&user, Timestamp::now()).await?,
-        "a user {username} exists already"
-    );
-    audit(
-        store,
-        "user.created",
-        &username.to_lowercase(),
-        json!({ "tenantId": tenant, "role": format!("{role:?}") }),
-    )
-    .await?;
-    Ok(password)
-}
-
-/// A reviewer, with the operator tenant and its application created on first use.
-async fn create_reviewer(store: &Store, username: &str, json: bool) -> anyhow::Result<()> {
-    let tenant = match store.operator_tenant().await? {
-        Some(tenant) => tenant.id,
-        None => {
-            let id = TenantId::random();
-            store
-                .insert_tenant(
-                    &NewTenant {
-                        id,
-                        kind: TenantKind::Operator,
-                        name: "Operator",
-                        dev: false,
-                    },
-                    Timestamp::now(),
-                )
-                .await?;
-            audit(
-                store,
-                "tenant.created",
-                &id.to_string(),
-                json!({ "kind": "operator" }),
-            )
-            .await?;
-            id
-        }
-    };
-    let existing = store
-        .list_apps(Some(tenant))
-        .await?
-        .into_iter()
-        .find(|a| !a.disabled && !a.dev);
-    let (client_id, client_secret) = match existing {
-        Some(app) => (app.client_id, None),
-        None => {
-            let (id, secret) = create_app(store, tenant, "Reviewer console").await?;
-            (id, Some(secret))
-        }
-    };
-    let password = create_user(store, tenant, username, UserRole::Reviewer).await?;
-    let mut value = json!({ "tenantId": tenant, "clientId": client_id, "username": username.to_lowercase(), "password": password });
-    if let Some(secret) = &client_secret {
-        value["clientSecret"] = json!(secret);
-    }
-    let row = vec![
-        tenant.to_string(),
-        client_id.to_string(),
-        client_secret
-            .clone()
-            .unwrap_or_else(|| "(existing app)".into()),
-        username.to_lowercase(),
-        password,
-    ];
-    let _ = writeln!(std::io::stderr(), "Secrets are shown once; store them now.");
-    show(
-        json,
-        &value,
-        &[
-            "OPERATOR TENANT",
-            "CLIENT ID",
-            "CLIENT SECRET",
-            "USERNAME",
-            "PASSWORD",
-        ],
-        vec![row],
-    )
 }

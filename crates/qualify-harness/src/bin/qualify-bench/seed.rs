@@ -36,7 +36,6 @@ async fn import(
                 domain,
                 company_name: "Bench",
                 billing: &billing,
-                actor: "qualify-bench",
             })
             .collect();
         store.import_customers(&records, Timestamp::now()).await?;

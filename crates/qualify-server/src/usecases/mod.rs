@@ -1,0 +1,51 @@
+//! The use cases: what a submission, a decision and a new customer do, each a plain async
+//! function over an open [`Tx`](qualify_store::Tx). Each composes, in that one transaction, the
+//! domain's rules (`qualify-domain`), the GCC code, the audit record and the outbox; a caller
+//! that needs more in the same transaction (an idempotency record, a second use case) adds it
+//! around. The HTTP handlers, and every other caller, reach the database's vetting data only
+//! through these, so a decision is written, audited and announced the same way whoever makes it.
+
+mod customers;
+mod decide;
+mod error;
+pub(crate) mod idempotency;
+#[cfg(test)]
+mod stories;
+mod submit;
+
+use qualify_domain::SubmissionPolicy;
+
+pub(crate) use customers::create_customer;
+pub(crate) use decide::{Decider, decide};
+pub(crate) use error::UseCaseError;
+pub(crate) use submit::submit;
+
+use crate::events::Outbox;
+
+/// What the vetting use cases work with besides the transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct Vetting {
+    /// Limits on submissions.
+    pub(crate) policy: SubmissionPolicy,
+    /// Where changes are announced.
+    pub(crate) outbox: Outbox,
+}
+
+/// Who did something, as the audit trail names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Actor {
+    /// Their tenant: a partner's id, or `operator`.
+    pub(crate) tenant: String,
+    /// A user's sign-in name, `app:<client id>`, `rule:<name>`.
+    pub(crate) name: String,
+}
+
+impl Actor {
+    /// The caller of a request.
+    pub(crate) fn caller(principal: &crate::identity::Principal) -> Self {
+        Self {
+            tenant: principal.tenant_id.to_string(),
+            name: principal.actor(),
+        }
+    }
+}
