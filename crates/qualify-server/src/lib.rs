@@ -23,6 +23,7 @@ pub mod events;
 mod http;
 pub mod identity;
 mod openapi;
+mod router;
 mod settings;
 mod state;
 pub mod tls;
@@ -191,7 +192,7 @@ impl App {
         tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, "serving");
         let served = match tls {
             None => {
-                let service = http::service::<axum::body::Body>(state.clone());
+                let service = router::service::<axum::body::Body>(state.clone());
                 axum::serve(listener, ServiceExt::<Request>::into_make_service(service))
                     .with_graceful_shutdown(shutdown)
                     .await
@@ -204,7 +205,7 @@ impl App {
                     shutdown.await;
                     stopper.graceful_shutdown(None);
                 });
-                let service = http::service::<hyper::body::Incoming>(state.clone());
+                let service = router::service::<hyper::body::Incoming>(state.clone());
                 let make_service =
                     ServiceExt::<hyper::Request<hyper::body::Incoming>>::into_make_service(service);
                 axum_server::from_tcp_rustls(listener.into_std()?, config)?

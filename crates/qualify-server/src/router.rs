@@ -1,0 +1,96 @@
+//! The route table: every path and method the server answers, in one function, and the layers
+//! every request passes through. Handlers live in `api/`, named after their URL segment;
+//! extractors and middleware in `http/`.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower::util::MapRequest;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::api::{
+    customers, discovery, health, legacy, qualifications, review, token, validations,
+};
+use crate::http::{middleware as layers, request_ids, trace};
+use crate::{ApiError, AppState};
+
+/// Every route of the server.
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::check))
+        // The built-in token issuer, at Entra ID's paths.
+        .route("/{tenant}/oauth2/v2.0/token", post(token::issue))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(discovery::authorize))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/discovery/v2.0/keys", get(discovery::keys))
+        // Partner Center.
+        .route(
+            "/v1/customers",
+            get(customers::list).post(customers::create),
+        )
+        .route("/v1/customers/all/validations", get(validations::list))
+        .route("/v1/customers/{customer_id}", get(customers::show))
+        // The retired singular endpoints, still called by the PowerShell module and the Java SDK.
+        .route(
+            "/v1/customers/{customer_id}/qualification",
+            get(legacy::show).put(legacy::submit),
+        )
+        .route(
+            "/v1/customers/{customer_id}/qualifications",
+            get(qualifications::list).post(qualifications::submit),
+        )
+        // The reviewers' API.
+        .route("/review/v1/requests", get(review::list))
+        .route("/review/v1/requests/{id}", get(review::show))
+        .route("/review/v1/requests/{id}/decision", post(review::decide))
+}
+
+/// The routes with their layers; the outermost layer is listed first.
+fn router(state: AppState) -> Router {
+    let layers = ServiceBuilder::new()
+        .layer(middleware::from_fn(request_ids::request_ids))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(trace::make_span)
+                .on_response(trace::on_response),
+        )
+        .layer(CatchPanicLayer::custom(|_panic| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            layers::request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit));
+    routes()
+        // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .url("/openapi.json", crate::openapi::document()),
+        )
+        .fallback(layers::not_found)
+        .method_not_allowed_fallback(layers::method_not_allowed)
+        .layer(layers)
+        .with_state(state)
+}
+
+/// The whole service: paths are normalised before routing, since Partner Center (ASP.NET)
+/// matches them case-insensitively and clients send `/v1/Customers/…` too.
+pub(crate) fn service<B>(
+    state: AppState,
+) -> MapRequest<Router, fn(axum::http::Request<B>) -> Request>
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    ServiceBuilder::new()
+        .map_request(layers::normalise_path::<B> as fn(axum::http::Request<B>) -> Request)
+        .service(router(state))
+}
