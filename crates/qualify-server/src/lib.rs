@@ -22,6 +22,7 @@ mod error;
 pub mod events;
 mod http;
 pub mod identity;
+mod jobs;
 mod openapi;
 mod router;
 mod settings;
@@ -33,6 +34,7 @@ mod wire;
 pub use clock::{Clock, ManualClock, wall_now};
 pub use error::{ApiError, OAuthError};
 pub use http::RequestIds;
+pub use jobs::{JobOutcome, JobRunner, Ran};
 pub use settings::{ContractProfile, JobSettings, Settings, TrustedIssuer, Webhook};
 pub use state::AppState;
 pub use tls::TlsSettings;
@@ -162,6 +164,15 @@ impl App {
         self.local_addr
     }
 
+    /// A runner of this server's jobs, for a caller that runs them itself (a test, with
+    /// `jobs.workers` 0, draining them deterministically instead of waiting for workers).
+    pub fn job_runner(&self) -> JobRunner {
+        JobRunner::new(
+            self.state.clone(),
+            format!("{}-runner", self.local_addr.port()),
+        )
+    }
+
     /// The URL clients use, and the base of the token issuer.
     pub fn public_url(&self) -> &str {
         self.state.public_base()
@@ -187,7 +198,7 @@ impl App {
             local_addr.port(),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        let workers = events::Workers::start(&state, &node);
+        let workers = jobs::Workers::start(&state, &node);
 
         tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, "serving");
         let served = match tls {

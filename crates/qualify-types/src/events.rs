@@ -20,6 +20,16 @@ pub enum EventType {
     QualificationDecided,
 }
 
+impl EventType {
+    /// The type's name, as events carry it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::QualificationSubmitted => "qualification.submitted",
+            Self::QualificationDecided => "qualification.decided",
+        }
+    }
+}
+
 /// One event, as the webhook's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -59,4 +69,22 @@ pub struct EventData {
     pub vetting_reason: Option<String>,
     /// Which request of this customer and qualification it is, from 1.
     pub attempt: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_types_name_is_its_serialised_form() {
+        for event_type in [
+            EventType::QualificationSubmitted,
+            EventType::QualificationDecided,
+        ] {
+            assert_eq!(
+                serde_json::to_value(event_type).unwrap(),
+                serde_json::json!(event_type.as_str())
+            );
+        }
+    }
 }

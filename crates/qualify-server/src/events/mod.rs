@@ -1,8 +1,8 @@
 //! Events and their delivery: each vetting change enqueues, in its own transaction, one
-//! delivery job per configured webhook; the workers deliver them, signed, at least once.
+//! delivery job per configured webhook ([`Outbox`]); the job runners deliver them, signed, at
+//! least once.
 
 mod webhook;
-mod worker;
 
 use qualify_store::{NewJob, VettingRecord};
 use qualify_types::{Event, EventData, EventType, Timestamp};
@@ -10,16 +10,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use webhook::{SIGNATURE_HEADER, sign};
-pub(crate) use worker::Workers;
 
 use crate::Settings;
+use crate::jobs::Job;
 
-/// The job kind of a webhook delivery.
-pub(crate) const DELIVER: &str = "webhook.deliver";
-
-/// A delivery job's payload: which endpoint, and the event's exact body (so every attempt and
-/// every node sends the same bytes, and the same event id).
-#[derive(Debug, Serialize, Deserialize)]
+/// A delivery's payload: which endpoint, and the event's exact body (so every attempt and every
+/// node sends the same bytes, and the same event id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Delivery {
     pub(crate) url: String,
     pub(crate) body: String,
@@ -71,28 +68,59 @@ impl Outbox {
         if self.webhooks.is_empty() {
             return Vec::new();
         }
-        let body = match serde_json::to_string(&event(event_type, record, at)) {
-            Ok(body) => body,
-            Err(error) => {
-                tracing::error!(error = %error, "an event could not be serialised");
-                return Vec::new();
-            }
-        };
-        self.webhooks
-            .iter()
-            .filter_map(|url| {
-                let payload = serde_json::to_string(&Delivery {
-                    url: url.to_string(),
-                    body: body.clone(),
+        let jobs = serde_json::to_string(&event(event_type, record, at)).and_then(|body| {
+            self.webhooks
+                .iter()
+                .map(|url| {
+                    let delivery = Delivery {
+                        url: url.to_string(),
+                        body: body.clone(),
+                    };
+                    Job::DeliverEvent(delivery).to_new(at, self.max_attempts)
                 })
-                .ok()?;
-                Some(NewJob {
-                    kind: DELIVER.to_owned(),
-                    payload,
-                    run_at: at,
-                    max_attempts: self.max_attempts,
-                })
-            })
-            .collect()
+                .collect()
+        });
+        jobs.unwrap_or_else(|error| {
+            tracing::error!(error = %error, "an event could not be serialised");
+            Vec::new()
+        })
     }
+}
+
+/// Why a delivery did not happen.
+#[derive(Debug)]
+pub(crate) enum Undeliverable {
+    /// It failed this time; another attempt may succeed.
+    Retry(String),
+    /// It can never succeed (the webhook was removed from the configuration, say).
+    Never(String),
+}
+
+/// Delivers `delivery` to its webhook, if it is still configured.
+pub(crate) async fn deliver(
+    settings: &Settings,
+    http: &reqwest::Client,
+    delivery: &Delivery,
+) -> Result<(), Undeliverable> {
+    let webhook = settings
+        .webhooks
+        .iter()
+        .find(|w| w.url.as_str() == delivery.url)
+        .ok_or_else(|| {
+            Undeliverable::Never(format!(
+                "the webhook {} is no longer configured",
+                delivery.url
+            ))
+        })?;
+    let event: Event = serde_json::from_str(&delivery.body)
+        .map_err(|_| Undeliverable::Never("the event is not readable".into()))?;
+    webhook::deliver(
+        http,
+        webhook,
+        &event.id,
+        event.event_type.as_str(),
+        &delivery.body,
+    )
+    .await
+    .map_err(|error| Undeliverable::Retry(error.to_string()))
 }

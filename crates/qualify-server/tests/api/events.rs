@@ -1,13 +1,13 @@
 //! Events delivered to webhooks: signed, at least once, retried when the receiver fails.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::routing::post;
-use qualify_server::{Settings, Webhook};
+use qualify_server::{JobOutcome, ManualClock, Webhook, wall_now};
 use qualify_store::testing::TestDatabase;
 use qualify_store::{JobState, Store, StoreOptions};
 use serde_json::{Value, json};
@@ -51,34 +51,28 @@ async fn receiver(failures: usize) -> (String, Shared) {
     (url, shared)
 }
 
-fn with_webhook(url: &str) -> impl FnOnce(&mut Settings) {
+/// The first retry waits this long; each further one twice as long as the one before.
+const RETRY_BASE: Duration = Duration::from_secs(10);
+
+/// A server delivering to the webhook at `url`, whose jobs run only when the test drains them,
+/// on a clock that moves only when the test advances it.
+async fn server_delivering_to(db: &TestDatabase, url: &str) -> (TestServer, ManualClock) {
+    let clock = ManualClock::starting_at(wall_now());
     let url = url.parse().unwrap();
-    move |settings| {
+    let server = TestServer::start_on(db, clock.clock(), move |settings| {
         settings.webhooks = vec![Webhook {
             url,
             secret: SECRET.to_owned().into(),
         }];
-        settings.jobs.poll_interval = Duration::from_millis(50);
-        settings.jobs.retry_base = Duration::from_millis(20);
-    }
+        settings.jobs.workers = 0;
+        settings.jobs.retry_base = RETRY_BASE;
+    })
+    .await;
+    (server, clock)
 }
 
-/// Waits until the receiver holds `count` events; the bound only keeps a broken server from
-/// hanging the suite.
-async fn until_received(receiver: &Shared, count: usize) -> Vec<(HeaderMap, String)> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let received = receiver.lock().unwrap().received.clone();
-        if received.len() >= count {
-            return received;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {count} events arrived",
-            received.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+fn received(receiver: &Shared) -> Vec<(HeaderMap, String)> {
+    receiver.lock().unwrap().received.clone()
 }
 
 /// Checks `Qualify-Signature` independently: HMAC-SHA256 of "<t>.<body>" with the secret.
@@ -99,7 +93,7 @@ fn assert_signed(headers: &HeaderMap, body: &str) {
 async fn submissions_and_decisions_are_delivered_as_signed_events() {
     for db in TestDatabase::every_backend("events").await {
         let (url, receiver) = receiver(0).await;
-        let server = TestServer::start_with(&db, with_webhook(&url)).await;
+        let (server, _clock) = server_delivering_to(&db, &url).await;
         let partner = server.token(PARTNER_A, Grant::User).await;
         let reviewer = server.token(OPERATOR, Grant::User).await;
         let customer = server
@@ -120,7 +114,14 @@ async fn submissions_and_decisions_are_delivered_as_signed_events() {
             )
             .await;
 
-        let received = until_received(&receiver, 2).await;
+        let ran = server.drain_jobs().await;
+        assert_eq!(ran.len(), 2);
+        assert!(
+            ran.iter().all(|job| job.outcome == JobOutcome::Done),
+            "{ran:?}"
+        );
+        let received = received(&receiver);
+        assert_eq!(received.len(), 2);
         let mut events: Vec<Value> = Vec::new();
         for (headers, body) in &received {
             assert_signed(headers, body);
@@ -152,7 +153,7 @@ async fn submissions_and_decisions_are_delivered_as_signed_events() {
 async fn a_failing_receiver_gets_the_same_event_again_until_it_accepts_it() {
     for db in TestDatabase::every_backend("event retries").await {
         let (url, receiver) = receiver(2).await;
-        let server = TestServer::start_with(&db, with_webhook(&url)).await;
+        let (server, clock) = server_delivering_to(&db, &url).await;
         let partner = server.token(PARTNER_A, Grant::User).await;
         let customer = server
             .create_customer(&partner, "retries.onmicrosoft.com")
@@ -164,7 +165,24 @@ async fn a_failing_receiver_gets_the_same_event_again_until_it_accepts_it() {
                 &json!({"qualification": "StateOwnedEntity"}),
             )
             .await;
-        let received = until_received(&receiver, 1).await;
+        // Refused, then not due again before its retry; refused again after the first wait,
+        // and accepted after the second, twice as long.
+        let first = server.drain_jobs().await;
+        assert!(matches!(first[..], [ref ran] if matches!(ran.outcome, JobOutcome::Retry(_))));
+        clock.advance(RETRY_BASE - Duration::from_millis(1));
+        assert!(server.drain_jobs().await.is_empty(), "not before its retry");
+        clock.advance(Duration::from_millis(1));
+        let second = server.drain_jobs().await;
+        assert!(
+            matches!(second[..], [ref ran] if ran.attempt == 2 && matches!(ran.outcome, JobOutcome::Retry(_)))
+        );
+        clock.advance(2 * RETRY_BASE);
+        let third = server.drain_jobs().await;
+        assert!(
+            matches!(third[..], [ref ran] if ran.attempt == 3 && ran.outcome == JobOutcome::Done)
+        );
+        let received = received(&receiver);
+        assert_eq!(received.len(), 1);
         assert_eq!(
             receiver.lock().unwrap().attempts,
             3,

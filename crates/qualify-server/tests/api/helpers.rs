@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use qualify_client::{Client, Credentials, ReviewFilter};
-use qualify_server::{App, Settings};
+use qualify_server::{App, Clock, JobRunner, Ran, Settings};
 use qualify_store::testing::TestDatabase;
 use qualify_store::{Store, StoreOptions};
 use qualify_types::dev::DevIdentity;
@@ -38,6 +38,8 @@ pub(crate) struct TestServer {
     /// The public URL the server was told it has: the base of its tokens' issuer.
     pub(crate) public_url: String,
     pub(crate) http: reqwest::Client,
+    /// Runs the server's jobs when a test says so.
+    jobs: JobRunner,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -53,13 +55,23 @@ impl TestServer {
         db: &TestDatabase,
         configure: impl FnOnce(&mut Settings),
     ) -> Self {
+        Self::start_on(db, Clock::wall(), configure).await
+    }
+
+    /// A server on `db` whose dates come from `clock`, with settings adjusted by `configure`.
+    pub(crate) async fn start_on(
+        db: &TestDatabase,
+        clock: Clock,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = Settings::new(db.url().clone());
         settings.dev = true;
         configure(&mut settings);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let app = App::build(settings, listener)
+        let app = App::build_with_clock(settings, listener, clock)
             .await
             .expect("the server starts");
+        let jobs = app.job_runner();
         let base = format!("http://{}", app.local_addr());
         let public_url = app.public_url().to_owned();
         let (tx, rx) = oneshot::channel::<()>();
@@ -70,6 +82,7 @@ impl TestServer {
             base,
             public_url,
             http: reqwest::Client::new(),
+            jobs,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -85,6 +98,11 @@ impl TestServer {
                 .expect("the server task")
                 .expect("the server stops cleanly");
         }
+    }
+
+    /// Runs every job that is due by the server's clock, as its workers would; returns what ran.
+    pub(crate) async fn drain_jobs(&self) -> Vec<Ran> {
+        self.jobs.drain().await.expect("the jobs table answers")
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
