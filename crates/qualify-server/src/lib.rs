@@ -35,7 +35,7 @@ pub use clock::{Clock, ManualClock, wall_now};
 pub use error::{ApiError, OAuthError};
 pub use http::RequestIds;
 pub use jobs::{JobOutcome, JobRunner, Ran};
-pub use settings::{ContractProfile, JobSettings, Settings, TrustedIssuer, Webhook};
+pub use settings::{ContractProfile, InvalidSettings, LogFormat, Settings, TrustedIssuer, Webhook};
 pub use state::AppState;
 pub use tls::TlsSettings;
 
@@ -59,6 +59,9 @@ pub enum StartupError {
     /// The development identities could not be seeded.
     #[error("seeding the development identities")]
     Seed(#[source] StoreError),
+    /// The settings make no sense.
+    #[error("invalid settings: {0}")]
+    Settings(#[from] InvalidSettings),
     /// The HTTPS certificate could not be made or read.
     #[error("preparing HTTPS")]
     Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -92,14 +95,14 @@ impl App {
         listener: TcpListener,
         clock: Clock,
     ) -> Result<Self, StartupError> {
+        settings.check()?;
         let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
-        let store =
-            Store::connect(&settings.store)
-                .await
-                .map_err(|source| StartupError::Store {
-                    url: settings.store.url.to_string(),
-                    source,
-                })?;
+        let store = Store::connect(&settings.store_options())
+            .await
+            .map_err(|source| StartupError::Store {
+                url: settings.database.to_string(),
+                source,
+            })?;
         if settings.dev {
             identity::dev::seed(&store, clock.now())
                 .await
@@ -108,7 +111,7 @@ impl App {
         let keys = KeyRing::load_or_create(store.clone(), settings.token_lifetime)
             .await
             .map_err(|e| StartupError::Keys(Box::new(e)))?;
-        let tls = match &settings.tls {
+        let tls = match &settings.tls()? {
             Some(tls) => {
                 let (cert, key) = tls::files(tls).map_err(|e| StartupError::Tls(Box::new(e)))?;
                 let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
@@ -127,7 +130,7 @@ impl App {
         let authenticator = Authenticator {
             keys: Arc::clone(&keys),
             external: ExternalIssuers::new(
-                settings.trusted_issuers.clone(),
+                settings.trusted_issuers(),
                 settings.issuer_refresh_interval,
             ),
             issuer_base,
@@ -135,10 +138,10 @@ impl App {
             store: store.clone(),
             dev_mode: settings.dev,
             require_mfa: settings.require_mfa,
-            cache: identity::token_cache(settings.token_cache_capacity),
+            cache: identity::token_cache(settings.token_cache),
         };
         let vetting = usecases::Vetting {
-            policy: settings.policy,
+            policy: settings.submission_policy(),
             outbox: events::Outbox::new(&settings),
         };
         let state = AppState::new(state::Shared {

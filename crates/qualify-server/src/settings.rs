@@ -1,15 +1,23 @@
-//! The server's settings, as the binary assembles them from defaults, the config file, `QUALIFY_`
-//! variables and flags. Plain values, passed in: nothing here reads the environment.
+//! The server's settings: one structure, whose fields are the keys of the config file, of the
+//! `QUALIFY_*` variables (the key upper-cased) and of `qualify serve`'s flags (the key with
+//! dashes). The binary layers them (defaults, file, variables, flags) and deserialises this
+//! structure once; the server reads it, and derives what its parts need from it. Plain values,
+//! passed in: nothing here reads the environment. [`Settings::check`] refuses what makes no
+//! sense (an SQLite option for PostgreSQL, half a webhook) before anything starts.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use qualify_domain::SubmissionPolicy;
-use qualify_store::{DatabaseUrl, StoreOptions};
+use qualify_store::{Backend, DatabaseUrl, SqliteSync, StoreOptions};
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+use url::Url;
 
 pub use crate::identity::TrustedIssuer;
 use crate::tls::TlsSettings;
-use secrecy::SecretString;
-use url::Url;
 
 /// Which shape `GET …/qualifications` answers in. Only serialisation differs, never behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,7 +29,7 @@ pub enum ContractProfile {
     Sdk,
 }
 
-impl std::str::FromStr for ContractProfile {
+impl FromStr for ContractProfile {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -35,55 +43,30 @@ impl std::str::FromStr for ContractProfile {
     }
 }
 
-/// Everything [`crate::App::build`] needs to know.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The database and its pool.
-    pub store: StoreOptions,
-    /// The URL clients reach this server at; the token issuer's `iss` is derived from it.
-    /// Defaults to `http://` and the address the server listens on. Every node behind a load
-    /// balancer must be given the same one.
-    pub public_url: Option<Url>,
-    /// The shape of the qualification list.
-    pub contract: ContractProfile,
-    /// Development mode: seed and accept the well-known identities.
-    pub dev: bool,
-    /// Limits on submissions.
-    pub policy: SubmissionPolicy,
-    /// How long issued access tokens live.
-    pub token_lifetime: Duration,
-    /// How long a refresh token (password grant with `offline_access`) works, if unused.
-    pub refresh_token_lifetime: Duration,
-    /// Tokens are accepted this long before `nbf` and after `exp`, for clock skew.
-    pub clock_skew: Duration,
-    /// The largest request body accepted, in bytes.
-    pub body_limit: usize,
-    /// Requests taking longer are answered 503.
-    pub request_timeout: Duration,
-    /// How long `MS-RequestId` idempotency records are kept (at least 24 hours).
-    pub idempotency_retention: Duration,
-    /// Where events are delivered.
-    pub webhooks: Vec<Webhook>,
-    /// External OpenID Connect issuers whose tokens are accepted (for partners' tenants).
-    pub trusted_issuers: Vec<TrustedIssuer>,
-    /// App+User tokens must show multi-factor authentication (`amr` contains `mfa`), as
-    /// Partner Center requires since 2026.
-    pub require_mfa: bool,
-    /// Verified tokens kept to skip their signature check on reuse; 0 turns the cache off.
-    pub token_cache_capacity: u64,
-    /// How often this node reads the signing keys again (to pick up a rotation).
-    pub signing_key_refresh: Duration,
-    /// The least time between two fetches of a trusted issuer's keys (an unknown `kid` asks
-    /// for one; forged tokens must not turn into a flood of fetches).
-    pub issuer_refresh_interval: Duration,
-    /// How background jobs (event delivery) run.
-    pub jobs: JobSettings,
-    /// Serve HTTPS instead of HTTP.
-    pub tls: Option<TlsSettings>,
+impl ContractProfile {
+    /// The profile's name, as `--contract` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Documented => "documented",
+            Self::Sdk => "sdk",
+        }
+    }
+}
+
+/// How the server's log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// A webhook endpoint: events are POSTed to `url`, signed with `secret`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Webhook {
     /// Where to POST events.
     pub url: Url,
@@ -91,57 +74,440 @@ pub struct Webhook {
     pub secret: SecretString,
 }
 
-/// How this node runs background jobs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobSettings {
-    /// Jobs run at once on this node; 0 runs none (the node only serves requests).
-    pub workers: usize,
+/// Every setting of `qualify serve`. Each field's name is its key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The database: an SQLite file (created on first use) or a PostgreSQL server.
+    #[serde(deserialize_with = "parsed")]
+    pub database: DatabaseUrl,
+    /// The URL clients reach this server at; the token issuer's `iss` is derived from it.
+    /// Defaults to `http(s)://` and the address the server listens on. Every node behind a load
+    /// balancer must be given the same one.
+    pub public_url: Option<Url>,
+    /// The shape of the qualification list.
+    #[serde(deserialize_with = "parsed")]
+    pub contract: ContractProfile,
+    /// Development mode: seed and accept the well-known identities.
+    pub dev: bool,
+    /// How many vetting requests a customer may have for one qualification, counting the first.
+    pub max_vetting_requests: u32,
+    /// How long issued access tokens live.
+    #[serde(with = "humantime_serde")]
+    pub token_lifetime: Duration,
+    /// How long a refresh token (password grant with `offline_access`) works, if unused.
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_lifetime: Duration,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Requests taking longer are answered 503.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// SQLite only: how commits are made durable [default: full].
+    #[serde(default, deserialize_with = "parsed_option")]
+    pub sqlite_sync: Option<SqliteSync>,
+    /// PostgreSQL only: the connection pool's size [default: 8]. (SQLite reads on as many
+    /// connections as threads run statements at once, and writes on one.)
+    pub db_max_connections: Option<u32>,
+    /// PostgreSQL only: how long a request waits for a free connection before it is answered
+    /// 503 [default: 5s].
+    #[serde(default, with = "humantime_serde::option")]
+    pub db_acquire_timeout: Option<Duration>,
+    /// PostgreSQL's `statement_timeout`; on SQLite, how long to wait for another process's
+    /// write lock.
+    #[serde(with = "humantime_serde")]
+    pub db_statement_timeout: Duration,
+    /// The log's format.
+    pub log_format: LogFormat,
+    /// A webhook to deliver events to, with `webhook_secret` (the flags' way to name one).
+    pub webhook_url: Option<Url>,
+    /// The signing secret of `webhook_url`.
+    pub webhook_secret: Option<SecretString>,
+    /// Webhooks to deliver events to (the config file's way, any number).
+    pub webhooks: Vec<Webhook>,
+    /// Background jobs run at once on this node; 0 runs none (the node only serves requests).
+    pub job_workers: usize,
     /// How long a claimed job is this node's: if the node dies, another takes the job over once
     /// the lease ends. Longer than any job runs.
-    pub lease: Duration,
+    #[serde(with = "humantime_serde")]
+    pub job_lease: Duration,
     /// How often idle workers look for due jobs (they are also woken by this node's writes).
-    pub poll_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub job_poll_interval: Duration,
     /// The wait before a failed job's first retry; it doubles with each attempt, up to an hour.
-    pub retry_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub job_retry_base: Duration,
     /// Attempts before a job is given up.
-    pub max_attempts: u32,
+    pub job_max_attempts: u32,
+    /// External OpenID Connect issuers whose tokens are accepted (the flags' way: URLs only).
+    pub trust_issuer: Vec<Url>,
+    /// The same, with an audience and allowed tenants each (the config file's way).
+    pub trusted_issuers: Vec<TrustedIssuer>,
+    /// App+User tokens must show multi-factor authentication (`amr` contains `mfa`), as
+    /// Partner Center requires since 2026.
+    pub require_mfa: bool,
+    /// Verified tokens kept to skip their signature check on reuse; 0 turns the cache off.
+    pub token_cache: u64,
+    /// Tokens are accepted this long before `nbf` and after `exp`, for clock skew.
+    #[serde(with = "humantime_serde")]
+    pub clock_skew: Duration,
+    /// How long `MS-RequestId` idempotency records are kept (at least 24 hours).
+    #[serde(with = "humantime_serde")]
+    pub idempotency_retention: Duration,
+    /// How often this node reads the signing keys again (to pick up a rotation).
+    #[serde(with = "humantime_serde")]
+    pub signing_key_refresh: Duration,
+    /// The least time between two fetches of a trusted issuer's keys (an unknown `kid` asks
+    /// for one; forged tokens must not turn into a flood of fetches).
+    #[serde(with = "humantime_serde")]
+    pub issuer_refresh_interval: Duration,
+    /// Serve HTTPS with this certificate chain (PEM), with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert` (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a development certificate made (once) for `tls_names`, in `tls_dir`.
+    pub tls_self_signed: bool,
+    /// The names (and addresses) of the development certificate.
+    pub tls_names: Vec<String>,
+    /// Where the development certificate and its authority are kept.
+    pub tls_dir: PathBuf,
 }
 
-impl Default for JobSettings {
+impl Default for Settings {
     fn default() -> Self {
         Self {
-            workers: 2,
-            lease: Duration::from_secs(60),
-            poll_interval: Duration::from_secs(1),
-            retry_base: Duration::from_secs(10),
-            max_attempts: 10,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: DatabaseUrl::default_sqlite(),
+            public_url: None,
+            contract: ContractProfile::Documented,
+            dev: false,
+            max_vetting_requests: SubmissionPolicy::default().max_requests_per_qualification,
+            token_lifetime: Duration::from_secs(3600),
+            refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            sqlite_sync: None,
+            db_max_connections: None,
+            db_acquire_timeout: None,
+            db_statement_timeout: Duration::from_secs(10),
+            log_format: LogFormat::Text,
+            webhook_url: None,
+            webhook_secret: None,
+            webhooks: Vec::new(),
+            job_workers: 2,
+            job_lease: Duration::from_secs(60),
+            job_poll_interval: Duration::from_secs(1),
+            job_retry_base: Duration::from_secs(10),
+            job_max_attempts: 10,
+            trust_issuer: Vec::new(),
+            trusted_issuers: Vec::new(),
+            require_mfa: true,
+            token_cache: 10_000,
+            clock_skew: Duration::from_secs(60),
+            idempotency_retention: Duration::from_secs(24 * 3600),
+            signing_key_refresh: Duration::from_secs(60),
+            issuer_refresh_interval: Duration::from_secs(5),
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_names: vec![
+                "localhost".into(),
+                "127.0.0.1".into(),
+                "api.partnercenter.microsoft.com".into(),
+            ],
+            tls_dir: PathBuf::from("qualify-data").join("tls"),
         }
     }
 }
 
+/// Settings that make no sense together, or a value out of its range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidSettings(String);
+
+fn invalid(why: impl Into<String>) -> InvalidSettings {
+    InvalidSettings(why.into())
+}
+
 impl Settings {
-    /// Defaults for a server on `database`.
+    /// The defaults, on `database`.
     pub fn new(database: DatabaseUrl) -> Self {
         Self {
-            store: StoreOptions::new(database),
-            public_url: None,
-            contract: ContractProfile::Documented,
-            dev: false,
-            policy: SubmissionPolicy::default(),
-            token_lifetime: Duration::from_secs(3600),
-            refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
-            clock_skew: Duration::from_secs(60),
-            body_limit: 64 * 1024,
-            request_timeout: Duration::from_secs(30),
-            idempotency_retention: Duration::from_secs(24 * 3600),
-            webhooks: Vec::new(),
-            trusted_issuers: Vec::new(),
-            require_mfa: true,
-            token_cache_capacity: 10_000,
-            signing_key_refresh: Duration::from_secs(60),
-            issuer_refresh_interval: Duration::from_secs(5),
-            jobs: JobSettings::default(),
-            tls: None,
+            database,
+            ..Self::default()
+        }
+    }
+
+    /// The keys, in declaration order: what the config file, the variables and the flags may set.
+    pub fn keys() -> &'static [&'static str] {
+        field_names::of::<Self>()
+    }
+
+    /// Refuses settings that make no sense; the first problem found is the error.
+    pub fn check(&self) -> Result<(), InvalidSettings> {
+        if self.max_vetting_requests < 1 {
+            return Err(invalid("max_vetting_requests must be at least 1"));
+        }
+        if self.body_limit < 1024 {
+            return Err(invalid("body_limit must be at least 1024 bytes"));
+        }
+        if self.job_lease < Duration::from_secs(1) {
+            return Err(invalid("job_lease must be at least 1s"));
+        }
+        if self.job_max_attempts < 1 {
+            return Err(invalid("job_max_attempts must be at least 1"));
+        }
+        match self.database.backend() {
+            Backend::Sqlite if self.db_max_connections.is_some() => {
+                return Err(invalid(
+                    "db_max_connections is PostgreSQL's pool size; SQLite reads on as many connections as threads run statements, and writes on one: remove it",
+                ));
+            }
+            Backend::Sqlite if self.db_acquire_timeout.is_some() => {
+                return Err(invalid(
+                    "db_acquire_timeout is PostgreSQL's wait for a pooled connection; SQLite has no pool: remove it",
+                ));
+            }
+            Backend::Postgres if self.sqlite_sync.is_some() => {
+                return Err(invalid(
+                    "sqlite_sync applies to SQLite only; PostgreSQL's durability is its own (synchronous_commit): remove it",
+                ));
+            }
+            _ => {}
+        }
+        if self.webhook_url.is_some() != self.webhook_secret.is_some() {
+            return Err(invalid("webhook_url and webhook_secret go together"));
+        }
+        for webhook in self.webhooks() {
+            if !matches!(webhook.url.scheme(), "http" | "https") {
+                return Err(invalid(format!(
+                    "webhook URL '{}' is not http(s)",
+                    webhook.url
+                )));
+            }
+            if secrecy::ExposeSecret::expose_secret(&webhook.secret).len() < 8 {
+                return Err(invalid("a webhook secret must be at least 8 characters"));
+            }
+        }
+        for issuer in self.trusted_issuers() {
+            let local = matches!(issuer.url.host_str(), Some("127.0.0.1" | "localhost"));
+            if issuer.url.scheme() != "https" && !local {
+                return Err(invalid(format!(
+                    "trusted issuer '{}' must be https (plain http only on localhost)",
+                    issuer.url
+                )));
+            }
+        }
+        self.tls().map(|_| ())
+    }
+
+    /// How the store connects.
+    pub fn store_options(&self) -> StoreOptions {
+        let mut options = StoreOptions::new(self.database.clone());
+        options.statement_timeout = self.db_statement_timeout;
+        if let Some(sync) = self.sqlite_sync {
+            options.sqlite_sync = sync;
+        }
+        if let Some(connections) = self.db_max_connections {
+            options.max_connections = connections.max(1);
+        }
+        if let Some(timeout) = self.db_acquire_timeout {
+            options.acquire_timeout = timeout;
+        }
+        options
+    }
+
+    /// The limits on submissions.
+    pub fn submission_policy(&self) -> SubmissionPolicy {
+        SubmissionPolicy {
+            max_requests_per_qualification: self.max_vetting_requests,
+        }
+    }
+
+    /// Every webhook: the file's list and the flags' one.
+    pub fn webhooks(&self) -> impl Iterator<Item = Webhook> + '_ {
+        let flagged = self
+            .webhook_url
+            .clone()
+            .zip(self.webhook_secret.clone())
+            .map(|(url, secret)| Webhook { url, secret });
+        self.webhooks.iter().cloned().chain(flagged)
+    }
+
+    /// Every trusted issuer: the file's, and the flags' (with the default audience, any tenant).
+    pub fn trusted_issuers(&self) -> Vec<TrustedIssuer> {
+        let flagged = self.trust_issuer.iter().map(|url| TrustedIssuer {
+            url: url.clone(),
+            audience: None,
+            tenants: Vec::new(),
+        });
+        self.trusted_issuers
+            .iter()
+            .cloned()
+            .chain(flagged)
+            .collect()
+    }
+
+    /// Whether and how to serve HTTPS.
+    pub fn tls(&self) -> Result<Option<TlsSettings>, InvalidSettings> {
+        match (&self.tls_cert, &self.tls_key, self.tls_self_signed) {
+            (Some(cert), Some(key), false) => Ok(Some(TlsSettings::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            })),
+            (None, None, true) => Ok(Some(TlsSettings::Generated {
+                dir: self.tls_dir.clone(),
+                names: self.tls_names.clone(),
+            })),
+            (None, None, false) => Ok(None),
+            (_, _, true) => Err(invalid(
+                "tls_self_signed makes its own certificate: drop tls_cert and tls_key",
+            )),
+            _ => Err(invalid("tls_cert and tls_key go together")),
+        }
+    }
+}
+
+/// Deserialises a value from its text form (`FromStr`).
+fn parsed<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+fn parsed_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| text.parse().map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// The field names a `Deserialize` struct asks for: what serde itself knows of the keys.
+mod field_names {
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+    /// A deserialiser that only notes the fields it is asked for, then stops.
+    struct Fields(Option<&'static [&'static str]>);
+
+    #[derive(Debug)]
+    struct Stop;
+
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field names noted")
+        }
+    }
+
+    impl std::error::Error for Stop {}
+
+    impl de::Error for Stop {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Self
+        }
+    }
+
+    impl<'de> Deserializer<'de> for &mut Fields {
+        type Error = Stop;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    /// The fields of `T`, a struct.
+    pub(super) fn of<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+        let mut fields = Fields(None);
+        let _ = T::deserialize(&mut fields);
+        fields.0.unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keys_are_the_fields() {
+        let keys = Settings::keys();
+        assert_eq!(keys.first(), Some(&"listen"));
+        for key in [
+            "database",
+            "sqlite_sync",
+            "webhook_secret",
+            "tls_dir",
+            "job_workers",
+        ] {
+            assert!(keys.contains(&key), "{key}");
+        }
+    }
+
+    #[test]
+    fn an_option_of_the_other_backend_is_refused() {
+        let sqlite = Settings {
+            db_max_connections: Some(4),
+            ..Settings::default()
+        };
+        assert!(sqlite.check().unwrap_err().0.contains("db_max_connections"));
+        let mut postgres = Settings::new("postgres://db/qualify".parse().unwrap());
+        postgres.sqlite_sync = Some(SqliteSync::Normal);
+        assert!(postgres.check().unwrap_err().0.contains("sqlite_sync"));
+        postgres.sqlite_sync = None;
+        postgres.db_max_connections = Some(4);
+        postgres.check().unwrap();
+        assert_eq!(postgres.store_options().max_connections, 4);
+    }
+
+    #[test]
+    fn half_a_webhook_or_a_short_secret_is_refused() {
+        let mut settings = Settings {
+            webhook_url: Some("https://hooks.example/q".parse().unwrap()),
+            ..Settings::default()
+        };
+        assert!(settings.check().is_err());
+        settings.webhook_secret = Some("short".into());
+        assert!(settings.check().unwrap_err().0.contains("8 characters"));
+        settings.webhook_secret = Some("long enough".into());
+        settings.check().unwrap();
+        assert_eq!(settings.webhooks().count(), 1);
+    }
+
+    #[test]
+    fn a_secret_never_prints() {
+        let mut settings = Settings::new("postgres://qualify:hunter2@db/qualify".parse().unwrap());
+        settings.webhook_secret = Some("whsec_do_not_print".into());
+        settings.webhooks.push(Webhook {
+            url: "https://hooks.example/q".parse().unwrap(),
+            secret: "another_secret_value".into(),
+        });
+        let printed = format!("{settings:?}");
+        for secret in ["hunter2", "whsec_do_not_print", "another_secret_value"] {
+            assert!(!printed.contains(secret), "{printed}");
         }
     }
 }

@@ -121,18 +121,31 @@ pub enum SqliteSync {
     Normal,
 }
 
+impl FromStr for SqliteSync {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            other => Err(format!("sqlite_sync '{other}' is not full or normal")),
+        }
+    }
+}
+
 /// How the store connects.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// Which database.
     pub url: DatabaseUrl,
-    /// PostgreSQL: the pool's size. SQLite: how many read connections (writes use one).
+    /// PostgreSQL only: the pool's size. (SQLite ignores it: it reads on as many connections as
+    /// threads run statements at once, and writes on one.)
     pub max_connections: u32,
-    /// How long to wait for a free connection before answering 503.
+    /// PostgreSQL only: how long to wait for a free connection before giving up (503).
     pub acquire_timeout: Duration,
     /// PostgreSQL's `statement_timeout`; SQLite's busy timeout.
     pub statement_timeout: Duration,
-    /// SQLite's durability.
+    /// SQLite only: its durability. (PostgreSQL's is its own: `synchronous_commit`.)
     pub sqlite_sync: SqliteSync,
 }
 

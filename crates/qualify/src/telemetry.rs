@@ -3,28 +3,8 @@
 
 use std::io::IsTerminal;
 
+use qualify_server::LogFormat;
 use tracing_subscriber::EnvFilter;
-
-/// The log line format.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Deserialize,
-    serde::Serialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
 
 /// Installs the global subscriber. Safe to call once per process.
 pub(crate) fn init(format: LogFormat) {

@@ -53,8 +53,8 @@ impl Outbox {
     /// The outbox of a server with `settings`.
     pub(crate) fn new(settings: &Settings) -> Self {
         Self {
-            webhooks: settings.webhooks.iter().map(|w| w.url.clone()).collect(),
-            max_attempts: settings.jobs.max_attempts,
+            webhooks: settings.webhooks().map(|w| w.url).collect(),
+            max_attempts: settings.job_max_attempts,
         }
     }
 
@@ -103,8 +103,7 @@ pub(crate) async fn deliver(
     delivery: &Delivery,
 ) -> Result<(), Undeliverable> {
     let webhook = settings
-        .webhooks
-        .iter()
+        .webhooks()
         .find(|w| w.url.as_str() == delivery.url)
         .ok_or_else(|| {
             Undeliverable::Never(format!(
@@ -116,7 +115,7 @@ pub(crate) async fn deliver(
         .map_err(|_| Undeliverable::Never("the event is not readable".into()))?;
     webhook::deliver(
         http,
-        webhook,
+        &webhook,
         &event.id,
         event.event_type.as_str(),
         &delivery.body,

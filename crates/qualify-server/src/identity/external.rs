@@ -20,13 +20,16 @@ use crate::ApiError;
 const KEYS_TTL: Duration = Duration::from_secs(3600);
 
 /// An issuer the operator trusts (`--trust-issuer`, or `[[trusted_issuers]]` in the file).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrustedIssuer {
     /// The issuer's URL; its discovery document is at `{url}/.well-known/openid-configuration`.
     pub url: Url,
     /// The audience its tokens must carry (default: Partner Center's API).
+    #[serde(default)]
     pub audience: Option<String>,
     /// When not empty, only tokens of these tenants.
+    #[serde(default)]
     pub tenants: Vec<TenantId>,
 }
 

@@ -108,11 +108,11 @@ impl JobRunner {
 
     /// Claims the oldest due job, runs it and records the outcome; `None` when no job is due.
     pub async fn run_next(&self) -> Result<Option<Ran>, StoreError> {
-        let jobs = &self.state.settings.jobs;
+        let lease = self.state.settings.job_lease;
         let Some(claimed) = self
             .state
             .store
-            .claim_job(&self.name, jobs.lease, self.state.clock.now())
+            .claim_job(&self.name, lease, self.state.clock.now())
             .await?
         else {
             return Ok(None);
@@ -160,7 +160,7 @@ impl JobRunner {
 
     /// The webhook client: a timeout within the lease, no redirects followed.
     async fn http(&self) -> Result<&reqwest::Client, String> {
-        let lease = self.state.settings.jobs.lease;
+        let lease = self.state.settings.job_lease;
         self.http
             .get_or_try_init(|| async move {
                 reqwest::Client::builder()
@@ -191,7 +191,7 @@ impl JobRunner {
                 (JobOutcome::Done, held.map(|_| ()))
             }
             Attempt::Failed(error) => {
-                let wait = backoff_ms(self.state.settings.jobs.retry_base, claimed.attempt);
+                let wait = backoff_ms(self.state.settings.job_retry_base, claimed.attempt);
                 let state = store
                     .fail_job(claimed.id, &self.name, &error, now.plus_millis(wait), now)
                     .await;

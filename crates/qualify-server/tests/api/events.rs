@@ -64,8 +64,8 @@ async fn server_delivering_to(db: &TestDatabase, url: &str) -> (TestServer, Manu
             url,
             secret: SECRET.to_owned().into(),
         }];
-        settings.jobs.workers = 0;
-        settings.jobs.retry_base = RETRY_BASE;
+        settings.job_workers = 0;
+        settings.job_retry_base = RETRY_BASE;
     })
     .await;
     (server, clock)

@@ -37,7 +37,7 @@ async fn health_follows_the_database_down_and_back_up() {
         return;
     };
     let server = TestServer::start_with(&db, |s| {
-        s.store.acquire_timeout = Duration::from_millis(500)
+        s.db_acquire_timeout = Some(Duration::from_millis(500))
     })
     .await;
     assert_eq!(health(&server).await, StatusCode::OK);

@@ -1,7 +1,6 @@
 //! HTTPS with a development certificate: a client with Partner Center's host name hard-coded
 //! reaches Qualify through a hosts entry (here, reqwest's `resolve`) and the local authority.
 
-use qualify_server::TlsSettings;
 use qualify_store::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -24,11 +23,12 @@ fn client_trusting(ca: Option<&std::path::Path>, addr: std::net::SocketAddr) -> 
 async fn a_client_with_partner_centers_url_reaches_qualify_over_https() {
     let db = TestDatabase::sqlite();
     let dir = tempfile_dir();
-    let tls = TlsSettings::Generated {
-        dir: dir.path().to_owned(),
-        names: vec![HOST.to_owned(), "localhost".to_owned()],
+    let self_signed = |s: &mut qualify_server::Settings| {
+        s.tls_self_signed = true;
+        s.tls_dir = dir.path().to_owned();
+        s.tls_names = vec![HOST.to_owned(), "localhost".to_owned()];
     };
-    let server = TestServer::start_with(&db, |s| s.tls = Some(tls.clone())).await;
+    let server = TestServer::start_with(&db, self_signed).await;
     let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
     let ca = qualify_server::tls::development_ca(dir.path());
 
@@ -78,7 +78,7 @@ async fn a_client_with_partner_centers_url_reaches_qualify_over_https() {
 
     // A restart reuses the authority a client already trusts.
     let before = std::fs::read(&ca).unwrap();
-    let server = TestServer::start_with(&db, |s| s.tls = Some(tls)).await;
+    let server = TestServer::start_with(&db, self_signed).await;
     assert_eq!(std::fs::read(&ca).unwrap(), before);
     server.stop().await;
 }

@@ -6,11 +6,13 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use qualify_server::App;
-use serde::Serialize;
+use qualify_store::DatabaseUrl;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Serialize, Serializer};
 use tokio::net::TcpListener;
 
 use crate::config;
-use crate::telemetry::{self, LogFormat};
+use crate::telemetry;
 
 /// Flags of `qualify serve`. Each is also a config file key and a `QUALIFY_*` variable; only the
 /// flags given override those.
@@ -27,7 +29,7 @@ pub(crate) struct ServeArgs {
     /// Database: sqlite:///path/file.db, a file path, or postgres://… [default: ./qualify-data/qualify.db].
     #[arg(long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    database: Option<String>,
+    database: Option<DatabaseFlag>,
     /// The URL clients reach this server at; tokens are issued by {URL}/{tenant}/v2.0 [default: http://ADDR].
     #[arg(long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,11 +58,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     request_timeout: Option<String>,
-    /// SQLite durability: full (fsync every commit) or normal [default: full].
+    /// SQLite only: durability, full (fsync every commit) or normal [default: full].
     #[arg(long, value_name = "MODE", value_parser = ["full", "normal"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     sqlite_sync: Option<String>,
-    /// Database connections: PostgreSQL pool size, SQLite readers [default: 8].
+    /// PostgreSQL only: the connection pool's size [default: 8].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     db_max_connections: Option<u32>,
@@ -74,8 +76,8 @@ pub(crate) struct ServeArgs {
     webhook_url: Option<String>,
     /// The secret that signs events (Qualify-Signature).
     #[arg(long, value_name = "SECRET")]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    webhook_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secret")]
+    webhook_secret: Option<SecretString>,
     /// Background jobs (event deliveries) run at once on this node; 0 runs none [default: 2].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,19 +118,19 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_dir: Option<String>,
-    /// Log format [default: text].
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    /// Log format: text, or json (one object per line) [default: text].
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
     #[serde(skip_serializing_if = "Option::is_none")]
-    log_format: Option<LogFormat>,
+    log_format: Option<String>,
 }
 
 /// Runs the server.
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let config = config::load(args.config.as_ref(), &args)?;
-    telemetry::init(config.log_format);
-    let settings = config.settings()?;
-    let addr = config.listen_addr()?;
+    let settings = config::load(args.config.as_deref(), &args)?;
+    telemetry::init(settings.log_format);
+    let addr = settings.listen;
+    let contract = settings.contract;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
@@ -137,12 +139,41 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("starting the server")?;
     tracing::info!(
         ready_in_ms = started.elapsed().as_secs_f64() * 1000.0,
-        contract = config::contract_name(config.settings()?.contract),
+        contract = contract.name(),
         "ready"
     );
     app.run_until_stopped(shutdown_signal())
         .await
         .context("serving")
+}
+
+/// `--database` as given. It is checked with the other settings (a URL Qualify can't use is a
+/// startup error, not a usage error), and printed without its password.
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+struct DatabaseFlag(String);
+
+impl From<String> for DatabaseFlag {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl std::fmt::Debug for DatabaseFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.parse::<DatabaseUrl>() {
+            Ok(url) => write!(f, "{url}"),
+            Err(_) => f.write_str("<not a database URL>"),
+        }
+    }
+}
+
+/// A secret flag, for the settings it overrides.
+fn secret<S: Serializer>(secret: &Option<SecretString>, to: S) -> Result<S::Ok, S::Error> {
+    secret
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+        .serialize(to)
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -168,4 +199,42 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// The flags of `serve` are its settings' keys, spelt with dashes.
+    #[test]
+    fn every_flag_is_a_settings_key() {
+        let keys = qualify_server::Settings::keys();
+        let command = crate::cli::Cli::command();
+        let serve = command.find_subcommand("serve").unwrap();
+        for arg in serve.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "config" | "help" | "version") {
+                continue;
+            }
+            assert!(keys.contains(&long.replace('-', "_").as_str()), "--{long}");
+        }
+    }
+
+    #[test]
+    fn the_flags_never_print_a_secret() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::parse_from([
+            "qualify",
+            "serve",
+            "--database",
+            "postgres://qualify:hunter2@db/qualify",
+            "--webhook-url",
+            "https://hooks.example/q",
+            "--webhook-secret",
+            "whsec_do_not_print",
+        ]);
+        let printed = format!("{cli:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("whsec_do_not_print"), "{printed}");
+    }
 }
