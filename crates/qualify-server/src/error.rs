@@ -324,3 +324,33 @@ impl IntoResponse for OAuthError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each uniqueness rule answers as what it stands for, in one place.
+    #[test]
+    fn a_duplicate_answers_as_the_rule_it_broke() {
+        let code = |rule: Unique| ApiError::from(StoreError::Duplicate(rule)).status_and_code();
+        assert_eq!(
+            code(Unique::CustomerDomain),
+            (StatusCode::CONFLICT, codes::DUPLICATE_CUSTOMER_DOMAIN)
+        );
+        for race in [Unique::HeldQualification, Unique::VettingAttempt] {
+            assert_eq!(code(race), (StatusCode::CONFLICT, codes::ALREADY_SUBMITTED));
+        }
+        assert_eq!(
+            code(Unique::IdempotencyKey),
+            (StatusCode::CONFLICT, codes::IDEMPOTENCY_KEY_REUSED)
+        );
+        // A rule no client can break is the server's fault, not the client's conflict.
+        for internal in [
+            Unique::Username,
+            Unique::ActiveSigningKey,
+            Unique::Other("tenants.id".into()),
+        ] {
+            assert_eq!(code(internal).0, StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+}

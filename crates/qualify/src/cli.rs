@@ -68,10 +68,7 @@ pub(crate) async fn run() -> ExitCode {
         Command::Qualifications(args) => qualifications::run(args).await,
         Command::Review(args) => review::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Admin(args) => admin::run(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Completions(args) => {
-            completions::run(&args);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Completions(args) => completions::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match outcome {
         Ok(code) => code,

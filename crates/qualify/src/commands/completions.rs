@@ -1,9 +1,12 @@
 //! `qualify completions bash|zsh|fish|…`: shell completion scripts.
 
+use std::io::Write;
+
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
 use crate::cli::Cli;
+use crate::commands::output::ignore_closed_stdout;
 
 /// Flags of `qualify completions`.
 #[derive(Debug, Args)]
@@ -13,11 +16,10 @@ pub(crate) struct CompletionsArgs {
 }
 
 /// Prints the completion script on stdout.
-pub(crate) fn run(args: &CompletionsArgs) {
-    clap_complete::generate(
-        args.shell,
-        &mut Cli::command(),
-        "qualify",
-        &mut std::io::stdout(),
-    );
+pub(crate) fn run(args: &CompletionsArgs) -> anyhow::Result<()> {
+    // clap_complete panics when its writer fails, as it does when the reader of a pipe has gone
+    // (`qualify completions bash | head -1`): the script is made first, then written.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "qualify", &mut script);
+    ignore_closed_stdout(std::io::stdout().lock().write_all(&script))
 }

@@ -14,12 +14,8 @@ pub(crate) fn print<T: Serialize>(
     headers: &[&str],
     rows: Vec<Vec<String>>,
 ) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut stdout, value)?;
-            writeln!(stdout)?;
-        }
+    let text = match format {
+        OutputFormat::Json => serde_json::to_string_pretty(value)?,
         OutputFormat::Table => {
             let mut table = Table::new();
             table.load_style(presets::NOTHING);
@@ -27,10 +23,19 @@ pub(crate) fn print<T: Serialize>(
             for row in rows {
                 table.add_row(row);
             }
-            writeln!(stdout, "{}", table.to_string().trim_end())?;
+            table.to_string().trim_end().to_owned()
         }
+    };
+    ignore_closed_stdout(writeln!(std::io::stdout().lock(), "{text}"))
+}
+
+/// A write to stdout whose reader has gone (`qualify … | head -1`) is no failure: whoever
+/// closed the pipe has what they wanted.
+pub(crate) fn ignore_closed_stdout(written: std::io::Result<()>) -> anyhow::Result<()> {
+    match written {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
-    Ok(())
 }
 
 /// Prints one line for people on stderr (progress, notes), keeping stdout for results.
