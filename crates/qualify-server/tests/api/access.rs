@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use qualify_server::wall_now;
 use qualify_store::Tx;
 use qualify_store::testing::TestDatabase;
-use qualify_types::{TenantId, Timestamp};
+use qualify_types::TenantId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -43,7 +44,7 @@ async fn disabling_a_tenant_an_app_or_a_user_refuses_their_unexpired_tokens_at_o
     for db in TestDatabase::every_backend("disable").await {
         let server = TestServer::start(&db).await;
         let store = admin_store(&db).await;
-        let now = Timestamp::now();
+        let now = wall_now();
 
         let user_b = server.token(PARTNER_B, Grant::User).await;
         assert_eq!(
@@ -244,9 +245,7 @@ async fn a_rotated_key_signs_new_tokens_while_the_old_one_still_verifies() {
         let store = admin_store(&db).await;
         let (kid, pem) = qualify_server::identity::generate_signing_key().unwrap();
         store
-            .transaction(async |tx: &mut Tx| {
-                tx.rotate_signing_key(&kid, &pem, Timestamp::now()).await
-            })
+            .transaction(async |tx: &mut Tx| tx.rotate_signing_key(&kid, &pem, wall_now()).await)
             .await
             .unwrap();
         store.close().await;
@@ -340,8 +339,7 @@ async fn reads_of_a_customers_qualifications_check_the_caller_first() {
         let tenant_a: TenantId = PARTNER_A.tenant_id.parse().unwrap();
         store
             .transaction(async |tx: &mut Tx| {
-                tx.set_tenant_disabled(tenant_a, true, Timestamp::now())
-                    .await
+                tx.set_tenant_disabled(tenant_a, true, wall_now()).await
             })
             .await
             .unwrap();

@@ -1,10 +1,10 @@
 //! The legacy singular endpoints (C and D) and the GCC validation codes (E).
 
 use futures::future::join_all;
+use qualify_server::wall_now;
 use qualify_store::NewValidationCode;
 use qualify_store::Tx;
 use qualify_store::testing::TestDatabase;
-use qualify_types::Timestamp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -211,9 +211,7 @@ async fn validation_codes_list_the_partners_own_with_exact_remaining_creates() {
             dev: false,
         };
         store
-            .transaction(async |tx: &mut Tx| {
-                tx.insert_validation_code(&new, Timestamp::now()).await
-            })
+            .transaction(async |tx: &mut Tx| tx.insert_validation_code(&new, wall_now()).await)
             .await
             .unwrap();
         store.close().await;

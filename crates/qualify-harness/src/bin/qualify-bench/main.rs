@@ -11,7 +11,10 @@
 
 mod baseline;
 mod disk;
+mod reads;
 mod seed;
+mod servers;
+mod submissions;
 mod suite;
 
 use std::path::PathBuf;
@@ -39,10 +42,10 @@ enum Command {
     All(suite::SuiteArgs),
     /// Durable submissions per second: SQLite, PostgreSQL with one node, with two nodes.
     #[command(after_help = "Example:\n  qualify-bench submissions --duration 10s")]
-    Submissions(suite::SubmissionArgs),
+    Submissions(submissions::SubmissionArgs),
     /// GET …/qualifications per second, with the token cache on and off (alternating runs).
     #[command(after_help = "Example:\n  qualify-bench reads --duration 5s --rounds 3")]
-    Reads(suite::ReadArgs),
+    Reads(reads::ReadArgs),
     /// The static ceiling server (started by the other commands).
     #[command(hide = true)]
     Baseline,
@@ -86,8 +89,8 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::All(args) => suite::all(args, server_cpu).await,
-            Command::Submissions(args) => suite::submissions(args, server_cpu).await,
-            Command::Reads(args) => suite::reads(args, server_cpu).await,
+            Command::Submissions(args) => submissions::submissions(args, server_cpu).await,
+            Command::Reads(args) => reads::reads(args, server_cpu).await,
             Command::Baseline => Ok(()),
         }
     })
