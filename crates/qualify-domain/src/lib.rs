@@ -8,6 +8,7 @@ mod rules;
 mod submission;
 mod values;
 mod vetting;
+mod vetting_rules;
 
 pub use rules::{
     PriorRequest, SubmissionPolicy, SubmissionRefused, check_submission, latest_per_qualification,
@@ -18,3 +19,4 @@ pub use values::{
     optional_country, optional_email, optional_text,
 };
 pub use vetting::{DecisionRefused, Verdict, VettingState};
+pub use vetting_rules::{Facts, Glob, MAX_DELAY, Rule, RuleDecision, RuleError, RuleSet, RuleSpec};

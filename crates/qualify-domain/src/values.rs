@@ -206,6 +206,18 @@ impl Website {
         }
         Ok(Self(text))
     }
+
+    /// The host name it names, lower case (`www.contoso.edu` of `https://www.Contoso.edu/x`).
+    pub fn host(&self) -> Option<String> {
+        let candidate = if self.0.contains("://") {
+            self.0.clone()
+        } else {
+            format!("https://{}", self.0)
+        };
+        Url::parse(&candidate)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+    }
 }
 
 text_value!(

@@ -29,6 +29,7 @@ mod settings;
 mod state;
 pub mod tls;
 mod usecases;
+pub mod vetting_rules;
 mod wire;
 
 pub use clock::{Clock, ManualClock, wall_now};
@@ -62,6 +63,9 @@ pub enum StartupError {
     /// The settings make no sense.
     #[error("invalid settings: {0}")]
     Settings(#[from] InvalidSettings),
+    /// The vetting rules file can't be used.
+    #[error("reading the vetting rules: {0}")]
+    Rules(#[from] vetting_rules::RulesFileError),
     /// The HTTPS certificate could not be made or read.
     #[error("preparing HTTPS")]
     Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -96,6 +100,7 @@ impl App {
         clock: Clock,
     ) -> Result<Self, StartupError> {
         settings.check()?;
+        let rules = Arc::new(vetting_rules::RuleBook::load(settings.rules.as_deref())?);
         let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
         let store = Store::connect(&settings.store_options())
             .await
@@ -143,6 +148,9 @@ impl App {
         let vetting = usecases::Vetting {
             policy: settings.submission_policy(),
             outbox: events::Outbox::new(&settings),
+            rules,
+            clocks: clock::PartnerClocks::new(clock.clone(), settings.dev),
+            job_max_attempts: settings.job_max_attempts,
         };
         let state = AppState::new(state::Shared {
             store,
@@ -194,6 +202,7 @@ impl App {
             tls,
         } = self;
         let housekeeping = tokio::spawn(purge_idempotency_records(state.clone()));
+        let rules_reloads = tokio::spawn(reload_rules_on_hangup(state.clone()));
         let key_refresh = tokio::spawn(refresh_signing_keys(state.clone()));
         // Names this node's workers in job leases, so an operator can tell whose lease it is.
         let node = format!(
@@ -229,6 +238,7 @@ impl App {
             }
         };
         housekeeping.abort();
+        rules_reloads.abort();
         key_refresh.abort();
         // In-flight jobs finish; jobs not yet claimed wait for the next node to run.
         workers.stop().await;
@@ -236,6 +246,39 @@ impl App {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Reads the vetting rules file again at each SIGHUP; a file with a problem leaves the rules in
+/// force as they were, and says why.
+async fn reload_rules_on_hangup(state: AppState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!(%error, "SIGHUP can't be handled; the vetting rules won't reload");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            let rules = &state.vetting.rules;
+            let Some(file) = rules.file() else {
+                tracing::info!("SIGHUP: no rules file to reload (--rules)");
+                continue;
+            };
+            match rules.reload() {
+                Ok(count) => {
+                    tracing::info!(file = %file.display(), rules = count, "reloaded the vetting rules")
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the vetting rules file has a problem; the rules in force stay")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await;
 }
 
 /// Reads the signing keys again now and then, so a rotation reaches this node's signer and JWKS.

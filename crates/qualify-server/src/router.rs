@@ -13,7 +13,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{
-    customers, discovery, health, legacy, qualifications, review, token, validations,
+    customers, discovery, health, legacy, qualifications, review, test_control, token, validations,
 };
 use crate::http::{middleware as layers, request_ids, trace};
 use crate::{ApiError, AppState};
@@ -52,6 +52,13 @@ fn routes() -> Router<AppState> {
         .route("/review/v1/requests/{id}/decision", post(review::decide))
 }
 
+/// The test control plane, only in development mode: without it these paths don't exist.
+fn test_control_routes() -> Router<AppState> {
+    Router::new()
+        .route("/test/v1/clock", get(test_control::clock::show))
+        .route("/test/v1/clock/advance", post(test_control::clock::advance))
+}
+
 /// The routes with their layers; the outermost layer is listed first.
 fn router(state: AppState) -> Router {
     let layers = ServiceBuilder::new()
@@ -69,7 +76,12 @@ fn router(state: AppState) -> Router {
             layers::request_timeout,
         ))
         .layer(DefaultBodyLimit::max(state.settings.body_limit));
-    routes()
+    let routes = if state.settings.dev {
+        routes().merge(test_control_routes())
+    } else {
+        routes()
+    };
+    routes
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
         .merge(
             utoipa_swagger_ui::SwaggerUi::new("/docs")

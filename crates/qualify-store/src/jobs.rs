@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use qualify_types::Timestamp;
+use qualify_types::{TenantId, Timestamp};
 
 use crate::db;
 use crate::records::timestamp;
@@ -23,6 +23,9 @@ pub struct NewJob {
     pub run_at: Timestamp,
     /// Attempts before it is given up (`dead`).
     pub max_attempts: u32,
+    /// The partner whose clock it follows: its `run_at` moves when that partner's clock is
+    /// advanced (`Tx::advance_partner_clock`). `None`: the server's clock.
+    pub clock_partner: Option<TenantId>,
 }
 
 /// A job claimed by a worker.
@@ -131,8 +134,8 @@ impl TryFrom<JobRow> for JobRecord {
 impl Tx {
     /// Enqueues `jobs`, created at `at`: they run only if this transaction commits.
     pub async fn enqueue_jobs(&mut self, jobs: &[NewJob], at: Timestamp) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at) \
-                           VALUES ($1, $2, $3, $4, $5)";
+        const SQL: &str = "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, clock_partner) \
+                           VALUES ($1, $2, $3, $4, $5, $6)";
         for job in jobs {
             db::query(SQL)
                 .bind(&job.kind)
@@ -140,6 +143,7 @@ impl Tx {
                 .bind(job.run_at.unix_millis())
                 .bind(i64::from(job.max_attempts))
                 .bind(at.unix_millis())
+                .bind(job.clock_partner.map(|p| p.to_string()))
                 .execute(&mut *self)
                 .await?;
         }
@@ -148,23 +152,27 @@ impl Tx {
 }
 
 impl Store {
-    /// Claims the oldest due job for `worker` until `now + lease`, if there is one.
+    /// Claims the oldest due job for `worker` until `now + lease`, if there is one; with
+    /// `only`, the oldest due job on that partner's clock.
     pub async fn claim_job(
         &self,
         worker: &str,
         lease: Duration,
         now: Timestamp,
+        only: Option<TenantId>,
     ) -> Result<Option<ClaimedJob>, StoreError> {
         // The one statement that differs: PostgreSQL skips rows other nodes are claiming, so
         // concurrent claimers each get a different job instead of queueing on one row lock.
         const POSTGRES: &str = "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
             WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
                         AND (locked_until IS NULL OR locked_until <= $3) \
+                        AND ($4 IS NULL OR clock_partner = $4) \
                         ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
             RETURNING id, kind, payload, attempts, max_attempts";
         const SQLITE: &str = "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
             WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
                         AND (locked_until IS NULL OR locked_until <= $3) \
+                        AND ($4 IS NULL OR clock_partner = $4) \
                         ORDER BY run_at, id LIMIT 1) \
             RETURNING id, kind, payload, attempts, max_attempts";
         let until = now.unix_millis().saturating_add(millis(lease));
@@ -176,6 +184,7 @@ impl Store {
             .bind(worker)
             .bind(until)
             .bind(now.unix_millis())
+            .bind(only.map(|p| p.to_string()))
             .fetch_optional(pool)
             .await?);
         Ok(row.map(|row| ClaimedJob {
@@ -260,6 +269,18 @@ impl Store {
             .await?
             .rows_affected());
         Ok(done == 1)
+    }
+
+    /// How many jobs on `partner`'s clock are due by `now` and not done: claimed by a worker
+    /// that is running them, or waiting for one.
+    pub async fn due_jobs_of(&self, partner: TenantId, now: Timestamp) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND clock_partner = $1 AND run_at <= $2";
+        let count: i64 = on_reader!(self, |pool| db::query(SQL)
+            .bind(partner.to_string())
+            .bind(now.unix_millis())
+            .fetch_one(pool)
+            .await?);
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 
     /// Every job, oldest first: for operators and tests.

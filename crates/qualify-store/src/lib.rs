@@ -25,6 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 mod admin;
 mod audit;
 mod checkpoint;
+mod clocks;
 mod config;
 mod customers;
 mod db;

@@ -364,8 +364,10 @@ pub struct VettingRecord {
     pub created_at: Timestamp,
     /// When it was decided.
     pub decided_at: Option<Timestamp>,
-    /// Who decided it.
+    /// Who decided it: a reviewer's sign-in name, or `rule:<name>`.
     pub decided_by: Option<String>,
+    /// The vetting rule that matched the submission, if one did.
+    pub matched_rule: Option<String>,
 }
 
 db::row! {
@@ -387,6 +389,7 @@ db::row! {
         created_at: i64,
         decided_at: Option<i64>,
         decided_by: Option<String>,
+        matched_rule: Option<String>,
     }
 }
 
@@ -449,6 +452,7 @@ impl TryFrom<VettingRow> for VettingRecord {
                 .map(|at| timestamp("vetting_requests.decided_at", at))
                 .transpose()?,
             decided_by: row.decided_by,
+            matched_rule: row.matched_rule,
         })
     }
 }

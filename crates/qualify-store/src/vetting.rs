@@ -26,6 +26,8 @@ pub struct NewVettingRequest<'a> {
     pub submission: &'a Submission,
     /// Which request of this customer and qualification it is, from 1.
     pub attempt: u32,
+    /// The vetting rule that matched it, if one did.
+    pub matched_rule: Option<&'a str>,
 }
 
 /// Which vetting requests to list.
@@ -37,6 +39,9 @@ pub struct VettingFilter {
     pub customer_id: Option<CustomerId>,
     /// Only this partner's.
     pub partner_tenant_id: Option<TenantId>,
+    /// Only those decided by this reviewer or rule (`rule:<name>`); a value ending in `*`
+    /// matches every decider it starts (`rule:*`: decided by any rule).
+    pub decided_by: Option<String>,
 }
 
 /// A page of vetting requests, oldest first.
@@ -116,7 +121,7 @@ macro_rules! vetting_select {
         "SELECT v.seq, v.id, v.partner_tenant_id, v.customer_id, c.domain AS customer_domain, \
          c.company_name AS customer_company_name, v.qualification, v.education_segment, v.website, \
          v.validation_code, v.channel, v.attempt, v.status, v.reason, v.created_at, v.decided_at, \
-         v.decided_by FROM vetting_requests v JOIN customers c ON c.id = v.customer_id "
+         v.decided_by, v.matched_rule FROM vetting_requests v JOIN customers c ON c.id = v.customer_id "
     };
 }
 
@@ -187,14 +192,26 @@ impl Store {
         const SQL: &str = concat!(
             vetting_select!(),
             "WHERE ($1 IS NULL OR v.status = $1) AND ($2 IS NULL OR v.customer_id = $2) \
-             AND ($3 IS NULL OR v.partner_tenant_id = $3) AND v.seq > $4 ORDER BY v.seq LIMIT $5"
+             AND ($3 IS NULL OR v.partner_tenant_id = $3) \
+             AND ($6 IS NULL OR v.decided_by = $6) \
+             AND ($7 IS NULL OR substr(v.decided_by, 1, length($7)) = $7) \
+             AND v.seq > $4 ORDER BY v.seq LIMIT $5"
         );
+        let (exact, prefix) = match filter.decided_by.as_deref() {
+            Some(by) => match by.strip_suffix('*') {
+                Some(prefix) => (None, Some(prefix)),
+                None => (Some(by), None),
+            },
+            None => (None, None),
+        };
         let mut rows: Vec<VettingRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(filter.status.map(|s| s.as_str()))
             .bind(filter.customer_id.map(|c| c.to_string()))
             .bind(filter.partner_tenant_id.map(|p| p.to_string()))
             .bind(after.unwrap_or(0))
             .bind(i64::from(limit) + 1)
+            .bind(exact)
+            .bind(prefix)
             .fetch_all(pool)
             .await?);
         let more = rows.len() > limit as usize;
@@ -246,8 +263,9 @@ impl Tx {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         const INSERT: &str = "INSERT INTO vetting_requests (id, customer_id, partner_tenant_id, qualification, \
-                              education_segment, website, validation_code, channel, attempt, status, created_at) \
-                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'InReview', $10)";
+                              education_segment, website, validation_code, channel, attempt, status, created_at, \
+                              matched_rule) \
+                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'InReview', $10, $11)";
         let submission = new.submission;
         db::query(INSERT)
             .bind(new.id.to_string())
@@ -260,6 +278,7 @@ impl Tx {
             .bind(channel_str(submission.channel()))
             .bind(i64::from(new.attempt))
             .bind(at.unix_millis())
+            .bind(new.matched_rule)
             .execute(self)
             .await?;
         Ok(())

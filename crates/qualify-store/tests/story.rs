@@ -90,6 +90,7 @@ async fn insert_request(
         customer_id: customer,
         submission: &submission,
         attempt,
+        matched_rule: None,
     };
     store
         .transaction(async |tx: &mut Tx| tx.insert_vetting_request(&new, Timestamp::now()).await)
@@ -202,6 +203,7 @@ fn job(n: usize) -> qualify_store::NewJob {
         payload: format!("{{\"n\":{n}}}"),
         run_at: Timestamp::from_unix_millis(0).unwrap(),
         max_attempts: 2,
+        clock_partner: None,
     }
 }
 
@@ -216,14 +218,14 @@ async fn a_job_is_leased_to_one_worker_and_taken_over_when_the_lease_expires() {
         let lease = Duration::from_secs(30);
 
         let first = store
-            .claim_job("node-1", lease, now)
+            .claim_job("node-1", lease, now, None)
             .await
             .unwrap()
             .expect("a due job");
         assert_eq!(first.attempt, 1);
         assert!(
             store
-                .claim_job("node-2", lease, now)
+                .claim_job("node-2", lease, now, None)
                 .await
                 .unwrap()
                 .is_none(),
@@ -233,7 +235,7 @@ async fn a_job_is_leased_to_one_worker_and_taken_over_when_the_lease_expires() {
         // node-1 dies; after its lease ends node-2 takes the job over.
         let later = now.plus_millis(31_000);
         let second = store
-            .claim_job("node-2", lease, later)
+            .claim_job("node-2", lease, later, None)
             .await
             .unwrap()
             .expect("the expired lease");
@@ -252,7 +254,7 @@ async fn a_job_is_leased_to_one_worker_and_taken_over_when_the_lease_expires() {
         assert_eq!((jobs[0].state, jobs[0].attempts), (JobState::Done, 2));
         assert!(
             store
-                .claim_job("node-3", lease, later.plus_millis(60_000))
+                .claim_job("node-3", lease, later.plus_millis(60_000), None)
                 .await
                 .unwrap()
                 .is_none()
@@ -269,7 +271,11 @@ async fn a_failed_job_waits_for_its_retry_and_dies_after_its_last_attempt() {
         enqueue(&store, &[job(1)]).await;
         let now = Timestamp::now();
         let lease = Duration::from_secs(30);
-        let claimed = store.claim_job("w", lease, now).await.unwrap().unwrap();
+        let claimed = store
+            .claim_job("w", lease, now, None)
+            .await
+            .unwrap()
+            .unwrap();
         let retry_at = now.plus_millis(10_000);
         assert_eq!(
             store
@@ -280,14 +286,14 @@ async fn a_failed_job_waits_for_its_retry_and_dies_after_its_last_attempt() {
         );
         assert!(
             store
-                .claim_job("w", lease, now.plus_millis(1))
+                .claim_job("w", lease, now.plus_millis(1), None)
                 .await
                 .unwrap()
                 .is_none(),
             "not before its retry"
         );
         let again = store
-            .claim_job("w", lease, retry_at)
+            .claim_job("w", lease, retry_at, None)
             .await
             .unwrap()
             .unwrap();
@@ -318,7 +324,12 @@ async fn concurrent_workers_each_claim_different_jobs() {
                 tokio::spawn(async move {
                     let mut mine = Vec::new();
                     while let Some(job) = store
-                        .claim_job(&format!("w{w}"), Duration::from_secs(60), Timestamp::now())
+                        .claim_job(
+                            &format!("w{w}"),
+                            Duration::from_secs(60),
+                            Timestamp::now(),
+                            None,
+                        )
                         .await
                         .unwrap()
                     {
@@ -370,6 +381,7 @@ async fn a_transaction_keeps_all_its_writes_or_none() {
                     customer_id: c,
                     submission: &submission,
                     attempt: 1,
+                    matched_rule: None,
                 };
                 tx.insert_vetting_request(&new, Timestamp::now()).await?;
                 tx.enqueue_jobs(&[job(1)], Timestamp::now()).await?;

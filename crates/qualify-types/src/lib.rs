@@ -16,6 +16,7 @@ mod qualifications;
 mod review;
 #[cfg(feature = "openapi")]
 mod schema;
+mod testing;
 mod time;
 mod token;
 mod validations;
@@ -33,6 +34,7 @@ pub use qualifications::{
     SubmittedQualification,
 };
 pub use review::{Decision, SubmissionChannel, VettingRequest};
+pub use testing::{AdvanceClock, ClockNow};
 pub use time::Timestamp;
 pub use token::{OAuthErrorBody, TokenResponse};
 pub use validations::ValidationCode;

@@ -127,8 +127,11 @@ impl QualificationSubmission {
 pub struct SubmittedQualification {
     /// The qualification submitted.
     pub qualification: Qualification,
-    /// Always `InReview` at creation.
+    /// `InReview`; or, when a vetting rule decided the submission at once, its decision.
     pub vetting_status: VettingStatus,
+    /// Why a vetting rule denied the submission at once; only on `Denied`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vetting_reason: Option<String>,
     /// When the vetting request was created.
     pub vetting_create_date: Timestamp,
 }

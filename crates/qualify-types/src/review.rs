@@ -59,9 +59,13 @@ pub struct VettingRequest {
     /// When it was decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<Timestamp>,
-    /// Who decided it (the reviewer's user name).
+    /// Who decided it: the reviewer's user name, or `rule:<name>` for a vetting rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
+    /// The vetting rule that matched the submission, if one did: it decided the request, will
+    /// decide it later, or left it to a reviewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_rule: Option<String>,
 }
 
 /// The body of `POST /review/v1/requests/{id}/decision`.

@@ -190,7 +190,7 @@ pub(crate) async fn create(
         &state.store,
         key.as_ref(),
         at,
-        async |tx: &mut Tx| usecases::create_customer(tx, &actor, &new, at).await,
+        async |tx: &mut Tx| usecases::create_customer(tx, &state.vetting, &actor, &new).await,
         |created| idempotency::answer(StatusCode::CREATED, &customer_dto(created)),
     )
     .await?;

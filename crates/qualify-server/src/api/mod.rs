@@ -8,5 +8,6 @@ pub(crate) mod legacy;
 mod pagination;
 pub(crate) mod qualifications;
 pub(crate) mod review;
+pub(crate) mod test_control;
 pub(crate) mod token;
 pub(crate) mod validations;

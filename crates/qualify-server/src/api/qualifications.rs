@@ -188,7 +188,6 @@ pub(crate) async fn submit_for_vetting(
                 caller.tenant_id,
                 customer,
                 submission,
-                at,
             )
             .await
         },
@@ -199,7 +198,8 @@ pub(crate) async fn submit_for_vetting(
     idempotency::respond(answered)
 }
 
-/// `POST …/qualifications`: App+User only; answers 201 with the new request `InReview`.
+/// `POST …/qualifications`: App+User only; answers 201 with the new request `InReview` (or, when
+/// a vetting rule decided it at once, with that decision).
 #[utoipa::path(post, path = "/v1/customers/{customer_id}/qualifications", tag = "partner-center", operation_id = "submitQualification",
     params(
         ("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id"),
@@ -231,6 +231,7 @@ pub(crate) async fn submit(
                 &SubmittedQualification {
                     qualification: created.qualification,
                     vetting_status: created.state.status(),
+                    vetting_reason: created.state.reason().map(ToString::to_string),
                     vetting_create_date: created.created_at,
                 },
             )

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::pagination;
 use crate::http::{IdPath, LenientJson, QueryParams};
 use crate::identity::Reviewer;
-use crate::usecases::{self, Decider};
+use crate::usecases::{self, Decider, When};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
@@ -36,6 +36,7 @@ pub(crate) fn vetting_request_dto(record: VettingRecord) -> VettingRequest {
         vetting_reason: reason,
         decided_at: record.decided_at,
         decided_by: record.decided_by,
+        matched_rule: record.matched_rule,
     }
 }
 
@@ -45,6 +46,7 @@ pub(crate) struct ListQuery {
     status: Option<String>,
     customer_id: Option<String>,
     partner_tenant_id: Option<String>,
+    decided_by: Option<String>,
     size: Option<String>,
     continuation_token: Option<String>,
 }
@@ -60,13 +62,26 @@ fn query_id<T: std::str::FromStr>(
     .transpose()
 }
 
+/// The `decidedBy` filter: a reviewer's name or `rule:<name>`, or a prefix ending in `*`.
+fn decided_by(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.len() > 256 || trimmed.chars().any(char::is_control) {
+        return Err(ApiError::InvalidProperty(
+            "The parameter 'decidedBy' must be 1 to 256 printable characters: a reviewer's user name, rule:<name>, or a prefix ending in * (rule:*).".into(),
+        ));
+    }
+    Ok(Some(trimmed.to_owned()))
+}
+
 /// `GET /review/v1/requests`: oldest first, filtered by `status`, `customerId`,
-/// `partnerTenantId`; paged by `MS-ContinuationToken` (or `?continuationToken=`).
+/// `partnerTenantId`, `decidedBy`; paged by `MS-ContinuationToken` (or `?continuationToken=`).
 #[utoipa::path(get, path = "/review/v1/requests", tag = "review", operation_id = "listVettingRequests",
     params(
         ("status" = Option<VettingStatus>, Query, description = "Only those in this state"),
         ("customerId" = Option<uuid::Uuid>, Query, description = "Only this customer's"),
         ("partnerTenantId" = Option<uuid::Uuid>, Query, description = "Only this partner's"),
+        ("decidedBy" = Option<String>, Query, description = "Only those decided by this reviewer or rule (rule:<name>); a trailing * matches any decider it starts (rule:* for every rule)"),
         ("size" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size (default 100)"),
         ("continuationToken" = Option<String>, Query, description = "The next page's token (or the MS-ContinuationToken header)"),
         ("MS-ContinuationToken" = Option<String>, Header, description = "The next page's token, from links.next")),
@@ -85,6 +100,7 @@ pub(crate) async fn list(
             .transpose()?,
         customer_id: query_id::<CustomerId>("customerId", query.customer_id)?,
         partner_tenant_id: query_id::<TenantId>("partnerTenantId", query.partner_tenant_id)?,
+        decided_by: decided_by(query.decided_by)?,
     };
     let size = pagination::page_size(query.size.as_deref())?;
     let after = pagination::decode(&headers, query.continuation_token.as_deref())?;
@@ -101,6 +117,10 @@ pub(crate) async fn list(
     }
     if let Some(partner) = filter.partner_tenant_id {
         uri.push_str(&format!("&partnerTenantId={partner}"));
+    }
+    if let Some(decider) = &filter.decided_by {
+        let encoded: String = url::form_urlencoded::byte_serialize(decider.as_bytes()).collect();
+        uri.push_str(&format!("&decidedBy={encoded}"));
     }
     let items = page.requests.into_iter().map(vetting_request_dto).collect();
     Ok(Wire::ok(Collection::page(
@@ -160,11 +180,10 @@ pub(crate) async fn decide(
         tenant: reviewer.principal.tenant_id.to_string(),
         username: reviewer.username,
     };
-    let at = state.clock.now();
     let decided = state
         .store
         .transaction(async |tx: &mut Tx| {
-            usecases::decide(tx, &state.vetting, id, &verdict, &decider, at).await
+            usecases::decide(tx, &state.vetting, id, &verdict, &decider, When::Now).await
         })
         .await?;
     state.jobs_ready.notify_waiters();

@@ -58,17 +58,19 @@ impl Outbox {
         }
     }
 
-    /// The delivery jobs of one vetting change: one per webhook, none when there is none.
+    /// The delivery jobs of one vetting change, which happened at `occurred` (on the partner's
+    /// clock), to run from `run_at` (on the server's): one per webhook, none when there is none.
     pub(crate) fn jobs(
         &self,
         event_type: EventType,
         record: &VettingRecord,
-        at: Timestamp,
+        occurred: Timestamp,
+        run_at: Timestamp,
     ) -> Vec<NewJob> {
         if self.webhooks.is_empty() {
             return Vec::new();
         }
-        let jobs = serde_json::to_string(&event(event_type, record, at)).and_then(|body| {
+        let jobs = serde_json::to_string(&event(event_type, record, occurred)).and_then(|body| {
             self.webhooks
                 .iter()
                 .map(|url| {
@@ -76,7 +78,7 @@ impl Outbox {
                         url: url.to_string(),
                         body: body.clone(),
                     };
-                    Job::DeliverEvent(delivery).to_new(at, self.max_attempts)
+                    Job::DeliverEvent(delivery).to_new(run_at, self.max_attempts)
                 })
                 .collect()
         });

@@ -96,6 +96,9 @@ pub struct Settings {
     pub dev: bool,
     /// How many vetting requests a customer may have for one qualification, counting the first.
     pub max_vetting_requests: u32,
+    /// The vetting rules file (TOML): rules that decide submissions without a reviewer
+    /// (docs/rules.md). Read at start and again on SIGHUP.
+    pub rules: Option<PathBuf>,
     /// How long issued access tokens live.
     #[serde(with = "humantime_serde")]
     pub token_lifetime: Duration,
@@ -186,6 +189,7 @@ impl Default for Settings {
             contract: ContractProfile::Documented,
             dev: false,
             max_vetting_requests: SubmissionPolicy::default().max_requests_per_qualification,
+            rules: None,
             token_lifetime: Duration::from_secs(3600),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
             body_limit: 64 * 1024,

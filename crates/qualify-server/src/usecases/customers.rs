@@ -1,17 +1,17 @@
 //! Creating a customer of a partner.
 
 use qualify_store::{AuditEvent, CustomerRecord, NewCustomerRecord, StoreError, Tx, Unique};
-use qualify_types::Timestamp;
 
-use super::{Actor, UseCaseError};
+use super::{Actor, UseCaseError, Vetting};
 
-/// Creates `new` at `at`; a partner's customers have distinct domains.
+/// Creates `new`, dated by its partner's clock; a partner's customers have distinct domains.
 pub(crate) async fn create_customer(
     tx: &mut Tx,
+    vetting: &Vetting,
     caller: &Actor,
     new: &NewCustomerRecord<'_>,
-    at: Timestamp,
 ) -> Result<CustomerRecord, UseCaseError> {
+    let at = vetting.clocks.now_for(tx, new.partner_tenant_id).await?;
     let created = tx
         .insert_customer(new, at)
         .await

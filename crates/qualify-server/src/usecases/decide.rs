@@ -1,6 +1,6 @@
-//! Deciding a vetting request: a reviewer (through the reviewer API) ends it `Approved`, or
-//! `Denied` with a reason. Exactly one decision wins; a later one is refused with the state the
-//! request is in.
+//! Deciding a vetting request: a reviewer (through the reviewer API) or a vetting rule ends it
+//! `Approved`, or `Denied` with a reason. Exactly one decision wins; a later one is refused with
+//! the state the request is in.
 
 use qualify_domain::Verdict;
 use qualify_store::{AuditEvent, Tx, VettingRecord};
@@ -18,6 +18,11 @@ pub(crate) enum Decider {
         /// The reviewer's sign-in name.
         username: String,
     },
+    /// A vetting rule of the operator's (or of a test's).
+    Rule {
+        /// The rule's name.
+        name: String,
+    },
 }
 
 impl Decider {
@@ -28,34 +33,67 @@ impl Decider {
                 tenant: tenant.clone(),
                 name: username.clone(),
             },
+            Self::Rule { name } => Actor {
+                tenant: "operator".into(),
+                name: format!("rule:{name}"),
+            },
         }
     }
 }
 
-/// Decides the vetting request `id` with `verdict`, at `at`, if it is still in review.
+/// When a decision is dated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum When {
+    /// Now, on the clock of the request's partner.
+    Now,
+    /// At this time on that clock: when a rule's delay ended.
+    At(Timestamp),
+}
+
+/// Decides the vetting request `id` with `verdict`, if it is still in review.
 pub(crate) async fn decide(
     tx: &mut Tx,
     vetting: &Vetting,
     id: VettingRequestId,
     verdict: &Verdict,
     decider: &Decider,
-    at: Timestamp,
+    when: When,
 ) -> Result<VettingRecord, UseCaseError> {
-    let actor = decider.actor();
-    let decided = tx
-        .decide_vetting_request(id, verdict, &actor.name, at)
-        .await?;
     let current = tx
         .find_vetting_request(id)
         .await?
         .ok_or(UseCaseError::VettingRequestNotFound(id))?;
-    if !decided {
-        // Not in review any more: the state machine says why.
-        return Err(match current.state.decide(verdict.clone()) {
+    let decided = current.state.decide(verdict.clone())?;
+    let at = match when {
+        When::At(at) => at,
+        When::Now => {
+            vetting
+                .clocks
+                .now_for(tx, current.partner_tenant_id)
+                .await?
+        }
+    };
+    let actor = decider.actor();
+    if !tx
+        .decide_vetting_request(id, verdict, &actor.name, at)
+        .await?
+    {
+        // Another transaction decided it between this one's read and its update.
+        let now = tx
+            .find_vetting_request(id)
+            .await?
+            .ok_or(UseCaseError::VettingRequestNotFound(id))?;
+        return Err(match now.state.decide(verdict.clone()) {
             Err(refused) => refused.into(),
             Ok(_) => UseCaseError::internal("a request in review refused the decision"),
         });
     }
+    let record = VettingRecord {
+        state: decided,
+        decided_at: Some(at),
+        decided_by: Some(actor.name.clone()),
+        ..current
+    };
     let detail = serde_json::json!({
         "vettingStatus": verdict.status().as_str(),
         "vettingReason": verdict.reason().map(|r| r.as_str()),
@@ -70,12 +108,13 @@ pub(crate) async fn decide(
         detail: &detail,
     })
     .await?;
+    let server_now = vetting.clocks.server_now();
     tx.enqueue_jobs(
         &vetting
             .outbox
-            .jobs(EventType::QualificationDecided, &current, at),
-        at,
+            .jobs(EventType::QualificationDecided, &record, at, server_now),
+        server_now,
     )
     .await?;
-    Ok(current)
+    Ok(record)
 }

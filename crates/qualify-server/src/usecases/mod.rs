@@ -16,11 +16,15 @@ mod submit;
 use qualify_domain::SubmissionPolicy;
 
 pub(crate) use customers::create_customer;
-pub(crate) use decide::{Decider, decide};
+pub(crate) use decide::{Decider, When, decide};
 pub(crate) use error::UseCaseError;
 pub(crate) use submit::submit;
 
+use std::sync::Arc;
+
+use crate::clock::PartnerClocks;
 use crate::events::Outbox;
+use crate::vetting_rules::RuleBook;
 
 /// What the vetting use cases work with besides the transaction.
 #[derive(Debug, Clone)]
@@ -29,6 +33,12 @@ pub(crate) struct Vetting {
     pub(crate) policy: SubmissionPolicy,
     /// Where changes are announced.
     pub(crate) outbox: Outbox,
+    /// The rules that decide without a reviewer.
+    pub(crate) rules: Arc<RuleBook>,
+    /// Each partner's time.
+    pub(crate) clocks: PartnerClocks,
+    /// How many attempts a job (a rule's timed decision) gets.
+    pub(crate) job_max_attempts: u32,
 }
 
 /// Who did something, as the audit trail names them.

@@ -15,35 +15,42 @@ use qualify_types::{
     CustomerId, EducationSegment, Qualification, TenantId, Timestamp, VettingStatus,
 };
 
+use std::sync::Arc;
+
 use super::idempotency::{Answer, IdempotencyKey, once};
-use super::{Actor, Decider, UseCaseError, Vetting, create_customer, decide, submit};
+use super::{Actor, Decider, UseCaseError, Vetting, When, create_customer, decide, submit};
 use crate::Clock;
+use crate::clock::PartnerClocks;
 use crate::events::Outbox;
+use crate::vetting_rules::RuleBook;
 
 fn now() -> Timestamp {
     Clock::wall().now()
 }
 
-fn vetting() -> Vetting {
+/// Vetting as a server with `settings` does it, without rules, on the wall clock.
+fn vetting_of(settings: &crate::Settings) -> Vetting {
     Vetting {
-        policy: Default::default(),
-        outbox: Outbox::new(&crate::Settings::new(
-            qualify_store::DatabaseUrl::default_sqlite(),
-        )),
+        policy: settings.submission_policy(),
+        outbox: Outbox::new(settings),
+        rules: Arc::new(RuleBook::load(None).unwrap()),
+        clocks: PartnerClocks::new(Clock::wall(), false),
+        job_max_attempts: settings.job_max_attempts,
     }
+}
+
+fn vetting() -> Vetting {
+    vetting_of(&crate::Settings::default())
 }
 
 /// Vetting whose changes are announced to one webhook.
 fn announcing() -> Vetting {
-    let mut settings = crate::Settings::new(qualify_store::DatabaseUrl::default_sqlite());
+    let mut settings = crate::Settings::default();
     settings.webhooks.push(crate::Webhook {
         url: "http://127.0.0.1:9/hooks".parse().unwrap(),
         secret: "whsec_test".to_owned().into(),
     });
-    Vetting {
-        policy: Default::default(),
-        outbox: Outbox::new(&settings),
-    }
+    vetting_of(&settings)
 }
 
 fn user() -> Actor {
@@ -91,7 +98,7 @@ async fn customer(store: &Store, partner: TenantId, domain: &str) -> CustomerId 
         billing: &billing,
     };
     store
-        .transaction(async |tx: &mut Tx| create_customer(tx, &user(), &new, now()).await)
+        .transaction(async |tx: &mut Tx| create_customer(tx, &vetting(), &user(), &new).await)
         .await
         .unwrap()
         .id
@@ -126,7 +133,7 @@ async fn submit_with(
 ) -> Result<VettingRecord, UseCaseError> {
     store
         .transaction(async |tx: &mut Tx| {
-            submit(tx, vetting, &user(), partner, customer, submission, now()).await
+            submit(tx, vetting, &user(), partner, customer, submission).await
         })
         .await
 }
@@ -147,7 +154,7 @@ async fn decide_one(
     by: &Decider,
 ) -> Result<VettingRecord, UseCaseError> {
     store
-        .transaction(async |tx: &mut Tx| decide(tx, &vetting(), id, verdict, by, now()).await)
+        .transaction(async |tx: &mut Tx| decide(tx, &vetting(), id, verdict, by, When::Now).await)
         .await
 }
 
@@ -318,16 +325,7 @@ async fn submit_once(
         Some(key),
         now(),
         async |tx: &mut Tx| {
-            submit(
-                tx,
-                &vetting(),
-                &user(),
-                key.partner,
-                customer,
-                &submission,
-                now(),
-            )
-            .await
+            submit(tx, &vetting(), &user(), key.partner, customer, &submission).await
         },
         |created| Ok((201, format!("{{\"id\":\"{}\"}}", created.id))),
     )

@@ -1,22 +1,27 @@
 //! Submitting a qualification for vetting: `POST …/qualifications` and the legacy
-//! `PUT …/qualification` both come here (the submission carries which channel it came by).
+//! `PUT …/qualification` both come here (the submission carries which channel it came by). The
+//! first vetting rule that matches decides it at once (in this transaction), schedules its
+//! decision for later, or leaves it to a reviewer.
 
-use qualify_domain::{Submission, SubmissionRefused, VettingState, check_submission};
+use qualify_domain::{
+    Facts, Rule, RuleDecision, Submission, SubmissionRefused, Verdict, VettingState,
+    check_submission,
+};
 use qualify_store::{AuditEvent, CodeSpent, HistoryEntry, NewVettingRequest, Tx, VettingRecord};
-use qualify_types::{CustomerId, EventType, Timestamp, VettingRequestId};
+use qualify_types::{CustomerId, EventType, TenantId, VettingRequestId};
 
-use super::{Actor, UseCaseError, Vetting};
+use super::{Actor, Decider, UseCaseError, Vetting, When, decide};
+use crate::jobs::{Job, TimedDecision};
 
-/// Submits `submission` for the partner's `customer`, at `at`: the request is created in
-/// review if the customer's history and the partner's GCC codes allow it.
+/// Submits `submission` for the `partner`'s `customer`: the request is created in review if the
+/// customer's history and the partner's GCC codes allow it, then a vetting rule may decide it.
 pub(crate) async fn submit(
     tx: &mut Tx,
     vetting: &Vetting,
     caller: &Actor,
-    partner: qualify_types::TenantId,
+    partner: TenantId,
     customer: CustomerId,
     submission: &Submission,
-    at: Timestamp,
 ) -> Result<VettingRecord, UseCaseError> {
     // The lock serialises this customer's submissions on every backend, so the history read
     // next is the one the new request is checked against.
@@ -24,6 +29,7 @@ pub(crate) async fn submit(
         .lock_customer(partner, customer)
         .await?
         .ok_or(UseCaseError::CustomerNotFound(customer))?;
+    let at = vetting.clocks.now_for(tx, partner).await?;
     let history = tx
         .customer_history(partner, customer)
         .await?
@@ -42,6 +48,12 @@ pub(crate) async fn submit(
             }
         }
     }
+    let rules = vetting.rules.current();
+    let rule = rules.first_match(&Facts {
+        partner,
+        customer_domain: &locked.domain,
+        submission,
+    });
     let id = VettingRequestId::time_ordered();
     tx.insert_vetting_request(
         &NewVettingRequest {
@@ -50,6 +62,7 @@ pub(crate) async fn submit(
             customer_id: customer,
             submission,
             attempt,
+            matched_rule: rule.map(Rule::name),
         },
         at,
     )
@@ -59,6 +72,7 @@ pub(crate) async fn submit(
         "qualification": qualification.as_str(),
         "attempt": attempt,
         "channel": submission.channel(),
+        "matchedRule": rule.map(Rule::name),
     })
     .to_string();
     tx.record_audit(&AuditEvent {
@@ -87,13 +101,60 @@ pub(crate) async fn submit(
         created_at: at,
         decided_at: None,
         decided_by: None,
+        matched_rule: rule.map(|r| r.name().to_owned()),
     };
+    let server_now = vetting.clocks.server_now();
     tx.enqueue_jobs(
         &vetting
             .outbox
-            .jobs(EventType::QualificationSubmitted, &record, at),
-        at,
+            .jobs(EventType::QualificationSubmitted, &record, at, server_now),
+        server_now,
     )
     .await?;
+    match rule {
+        Some(rule) => apply(tx, vetting, record, rule).await,
+        None => Ok(record),
+    }
+}
+
+/// What `rule` does to the new request `record`: decides it now, schedules its decision, or
+/// leaves it to a reviewer.
+async fn apply(
+    tx: &mut Tx,
+    vetting: &Vetting,
+    record: VettingRecord,
+    rule: &Rule,
+) -> Result<VettingRecord, UseCaseError> {
+    let verdict = match rule.decision() {
+        RuleDecision::Hold => return Ok(record),
+        RuleDecision::Approve => Verdict::Approve,
+        RuleDecision::Deny(reason) => Verdict::Deny(reason.clone()),
+    };
+    let decider = Decider::Rule {
+        name: rule.name().to_owned(),
+    };
+    let Some(after) = rule.after() else {
+        return decide(
+            tx,
+            vetting,
+            record.id,
+            &verdict,
+            &decider,
+            When::At(record.created_at),
+        )
+        .await;
+    };
+    let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+    let timed = TimedDecision::new(
+        &record,
+        rule.name(),
+        &verdict,
+        record.created_at.plus_millis(after_ms),
+    );
+    let server_now = vetting.clocks.server_now();
+    let job = Job::DecideByRule(timed)
+        .to_new(server_now.plus_millis(after_ms), vetting.job_max_attempts)
+        .map_err(UseCaseError::internal)?;
+    tx.enqueue_jobs(&[job], server_now).await?;
     Ok(record)
 }
