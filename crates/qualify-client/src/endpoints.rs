@@ -20,6 +20,9 @@ pub struct ReviewFilter {
     pub customer_id: Option<CustomerId>,
     /// Only this partner's.
     pub partner_tenant_id: Option<TenantId>,
+    /// Only those decided by this reviewer or rule (`rule:<name>`); a trailing `*` matches every
+    /// decider it starts (`rule:*`).
+    pub decided_by: Option<String>,
     /// Page size (1–500).
     pub size: Option<u32>,
 }
@@ -35,6 +38,9 @@ impl ReviewFilter {
         }
         if let Some(partner) = self.partner_tenant_id {
             query.append_pair("partnerTenantId", &partner.to_string());
+        }
+        if let Some(decider) = &self.decided_by {
+            query.append_pair("decidedBy", decider);
         }
         if let Some(size) = self.size {
             query.append_pair("size", &size.to_string());

@@ -125,6 +125,29 @@ impl ServerProcess {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Waits until the server has logged a line containing `needle` (what another process
+    /// did is seen only in its log); false if it has not `within` that long.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    /// Sends the process `SIGHUP`.
+    pub fn hang_up(&self) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .context("running kill -HUP")?;
+        anyhow::ensure!(status.success(), "kill -HUP failed: {status}");
+        Ok(())
+    }
+
     /// Its resident memory now, in KiB (`VmRSS` in `/proc`).
     pub fn rss_kib(&self) -> Option<u64> {
         self.proc_status("VmRSS:")

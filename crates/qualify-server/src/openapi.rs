@@ -13,7 +13,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, Required};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    customers, discovery, health, legacy, qualifications, review, token, validations,
+    customers, discovery, health, legacy, qualifications, review, test_control, token, validations,
 };
 
 /// The document's source: every public operation.
@@ -52,6 +52,16 @@ use crate::api::{
     )
 )]
 pub(crate) struct ApiDoc;
+
+/// The test control plane's operations, published only by a server in development mode (the
+/// only one that serves them).
+#[derive(OpenApi)]
+#[openapi(
+    paths(test_control::clock::show, test_control::clock::advance),
+    modifiers(&Conventions),
+    tags((name = "test-control", description = "The test control plane: only with --dev, and acting on the calling partner alone"))
+)]
+struct TestControlDoc;
 
 /// Shared parts of every operation.
 struct Conventions;
@@ -129,7 +139,9 @@ impl Modify for Conventions {
         };
 
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let authenticated = path.starts_with("/v1/") || path.starts_with("/review/");
+            let authenticated = ["/v1/", "/review/", "/test/"]
+                .iter()
+                .any(|prefix| path.starts_with(prefix));
             for operation in operations(item) {
                 let parameters = operation.parameters.get_or_insert_with(Vec::new);
                 parameters.push(id_header("MS-RequestId", "Unique per request (a GUID); a retry sends the same one, which makes POSTs idempotent. Generated when absent.").into());
@@ -213,7 +225,11 @@ fn add_links(openapi: &mut Document) {
     }
 }
 
-/// The document, for serving.
-pub(crate) fn document() -> Document {
-    ApiDoc::openapi()
+/// The document of a server, with the test control plane in development mode.
+pub(crate) fn document(dev: bool) -> Document {
+    let mut document = ApiDoc::openapi();
+    if dev {
+        document.merge(TestControlDoc::openapi());
+    }
+    document
 }

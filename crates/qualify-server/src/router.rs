@@ -83,10 +83,10 @@ fn router(state: AppState) -> Router {
     };
     routes
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
-        .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/docs")
-                .url("/openapi.json", crate::openapi::document()),
-        )
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url(
+            "/openapi.json",
+            crate::openapi::document(state.settings.dev),
+        ))
         .fallback(layers::not_found)
         .method_not_allowed_fallback(layers::method_not_allowed)
         .layer(layers)

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    admin, completions, customers, migrate, qualifications, review, serve, token,
+    admin, completions, customers, migrate, qualifications, review, rules, serve, token,
 };
 
 /// Qualify: Partner Center's customer qualification API, with the vetting behind it.
@@ -52,6 +52,8 @@ enum Command {
         after_help = "Example:\n  qualify admin --database postgres://qualify@db/qualify partners create --name 'Contoso Partner'"
     )]
     Admin(admin::AdminArgs),
+    /// Check a vetting rules file before a server reads it.
+    Rules(rules::RulesArgs),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  qualify completions bash > /etc/bash_completion.d/qualify")]
     Completions(completions::CompletionsArgs),
@@ -68,6 +70,7 @@ pub(crate) async fn run() -> ExitCode {
         Command::Qualifications(args) => qualifications::run(args).await,
         Command::Review(args) => review::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Admin(args) => admin::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Rules(args) => rules::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => completions::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match outcome {

@@ -18,12 +18,13 @@ where
     let mut request = request.map(axum::body::Body::new);
     let uri = request.uri();
     let path = uri.path();
-    // Only the Partner Center and reviewer APIs: other paths (the docs page's assets) are served
-    // exactly as asked.
+    // Only the Partner Center, reviewer and test control APIs: other paths (the docs page's
+    // assets) are served exactly as asked.
     let api = |p: &str| {
-        p.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("/v1/"))
-            || p.get(..8)
-                .is_some_and(|s| s.eq_ignore_ascii_case("/review/"))
+        ["/v1/", "/review/", "/test/"].iter().any(|prefix| {
+            p.get(..prefix.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(prefix))
+        })
     };
     if !api(path) {
         return request;

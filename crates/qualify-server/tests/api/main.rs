@@ -19,6 +19,7 @@ mod multinode;
 mod openapi;
 mod persistence;
 mod review;
+mod rules;
 mod seed_examples;
 mod submissions;
 mod tls;

@@ -24,11 +24,14 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
         })
         .collect();
     operations.sort();
+    // A development server publishes the test control plane too (getClock, advanceClock).
     assert_eq!(
         operations,
         [
+            "advanceClock",
             "createCustomer",
             "decideVettingRequest",
+            "getClock",
             "getCustomer",
             "getLegacyQualification",
             "getQualifications",
@@ -80,4 +83,18 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("swagger-ui"));
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_without_dev_publishes_no_test_control_operation() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start_with(&db, |s| s.dev = false).await;
+    let document: Value = server.get_json("/openapi.json").await;
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/v1/customers"));
+    assert!(
+        paths.keys().all(|path| !path.starts_with("/test/")),
+        "{:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
 }

@@ -8,5 +8,6 @@ pub(crate) mod migrate;
 pub(crate) mod output;
 pub(crate) mod qualifications;
 pub(crate) mod review;
+pub(crate) mod rules;
 pub(crate) mod serve;
 pub(crate) mod token;

@@ -20,7 +20,7 @@ pub(crate) struct ReviewArgs {
 enum ReviewCommand {
     /// List vetting requests, oldest first.
     #[command(
-        after_help = "Example:\n  qualify review list --dev-identity operator --status InReview"
+        after_help = "Examples:\n  qualify review list --dev-identity operator --status InReview\n  qualify review list --dev-identity operator --decided-by 'rule:*'   # decided by any vetting rule"
     )]
     List {
         /// Only those in this state: InReview, Approved or Denied.
@@ -29,6 +29,9 @@ enum ReviewCommand {
         /// Only this customer's.
         #[arg(long, value_name = "ID")]
         customer: Option<CustomerId>,
+        /// Only those decided by this reviewer or rule (rule:NAME); a trailing * matches every decider it starts (rule:*).
+        #[arg(long, value_name = "WHO")]
+        decided_by: Option<String>,
     },
     /// Show one vetting request.
     #[command(
@@ -93,10 +96,15 @@ pub(crate) async fn run(args: ReviewArgs) -> anyhow::Result<()> {
     let output = args.connection.output();
     let one = |request: VettingRequest| print(output, &request, &HEADERS, vec![row(&request)]);
     match args.command {
-        ReviewCommand::List { status, customer } => {
+        ReviewCommand::List {
+            status,
+            customer,
+            decided_by,
+        } => {
             let filter = ReviewFilter {
                 status,
                 customer_id: customer,
+                decided_by,
                 ..Default::default()
             };
             let requests = client.all_review_requests(&filter).await?;

@@ -42,6 +42,10 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     dev: bool,
+    /// Vetting rules (TOML) that decide submissions without a reviewer; reread on SIGHUP (docs/rules.md).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<PathBuf>,
     /// Vetting requests allowed per customer and qualification, counting the first [default: 3].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]

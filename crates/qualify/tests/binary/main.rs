@@ -11,4 +11,5 @@ mod cli;
 mod client_cli;
 mod process;
 mod readme;
+mod rules_docs;
 mod serve;

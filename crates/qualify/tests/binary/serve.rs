@@ -201,3 +201,95 @@ async fn a_job_held_by_a_killed_node_is_completed_by_another_after_its_lease() {
     );
     store.close().await;
 }
+
+/// Submits a StateOwnedEntity qualification for a new customer with `domain`; returns the
+/// answer.
+async fn submit_state_owned(base: &str, token: &str, domain: &str) -> Value {
+    let http = reqwest::Client::new();
+    let customer: Value = http
+        .post(format!("{base}/v1/customers"))
+        .bearer_auth(token)
+        .json(
+            &json!({"companyProfile": {"domain": domain}, "billingProfile": {"companyName": "S"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let customer = customer["id"].as_str().unwrap();
+    http.post(format!("{base}/v1/customers/{customer}/qualifications"))
+        .bearer_auth(token)
+        .json(&json!({"qualification": "StateOwnedEntity"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sighup_rereads_the_rules_and_a_bad_file_keeps_those_in_force() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"state-owned\"\nqualification = \"StateOwnedEntity\"\ndecision = \"Approved\"\n",
+    )
+    .unwrap();
+    let server = start(&[
+        "--dev",
+        "--database",
+        &database,
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    let token = user_token(&server.base, PARTNER_A).await;
+    let first = submit_state_owned(&server.base, &token, "one.example").await;
+    assert_eq!(first["vettingStatus"], "Approved", "{first}");
+
+    // A file with a mistake: the server says where, and keeps the rules it has.
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"state-owned\"\nqualification = \"StateOwnedEntity\"\ndecision = \"Denied\"\n",
+    )
+    .unwrap();
+    server.hang_up().unwrap();
+    assert!(
+        server.wait_for_log("has a problem", Duration::from_secs(30)),
+        "{}",
+        server.log()
+    );
+    assert!(
+        server.log().contains("rules.toml:1: rule 'state-owned'"),
+        "{}",
+        server.log()
+    );
+    let second = submit_state_owned(&server.base, &token, "two.example").await;
+    assert_eq!(
+        second["vettingStatus"], "Approved",
+        "the old rules stay: {second}"
+    );
+
+    // A good file replaces them.
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"state-owned\"\nqualification = \"StateOwnedEntity\"\ndecision = \"Denied\"\nreason = \"Not a State Owned Entity\"\n",
+    )
+    .unwrap();
+    server.hang_up().unwrap();
+    assert!(
+        server.wait_for_log("reloaded the vetting rules", Duration::from_secs(30)),
+        "{}",
+        server.log()
+    );
+    let third = submit_state_owned(&server.base, &token, "three.example").await;
+    assert_eq!(third["vettingStatus"], "Denied", "{third}");
+    assert_eq!(third["vettingReason"], "Not a State Owned Entity");
+    let (graceful, _) = server.terminate().unwrap();
+    assert!(graceful);
+}

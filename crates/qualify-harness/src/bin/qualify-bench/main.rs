@@ -12,6 +12,7 @@
 mod baseline;
 mod disk;
 mod reads;
+mod rules;
 mod seed;
 mod servers;
 mod submissions;
@@ -43,6 +44,9 @@ enum Command {
     /// Durable submissions per second: SQLite, PostgreSQL with one node, with two nodes.
     #[command(after_help = "Example:\n  qualify-bench submissions --duration 10s")]
     Submissions(submissions::SubmissionArgs),
+    /// Durable submissions per second with a file of vetting rules against none (alternating runs).
+    #[command(after_help = "Example:\n  qualify-bench rules --rules 50 --duration 10s")]
+    Rules(rules::RulesArgs),
     /// GET …/qualifications per second, with the token cache on and off (alternating runs).
     #[command(after_help = "Example:\n  qualify-bench reads --duration 5s --rounds 3")]
     Reads(reads::ReadArgs),
@@ -91,6 +95,7 @@ fn main() -> anyhow::Result<()> {
             Command::All(args) => suite::all(args, server_cpu).await,
             Command::Submissions(args) => submissions::submissions(args, server_cpu).await,
             Command::Reads(args) => reads::reads(args, server_cpu).await,
+            Command::Rules(args) => rules::rules(args, server_cpu).await,
             Command::Baseline => Ok(()),
         }
     })
