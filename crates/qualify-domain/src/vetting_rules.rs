@@ -22,7 +22,20 @@ const MAX_NAME: usize = 64;
 #[derive(Clone)]
 pub struct Glob {
     text: String,
-    pattern: glob::Pattern,
+    matcher: Matcher,
+}
+
+/// How a glob is matched. Most are a name or `*` and a suffix (`*.edu`), which are compared as
+/// text; only the others need the general matcher. Rules are tried on every submission, inside
+/// its transaction, so this is worth it.
+#[derive(Clone)]
+enum Matcher {
+    /// No wildcard: the whole value, in either case.
+    Exact(String),
+    /// `*` then no wildcard: the value's end, in either case.
+    Suffix(String),
+    /// Anything else.
+    Pattern(glob::Pattern),
 }
 
 impl Glob {
@@ -35,9 +48,15 @@ impl Glob {
         let pattern = glob::Pattern::new(text).map_err(|error| {
             RuleError::new(format!("the pattern '{text}' is not valid: {error}"))
         })?;
+        let special = |s: &str| s.contains(['*', '?', '[', ']']);
+        let matcher = match text.strip_prefix('*') {
+            None if !special(text) => Matcher::Exact(text.to_ascii_lowercase()),
+            Some(suffix) if !special(suffix) => Matcher::Suffix(suffix.to_ascii_lowercase()),
+            _ => Matcher::Pattern(pattern),
+        };
         Ok(Self {
             text: text.to_owned(),
-            pattern,
+            matcher,
         })
     }
 
@@ -48,7 +67,16 @@ impl Glob {
             require_literal_separator: false,
             require_literal_leading_dot: false,
         };
-        self.pattern.matches_with(value, OPTIONS)
+        match &self.matcher {
+            Matcher::Exact(name) => value.eq_ignore_ascii_case(name),
+            Matcher::Suffix(suffix) => {
+                value.len() >= suffix.len()
+                    && value
+                        .get(value.len() - suffix.len()..)
+                        .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
+            }
+            Matcher::Pattern(pattern) => pattern.matches_with(value, OPTIONS),
+        }
     }
 
     /// The pattern as written.

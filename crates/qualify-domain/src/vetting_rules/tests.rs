@@ -284,3 +284,46 @@ fn rules_that_make_no_sense_are_refused_with_why() {
     ]);
     assert_eq!(twice.unwrap_err().0, 1, "the second of the two is named");
 }
+
+/// The text comparisons that stand in for the general matcher agree with it.
+#[test]
+fn a_glob_matches_as_the_general_matcher_does() {
+    let patterns = [
+        "*.edu",
+        "state.edu",
+        "*",
+        "*.K12.*.us",
+        "school?.edu",
+        "[ab]*.example",
+        "*é.example",
+    ];
+    let values = [
+        "state.edu",
+        "STATE.EDU",
+        "cs.state.edu",
+        "edu",
+        "xedu",
+        "lincoln.k12.ca.us",
+        "school1.edu",
+        "a.example",
+        "c.example",
+        "café.example",
+        "",
+    ];
+    let options = glob::MatchOptions {
+        case_sensitive: false,
+        require_literal_separator: false,
+        require_literal_leading_dot: false,
+    };
+    for pattern in patterns {
+        let ours = Glob::parse(pattern).unwrap();
+        let general = glob::Pattern::new(pattern).unwrap();
+        for value in values {
+            assert_eq!(
+                ours.matches(value),
+                general.matches_with(value, options),
+                "{pattern} ~ {value}"
+            );
+        }
+    }
+}
