@@ -40,6 +40,7 @@ mod auth;
 mod endpoints;
 mod error;
 mod retry;
+mod test_control;
 mod transport;
 mod wait;
 

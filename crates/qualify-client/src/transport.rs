@@ -21,6 +21,8 @@ pub(crate) struct Call<'a> {
     pub(crate) path: String,
     pub(crate) body: Option<serde_json::Value>,
     pub(crate) headers: &'a [(&'static str, String)],
+    /// Sent without a token (the one call that needs none: making a test partner).
+    pub(crate) anonymous: bool,
 }
 
 impl<'a> Call<'a> {
@@ -30,15 +32,21 @@ impl<'a> Call<'a> {
             path,
             body: None,
             headers: &[],
+            anonymous: false,
         }
     }
 
     pub(crate) fn post(path: String, body: serde_json::Value) -> Self {
+        Self::with(Method::POST, path, Some(body))
+    }
+
+    pub(crate) fn with(method: Method, path: String, body: Option<serde_json::Value>) -> Self {
         Self {
-            method: Method::POST,
+            method,
             path,
-            body: Some(body),
+            body,
             headers: &[],
+            anonymous: false,
         }
     }
 }
@@ -209,11 +217,11 @@ impl Client {
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
-            let token = self.bearer().await?;
-            let mut request = self
-                .http
-                .request(call.method.clone(), url.clone())
-                .bearer_auth(&token)
+            let mut request = self.http.request(call.method.clone(), url.clone());
+            if !call.anonymous {
+                request = request.bearer_auth(self.bearer().await?);
+            }
+            let mut request = request
                 .header(REQUEST_ID_HEADER, &request_id)
                 .header(CORRELATION_ID_HEADER, &correlation_id)
                 .header(reqwest::header::ACCEPT, "application/json");
@@ -240,6 +248,7 @@ impl Client {
                         return decode(response).await;
                     }
                     if status == StatusCode::UNAUTHORIZED
+                        && !call.anonymous
                         && !refreshed
                         && self
                             .credentials
@@ -281,5 +290,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientErro
             url: String::new(),
             source,
         })?;
-    serde_json::from_slice(&bytes).map_err(|source| ClientError::Decode { status, source })
+    // No content (204) reads as JSON's null: `()`, `None`.
+    let json: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+    serde_json::from_slice(json).map_err(|source| ClientError::Decode { status, source })
 }

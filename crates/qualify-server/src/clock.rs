@@ -4,16 +4,13 @@
 //! without waiting for it. What must follow real time whatever a test does to its clock (token
 //! lifetimes, the token cache, signatures' timestamps) reads [`wall_now`] instead.
 //!
-//! In development mode each partner also has a clock of its own, [`PartnerClocks`]: the
-//! server's, ahead by however far that partner's test moved it. Everything of the partner's
-//! vetting (its customers' and requests' dates, decisions, when timed decisions fall due)
-//! follows it; nothing of any other partner's does.
+//! In development mode each partner also has a clock of its own (`test_control::Partners`): the
+//! server's, ahead by however far that partner's test moved it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use qualify_store::{Store, StoreError, Tx};
-use qualify_types::{TenantId, Timestamp};
+use qualify_types::Timestamp;
 
 /// A source of the current time. Cheap to clone: clones share the source.
 #[derive(Debug, Clone, Default)]
@@ -69,53 +66,6 @@ impl ManualClock {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// The partners' clocks: the server's clock, ahead by each partner's offset where partners'
-/// clocks move (development mode); the server's clock for every partner otherwise, without a
-/// read of the database.
-#[derive(Debug, Clone)]
-pub(crate) struct PartnerClocks {
-    server: Clock,
-    movable: bool,
-}
-
-impl PartnerClocks {
-    /// The partners' clocks over `server`; `movable` in development mode.
-    pub(crate) fn new(server: Clock, movable: bool) -> Self {
-        Self { server, movable }
-    }
-
-    /// The server's time: what jobs are scheduled and idempotency records kept by.
-    pub(crate) fn server_now(&self) -> Timestamp {
-        self.server.now()
-    }
-
-    /// `partner`'s time, as `tx` sees its clock.
-    pub(crate) async fn now_for(
-        &self,
-        tx: &mut Tx,
-        partner: TenantId,
-    ) -> Result<Timestamp, StoreError> {
-        let now = self.server.now();
-        if !self.movable {
-            return Ok(now);
-        }
-        Ok(now.plus_millis(tx.partner_clock_offset(partner).await?))
-    }
-
-    /// `partner`'s time, read outside any transaction.
-    pub(crate) async fn read_now_for(
-        &self,
-        store: &Store,
-        partner: TenantId,
-    ) -> Result<Timestamp, StoreError> {
-        let now = self.server.now();
-        if !self.movable {
-            return Ok(now);
-        }
-        Ok(now.plus_millis(store.partner_clock_offset(partner).await?))
     }
 }
 

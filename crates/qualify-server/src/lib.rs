@@ -27,6 +27,7 @@ mod openapi;
 mod router;
 mod settings;
 mod state;
+mod test_control;
 pub mod tls;
 mod usecases;
 pub mod vetting_rules;
@@ -36,7 +37,10 @@ pub use clock::{Clock, ManualClock, wall_now};
 pub use error::{ApiError, OAuthError};
 pub use http::RequestIds;
 pub use jobs::{JobOutcome, JobRunner, Ran};
-pub use settings::{ContractProfile, InvalidSettings, LogFormat, Settings, TrustedIssuer, Webhook};
+pub use settings::{
+    ContractProfile, InvalidSettings, LogFormat, RateLimit, RateLimitKey, Settings, TrustedIssuer,
+    Webhook,
+};
 pub use state::AppState;
 pub use tls::TlsSettings;
 
@@ -149,13 +153,20 @@ impl App {
             policy: settings.submission_policy(),
             outbox: events::Outbox::new(&settings),
             rules,
-            clocks: clock::PartnerClocks::new(clock.clone(), settings.dev),
+            partners: test_control::Partners::new(clock.clone(), settings.dev),
             job_max_attempts: settings.job_max_attempts,
         };
+        let test_control = settings.dev.then(Arc::default);
+        let rate_limits = http::throttle::RateLimits::new(
+            &settings.rate_limits,
+            &openapi::document(settings.dev),
+        )?;
         let state = AppState::new(state::Shared {
             store,
             clock,
             vetting,
+            rate_limits,
+            test_control,
             settings: Arc::new(settings),
             keys,
             authenticator: Arc::new(authenticator),
@@ -203,6 +214,7 @@ impl App {
         } = self;
         let housekeeping = tokio::spawn(purge_idempotency_records(state.clone()));
         let rules_reloads = tokio::spawn(reload_rules_on_hangup(state.clone()));
+        let rate_limit_tidying = tokio::spawn(http::throttle::tidy(state.clone()));
         let key_refresh = tokio::spawn(refresh_signing_keys(state.clone()));
         // Names this node's workers in job leases, so an operator can tell whose lease it is.
         let node = format!(
@@ -239,6 +251,7 @@ impl App {
         };
         housekeeping.abort();
         rules_reloads.abort();
+        rate_limit_tidying.abort();
         key_refresh.abort();
         // In-flight jobs finish; jobs not yet claimed wait for the next node to run.
         workers.stop().await;

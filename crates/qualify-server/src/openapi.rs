@@ -57,7 +57,19 @@ pub(crate) struct ApiDoc;
 /// only one that serves them).
 #[derive(OpenApi)]
 #[openapi(
-    paths(test_control::clock::show, test_control::clock::advance),
+    paths(
+        test_control::partners::create,
+        test_control::clock::show,
+        test_control::clock::advance,
+        test_control::rules::show,
+        test_control::rules::set,
+        test_control::rules::delete,
+        test_control::faults::show,
+        test_control::faults::set,
+        test_control::faults::delete,
+        test_control::journal::show,
+        test_control::data::reset,
+    ),
     modifiers(&Conventions),
     tags((name = "test-control", description = "The test control plane: only with --dev, and acting on the calling partner alone"))
 )]
@@ -128,6 +140,26 @@ impl Modify for Conventions {
             "ErrorBody".into(),
             <qualify_types::ErrorBody as utoipa::PartialSchema>::schema(),
         );
+        components.schemas.insert(
+            "ThrottleBody".into(),
+            <qualify_types::ThrottleBody as utoipa::PartialSchema>::schema(),
+        );
+        let throttled = ResponseBuilder::new()
+            .description("Throttled, as Partner Center throttles: a configured rate limit (or, with --dev, a test's fault); retry after Retry-After seconds")
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                    .description(Some("Seconds to wait before retrying"))
+                    .build(),
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ThrottleBody")))
+                    .build(),
+            )
+            .build();
         let error = ContentBuilder::new()
             .schema(Some(Ref::from_schema_name("ErrorBody")))
             .build();
@@ -139,10 +171,13 @@ impl Modify for Conventions {
         };
 
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let authenticated = ["/v1/", "/review/", "/test/"]
+            let api = ["/v1/", "/review/", "/test/"]
                 .iter()
                 .any(|prefix| path.starts_with(prefix));
             for operation in operations(item) {
+                // An operation that states its own security (none, for making a test partner)
+                // keeps it.
+                let authenticated = api && operation.security.is_none();
                 let parameters = operation.parameters.get_or_insert_with(Vec::new);
                 parameters.push(id_header("MS-RequestId", "Unique per request (a GUID); a retry sends the same one, which makes POSTs idempotent. Generated when absent.").into());
                 parameters.push(id_header("MS-CorrelationId", "Ties the calls of one client operation together (a GUID). Generated when absent.").into());
@@ -151,6 +186,13 @@ impl Modify for Conventions {
                         "bearer",
                         Vec::<String>::new(),
                     )]);
+                    if path.starts_with("/v1/") {
+                        operation
+                            .responses
+                            .responses
+                            .entry("429".to_owned())
+                            .or_insert_with(|| throttled.clone().into());
+                    }
                     for (status, description) in COMMON_ERRORS {
                         operation
                             .responses

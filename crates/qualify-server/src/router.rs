@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -54,9 +54,21 @@ fn routes() -> Router<AppState> {
 
 /// The test control plane, only in development mode: without it these paths don't exist.
 fn test_control_routes() -> Router<AppState> {
+    use test_control::{clock, data, faults, journal, partners, rules};
     Router::new()
-        .route("/test/v1/clock", get(test_control::clock::show))
-        .route("/test/v1/clock/advance", post(test_control::clock::advance))
+        .route("/test/v1/partners", post(partners::create))
+        .route("/test/v1/clock", get(clock::show))
+        .route("/test/v1/clock/advance", post(clock::advance))
+        .route(
+            "/test/v1/rules",
+            get(rules::show).put(rules::set).delete(rules::delete),
+        )
+        .route(
+            "/test/v1/faults",
+            get(faults::show).put(faults::set).delete(faults::delete),
+        )
+        .route("/test/v1/journal", get(journal::show))
+        .route("/test/v1/data", delete(data::reset))
 }
 
 /// The routes with their layers; the outermost layer is listed first.
@@ -75,12 +87,22 @@ fn router(state: AppState) -> Router {
             state.clone(),
             layers::request_timeout,
         ))
+        // Development mode only: a server without --dev has no such layer at all.
+        .option_layer(state.settings.dev.then(|| {
+            middleware::from_fn_with_state(state.clone(), crate::test_control::layer::test_control)
+        }))
         .layer(DefaultBodyLimit::max(state.settings.body_limit));
-    let routes = if state.settings.dev {
-        routes().merge(test_control_routes())
-    } else {
-        routes()
-    };
+    let mut routes = routes();
+    if !state.rate_limits.is_empty() {
+        // Only when configured: without limits, requests pay nothing for them.
+        routes = routes.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::throttle::throttle,
+        ));
+    }
+    if state.settings.dev {
+        routes = routes.merge(test_control_routes());
+    }
     routes
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url(

@@ -23,6 +23,10 @@ pub struct Shared {
     pub(crate) authenticator: Arc<Authenticator>,
     /// What the vetting use cases work with.
     pub(crate) vetting: crate::usecases::Vetting,
+    /// The configured rate limits and their counts.
+    pub(crate) rate_limits: crate::http::throttle::RateLimits,
+    /// The test control plane's faults and journal; only in development mode.
+    pub(crate) test_control: Option<Arc<crate::test_control::TestControl>>,
     /// Failed sign-ins by client id, for brute-force protection.
     pub(crate) login_throttle: Arc<crate::identity::LoginThrottle>,
     /// Woken when this node enqueues jobs, so its idle workers start at once.

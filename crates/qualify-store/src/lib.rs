@@ -34,6 +34,7 @@ mod group_commit;
 mod idempotency;
 mod identity;
 mod jobs;
+mod partner_rules;
 mod records;
 mod refresh_tokens;
 #[cfg(feature = "testing")]
@@ -51,6 +52,7 @@ pub use error::{StoreError, Unique};
 pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};
 pub use jobs::{ClaimedJob, JobRecord, JobState, NewJob};
+pub use partner_rules::{PartnerControls, StoredRules};
 pub use records::{
     AppRecord, BillingRecord, CustomerRecord, SigningKeyRecord, TenantKind, TenantRecord,
     UserRecord, UserRole, ValidationCodeRecord, VettingRecord,

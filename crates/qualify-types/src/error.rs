@@ -89,4 +89,6 @@ pub mod codes {
     pub const TIMEOUT: i64 = 610_012;
     /// 404: no such vetting request.
     pub const VETTING_REQUEST_NOT_FOUND: i64 = 610_013;
+    /// 4xx/5xx: a fault the partner's test set (`PUT /test/v1/faults`, development mode only).
+    pub const INJECTED_FAULT: i64 = 610_014;
 }

@@ -34,7 +34,10 @@ pub use qualifications::{
     SubmittedQualification,
 };
 pub use review::{Decision, SubmissionChannel, VettingRequest};
-pub use testing::{AdvanceClock, ClockNow};
+pub use testing::{
+    AdvanceClock, ClockNow, Fault, Journal, JournalEntry, TestFaults, TestPartner, TestRules,
+    VettingRule,
+};
 pub use time::Timestamp;
 pub use token::{OAuthErrorBody, TokenResponse};
 pub use validations::ValidationCode;

@@ -5,6 +5,7 @@ mod extract;
 pub(crate) mod idempotency;
 pub(crate) mod middleware;
 pub(crate) mod request_ids;
+pub(crate) mod throttle;
 pub(crate) mod trace;
 
 pub(crate) use extract::{IdPath, LenientJson, QueryParams};

@@ -20,6 +20,7 @@ pub use external::TrustedIssuer;
 pub(crate) use issuer::{Subject, mint};
 pub(crate) use keys::KeyRing;
 pub use keys::{KeyError, generate_signing_key};
+pub(crate) use passwords::hash_well_known;
 pub use passwords::{hash_secret, verify_secret};
 pub use principal::{
     Partner, PartnerCustomerHistory, PartnerUser, Principal, PrincipalUser, Reviewer,

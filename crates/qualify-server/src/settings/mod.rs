@@ -76,6 +76,36 @@ pub struct Webhook {
     pub secret: SecretString,
 }
 
+/// What a rate limit counts requests by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimitKey {
+    /// Each partner's requests (Partner Center's "per Partner Tenant ID").
+    #[default]
+    Partner,
+    /// Each partner's requests about one customer (its "per Partner Tenant ID per Customer
+    /// Tenant ID"): for operations whose path names a customer.
+    PartnerAndCustomer,
+}
+
+/// A rate limit, as Partner Center throttles: at most `requests` requests of `operation` in any
+/// `per`, for each partner (or partner and customer); more answer 429 with `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// An operation id of the OpenAPI document (`submitQualification`, `getQualifications`…),
+    /// or `*` for every operation of the Partner Center API.
+    pub operation: String,
+    /// What requests are counted by [default: partner].
+    #[serde(default)]
+    pub key: RateLimitKey,
+    /// How many requests.
+    pub requests: u32,
+    /// In how long, e.g. `1m`.
+    #[serde(with = "humantime_serde")]
+    pub per: Duration,
+}
+
 /// Every setting of `qualify serve`. Each field's name is its key.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -99,6 +129,8 @@ pub struct Settings {
     /// The vetting rules file (TOML): rules that decide submissions without a reviewer
     /// (docs/rules.md). Read at start and again on SIGHUP.
     pub rules: Option<PathBuf>,
+    /// Rate limits per operation, as Partner Center throttles (config file; none by default).
+    pub rate_limits: Vec<RateLimit>,
     /// How long issued access tokens live.
     #[serde(with = "humantime_serde")]
     pub token_lifetime: Duration,
@@ -190,6 +222,7 @@ impl Default for Settings {
             dev: false,
             max_vetting_requests: SubmissionPolicy::default().max_requests_per_qualification,
             rules: None,
+            rate_limits: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
             body_limit: 64 * 1024,
@@ -237,6 +270,13 @@ fn invalid(why: impl Into<String>) -> InvalidSettings {
     InvalidSettings(why.into())
 }
 
+impl InvalidSettings {
+    /// Settings refused for `why`.
+    pub(crate) fn new(why: impl Into<String>) -> Self {
+        invalid(why)
+    }
+}
+
 impl Settings {
     /// The defaults, on `database`.
     pub fn new(database: DatabaseUrl) -> Self {
@@ -282,6 +322,14 @@ impl Settings {
                 ));
             }
             _ => {}
+        }
+        for limit in &self.rate_limits {
+            if limit.requests < 1 || limit.per < Duration::from_secs(1) {
+                return Err(invalid(format!(
+                    "rate limit of {}: at least 1 request per at least 1s",
+                    limit.operation
+                )));
+            }
         }
         if self.webhook_url.is_some() != self.webhook_secret.is_some() {
             return Err(invalid("webhook_url and webhook_secret go together"));

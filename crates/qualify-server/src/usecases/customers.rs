@@ -11,7 +11,7 @@ pub(crate) async fn create_customer(
     caller: &Actor,
     new: &NewCustomerRecord<'_>,
 ) -> Result<CustomerRecord, UseCaseError> {
-    let at = vetting.clocks.now_for(tx, new.partner_tenant_id).await?;
+    let at = vetting.partners.now_for(tx, new.partner_tenant_id).await?;
     let created = tx
         .insert_customer(new, at)
         .await

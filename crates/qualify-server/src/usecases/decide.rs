@@ -68,7 +68,7 @@ pub(crate) async fn decide(
         When::At(at) => at,
         When::Now => {
             vetting
-                .clocks
+                .partners
                 .now_for(tx, current.partner_tenant_id)
                 .await?
         }
@@ -108,7 +108,7 @@ pub(crate) async fn decide(
         detail: &detail,
     })
     .await?;
-    let server_now = vetting.clocks.server_now();
+    let server_now = vetting.partners.server_now();
     tx.enqueue_jobs(
         &vetting
             .outbox

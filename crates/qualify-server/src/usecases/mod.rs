@@ -22,8 +22,8 @@ pub(crate) use submit::submit;
 
 use std::sync::Arc;
 
-use crate::clock::PartnerClocks;
 use crate::events::Outbox;
+use crate::test_control::Partners;
 use crate::vetting_rules::RuleBook;
 
 /// What the vetting use cases work with besides the transaction.
@@ -35,8 +35,8 @@ pub(crate) struct Vetting {
     pub(crate) outbox: Outbox,
     /// The rules that decide without a reviewer.
     pub(crate) rules: Arc<RuleBook>,
-    /// Each partner's time.
-    pub(crate) clocks: PartnerClocks,
+    /// Each partner's time, and (in development mode) its own rules.
+    pub(crate) partners: Partners,
     /// How many attempts a job (a rule's timed decision) gets.
     pub(crate) job_max_attempts: u32,
 }

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use super::idempotency::{Answer, IdempotencyKey, once};
 use super::{Actor, Decider, UseCaseError, Vetting, When, create_customer, decide, submit};
 use crate::Clock;
-use crate::clock::PartnerClocks;
 use crate::events::Outbox;
+use crate::test_control::Partners;
 use crate::vetting_rules::RuleBook;
 
 fn now() -> Timestamp {
@@ -34,7 +34,7 @@ fn vetting_of(settings: &crate::Settings) -> Vetting {
         policy: settings.submission_policy(),
         outbox: Outbox::new(settings),
         rules: Arc::new(RuleBook::load(None).unwrap()),
-        clocks: PartnerClocks::new(Clock::wall(), false),
+        partners: Partners::new(Clock::wall(), false),
         job_max_attempts: settings.job_max_attempts,
     }
 }

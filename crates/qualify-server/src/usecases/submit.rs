@@ -1,7 +1,8 @@
 //! Submitting a qualification for vetting: `POST …/qualifications` and the legacy
 //! `PUT …/qualification` both come here (the submission carries which channel it came by). The
-//! first vetting rule that matches decides it at once (in this transaction), schedules its
-//! decision for later, or leaves it to a reviewer.
+//! first vetting rule that matches (the partner's own, set by its tests, then the server's)
+//! decides it at once (in this transaction), schedules its decision for later, or leaves it to a
+//! reviewer.
 
 use qualify_domain::{
     Facts, Rule, RuleDecision, Submission, SubmissionRefused, Verdict, VettingState,
@@ -29,7 +30,8 @@ pub(crate) async fn submit(
         .lock_customer(partner, customer)
         .await?
         .ok_or(UseCaseError::CustomerNotFound(customer))?;
-    let at = vetting.clocks.now_for(tx, partner).await?;
+    let view = vetting.partners.view(tx, partner).await?;
+    let at = view.now;
     let history = tx
         .customer_history(partner, customer)
         .await?
@@ -48,12 +50,19 @@ pub(crate) async fn submit(
             }
         }
     }
-    let rules = vetting.rules.current();
-    let rule = rules.first_match(&Facts {
-        partner,
-        customer_domain: &locked.domain,
-        submission,
-    });
+    let server_rules = vetting.rules.current();
+    let matched = view.first_match(
+        &server_rules,
+        &Facts {
+            partner,
+            customer_domain: &locked.domain,
+            submission,
+        },
+    );
+    if let Some(matched) = &matched {
+        matched.use_once(tx, partner).await?;
+    }
+    let rule = matched.as_ref().map(|m| m.rule);
     let id = VettingRequestId::time_ordered();
     tx.insert_vetting_request(
         &NewVettingRequest {
@@ -103,7 +112,7 @@ pub(crate) async fn submit(
         decided_by: None,
         matched_rule: rule.map(|r| r.name().to_owned()),
     };
-    let server_now = vetting.clocks.server_now();
+    let server_now = vetting.partners.server_now();
     tx.enqueue_jobs(
         &vetting
             .outbox
@@ -151,7 +160,7 @@ async fn apply(
         &verdict,
         record.created_at.plus_millis(after_ms),
     );
-    let server_now = vetting.clocks.server_now();
+    let server_now = vetting.partners.server_now();
     let job = Job::DecideByRule(timed)
         .to_new(server_now.plus_millis(after_ms), vetting.job_max_attempts)
         .map_err(UseCaseError::internal)?;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use qualify_domain::{Rule, RuleSet, RuleSpec};
+use qualify_types::VettingRule;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -19,109 +20,49 @@ pub struct RulesFileError {
     pub why: String,
 }
 
-/// One or several values: `customer_domain = "*.edu"` or `["*.edu", "*.ac.uk"]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    /// None given.
-    #[default]
-    None,
-    /// One value.
-    One(String),
-    /// A list.
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Self::None => Vec::new(),
-            Self::One(value) => vec![value],
-            Self::Many(values) => values,
-        }
-    }
-}
-
-/// A rule as the file writes it (and, in camelCase, the test control API's JSON).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleEntry {
-    /// Its name, unique in the file.
-    pub name: String,
-    /// `Education`, `GovernmentCommunityCloud` or `StateOwnedEntity`.
-    #[serde(default)]
-    pub qualification: Option<String>,
-    /// Globs over the customer's domain.
-    #[serde(default, alias = "customerDomain")]
-    pub customer_domain: OneOrMany,
-    /// Globs over the submitted website.
-    #[serde(default)]
-    pub website: OneOrMany,
-    /// Partner tenant ids.
-    #[serde(default)]
-    pub partner: OneOrMany,
-    /// `K12` or `HigherEducation`.
-    #[serde(default, alias = "educationSegment")]
-    pub education_segment: Option<String>,
-    /// Globs over the GCC validation code.
-    #[serde(default, alias = "validationCode")]
-    pub validation_code: OneOrMany,
-    /// `Approved`, `Denied` or `InReview`.
-    pub decision: String,
-    /// The denial's reason.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// A delay such as `2d` or `36h`.
-    #[serde(default)]
-    pub after: Option<String>,
-}
-
-impl RuleEntry {
-    /// The rule it writes, checked.
-    pub fn into_rule(self) -> Result<Rule, String> {
-        let name = self.name.clone();
-        let spec = RuleSpec {
-            name: self.name,
-            qualification: self
-                .qualification
-                .map(|q| q.parse().map_err(|e| format!("{e}")))
-                .transpose()?,
-            customer_domain: self.customer_domain.into_vec(),
-            website: self.website.into_vec(),
-            partner: self
-                .partner
-                .into_vec()
-                .iter()
-                .map(|p| {
-                    p.parse()
-                        .map_err(|_| format!("the partner '{p}' is not a tenant id (a GUID)"))
+/// The checked rule `entry` writes.
+pub fn rule_from(entry: VettingRule) -> Result<Rule, String> {
+    let name = entry.name.clone();
+    let spec = RuleSpec {
+        name: entry.name,
+        qualification: entry
+            .qualification
+            .map(|q| q.parse().map_err(|e| format!("rule '{name}': {e}")))
+            .transpose()?,
+        customer_domain: entry.customer_domain,
+        website: entry.website,
+        partner: entry
+            .partner
+            .iter()
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| format!("rule '{name}': the partner '{p}' is not a tenant id (a GUID)"))
+            })
+            .collect::<Result<_, _>>()?,
+        education_segment: entry
+            .education_segment
+            .map(|s| s.parse().map_err(|e| format!("rule '{name}': {e}")))
+            .transpose()?,
+        validation_code: entry.validation_code,
+        decision: entry.decision,
+        reason: entry.reason,
+        after: entry
+            .after
+            .map(|after| {
+                humantime::parse_duration(&after).map_err(|e| {
+                    format!("rule '{name}': 'after' = '{after}' is not a duration such as 2d or 36h: {e}")
                 })
-                .collect::<Result<_, _>>()?,
-            education_segment: self
-                .education_segment
-                .map(|s| s.parse().map_err(|e| format!("{e}")))
-                .transpose()?,
-            validation_code: self.validation_code.into_vec(),
-            decision: self.decision,
-            reason: self.reason,
-            after: self
-                .after
-                .map(|after| {
-                    humantime::parse_duration(&after).map_err(|e| {
-                        format!("'after' = '{after}' is not a duration such as 2d or 36h: {e}")
-                    })
-                })
-                .transpose()?,
-        };
-        Rule::new(spec).map_err(|e| format!("rule '{name}': {e}"))
-    }
+            })
+            .transpose()?,
+    };
+    Rule::new(spec).map_err(|e| format!("rule '{name}': {e}"))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     #[serde(default)]
-    rule: Vec<Spanned<RuleEntry>>,
+    rule: Vec<Spanned<VettingRule>>,
 }
 
 /// The line of byte `offset` in `text`, from 1.
@@ -145,12 +86,17 @@ pub(crate) fn parse_rules(file: &Path, text: &str) -> Result<RuleSet, RulesFileE
     let mut rules = Vec::with_capacity(parsed.rule.len());
     for entry in parsed.rule {
         let line = line_of(text, entry.span().start);
-        rules.push(
-            entry
-                .into_inner()
-                .into_rule()
-                .map_err(|why| error(line, why))?,
-        );
+        let entry = entry.into_inner();
+        if entry.times.is_some() {
+            return Err(error(
+                line,
+                format!(
+                    "rule '{}': 'times' is for a test's own rules (PUT /test/v1/rules); the file's rules apply to every partner",
+                    entry.name
+                ),
+            ));
+        }
+        rules.push(rule_from(entry).map_err(|why| error(line, why))?);
         lines.push(line);
     }
     RuleSet::new(rules).map_err(|(index, why)| error(lines[index], why.to_string()))
@@ -226,6 +172,11 @@ reason = "Not an Education Customer"
         let partner =
             report("[[rule]]\nname = \"x\"\ndecision = \"Approved\"\npartner = \"acme\"\n");
         assert!(partner.contains("not a tenant id"), "{partner}");
+        let times = report("[[rule]]\nname = \"x\"\ndecision = \"Approved\"\ntimes = 1\n");
+        assert!(
+            times.contains("'times' is for a test's own rules"),
+            "{times}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use qualify_domain::RuleSet;
 
-pub use file::{RuleEntry, RulesFileError, read_rules_file};
+pub use file::{RulesFileError, read_rules_file, rule_from};
 
 /// The rules in force, and where they come from.
 #[derive(Debug)]

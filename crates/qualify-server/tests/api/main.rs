@@ -22,5 +22,7 @@ mod review;
 mod rules;
 mod seed_examples;
 mod submissions;
+mod test_control;
+mod throttling;
 mod tls;
 mod tokens;

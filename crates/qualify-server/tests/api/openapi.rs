@@ -24,17 +24,23 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
         })
         .collect();
     operations.sort();
-    // A development server publishes the test control plane too (getClock, advanceClock).
+    // A development server publishes the test control plane too.
     assert_eq!(
         operations,
         [
             "advanceClock",
             "createCustomer",
+            "createTestPartner",
             "decideVettingRequest",
+            "deleteFaults",
+            "deleteTestRules",
             "getClock",
             "getCustomer",
+            "getFaults",
+            "getJournal",
             "getLegacyQualification",
             "getQualifications",
+            "getTestRules",
             "getVettingRequest",
             "health",
             "issueToken",
@@ -42,6 +48,9 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
             "listValidationCodes",
             "listVettingRequests",
             "openIdConfiguration",
+            "resetTestData",
+            "setFaults",
+            "setTestRules",
             "signingKeys",
             "submitLegacyQualification",
             "submitQualification",

@@ -489,12 +489,18 @@ async fn a_bad_advance_is_refused_and_the_clock_does_not_move() {
 }
 
 #[tokio::test]
-async fn without_dev_the_clock_does_not_exist() {
+async fn without_dev_no_test_control_path_exists() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start_with(&db, |s| s.dev = false).await;
     for (method, path) in [
         (reqwest::Method::GET, "/test/v1/clock"),
         (reqwest::Method::POST, "/test/v1/clock/advance"),
+        (reqwest::Method::POST, "/test/v1/partners"),
+        (reqwest::Method::PUT, "/test/v1/rules"),
+        (reqwest::Method::DELETE, "/test/v1/rules"),
+        (reqwest::Method::PUT, "/test/v1/faults"),
+        (reqwest::Method::GET, "/test/v1/journal"),
+        (reqwest::Method::DELETE, "/test/v1/data"),
     ] {
         let response = server
             .send(method, path, Some("any"), Some(&json!({"seconds": 1})))

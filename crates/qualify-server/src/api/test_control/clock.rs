@@ -23,7 +23,7 @@ pub(crate) async fn show(
 ) -> Result<Wire<ClockNow>, ApiError> {
     let now = state
         .vetting
-        .clocks
+        .partners
         .read_now_for(&state.store, caller.tenant_id)
         .await?;
     Ok(Wire::ok(ClockNow { now }))
@@ -73,7 +73,7 @@ pub(crate) async fn advance(
         .await?;
     let now = state
         .vetting
-        .clocks
+        .partners
         .read_now_for(&state.store, partner)
         .await?;
     Ok(Wire::ok(ClockNow { now }))

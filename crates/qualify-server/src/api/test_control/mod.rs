@@ -1,5 +1,10 @@
 //! `/test/v1`: the test control plane, served only in development mode (without `--dev` no route
 //! exists, so every path is a 404 and nothing of it costs a request). Each call acts on the
-//! calling partner alone.
+//! calling partner alone; `POST /test/v1/partners` makes a partner and needs no token.
 
 pub(crate) mod clock;
+pub(crate) mod data;
+pub(crate) mod faults;
+pub(crate) mod journal;
+pub(crate) mod partners;
+pub(crate) mod rules;

@@ -1,0 +1,31 @@
+//! `DELETE /test/v1/data`: the calling partner starts over, as a test's teardown wants.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use qualify_store::Tx;
+
+use crate::identity::Partner;
+use crate::{ApiError, AppState};
+
+/// `DELETE /test/v1/data`: the partner's customers, vetting requests (and their pending timed
+/// decisions), rules, faults, journal and clock are gone, its GCC codes have all their creates
+/// again; its credentials stay, and nothing of any other partner changes.
+#[utoipa::path(delete, path = "/test/v1/data", tag = "test-control", operation_id = "resetTestData",
+    responses((status = 204, description = "The partner's data is gone; its credentials work as before")))]
+pub(crate) async fn reset(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+) -> Result<StatusCode, ApiError> {
+    let partner = caller.tenant_id;
+    let at = state.clock.now();
+    state
+        .store
+        .transaction(async |tx: &mut Tx| tx.reset_partner_data(partner, at).await)
+        .await?;
+    if let Some(control) = state.test_control.as_deref() {
+        control.faults.clear(partner);
+        control.journal.clear(partner);
+    }
+    tracing::info!(%partner, "reset a partner's data");
+    Ok(StatusCode::NO_CONTENT)
+}

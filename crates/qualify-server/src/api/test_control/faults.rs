@@ -1,0 +1,69 @@
+//! `/test/v1/faults`: faults the calling partner's test injects into its own requests.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use qualify_types::TestFaults;
+
+use crate::http::LenientJson;
+use crate::identity::Partner;
+use crate::test_control::TestControl;
+use crate::test_control::faults::FaultsRefused;
+use crate::wire::Wire;
+use crate::{ApiError, AppState};
+
+fn control(state: &AppState) -> Result<&TestControl, ApiError> {
+    // The routes exist only where the test control plane does.
+    state
+        .test_control
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("no test control plane"))
+}
+
+/// `GET /test/v1/faults`: the partner's faults, with what remains of each one's `times`.
+#[utoipa::path(get, path = "/test/v1/faults", tag = "test-control", operation_id = "getFaults",
+    responses((status = 200, description = "The calling partner's faults on this node, in order", body = TestFaults)))]
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+) -> Result<Wire<TestFaults>, ApiError> {
+    let faults = control(&state)?.faults.list(caller.tenant_id);
+    Ok(Wire::ok(TestFaults { faults }))
+}
+
+/// `PUT /test/v1/faults`: replaces the partner's faults.
+#[utoipa::path(put, path = "/test/v1/faults", tag = "test-control", operation_id = "setFaults",
+    request_body = TestFaults,
+    responses(
+        (status = 200, description = "The partner's faults, as set", body = TestFaults),
+        (status = 400, description = "A fault that can't be used, and why (3000)", body = qualify_types::ErrorBody),
+        (status = 503, description = "Too many partners have faults on this node (610011)", body = qualify_types::ErrorBody)))]
+pub(crate) async fn set(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+    LenientJson(body): LenientJson<TestFaults>,
+) -> Result<Wire<TestFaults>, ApiError> {
+    let control = control(&state)?;
+    control
+        .faults
+        .set(caller.tenant_id, body.faults)
+        .map_err(|refused| match refused {
+            FaultsRefused::Full => ApiError::Unavailable(qualify_store::StoreError::Unavailable(
+                refused.to_string().into(),
+            )),
+            other => ApiError::InvalidProperty(other.to_string()),
+        })?;
+    Ok(Wire::ok(TestFaults {
+        faults: control.faults.list(caller.tenant_id),
+    }))
+}
+
+/// `DELETE /test/v1/faults`: no more faults for the partner.
+#[utoipa::path(delete, path = "/test/v1/faults", tag = "test-control", operation_id = "deleteFaults",
+    responses((status = 204, description = "The partner has no faults")))]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Partner(caller): Partner,
+) -> Result<StatusCode, ApiError> {
+    control(&state)?.faults.clear(caller.tenant_id);
+    Ok(StatusCode::NO_CONTENT)
+}

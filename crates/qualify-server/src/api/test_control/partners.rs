@@ -1,0 +1,20 @@
+//! `POST /test/v1/partners`: a new, isolated partner with App+User credentials, without a
+//! token (a test suite starts from nothing but the server's address).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use qualify_types::TestPartner;
+
+use crate::test_control::on_demand;
+use crate::wire::Wire;
+use crate::{ApiError, AppState};
+
+/// `POST /test/v1/partners`.
+#[utoipa::path(post, path = "/test/v1/partners", tag = "test-control", operation_id = "createTestPartner",
+    security(()),
+    responses((status = 201, description = "A new partner of its own for a test run: its tenant, an application and a user (App+User), and a GCC validation code", body = TestPartner)))]
+pub(crate) async fn create(State(state): State<AppState>) -> Result<Wire<TestPartner>, ApiError> {
+    let partner = on_demand::create_partner(&state.store, state.clock.now()).await?;
+    tracing::info!(tenant = %partner.tenant_id, "created a partner on demand");
+    Ok(Wire::with_status(StatusCode::CREATED, partner))
+}
