@@ -7,4 +7,4 @@
 pub mod load;
 pub mod process;
 
-pub use process::{ServerCommand, ServerProcess, user_token};
+pub use process::{ServerCommand, ServerProcess, User, password_token, user_token};

@@ -216,19 +216,46 @@ pub async fn user_token(
     base: &str,
     who: qualify_types::dev::DevIdentity,
 ) -> anyhow::Result<String> {
+    let user = User {
+        tenant: who.tenant_id,
+        client_id: who.client_id,
+        client_secret: who.client_secret,
+        username: who.username,
+        password: who.password,
+    };
+    password_token(base, &user).await
+}
+
+/// A user who signs in with an application: what the password grant takes.
+#[derive(Debug, Clone, Copy)]
+pub struct User<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+    /// The application's client id.
+    pub client_id: &'a str,
+    /// Its secret.
+    pub client_secret: &'a str,
+    /// The user's sign-in name.
+    pub username: &'a str,
+    /// The user's password.
+    pub password: &'a str,
+}
+
+/// An App+User access token of `user`.
+pub async fn password_token(base: &str, user: &User<'_>) -> anyhow::Result<String> {
     let form = [
         ("grant_type", "password"),
-        ("client_id", who.client_id),
-        ("client_secret", who.client_secret),
-        ("username", who.username),
-        ("password", who.password),
+        ("client_id", user.client_id),
+        ("client_secret", user.client_secret),
+        ("username", user.username),
+        ("password", user.password),
         (
             "scope",
             "https://api.partnercenter.microsoft.com/user_impersonation",
         ),
     ];
     let response = reqwest::Client::new()
-        .post(format!("{base}/{}/oauth2/v2.0/token", who.tenant_id))
+        .post(format!("{base}/{}/oauth2/v2.0/token", user.tenant))
         .form(&form)
         .send()
         .await?;

@@ -88,9 +88,12 @@ fn router(state: AppState) -> Router {
             layers::request_timeout,
         ))
         // Development mode only: a server without --dev has no such layer at all.
-        .option_layer(state.settings.dev.then(|| {
-            middleware::from_fn_with_state(state.clone(), crate::test_control::layer::test_control)
-        }))
+        .option_layer(
+            state
+                .settings
+                .dev
+                .then(|| crate::test_control::layer::TestControlLayer(state.clone())),
+        )
         .layer(DefaultBodyLimit::max(state.settings.body_limit));
     let mut routes = routes();
     if !state.rate_limits.is_empty() {

@@ -6,3 +6,4 @@
 
 mod faults;
 mod real_server;
+mod testing_doc;

@@ -1,6 +1,7 @@
 //! HTTP plumbing: extractors that turn requests into typed values, the middleware every request
 //! passes through, and the HTTP side of idempotency. The route table is `crate::router`.
 
+pub(crate) mod caller;
 mod extract;
 pub(crate) mod idempotency;
 pub(crate) mod middleware;

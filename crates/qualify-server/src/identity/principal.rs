@@ -63,10 +63,11 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// Keeps the verified caller for the request's later extractors, and names its tenant in the
-/// request's log span.
+/// Keeps the verified caller for the request's later extractors, names its tenant in the
+/// request's log span, and tells a layer waiting to know (`http::caller`).
 fn remember(parts: &mut Parts, principal: &Principal) {
     tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
+    crate::http::caller::note(principal.tenant_id);
     parts.extensions.insert(principal.clone());
 }
 

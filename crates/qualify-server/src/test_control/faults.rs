@@ -214,6 +214,11 @@ impl Faults {
         Ok(())
     }
 
+    /// Whether any partner has faults: when none has, a request needs no fault looked up.
+    pub(crate) fn any(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
     /// Removes `partner`'s faults.
     pub(crate) fn clear(&self, partner: TenantId) {
         let mut all = self.lock();

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use qualify_types::{JournalEntry, TenantId};
+use qualify_types::{JournalEntry, TenantId, Timestamp};
 use serde_json::Value;
 
 /// Requests kept per partner.
@@ -38,16 +38,77 @@ pub(crate) struct RequestJournal {
     state: Mutex<State>,
 }
 
+/// A request as the layer saw it, borrowed: the journal copies what it keeps.
+#[derive(Debug)]
+pub(crate) struct Sent<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) status: u16,
+    pub(crate) request_id: &'a str,
+    pub(crate) correlation_id: &'a str,
+    pub(crate) at: Timestamp,
+    pub(crate) duration_ms: f64,
+    pub(crate) body: Option<String>,
+    pub(crate) fault: Option<String>,
+}
+
+impl Sent<'_> {
+    /// Writes this request over `entry`, reusing its strings' memory: a full journal takes
+    /// a request without allocating (the GET of a test pays next to nothing for its journal).
+    fn write_over(self, entry: &mut JournalEntry) {
+        set(&mut entry.method, self.method);
+        set(&mut entry.path, self.path);
+        match (self.query, &mut entry.query) {
+            (Some(query), Some(kept)) => set(kept, query),
+            (query, kept) => *kept = query.map(str::to_owned),
+        }
+        entry.status = self.status;
+        set(&mut entry.request_id, self.request_id);
+        set(&mut entry.correlation_id, self.correlation_id);
+        entry.at = self.at;
+        entry.duration_ms = self.duration_ms;
+        entry.body = self.body;
+        entry.fault = self.fault;
+    }
+
+    fn into_entry(self) -> JournalEntry {
+        let mut entry = JournalEntry {
+            method: String::new(),
+            path: String::new(),
+            query: None,
+            status: 0,
+            request_id: String::new(),
+            correlation_id: String::new(),
+            at: self.at,
+            duration_ms: 0.0,
+            body: None,
+            fault: None,
+        };
+        self.write_over(&mut entry);
+        entry
+    }
+}
+
+/// `kept = value`, in `kept`'s memory unless it is far larger than needed.
+fn set(kept: &mut String, value: &str) {
+    kept.clear();
+    kept.push_str(value);
+    if kept.capacity() > 4 * value.len().max(64) {
+        kept.shrink_to_fit();
+    }
+}
+
 /// About what an entry costs in memory.
 fn size_of(entry: &JournalEntry) -> usize {
     std::mem::size_of::<JournalEntry>()
-        + entry.method.len()
-        + entry.path.len()
-        + entry.query.as_ref().map_or(0, String::len)
-        + entry.request_id.len()
-        + entry.correlation_id.len()
-        + entry.body.as_ref().map_or(0, String::len)
-        + entry.fault.as_ref().map_or(0, String::len)
+        + entry.method.capacity()
+        + entry.path.capacity()
+        + entry.query.as_ref().map_or(0, String::capacity)
+        + entry.request_id.capacity()
+        + entry.correlation_id.capacity()
+        + entry.body.as_ref().map_or(0, String::capacity)
+        + entry.fault.as_ref().map_or(0, String::capacity)
 }
 
 impl RequestJournal {
@@ -55,25 +116,28 @@ impl RequestJournal {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds `entry` to `partner`'s journal.
-    pub(crate) fn record(&self, partner: TenantId, entry: JournalEntry) {
-        let size = size_of(&entry);
+    /// Adds `sent` to `partner`'s journal, in place of its oldest request when it is full.
+    pub(crate) fn record(&self, partner: TenantId, sent: Sent<'_>) {
         let mut state = self.lock();
         state.writes += 1;
         let writes = state.writes;
         let journal = state.partners.entry(partner).or_default();
-        journal.entries.push_front(entry);
-        journal.bytes += size;
         journal.written = writes;
-        let mut freed = 0;
-        while journal.entries.len() > PER_PARTNER {
-            if let Some(oldest) = journal.entries.pop_back() {
-                let oldest = size_of(&oldest);
-                journal.bytes -= oldest;
-                freed += oldest;
-            }
+        let before = journal.bytes;
+        if journal.entries.len() >= PER_PARTNER
+            && let Some(mut oldest) = journal.entries.pop_back()
+        {
+            journal.bytes -= size_of(&oldest);
+            sent.write_over(&mut oldest);
+            journal.bytes += size_of(&oldest);
+            journal.entries.push_front(oldest);
+        } else {
+            let entry = sent.into_entry();
+            journal.bytes += size_of(&entry);
+            journal.entries.push_front(entry);
         }
-        state.bytes = state.bytes + size - freed;
+        let after = journal.bytes;
+        state.bytes = state.bytes + after - before;
         while state.bytes > BUDGET {
             let Some(idlest) = state
                 .partners
@@ -165,21 +229,25 @@ pub(crate) fn body_for_journal(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qualify_types::Timestamp;
 
-    fn entry(n: usize, body: Option<String>) -> JournalEntry {
-        JournalEntry {
-            method: "GET".into(),
-            path: format!("/v1/customers/{n}"),
-            query: None,
-            status: 200,
-            request_id: n.to_string(),
-            correlation_id: n.to_string(),
-            at: Timestamp::from_unix_millis(0).unwrap(),
-            duration_ms: 1.0,
-            body,
-            fault: None,
-        }
+    /// Records request `n` of `partner`, with `body`.
+    fn record(journal: &RequestJournal, partner: TenantId, n: usize, body: Option<String>) {
+        let (path, id) = (format!("/v1/customers/{n}"), n.to_string());
+        journal.record(
+            partner,
+            Sent {
+                method: "GET",
+                path: &path,
+                query: n.is_multiple_of(2).then_some("size=10"),
+                status: 200,
+                request_id: &id,
+                correlation_id: &id,
+                at: Timestamp::from_unix_millis(0).unwrap(),
+                duration_ms: 1.0,
+                body,
+                fault: None,
+            },
+        );
     }
 
     fn partner(n: u8) -> TenantId {
@@ -191,13 +259,27 @@ mod tests {
     #[test]
     fn a_partners_journal_keeps_its_last_requests_newest_first() {
         let journal = RequestJournal::default();
-        for n in 0..PER_PARTNER + 10 {
-            journal.record(partner(1), entry(n, None));
+        for n in 0..PER_PARTNER + 11 {
+            record(&journal, partner(1), n, None);
         }
         let entries = journal.entries(partner(1));
         assert_eq!(entries.len(), PER_PARTNER);
-        assert_eq!(entries[0].request_id, (PER_PARTNER + 9).to_string());
-        assert_eq!(entries[PER_PARTNER - 1].request_id, "10");
+        // Entries written over older ones hold the new request's every field.
+        let newest = PER_PARTNER + 10;
+        assert_eq!(entries[0].request_id, newest.to_string());
+        assert_eq!(entries[0].path, format!("/v1/customers/{newest}"));
+        assert_eq!(entries[0].query.as_deref(), Some("size=10"));
+        assert_eq!(entries[1].query, None);
+        assert_eq!(entries[PER_PARTNER - 1].request_id, "11");
+        {
+            let state = journal.lock();
+            let counted: usize = state.partners[&partner(1)]
+                .entries
+                .iter()
+                .map(size_of)
+                .sum();
+            assert_eq!(state.bytes, counted);
+        }
         assert!(journal.entries(partner(2)).is_empty());
         journal.clear(partner(1));
         assert!(journal.entries(partner(1)).is_empty());
@@ -212,9 +294,11 @@ mod tests {
         let partners = (BUDGET / (PER_PARTNER * MAX_BODY)) * 3 + 2;
         for p in 0..partners {
             for n in 0..PER_PARTNER {
-                journal.record(
+                record(
+                    &journal,
                     partner(u8::try_from(p).unwrap()),
-                    entry(n, Some(body.clone())),
+                    n,
+                    Some(body.clone()),
                 );
             }
         }

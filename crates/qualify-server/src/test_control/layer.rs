@@ -1,93 +1,240 @@
 //! The test control plane's middleware (development mode only): before a partner's request
 //! reaches its handler, a fault the partner's test set may answer it, delay it, or close its
 //! connection; after, the request goes into the partner's journal. A request is the partner's
-//! when its token verifies; one without a valid token is left to the handler, which refuses it.
-//! The control plane's own paths (`/test/…`) get neither.
+//! when its token verifies (the handler's authentication says so; the layer verifies the token
+//! itself only when some partner has faults). The control plane's own paths get neither.
+//!
+//! A hand-written tower service rather than `axum::middleware::from_fn`: every request of a
+//! development server passes here, and this way the common request (no fault set, no body) costs no allocation of its own.
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use qualify_types::JournalEntry;
+use futures::future::{BoxFuture, Either};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
 
+use super::TestControl;
 use super::faults::{Effect, Injected};
-use super::journal::body_for_journal;
+use super::journal::{Sent, body_for_journal};
 use crate::http::RequestIds;
+use crate::http::caller::{self, Watched};
+use qualify_types::Timestamp;
+
 use crate::{ApiError, AppState};
 
-/// Applies the partner's faults, and journals the request.
-pub(crate) async fn test_control(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(control) = state.test_control.as_deref() else {
-        return next.run(request).await;
-    };
-    if request.uri().path().starts_with("/test/") {
-        return next.run(request).await;
+/// Puts [`TestControlService`] around a service.
+#[derive(Debug, Clone)]
+pub(crate) struct TestControlLayer(pub(crate) AppState);
+
+impl<S> Layer<S> for TestControlLayer {
+    type Service = TestControlService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TestControlService {
+            inner,
+            state: self.0.clone(),
+        }
     }
-    let Some(partner) = state.authenticator.verified_tenant(request.headers()).await else {
-        return next.run(request).await;
+}
+
+/// Applies the partner's faults, and journals the request.
+#[derive(Debug, Clone)]
+pub(crate) struct TestControlService<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for TestControlService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Journaled<S::Future>, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let control = match &self.state.test_control {
+            Some(control) if !request.uri().path().starts_with("/test/") => Arc::clone(control),
+            _ => return Either::Right(Box::pin(self.inner.call(request))),
+        };
+        let noted = Noted::of(&request, &self.state.clock);
+        if control.faults.any() || !bodiless(request.method()) {
+            // The service made ready goes with the request, a clone stays for the next (tower's
+            // contract: `call` follows a `poll_ready` of the same service).
+            let clone = self.inner.clone();
+            let ready = std::mem::replace(&mut self.inner, clone);
+            let state = self.state.clone();
+            return Either::Right(Box::pin(async move {
+                Ok(controlled(&state, &control, ready, request, noted).await)
+            }));
+        }
+        // The common case, without an allocation (every request of a test takes this way): no
+        // fault to look for, no body to keep; the handler's authentication says whose it is.
+        Either::Left(Journaled {
+            answer: caller::watch(self.inner.call(request)),
+            noted: Some(noted),
+            control,
+        })
+    }
+}
+
+pin_project! {
+    /// The handler's answer, journalled once it is known.
+    pub(crate) struct Journaled<F> {
+        #[pin]
+        answer: Watched<F>,
+        noted: Option<Noted>,
+        control: Arc<TestControl>,
+    }
+}
+
+impl<F> Future for Journaled<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let response = std::task::ready!(this.answer.as_mut().poll(cx))?;
+        if let (Some(partner), Some(noted)) = (caller::noted(this.answer), this.noted.take()) {
+            let status = response.status().as_u16();
+            this.control
+                .journal
+                .record(partner, noted.sent(status, None, None));
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// What the journal keeps of a request, taken before the request goes on.
+pub(crate) struct Noted {
+    started: Instant,
+    at: Timestamp,
+    method: Method,
+    /// A clone shares the received bytes: nothing is copied unless the journal keeps it.
+    uri: Uri,
+    ids: Option<RequestIds>,
+}
+
+impl Noted {
+    fn of(request: &Request, clock: &crate::Clock) -> Self {
+        Self {
+            started: Instant::now(),
+            at: clock.now(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            ids: request.extensions().get::<RequestIds>().cloned(),
+        }
+    }
+
+    /// The request, answered with `status` (0: the connection was closed without an answer).
+    fn sent(&self, status: u16, body: Option<String>, fault: Option<String>) -> Sent<'_> {
+        let ids = self.ids.as_ref();
+        Sent {
+            method: self.method.as_str(),
+            path: self.uri.path(),
+            query: self.uri.query(),
+            status,
+            request_id: ids.map_or("", |ids| &ids.request_id),
+            correlation_id: ids.map_or("", |ids| &ids.correlation_id),
+            at: self.at,
+            duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            body,
+            fault,
+        }
+    }
+}
+
+/// Whether requests with `method` carry no body worth keeping.
+fn bodiless(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Answers `request` (by `inner`, or by a fault) and journals it, its body too: the way of a
+/// write, or of any request while some partner has faults.
+async fn controlled<S>(
+    state: &AppState,
+    control: &TestControl,
+    mut inner: S,
+    request: Request,
+    noted: Noted,
+) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    // Whose request it is: known before the handler only when a fault may apply (verifying the
+    // token here); otherwise learnt from the handler's own authentication, which is not repeated.
+    let faulted_partner = if control.faults.any() {
+        state.authenticator.verified_tenant(request.headers()).await
+    } else {
+        None
     };
-    let started = Instant::now();
-    let at = state.clock.now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().map(str::to_owned);
-    let ids = request.extensions().get::<RequestIds>().cloned();
     let (request, body) = match kept_body(request, state.settings.body_limit).await {
         Ok(kept) => kept,
         Err(refused) => return refused,
     };
-    let injected = control.faults.take(partner, &method, &path);
+    let injected = faulted_partner.and_then(|partner| {
+        control
+            .faults
+            .take(partner, &noted.method, noted.uri.path())
+    });
     if let Some(Injected { delay, .. }) = &injected
         && !delay.is_zero()
     {
         tokio::time::sleep(*delay).await;
     }
-    let response = match injected.as_ref().map(|i| &i.effect) {
-        None | Some(Effect::Pass) => next.run(request).await,
+    let effect = injected.as_ref().map(|i| &i.effect);
+    let (response, caller) = match effect {
+        None | Some(Effect::Pass) => {
+            let mut answer = std::pin::pin!(caller::watch(pass(inner.call(request))));
+            (answer.as_mut().await, caller::noted(answer))
+        }
         Some(Effect::Answer {
             status,
             retry_after,
-        }) => fault_answer(*status, *retry_after),
-        Some(Effect::Close) => closed_connection(),
+        }) => (fault_answer(*status, *retry_after), None),
+        Some(Effect::Close) => (closed_connection(), None),
     };
-    let (request_id, correlation_id) =
-        ids.map_or_else(Default::default, |ids| (ids.request_id, ids.correlation_id));
-    control.journal.record(
-        partner,
-        JournalEntry {
-            method: method.to_string(),
-            path,
-            query,
-            // No answer at all when the fault closed the connection.
-            status: match injected.as_ref().map(|i| &i.effect) {
-                Some(Effect::Close) => 0,
-                _ => response.status().as_u16(),
-            },
-            request_id,
-            correlation_id,
-            at,
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            body,
-            fault: injected.as_ref().map(Injected::label),
-        },
-    );
+    if let Some(partner) = faulted_partner.or(caller) {
+        // No answer at all when the fault closed the connection.
+        let status = match effect {
+            Some(Effect::Close) => 0,
+            _ => response.status().as_u16(),
+        };
+        let fault = injected.as_ref().map(Injected::label);
+        control
+            .journal
+            .record(partner, noted.sent(status, body, fault));
+    }
     response
+}
+
+/// The inner service's answer (it cannot fail).
+async fn pass(answer: impl Future<Output = Result<Response, Infallible>>) -> Response {
+    match answer.await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 /// The request with its body read (to keep it in the journal), for a write; a body over
 /// `limit` is refused as the handler would.
 async fn kept_body(request: Request, limit: usize) -> Result<(Request, Option<String>), Response> {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    if bodiless(request.method()) {
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();

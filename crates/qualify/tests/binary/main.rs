@@ -13,3 +13,4 @@ mod process;
 mod readme;
 mod rules_docs;
 mod serve;
+mod testing_docs;

@@ -1,13 +1,33 @@
-//! `qualify-bench reads`: GETs per second with the verified-token cache on and off.
+//! `qualify-bench reads`: GETs per second of two servers on one database, alternated: with the
+//! verified-token cache and without (`--compare cache`, the default), or with `--dev` and
+//! without (`--compare dev`: what the test control plane costs a request when no test uses it),
+//! or two servers alike (`--compare same`: the noise of the machine, against which the others
+//! are read).
 
-use clap::Args;
+use std::process::Command;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
 use qualify_harness::load::{self};
-use qualify_harness::user_token;
-use qualify_types::dev;
+use qualify_harness::{ServerProcess, User, password_token, user_token};
+use qualify_store::testing::TestDatabase;
+use qualify_types::{TenantId, dev};
+use serde_json::Value;
 
 use crate::Common;
+use crate::seed;
+use crate::servers::{measured, prepared, qualify, qualify_binary, random_reads, serve};
 
-use crate::servers::*;
+/// What two servers differ in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Compare {
+    /// The verified-token cache on (10,000 tokens) and off.
+    Cache,
+    /// `--dev` (the test control plane's layer runs for every request) and not.
+    Dev,
+    /// Two servers alike (without `--dev`): how far apart this machine measures the same thing.
+    Same,
+}
 
 #[derive(Debug, Args)]
 pub(crate) struct ReadArgs {
@@ -16,58 +36,170 @@ pub(crate) struct ReadArgs {
     /// Customers seeded (requests pick one at random).
     #[arg(long, default_value_t = 10_000)]
     customers: usize,
+    /// What the two servers differ in.
+    #[arg(long, value_enum, default_value = "cache")]
+    compare: Compare,
 }
 
-/// GET throughput with the token cache on and off, alternated.
+/// A partner made as an operator makes one (`qualify admin`), so that a server without `--dev`
+/// accepts it: its tenant, and the fields of its user's sign-in.
+struct Operated {
+    tenant: String,
+    client_id: String,
+    client_secret: String,
+    username: String,
+    password: String,
+}
+
+/// Runs `qualify admin --database … --json args…` and reads its JSON.
+fn admin(binary: &std::path::Path, database: &str, args: &[&str]) -> anyhow::Result<Value> {
+    let output = Command::new(binary)
+        .args(["admin", "--database", database, "--json"])
+        .args(args)
+        .output()
+        .context("running qualify admin")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "qualify admin {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+fn operated_partner(binary: &std::path::Path, database: &str) -> anyhow::Result<Operated> {
+    let field = |value: &Value, name: &str| -> anyhow::Result<String> {
+        value[name]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("qualify admin's {name}"))
+    };
+    let partner = admin(binary, database, &["partners", "create", "--name", "Bench"])?;
+    let tenant = field(&partner, "tenantId")?;
+    let app = admin(
+        binary,
+        database,
+        &["apps", "create", "--tenant", &tenant, "--name", "Bench"],
+    )?;
+    let username = "reader@bench.example";
+    let user = admin(
+        binary,
+        database,
+        &[
+            "users",
+            "create",
+            "--tenant",
+            &tenant,
+            "--username",
+            username,
+        ],
+    )?;
+    Ok(Operated {
+        client_id: field(&app, "clientId")?,
+        client_secret: field(&app, "clientSecret")?,
+        password: field(&user, "password")?,
+        username: username.to_owned(),
+        tenant,
+    })
+}
+
+/// GET throughput of the two servers `compare` names, alternated.
 pub(crate) async fn reads(args: ReadArgs, cpu: Option<usize>) -> anyhow::Result<()> {
     let binary = qualify_binary(&args.common)?;
-    let (db, seeded) = prepared(&binary, args.customers, 0, cpu).await?;
-    let database = db.url().expose();
-    let customers = std::sync::Arc::new(seeded.with_history);
-    let with_cache = qualify(&binary, &database, &["--token-cache", "10000"], cpu)?;
-    let without = qualify(&binary, &database, &["--token-cache", "0"], cpu)?;
-    let (token_on, token_off) = (
-        user_token(&with_cache.base, dev::PARTNER_A).await?,
-        user_token(&without.base, dev::PARTNER_A).await?,
-    );
-    let (mut on, mut off) = (Vec::new(), Vec::new());
-    for _ in 0..args.common.rounds.max(1) {
-        on.push(
-            load::run(
-                &[with_cache.addr()],
-                args.common.connections,
-                args.common.duration,
-                random_reads(customers.clone(), token_on.clone()),
+    let (_db, customers, (first, second), tokens, names) = match args.compare {
+        Compare::Cache => {
+            let (db, seeded) = prepared(&binary, args.customers, 0, cpu).await?;
+            let database = db.url().expose();
+            let on = qualify(&binary, &database, &["--token-cache", "10000"], cpu)?;
+            let off = qualify(&binary, &database, &["--token-cache", "0"], cpu)?;
+            let tokens = (
+                user_token(&on.base, dev::PARTNER_A).await?,
+                user_token(&off.base, dev::PARTNER_A).await?,
+            );
+            (
+                db,
+                seeded.with_history,
+                (on, off),
+                tokens,
+                ["token cache on", "token cache off"],
             )
-            .await,
-        );
-        off.push(
-            load::run(
-                &[without.addr()],
-                args.common.connections,
-                args.common.duration,
-                random_reads(customers.clone(), token_off.clone()),
+        }
+        Compare::Dev | Compare::Same => {
+            let db = TestDatabase::sqlite();
+            let database = db.url().expose();
+            // A first server creates the schema.
+            serve(&binary, &database, &[], cpu)?.terminate()?;
+            let operated = operated_partner(&binary, &database)?;
+            let partner: TenantId = operated.tenant.parse()?;
+            let seeded = seed::populate_for(&db, partner, args.customers, 0).await?;
+            let with = if args.compare == Compare::Dev {
+                qualify(&binary, &database, &[], cpu)?
+            } else {
+                serve(&binary, &database, &[], cpu)?
+            };
+            let without = serve(&binary, &database, &[], cpu)?;
+            let user = User {
+                tenant: &operated.tenant,
+                client_id: &operated.client_id,
+                client_secret: &operated.client_secret,
+                username: &operated.username,
+                password: &operated.password,
+            };
+            let tokens = (
+                password_token(&with.base, &user).await?,
+                password_token(&without.base, &user).await?,
+            );
+            (
+                db,
+                seeded.with_history,
+                (with, without),
+                tokens,
+                if args.compare == Compare::Dev {
+                    ["--dev", "without --dev"]
+                } else {
+                    ["one server", "its twin"]
+                },
             )
-            .await,
-        );
+        }
+    };
+    let customers = std::sync::Arc::new(customers);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..args.common.rounds.max(1) {
+        // A, B, then B, A: whatever favours the first (or second) of a round favours each alike.
+        let mut pair = [(&first, &tokens.0, &mut a), (&second, &tokens.1, &mut b)];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for (server, token, runs) in pair {
+            runs.push(
+                load::run(
+                    &[ServerProcess::addr(server)],
+                    args.common.connections,
+                    args.common.duration,
+                    random_reads(customers.clone(), token.clone()),
+                )
+                .await,
+            );
+        }
     }
-    with_cache.terminate()?;
-    without.terminate()?;
-    let (on, off) = (measured(on), measured(off));
-    for (name, m) in [("token cache on", &on), ("token cache off", &off)] {
+    first.terminate()?;
+    second.terminate()?;
+    let (a, b) = (measured(a), measured(b));
+    for (name, m) in [(names[0], &a), (names[1], &b)] {
         println!(
             "reads        {name:<18} {:>9.0} req/s ({:.0}–{:.0})  p50 {:>7.2} ms  p99 {:>7.2} ms  failed {:?}",
             m.median.rps, m.min_rps, m.max_rps, m.median.p50_ms, m.median.p99_ms, m.median.failed
         );
     }
     println!(
-        "token cache: {:.2}x the requests per second without it",
-        on.median.rps / off.median.rps
+        "{}: {:.3}x the requests per second of {}",
+        names[0],
+        a.median.rps / b.median.rps,
+        names[1]
     );
     if let Some(path) = &args.common.json {
         std::fs::write(
             path,
-            serde_json::to_vec_pretty(&[("on", on), ("off", off)])?,
+            serde_json::to_vec_pretty(&[(names[0], a), (names[1], b)])?,
         )?;
     }
     Ok(())

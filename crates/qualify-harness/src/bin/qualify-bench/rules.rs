@@ -79,8 +79,13 @@ pub(crate) async fn rules(args: RulesArgs, cpu: Option<usize>) -> anyhow::Result
     let offset = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let with = ["--rules", file.as_str()];
     let (mut none, mut some) = (Vec::new(), Vec::new());
-    for _ in 0..args.common.rounds.max(1) {
-        for (extra, runs) in [(&[][..], &mut none), (&with[..], &mut some)] {
+    for round in 0..args.common.rounds.max(1) {
+        // A, B, then B, A: whatever favours the first (or second) of a round favours each alike.
+        let mut pair = [(&[][..], &mut none), (&with[..], &mut some)];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for (extra, runs) in pair {
             let server = qualify(&binary, &database, extra, cpu)?;
             runs.push(
                 load::run(

@@ -43,17 +43,27 @@ async fn import(
     Ok(ids)
 }
 
-/// Fills `db` (whose schema and dev identities a server already created).
+/// Fills `db` (whose schema and dev identities a server already created) for partner A.
 pub(crate) async fn populate(
     db: &TestDatabase,
     with_history: usize,
     fresh: usize,
 ) -> anyhow::Result<Seeded> {
-    let store = Store::connect(&StoreOptions::new(db.url().clone())).await?;
     let partner: TenantId = dev::PARTNER_A
         .tenant_id
         .parse()
         .map_err(|_| anyhow::anyhow!("partner A's id"))?;
+    populate_for(db, partner, with_history, fresh).await
+}
+
+/// Fills `db` with `partner`'s customers.
+pub(crate) async fn populate_for(
+    db: &TestDatabase,
+    partner: TenantId,
+    with_history: usize,
+    fresh: usize,
+) -> anyhow::Result<Seeded> {
+    let store = Store::connect(&StoreOptions::new(db.url().clone())).await?;
     let read = import(&store, partner, with_history, "read").await?;
     let reason =
         DenialReason::parse("Not an Education Customer").map_err(|e| anyhow::anyhow!("{e}"))?;

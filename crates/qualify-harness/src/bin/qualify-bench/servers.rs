@@ -35,15 +35,28 @@ pub(crate) fn qualify_binary(common: &Common) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// A `qualify serve --dev` on `database`, pinned to `cpu`.
+/// A development server (`--dev`: the well-known identities, the test control plane) on
+/// `database`, pinned to `cpu`.
 pub(crate) fn qualify(
     binary: &Path,
     database: &str,
     extra: &[&str],
     cpu: Option<usize>,
 ) -> anyhow::Result<ServerProcess> {
+    let mut args = vec!["--dev"];
+    args.extend_from_slice(extra);
+    serve(binary, database, &args, cpu)
+}
+
+/// A server as `extra` configures it, without `--dev` unless it says so; every one has the same
+/// public URL, so a token of one is good on all.
+pub(crate) fn serve(
+    binary: &Path,
+    database: &str,
+    extra: &[&str],
+    cpu: Option<usize>,
+) -> anyhow::Result<ServerProcess> {
     let mut args = vec![
-        "--dev",
         "--database",
         database,
         "--public-url",
