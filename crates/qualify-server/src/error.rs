@@ -58,6 +58,14 @@ pub enum ApiError {
     /// No route matches the path.
     #[error("No resource matches '{0}'.")]
     RouteNotFound(String),
+    /// No such resource (other than a customer or a vetting request), or not the caller's.
+    #[error("{description}")]
+    NotFound {
+        /// A code from [`codes`].
+        code: i64,
+        /// What was not found.
+        description: String,
+    },
     /// The route does not take this method.
     #[error("The method {0} is not allowed on this resource.")]
     MethodNotAllowed(String),
@@ -111,6 +119,7 @@ impl ApiError {
                 (StatusCode::NOT_FOUND, codes::VETTING_REQUEST_NOT_FOUND)
             }
             Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, codes::ROUTE_NOT_FOUND),
+            Self::NotFound { code, .. } => (StatusCode::NOT_FOUND, *code),
             Self::MethodNotAllowed(_) => {
                 (StatusCode::METHOD_NOT_ALLOWED, codes::METHOD_NOT_ALLOWED)
             }

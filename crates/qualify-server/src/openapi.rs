@@ -13,7 +13,8 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, Required};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    customers, discovery, health, legacy, qualifications, review, test_control, token, validations,
+    audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
+    token, validations,
 };
 
 /// The document's source: every public operation.
@@ -39,6 +40,9 @@ use crate::api::{
         legacy::show,
         legacy::submit,
         validations::list,
+        audit_records::list,
+        audit_records::show,
+        audit_records::review_list,
         review::list,
         review::show,
         review::decide,

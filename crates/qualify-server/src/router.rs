@@ -13,7 +13,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{
-    customers, discovery, health, legacy, qualifications, review, test_control, token, validations,
+    audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
+    token, validations,
 };
 use crate::http::{middleware as layers, request_ids, trace};
 use crate::{ApiError, AppState};
@@ -47,6 +48,9 @@ fn routes() -> Router<AppState> {
             get(qualifications::list).post(qualifications::submit),
         )
         // The reviewers' API.
+        .route("/v1/auditrecords", get(audit_records::list))
+        .route("/v1/auditrecords/{id}", get(audit_records::show))
+        .route("/review/v1/auditrecords", get(audit_records::review_list))
         .route("/review/v1/requests", get(review::list))
         .route("/review/v1/requests/{id}", get(review::show))
         .route("/review/v1/requests/{id}/decision", post(review::decide))

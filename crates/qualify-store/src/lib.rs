@@ -45,7 +45,7 @@ mod vetting;
 mod writer;
 
 pub use admin::PrincipalStatus;
-pub use audit::{AuditEvent, AuditRecord};
+pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditRecord, AuditedChange};
 pub use config::{Backend, DatabaseUrl, SqliteSync, StoreOptions, UnsupportedDatabaseUrl};
 pub use customers::{CustomerPage, LockedCustomer, NewCustomerRecord};
 pub use error::{StoreError, Unique};

@@ -91,4 +91,12 @@ pub mod codes {
     pub const VETTING_REQUEST_NOT_FOUND: i64 = 610_013;
     /// 4xx/5xx: a fault the partner's test set (`PUT /test/v1/faults`, development mode only).
     pub const INJECTED_FAULT: i64 = 610_014;
+    /// 404: no such audit record, or not the caller's.
+    pub const AUDIT_RECORD_NOT_FOUND: i64 = 610_015;
+    /// 404: the partner has no webhook registration.
+    pub const WEBHOOK_REGISTRATION_NOT_FOUND: i64 = 610_016;
+    /// 409: the partner already has a webhook registration (update it with PUT).
+    pub const WEBHOOK_REGISTRATION_EXISTS: i64 = 610_017;
+    /// 404: no such validation event, or not the caller's, or older than 7 days.
+    pub const VALIDATION_EVENT_NOT_FOUND: i64 = 610_018;
 }

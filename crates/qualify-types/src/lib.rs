@@ -5,6 +5,7 @@
 //! Names follow Partner Center's REST API (`../shared/spec/partner-center-api.md`): camelCase
 //! keys, absent values omitted, dates in UTC with millisecond precision.
 
+mod audit;
 mod collection;
 mod customers;
 pub mod dev;
@@ -21,6 +22,7 @@ mod time;
 mod token;
 mod validations;
 
+pub use audit::{AuditRecord, KeyValue};
 pub use collection::{Attributes, Collection, CollectionLinks, HeaderPair, Link};
 pub use customers::{Address, BillingProfile, CompanyProfile, Customer, NewCustomer};
 pub use enums::{

@@ -2,18 +2,21 @@
 //! signing keys, with the rules each follows (which role a user gets in which kind of tenant, the
 //! operator tenant and its application made with the first reviewer, unique names and codes).
 //! Every change is written in one transaction with its audit record. `qualify admin` calls this
-//! library on the database directly; a server sees each change on its next request.
+//! library on the database directly; a server sees each change on its next request. It also
+//! reads the audit trail as the operator sees it.
 
 mod codes;
 mod identities;
 #[cfg(test)]
 mod tests;
+mod trail;
 
 use qualify_store::{AuditEvent, Store, StoreError, Tx};
 use qualify_types::{TenantId, Timestamp};
 
 pub use codes::IssuedCode;
 pub use identities::{NewCredentials, NewReviewer};
+pub use trail::TrailSelection;
 
 use crate::Clock;
 
@@ -110,8 +113,10 @@ impl Admin {
             action,
             subject,
             detail: &detail.to_string(),
+            change: None,
         })
         .await
+        .map(|_| ())
     }
 }
 

@@ -1,6 +1,8 @@
 //! The handlers, one module per URL segment. Each extracts, calls the store or the rules, and
 //! maps the outcome to a wire type; none holds SQL or builds JSON by hand.
 
+pub(crate) mod audit_query;
+pub(crate) mod audit_records;
 pub(crate) mod customers;
 pub(crate) mod discovery;
 pub(crate) mod health;

@@ -81,6 +81,7 @@ pub(crate) async fn create_partner(
                 action: "tenant.created",
                 subject: &tenant_id.to_string(),
                 detail: &serde_json::json!({ "name": name, "dev": true }).to_string(),
+                change: None,
             })
             .await?;
             Ok::<_, UseCaseError>(())

@@ -1,8 +1,10 @@
 //! Creating a customer of a partner.
 
-use qualify_store::{AuditEvent, CustomerRecord, NewCustomerRecord, StoreError, Tx, Unique};
+use qualify_store::{
+    AuditEvent, AuditedChange, CustomerRecord, NewCustomerRecord, StoreError, Tx, Unique,
+};
 
-use super::{Actor, UseCaseError, Vetting};
+use super::{Actor, UseCaseError, Vetting, audit};
 
 /// Creates `new`, dated by its partner's clock; a partner's customers have distinct domains.
 pub(crate) async fn create_customer(
@@ -30,6 +32,17 @@ pub(crate) async fn create_customer(
         action: "customer.created",
         subject: &created.id.to_string(),
         detail: &detail,
+        change: Some(AuditedChange {
+            partner: new.partner_tenant_id,
+            customer: created.id,
+            customer_name: new.company_name,
+            resource_type: audit::CUSTOMER,
+            operation_type: audit::ADD_CUSTOMER,
+            application_id: caller.application_id.as_deref(),
+            user_principal_name: caller.user_principal_name.as_deref(),
+            old_value: None,
+            new_value: Some(&detail),
+        }),
     })
     .await?;
     Ok(created)

@@ -6,7 +6,7 @@ use qualify_domain::Verdict;
 use qualify_store::{AuditEvent, Tx, VettingRecord};
 use qualify_types::{EventType, Timestamp, VettingRequestId};
 
-use super::{Actor, UseCaseError, Vetting};
+use super::{Actor, UseCaseError, Vetting, audit};
 
 /// Who decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +32,14 @@ impl Decider {
             Self::Reviewer { tenant, username } => Actor {
                 tenant: tenant.clone(),
                 name: username.clone(),
+                application_id: None,
+                user_principal_name: Some(username.clone()),
             },
             Self::Rule { name } => Actor {
                 tenant: "operator".into(),
                 name: format!("rule:{name}"),
+                application_id: None,
+                user_principal_name: None,
             },
         }
     }
@@ -92,13 +96,17 @@ pub(crate) async fn decide(
         state: decided,
         decided_at: Some(at),
         decided_by: Some(actor.name.clone()),
-        ..current
+        ..current.clone()
     };
     let detail = serde_json::json!({
         "vettingStatus": verdict.status().as_str(),
         "vettingReason": verdict.reason().map(|r| r.as_str()),
     })
     .to_string();
+    let (before, after) = (
+        audit::qualification_value(&current),
+        audit::qualification_value(&record),
+    );
     tx.record_audit(&AuditEvent {
         at,
         actor_tenant: &actor.tenant,
@@ -106,6 +114,12 @@ pub(crate) async fn decide(
         action: "vetting.decided",
         subject: &id.to_string(),
         detail: &detail,
+        change: Some(audit::qualification_change(
+            &record,
+            None,
+            Some(&before),
+            &after,
+        )),
     })
     .await?;
     let server_now = vetting.partners.server_now();

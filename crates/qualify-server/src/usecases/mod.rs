@@ -5,6 +5,7 @@
 //! around. The HTTP handlers, and every other caller, reach the database's vetting data only
 //! through these, so a decision is written, audited and announced the same way whoever makes it.
 
+mod audit;
 mod customers;
 mod decide;
 mod error;
@@ -48,6 +49,10 @@ pub(crate) struct Actor {
     pub(crate) tenant: String,
     /// A user's sign-in name, `app:<client id>`, `rule:<name>`.
     pub(crate) name: String,
+    /// The calling application's client id, when a request acted.
+    pub(crate) application_id: Option<String>,
+    /// The user's sign-in name, when a user acted.
+    pub(crate) user_principal_name: Option<String>,
 }
 
 impl Actor {
@@ -56,6 +61,8 @@ impl Actor {
         Self {
             tenant: principal.tenant_id.to_string(),
             name: principal.actor(),
+            application_id: principal.app_id.clone(),
+            user_principal_name: principal.user.as_ref().and_then(|u| u.upn.clone()),
         }
     }
 }

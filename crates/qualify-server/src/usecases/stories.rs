@@ -57,6 +57,8 @@ fn user() -> Actor {
     Actor {
         tenant: "partner".into(),
         name: "user@partner.test".into(),
+        application_id: None,
+        user_principal_name: Some("user@partner.test".into()),
     }
 }
 

@@ -11,7 +11,7 @@ use qualify_domain::{
 use qualify_store::{AuditEvent, CodeSpent, HistoryEntry, NewVettingRequest, Tx, VettingRecord};
 use qualify_types::{CustomerId, EventType, TenantId, VettingRequestId};
 
-use super::{Actor, Decider, UseCaseError, Vetting, When, decide};
+use super::{Actor, Decider, UseCaseError, Vetting, When, audit, decide};
 use crate::jobs::{Job, TimedDecision};
 
 /// Submits `submission` for the `partner`'s `customer`: the request is created in review if the
@@ -84,15 +84,6 @@ pub(crate) async fn submit(
         "matchedRule": rule.map(Rule::name),
     })
     .to_string();
-    tx.record_audit(&AuditEvent {
-        at,
-        actor_tenant: &caller.tenant,
-        actor: &caller.name,
-        action: "vetting.submitted",
-        subject: &id.to_string(),
-        detail: &detail,
-    })
-    .await?;
     // Everything the record holds is known here: no need to read it back.
     let record = VettingRecord {
         id,
@@ -112,6 +103,25 @@ pub(crate) async fn submit(
         decided_by: None,
         matched_rule: rule.map(|r| r.name().to_owned()),
     };
+    let (before, after) = (
+        audit::prior_value(&history, &record),
+        audit::qualification_value(&record),
+    );
+    tx.record_audit(&AuditEvent {
+        at,
+        actor_tenant: &caller.tenant,
+        actor: &caller.name,
+        action: "vetting.submitted",
+        subject: &id.to_string(),
+        detail: &detail,
+        change: Some(audit::qualification_change(
+            &record,
+            Some(caller),
+            before.as_deref(),
+            &after,
+        )),
+    })
+    .await?;
     let server_now = vetting.partners.server_now();
     tx.enqueue_jobs(
         &vetting

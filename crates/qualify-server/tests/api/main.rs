@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod audit_records;
 mod customers;
 mod errors;
 mod events;

@@ -239,4 +239,43 @@ async fn an_operator_sets_up_a_partner_and_a_reviewer_and_disables_an_app() {
 
     let rotated = admin(&database, &["keys", "rotate"]);
     assert!(rotated["kid"].as_str().is_some_and(|kid| !kid.is_empty()));
+
+    // The trail: the operator's own changes and the partner's, each naming who acted.
+    let trail = admin(&database, &["audit"]);
+    let operations: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["operationType"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "tenant_created",
+        "add_customer",
+        "update_customer_qualification",
+    ] {
+        assert!(
+            operations.contains(&expected),
+            "{expected} in {operations:?}"
+        );
+    }
+    let submitted = admin(
+        &database,
+        &[
+            "audit",
+            "--partner",
+            &tenant,
+            "--customer",
+            customer["id"].as_str().unwrap(),
+        ],
+    );
+    let submitted = submitted.as_array().unwrap();
+    assert_eq!(submitted.len(), 2, "{submitted:?}");
+    assert_eq!(submitted[1]["partnerId"], tenant.as_str());
+    let actor = submitted[1]["customizedData"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair["key"] == "Actor")
+        .unwrap();
+    assert_eq!(actor["value"], "ops@contoso.test");
 }

@@ -1,7 +1,7 @@
 //! `qualify admin …`: operators manage partners, applications, users, reviewers and signing
 //! keys directly in the database (so it works before any server is up, and running servers see
 //! the change on their next request), through `qualify_server::admin`, which holds the rules and
-//! writes each change with its audit record. Generated secrets and passwords are printed once and
+//! writes each change with its audit record (which `qualify admin audit` reads). Generated secrets and passwords are printed once and
 //! stored only as slow hashes.
 
 use std::io::Write;
@@ -14,6 +14,8 @@ use qualify_store::{DatabaseUrl, Store, StoreOptions, TenantKind};
 use qualify_types::TenantId;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+mod audit;
 
 use super::connection::OutputFormat;
 use super::output::print;
@@ -51,6 +53,8 @@ enum AdminCommand {
     /// GCC validation codes issued to partners.
     #[command(subcommand)]
     ValidationCodes(ValidationCodesCommand),
+    /// The audit trail: every partner's records and the operator's own, naming who acted.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -411,6 +415,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
                 rows,
             )
         }
+        AdminCommand::Audit(args) => audit::run(admin, args, json).await,
         AdminCommand::Keys(KeysCommand::Rotate) => {
             let kid = admin.rotate_signing_key().await?;
             show(

@@ -1,0 +1,56 @@
+//! The audit trail as the operator reads it: every record (the operator's own too), in Partner
+//! Center's shape, each naming who acted.
+
+use qualify_store::AuditQuery;
+use qualify_types::{AuditRecord, CustomerId, TenantId};
+
+use super::{Admin, AdminError};
+use crate::api::audit_query::{DEFAULT_WINDOW_DAYS, DateParam, days_before};
+use crate::api::audit_records;
+
+/// Which records: a partner's or everyone's, of a customer or all, in a period.
+#[derive(Debug, Clone, Default)]
+pub struct TrailSelection<'a> {
+    /// Only this partner's.
+    pub partner: Option<TenantId>,
+    /// Only this customer's.
+    pub customer: Option<CustomerId>,
+    /// From this date or moment (as `GET /v1/auditrecords` takes it) [default: 30 days ago].
+    pub since: Option<&'a str>,
+    /// Until this one, inclusive [default: now].
+    pub until: Option<&'a str>,
+}
+
+impl Admin {
+    /// Up to `limit` of the records `selection` selects, oldest first.
+    pub async fn audit_records(
+        &self,
+        selection: &TrailSelection<'_>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, AdminError> {
+        let invalid = |e: crate::ApiError| AdminError::Invalid(e.to_string());
+        let now = self.now();
+        let from = match selection.since {
+            Some(raw) => DateParam::parse("since", raw).map_err(invalid)?.as_start(),
+            None => days_before(now, DEFAULT_WINDOW_DAYS),
+        };
+        let until = match selection.until {
+            Some(raw) => DateParam::parse("until", raw).map_err(invalid)?.as_end(),
+            None => now.plus_millis(1),
+        };
+        let query = AuditQuery {
+            partner: selection.partner,
+            from,
+            until,
+            customer: selection.customer,
+            company_name_contains: None,
+            resource_type: None,
+        };
+        let page = self.store.audit_records(&query, None, limit).await?;
+        Ok(page
+            .records
+            .iter()
+            .map(audit_records::operator_view)
+            .collect())
+    }
+}
