@@ -25,6 +25,9 @@ pub enum ApiError {
         /// What was sent (truncated).
         value: String,
     },
+    /// A path segment's %-escapes decode to bytes that are not UTF-8 (so no id, no tenant).
+    #[error("The path is not valid: a segment's %-escapes do not decode to UTF-8 text.")]
+    UndecodablePath,
     /// An enum value is not one of its names.
     #[error("{0}")]
     UnknownEnumValue(#[from] ParseEnumError),
@@ -106,7 +109,9 @@ impl ApiError {
     /// The status and Partner Center code this error answers with.
     pub fn status_and_code(&self) -> (StatusCode, i64) {
         match self {
-            Self::MalformedId { .. } => (StatusCode::BAD_REQUEST, codes::MALFORMED_ID),
+            Self::MalformedId { .. } | Self::UndecodablePath => {
+                (StatusCode::BAD_REQUEST, codes::MALFORMED_ID)
+            }
             Self::UnknownEnumValue(_) => (StatusCode::BAD_REQUEST, codes::UNKNOWN_ENUM_VALUE),
             Self::InvalidProperty(_) => (StatusCode::BAD_REQUEST, codes::INVALID_PROPERTY),
             Self::MalformedBody(_) => (StatusCode::BAD_REQUEST, codes::MALFORMED_BODY),

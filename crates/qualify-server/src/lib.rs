@@ -10,8 +10,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::ServiceExt;
-use axum::extract::Request;
 use qualify_store::{Store, StoreError};
 use tokio::net::TcpListener;
 
@@ -85,7 +83,7 @@ pub struct App {
     state: AppState,
     local_addr: SocketAddr,
     /// The HTTPS configuration, when serving HTTPS.
-    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl App {
@@ -117,17 +115,18 @@ impl App {
                 .await
                 .map_err(StartupError::Seed)?;
         }
-        let keys = KeyRing::load_or_create(store.clone(), settings.token_lifetime)
+        let kek = settings
+            .key_encryption_key_file
+            .as_deref()
+            .map(identity::KeyEncryptionKey::from_file)
+            .transpose()
+            .map_err(|e| StartupError::Keys(Box::new(e)))?
+            .map(Arc::new);
+        let keys = KeyRing::load_or_create(store.clone(), settings.token_lifetime, kek)
             .await
             .map_err(|e| StartupError::Keys(Box::new(e)))?;
         let tls = match &settings.tls()? {
-            Some(tls) => {
-                let (cert, key) = tls::files(tls).map_err(|e| StartupError::Tls(Box::new(e)))?;
-                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-                    .await
-                    .map_err(|e| StartupError::Tls(Box::new(e)))?;
-                Some(config)
-            }
+            Some(tls) => Some(tls::server_config(tls).map_err(|e| StartupError::Tls(Box::new(e)))?),
             None => None,
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -225,30 +224,15 @@ impl App {
         let workers = jobs::Workers::start(&state, &node);
 
         tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, "serving");
-        let served = match tls {
-            None => {
-                let service = router::service::<axum::body::Body>(state.clone());
-                axum::serve(listener, ServiceExt::<Request>::into_make_service(service))
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            }
-            Some(config) => {
-                // axum-server drains connections on its handle's graceful shutdown.
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                tokio::spawn(async move {
-                    shutdown.await;
-                    stopper.graceful_shutdown(None);
-                });
-                let service = router::service::<hyper::body::Incoming>(state.clone());
-                let make_service =
-                    ServiceExt::<hyper::Request<hyper::body::Incoming>>::into_make_service(service);
-                axum_server::from_tcp_rustls(listener.into_std()?, config)?
-                    .handle(handle)
-                    .serve(make_service)
-                    .await
-            }
-        };
+        let routes = router::service::<hyper::body::Incoming>(state.clone());
+        let served = http::connections::serve(
+            listener,
+            tls.map(tokio_rustls::TlsAcceptor::from),
+            routes,
+            state.settings.connection_limits(),
+            shutdown,
+        )
+        .await;
         housekeeping.abort();
         rules_reloads.abort();
         rate_limit_tidying.abort();

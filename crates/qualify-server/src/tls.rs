@@ -39,6 +39,9 @@ pub enum TlsError {
     /// Making a certificate.
     #[error("generating a development certificate: {0}")]
     Generate(#[from] rcgen::Error),
+    /// A certificate or key file that can't be served with.
+    #[error("{0}: {1}")]
+    Unusable(PathBuf, String),
 }
 
 fn write(path: &Path, contents: &str) -> Result<(), TlsError> {
@@ -49,8 +52,37 @@ fn read(path: &Path) -> Result<String, TlsError> {
     std::fs::read_to_string(path).map_err(|e| TlsError::Io(path.to_owned(), e))
 }
 
+/// The TLS configuration serving the certificate and key that `settings` name (made first,
+/// for development certificates), over HTTP/1.1.
+pub(crate) fn server_config(
+    settings: &TlsSettings,
+) -> Result<std::sync::Arc<rustls::ServerConfig>, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (cert, key) = files(settings)?;
+    let unusable = |path: &Path, why: String| TlsError::Unusable(path.to_owned(), why);
+    let chain = CertificateDer::pem_file_iter(&cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| unusable(&cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(unusable(&cert, "no certificate in the file".into()));
+    }
+    let private_key =
+        PrivateKeyDer::from_pem_file(&key).map_err(|e| unusable(&key, e.to_string()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| unusable(&cert, e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(chain, private_key)
+    .map_err(|e| unusable(&key, e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(std::sync::Arc::new(config))
+}
+
 /// The certificate and key files to serve with, making the development ones if needed.
-pub(crate) fn files(settings: &TlsSettings) -> Result<(PathBuf, PathBuf), TlsError> {
+fn files(settings: &TlsSettings) -> Result<(PathBuf, PathBuf), TlsError> {
     match settings {
         TlsSettings::Files { cert, key } => Ok((cert.clone(), key.clone())),
         TlsSettings::Generated { dir, names } => generate(dir, names),

@@ -36,13 +36,15 @@ db::row! {
     }
 }
 
-/// The statement reading the status of a token's tenant, application and user (one row).
+/// The statement reading the status of a token's tenant, application and user (one row). The
+/// application and the user are found only in the token's tenant: a token naming tenant A with
+/// tenant B's application finds no application.
 pub(crate) fn status_query(tenant: TenantId, app: Option<Uuid>, user: Option<Uuid>) -> db::Query {
     const SQL: &str = "SELECT t.id, t.kind, t.name, t.dev, t.disabled_at, \
         a.client_id AS app_found, a.disabled_at AS app_disabled_at, \
         u.role AS user_role, u.disabled_at AS user_disabled_at \
         FROM tenants t \
-        LEFT JOIN apps a ON a.client_id = $2 \
+        LEFT JOIN apps a ON a.client_id = $2 AND a.tenant_id = t.id \
         LEFT JOIN users u ON u.id = $3 AND u.tenant_id = t.id \
         WHERE t.id = $1";
     db::query(SQL)

@@ -201,4 +201,24 @@ impl Store {
             .rows_affected());
         Ok(())
     }
+
+    /// Replaces the stored text of the key `kid`, if it is still `was`: a key sealed once a
+    /// key-encryption key is given. Whether it was replaced (another node may have been first).
+    pub async fn replace_signing_key_text(
+        &self,
+        kid: &str,
+        was: &str,
+        now: &str,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE signing_keys SET private_key_pem = $3 \
+                           WHERE kid = $1 AND private_key_pem = $2";
+        let replaced = on_writer!(self, |pool| db::query(SQL)
+            .bind(kid)
+            .bind(was)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(replaced == 1)
+    }
 }

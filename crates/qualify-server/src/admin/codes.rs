@@ -2,11 +2,12 @@
 
 use qualify_store::{NewValidationCode, TenantKind, Tx};
 use qualify_types::TenantId;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{Admin, AdminError};
-use crate::identity::generate_signing_key;
+use crate::identity::{KeyEncryptionKey, generate_signing_key, key_to_store, open_stored_key};
 
 /// A code issued to a partner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,11 +82,20 @@ impl Admin {
     }
 
     /// Makes a new key sign tokens; the old one keeps verifying until its tokens expire.
+    /// The new key is sealed with `kek` when given; when the stored keys are sealed, `kek` must
+    /// be the key that sealed them (a new key is never stored less protected than the old).
     /// Returns the new key's id.
-    pub async fn rotate_signing_key(&self) -> Result<String, AdminError> {
+    pub async fn rotate_signing_key(
+        &self,
+        kek: Option<&KeyEncryptionKey>,
+    ) -> Result<String, AdminError> {
+        for stored in self.store.signing_keys().await? {
+            open_stored_key(kek, &stored.kid, stored.private_key_pem.expose_secret())?;
+        }
         let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key)
             .await
             .map_err(|_| AdminError::Random)??;
+        let pem = key_to_store(kek, &kid, &pem)?;
         // A key's dates bound the tokens it signs, which follow the wall clock.
         let at = crate::clock::wall_now();
         self.store

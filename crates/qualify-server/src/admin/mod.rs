@@ -65,6 +65,9 @@ pub enum AdminError {
     /// Making a signing key failed.
     #[error(transparent)]
     Key(#[from] crate::identity::KeyError),
+    /// A signing key can't be sealed or opened with the key-encryption key given.
+    #[error(transparent)]
+    Sealed(#[from] crate::identity::SealError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -95,7 +95,7 @@ async fn a_change_whose_audit_record_fails_is_not_made() {
                 .issue_validation_code(partner, "City of Contoso", 5, Some("200002"))
                 .await
                 .map(|_| ()),
-            admin.rotate_signing_key().await.map(|_| ()),
+            admin.rotate_signing_key(None).await.map(|_| ()),
         ];
         for outcome in refused {
             assert!(

@@ -2,7 +2,7 @@
 //! filter and page); `GET /v1/auditrecords/{id}`, one of them (where an event's `AuditUri`
 //! points); and `GET /review/v1/auditrecords`, everyone's, for the operator's reviewers.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use qualify_store::{AuditQuery, AuditRecord as StoredRecord};
 use qualify_types::{Attributes, AuditRecord, Collection, KeyValue, TenantId, Timestamp, codes};
@@ -12,7 +12,7 @@ use super::audit_query::{
     AuditFilter, DEFAULT_WINDOW_DAYS, DateParam, RETENTION_DAYS, days_after, days_before,
 };
 use super::pagination;
-use crate::http::QueryParams;
+use crate::http::{PathText, QueryParams};
 use crate::identity::{Partner, Reviewer};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
@@ -198,7 +198,7 @@ pub(crate) async fn list(
 pub(crate) async fn show(
     State(state): State<AppState>,
     Partner(principal): Partner,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Wire<AuditRecord>, ApiError> {
     let not_found = || ApiError::NotFound {
         code: codes::AUDIT_RECORD_NOT_FOUND,

@@ -4,8 +4,8 @@
 //! each use returns a new one and retires the old; reusing a retired one revokes them all).
 
 use axum::Form;
+use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -15,11 +15,12 @@ use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId, TokenResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::http::PathText;
 use crate::identity::{
     Subject, USER_IMPERSONATION, check_client, check_user, mint, random_secret, refresh_hash,
 };
 use crate::wire::Wire;
-use crate::{AppState, OAuthError};
+use crate::{ApiError, AppState, OAuthError};
 
 /// The form fields of a token request. Unknown fields are ignored, as Entra does.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -226,12 +227,14 @@ pub(crate) enum TokenRequestError {
         (status = 503, description = "The store is unavailable", body = qualify_types::OAuthErrorBody)))]
 pub(crate) async fn issue(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    tenant: Result<PathText, ApiError>,
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthError> {
     let Form(form) =
         form.map_err(|rejection| OAuthError::invalid_request(rejection.body_text()))?;
+    // A tenant whose %-escapes are not UTF-8 is a tenant that does not exist, shown as such.
+    let tenant = tenant.map_or_else(|_| char::REPLACEMENT_CHARACTER.to_string(), |t| t.0);
     let tenant: TenantId = tenant.parse().map_err(|_| {
         let shown: String = tenant.chars().take(64).collect();
         OAuthError::invalid_request(format!(

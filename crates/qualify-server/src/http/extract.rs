@@ -3,6 +3,8 @@
 //! matched case-insensitively; GUIDs in the path; query parameters.
 
 use axum::body::Bytes;
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -114,6 +116,27 @@ impl PathId for qualify_types::TenantId {
     const WHAT: &'static str = "tenant id";
 }
 
+/// The text of a route's one path parameter, %-escapes decoded.
+#[derive(Debug)]
+pub(crate) struct PathText(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathText {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(text)) => Ok(Self(text)),
+            Err(PathRejection::FailedToDeserializePathParams(error))
+                if matches!(error.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+            {
+                Err(ApiError::UndecodablePath)
+            }
+            // The route and its handler disagree: the server's mistake.
+            Err(rejection) => Err(ApiError::internal(rejection.body_text())),
+        }
+    }
+}
+
 /// The one id of a route's path; a malformed one is a 400 (900118), not a 404.
 #[derive(Debug)]
 pub(crate) struct IdPath<T>(pub T);
@@ -122,9 +145,7 @@ impl<S: Send + Sync, T: PathId> FromRequestParts<S> for IdPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|rejection| ApiError::internal(rejection.body_text()))?;
+        let PathText(raw) = PathText::from_request_parts(parts, state).await?;
         raw.parse().map(Self).map_err(|_| ApiError::MalformedId {
             what: T::WHAT,
             value: raw,

@@ -2,6 +2,7 @@
 //! passes through, and the HTTP side of idempotency. The route table is `crate::router`.
 
 pub(crate) mod caller;
+pub(crate) mod connections;
 mod extract;
 pub(crate) mod idempotency;
 pub(crate) mod middleware;
@@ -9,5 +10,5 @@ pub(crate) mod request_ids;
 pub(crate) mod throttle;
 pub(crate) mod trace;
 
-pub(crate) use extract::{IdPath, LenientJson, QueryParams};
+pub(crate) use extract::{IdPath, LenientJson, PathText, QueryParams};
 pub use request_ids::RequestIds;

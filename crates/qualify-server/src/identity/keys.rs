@@ -13,6 +13,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use qualify_store::{SigningKeyRecord, Store, StoreError, Unique};
 use secrecy::ExposeSecret;
 
+use super::key_encryption::{KeyEncryptionKey, SealError, from_store, is_sealed, to_store};
+
 /// How often an unknown `kid` may trigger a reload from the database: bounds the database load
 /// a stream of forged tokens can cause.
 const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
@@ -38,6 +40,8 @@ pub(crate) struct KeyRing {
     last_reload: tokio::sync::Mutex<Option<Instant>>,
     /// Retired keys are dropped once every token they signed has expired.
     token_lifetime: Duration,
+    /// Seals new keys and opens stored ones, when the operator gave one.
+    kek: Option<Arc<KeyEncryptionKey>>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -57,6 +61,9 @@ pub enum KeyError {
     /// Key generation failed.
     #[error("generating an RSA key")]
     Generate,
+    /// A stored key is sealed and can't be opened, or a new one can't be sealed.
+    #[error(transparent)]
+    Sealed(#[from] SealError),
     /// A stored key could not be read.
     #[error("signing key {kid} is not usable")]
     Unusable {
@@ -82,6 +89,32 @@ pub fn generate_signing_key() -> Result<(String, String), KeyError> {
     Ok((kid, pem))
 }
 
+/// Seals the keys of `records` stored unsealed, with `kek`; refuses to go on when a sealed one
+/// does not open with it (another key-encryption key sealed it).
+async fn seal_stored_keys(
+    store: &Store,
+    kek: &KeyEncryptionKey,
+    records: &[SigningKeyRecord],
+) -> Result<(), KeyError> {
+    for record in records {
+        let stored = record.private_key_pem.expose_secret();
+        let pem = from_store(Some(kek), &record.kid, stored)?;
+        if !is_sealed(stored) {
+            let sealed = to_store(Some(kek), &record.kid, pem.expose_secret())?;
+            if store
+                .replace_signing_key_text(&record.kid, stored, &sealed)
+                .await?
+            {
+                tracing::info!(
+                    kid = record.kid,
+                    "sealed a signing key with the key-encryption key"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The signing key and its public JWK.
 fn public_jwk(kid: &str, pem: &str) -> Result<(EncodingKey, Jwk), KeyError> {
     let unusable = |source| KeyError::Unusable {
@@ -100,6 +133,7 @@ impl KeySet {
     fn from_records(
         records: &[SigningKeyRecord],
         token_lifetime: Duration,
+        kek: Option<&KeyEncryptionKey>,
     ) -> Result<Option<Self>, KeyError> {
         let now = crate::clock::wall_now();
         let lifetime_ms = i64::try_from(token_lifetime.as_millis()).unwrap_or(i64::MAX);
@@ -114,7 +148,8 @@ impl KeySet {
             if !still_verifies {
                 continue;
             }
-            let (key, jwk) = public_jwk(&record.kid, record.private_key_pem.expose_secret())?;
+            let pem = from_store(kek, &record.kid, record.private_key_pem.expose_secret())?;
+            let (key, jwk) = public_jwk(&record.kid, pem.expose_secret())?;
             let decoding = DecodingKey::from_jwk(&jwk).map_err(|source| KeyError::Unusable {
                 kid: record.kid.clone(),
                 source,
@@ -138,18 +173,25 @@ impl KeySet {
 }
 
 impl KeyRing {
-    /// Loads the stored keys, creating the first one if there is none.
+    /// Loads the stored keys, creating the first one if there is none. With `kek`, new keys
+    /// are sealed with it, and keys stored unsealed are sealed now.
     pub(crate) async fn load_or_create(
         store: Store,
         token_lifetime: Duration,
+        kek: Option<Arc<KeyEncryptionKey>>,
     ) -> Result<Self, KeyError> {
         let mut records = store.signing_keys().await?;
-        if KeySet::from_records(&records, token_lifetime)?.is_none() {
+        if let Some(kek) = kek.as_deref() {
+            seal_stored_keys(&store, kek, &records).await?;
+            records = store.signing_keys().await?;
+        }
+        if KeySet::from_records(&records, token_lifetime, kek.as_deref())?.is_none() {
             let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key)
                 .await
                 .map_err(|_| KeyError::Generate)??;
+            let stored = to_store(kek.as_deref(), &kid, &pem)?;
             match store
-                .insert_signing_key(&kid, &pem, crate::clock::wall_now())
+                .insert_signing_key(&kid, &stored, crate::clock::wall_now())
                 .await
             {
                 Ok(()) => tracing::info!(kid, "created a signing key"),
@@ -161,12 +203,14 @@ impl KeyRing {
             }
             records = store.signing_keys().await?;
         }
-        let keys = KeySet::from_records(&records, token_lifetime)?.ok_or(KeyError::Generate)?;
+        let keys = KeySet::from_records(&records, token_lifetime, kek.as_deref())?
+            .ok_or(KeyError::Generate)?;
         Ok(Self {
             store,
             current: RwLock::new(Arc::new(keys)),
             last_reload: tokio::sync::Mutex::new(None),
             token_lifetime,
+            kek,
         })
     }
 
@@ -208,7 +252,9 @@ impl KeyRing {
     /// effect here at the next reload, for signing and in the JWKS.
     pub(crate) async fn reload(&self) -> Result<(), KeyError> {
         let records = self.store.signing_keys().await?;
-        if let Some(keys) = KeySet::from_records(&records, self.token_lifetime)? {
+        if let Some(keys) =
+            KeySet::from_records(&records, self.token_lifetime, self.kek.as_deref())?
+        {
             *self
                 .current
                 .write()

@@ -131,6 +131,9 @@ pub struct Settings {
     pub rules: Option<PathBuf>,
     /// Rate limits per operation, as Partner Center throttles (config file; none by default).
     pub rate_limits: Vec<RateLimit>,
+    /// A file holding 32 random bytes (raw or base64) that seals the token signing keys in the
+    /// database; keys stored unsealed are sealed at start.
+    pub key_encryption_key_file: Option<PathBuf>,
     /// How long issued access tokens live.
     #[serde(with = "humantime_serde")]
     pub token_lifetime: Duration,
@@ -142,6 +145,13 @@ pub struct Settings {
     /// Requests taking longer are answered 503.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// How long a request's headers may take to arrive (and a TLS handshake); an idle
+    /// keep-alive connection is closed after as long.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Connections open at once; more wait to be accepted [default: what the open-files limit
+    /// allows, keeping 256 descriptors for the database and deliveries].
+    pub max_connections: Option<usize>,
     /// SQLite only: how commits are made durable [default: full].
     #[serde(default, deserialize_with = "parsed_option")]
     pub sqlite_sync: Option<SqliteSync>,
@@ -223,10 +233,13 @@ impl Default for Settings {
             max_vetting_requests: SubmissionPolicy::default().max_requests_per_qualification,
             rules: None,
             rate_limits: Vec::new(),
+            key_encryption_key_file: None,
             token_lifetime: Duration::from_secs(3600),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: None,
             sqlite_sync: None,
             db_max_connections: None,
             db_acquire_timeout: None,
@@ -298,6 +311,12 @@ impl Settings {
         }
         if self.body_limit < 1024 {
             return Err(invalid("body_limit must be at least 1024 bytes"));
+        }
+        if self.header_read_timeout < Duration::from_millis(100) {
+            return Err(invalid("header_read_timeout must be at least 100ms"));
+        }
+        if self.max_connections == Some(0) {
+            return Err(invalid("max_connections must be at least 1"));
         }
         if self.job_lease < Duration::from_secs(1) {
             return Err(invalid("job_lease must be at least 1s"));
@@ -402,6 +421,16 @@ impl Settings {
             .cloned()
             .chain(flagged)
             .collect()
+    }
+
+    /// The bounds every connection is held to.
+    pub(crate) fn connection_limits(&self) -> crate::http::connections::ConnectionLimits {
+        crate::http::connections::ConnectionLimits {
+            header_read_timeout: self.header_read_timeout,
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(crate::http::connections::default_max_connections),
+        }
     }
 
     /// Whether and how to serve HTTPS.

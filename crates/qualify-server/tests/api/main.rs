@@ -10,6 +10,7 @@ mod customers;
 mod errors;
 mod events;
 mod external;
+mod hardening;
 mod headers;
 mod health;
 mod helpers;

@@ -240,6 +240,14 @@ async fn tokens_are_checked_for_signature_algorithm_issuer_audience_and_lifetime
                 .await,
             ),
             (
+                "another tenant's application",
+                forged(&db, &server, |c| {
+                    c["appid"] = json!(PARTNER_B.client_id);
+                    c["sub"] = json!(PARTNER_B.client_id);
+                })
+                .await,
+            ),
+            (
                 "unknown tenant",
                 forged(&db, &server, |c| {
                     let tid = "0a1b2c3d-0000-4000-8000-00000000000f";

@@ -50,6 +50,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_vetting_requests: Option<u32>,
+    /// A file of 32 random bytes (raw or base64) sealing the token signing keys in the database (docs/configuration.md).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_encryption_key_file: Option<PathBuf>,
     /// Lifetime of issued access tokens, e.g. 1h [default: 1h].
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,6 +66,14 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     request_timeout: Option<String>,
+    /// A request's headers (and a TLS handshake) must arrive within this; idle keep-alive connections close after it, e.g. 10s [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_read_timeout: Option<String>,
+    /// Connections open at once; more wait to be accepted [default: the open-files limit, raised to its maximum, less 256].
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections: Option<usize>,
     /// SQLite only: durability, full (fsync every commit) or normal [default: full].
     #[arg(long, value_name = "MODE", value_parser = ["full", "normal"])]
     #[serde(skip_serializing_if = "Option::is_none")]

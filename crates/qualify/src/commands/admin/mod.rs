@@ -186,8 +186,14 @@ enum ReviewersCommand {
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Make a new key sign tokens; the old one keeps verifying until its tokens expire.
-    #[command(after_help = "Example:\n  qualify admin keys rotate")]
-    Rotate,
+    #[command(
+        after_help = "Examples:\n  qualify admin keys rotate\n  qualify admin keys rotate --key-encryption-key-file /etc/qualify/kek"
+    )]
+    Rotate {
+        /// The key-encryption key the server runs with (--key-encryption-key-file of serve): seals the new key, and opens the stored ones.
+        #[arg(long, env = "QUALIFY_KEY_ENCRYPTION_KEY_FILE", value_name = "FILE")]
+        key_encryption_key_file: Option<std::path::PathBuf>,
+    },
 }
 
 /// Who the audit trail names for these commands: the operating system's user.
@@ -416,8 +422,14 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
         AdminCommand::Audit(args) => audit::run(admin, args, json).await,
-        AdminCommand::Keys(KeysCommand::Rotate) => {
-            let kid = admin.rotate_signing_key().await?;
+        AdminCommand::Keys(KeysCommand::Rotate {
+            key_encryption_key_file,
+        }) => {
+            let kek = key_encryption_key_file
+                .as_deref()
+                .map(qualify_server::identity::KeyEncryptionKey::from_file)
+                .transpose()?;
+            let kid = admin.rotate_signing_key(kek.as_ref()).await?;
             show(
                 json,
                 &json!({ "kid": kid }),
