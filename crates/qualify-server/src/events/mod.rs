@@ -9,7 +9,7 @@ use qualify_types::{Event, EventData, EventType, Timestamp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use webhook::{SIGNATURE_HEADER, sign};
+pub use webhook::{ID_HEADER, SIGNATURE_HEADER, SigningSecret, TIMESTAMP_HEADER};
 
 use crate::Settings;
 use crate::jobs::Job;
@@ -115,13 +115,7 @@ pub(crate) async fn deliver(
         })?;
     let event: Event = serde_json::from_str(&delivery.body)
         .map_err(|_| Undeliverable::Never("the event is not readable".into()))?;
-    webhook::deliver(
-        http,
-        &webhook,
-        &event.id,
-        event.event_type.as_str(),
-        &delivery.body,
-    )
-    .await
-    .map_err(|error| Undeliverable::Retry(error.to_string()))
+    webhook::deliver(http, &webhook, &event.id, &delivery.body)
+        .await
+        .map_err(|error| Undeliverable::Retry(error.to_string()))
 }

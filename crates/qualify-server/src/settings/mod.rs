@@ -66,14 +66,18 @@ pub enum LogFormat {
     Json,
 }
 
-/// A webhook endpoint: events are POSTed to `url`, signed with `secret`.
+/// A webhook endpoint: events are POSTed to `url`, signed with `secret` (and, during a
+/// rotation, `previous_secret` too) in the Standard Webhooks format.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
     /// Where to POST events.
     pub url: Url,
-    /// The HMAC-SHA256 key of the `Qualify-Signature` header.
+    /// The signing secret: `whsec_` and the base64 of 24 to 64 random bytes.
     pub secret: SecretString,
+    /// The secret being replaced, still signing until receivers have the new one.
+    #[serde(default)]
+    pub previous_secret: Option<SecretString>,
 }
 
 /// What a rate limit counts requests by.
@@ -360,8 +364,9 @@ impl Settings {
                     webhook.url
                 )));
             }
-            if secrecy::ExposeSecret::expose_secret(&webhook.secret).len() < 8 {
-                return Err(invalid("a webhook secret must be at least 8 characters"));
+            for secret in std::iter::once(&webhook.secret).chain(&webhook.previous_secret) {
+                crate::events::SigningSecret::parse(secrecy::ExposeSecret::expose_secret(secret))
+                    .map_err(invalid)?;
             }
         }
         for issuer in self.trusted_issuers() {
@@ -405,7 +410,11 @@ impl Settings {
             .webhook_url
             .clone()
             .zip(self.webhook_secret.clone())
-            .map(|(url, secret)| Webhook { url, secret });
+            .map(|(url, secret)| Webhook {
+                url,
+                secret,
+                previous_secret: None,
+            });
         self.webhooks.iter().cloned().chain(flagged)
     }
 
@@ -511,15 +520,15 @@ mod tests {
     }
 
     #[test]
-    fn half_a_webhook_or_a_short_secret_is_refused() {
+    fn half_a_webhook_or_a_secret_not_in_the_standard_webhooks_format_is_refused() {
         let mut settings = Settings {
             webhook_url: Some("https://hooks.example/q".parse().unwrap()),
             ..Settings::default()
         };
         assert!(settings.check().is_err());
-        settings.webhook_secret = Some("short".into());
-        assert!(settings.check().unwrap_err().0.contains("8 characters"));
         settings.webhook_secret = Some("long enough".into());
+        assert!(settings.check().unwrap_err().0.contains("whsec_"));
+        settings.webhook_secret = Some("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into());
         settings.check().unwrap();
         assert_eq!(settings.webhooks().count(), 1);
     }
@@ -531,9 +540,15 @@ mod tests {
         settings.webhooks.push(Webhook {
             url: "https://hooks.example/q".parse().unwrap(),
             secret: "another_secret_value".into(),
+            previous_secret: Some("the_previous_secret".into()),
         });
         let printed = format!("{settings:?}");
-        for secret in ["hunter2", "whsec_do_not_print", "another_secret_value"] {
+        for secret in [
+            "hunter2",
+            "whsec_do_not_print",
+            "another_secret_value",
+            "the_previous_secret",
+        ] {
             assert!(!printed.contains(secret), "{printed}");
         }
     }

@@ -48,7 +48,8 @@ fn announcing() -> Vetting {
     let mut settings = crate::Settings::default();
     settings.webhooks.push(crate::Webhook {
         url: "http://127.0.0.1:9/hooks".parse().unwrap(),
-        secret: "whsec_test".to_owned().into(),
+        secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".to_owned().into(),
+        previous_secret: None,
     });
     vetting_of(&settings)
 }

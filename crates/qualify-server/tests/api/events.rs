@@ -15,7 +15,10 @@ use tokio::net::TcpListener;
 
 use crate::helpers::*;
 
-const SECRET: &str = "whsec_test";
+/// The webhook's secret, in the Standard Webhooks format.
+const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+/// The secret it replaces, still signing during the rotation.
+const PREVIOUS_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A webhook receiver that fails its first `failures` deliveries with 500, then records them.
 #[derive(Default)]
@@ -63,6 +66,7 @@ async fn server_delivering_to(db: &TestDatabase, url: &str) -> (TestServer, Manu
         settings.webhooks = vec![Webhook {
             url,
             secret: SECRET.to_owned().into(),
+            previous_secret: Some(PREVIOUS_SECRET.to_owned().into()),
         }];
         settings.job_workers = 0;
         settings.job_retry_base = RETRY_BASE;
@@ -75,18 +79,26 @@ fn received(receiver: &Shared) -> Vec<(HeaderMap, String)> {
     receiver.lock().unwrap().received.clone()
 }
 
-/// Checks `Qualify-Signature` independently: HMAC-SHA256 of "<t>.<body>" with the secret.
+/// Checks the Standard Webhooks signature with the scheme's own Rust library: a receiver
+/// holding either secret of the rotation accepts the delivery, one holding another refuses it.
 fn assert_signed(headers: &HeaderMap, body: &str) {
-    let signature = headers["qualify-signature"].to_str().unwrap();
-    let (t, v1) = signature.split_once(",v1=").unwrap();
-    let t = t.strip_prefix("t=").unwrap();
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET.as_bytes());
-    let expected: String = aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(v1, expected, "the signature verifies");
+    for secret in [SECRET, PREVIOUS_SECRET] {
+        standardwebhooks::Webhook::new(secret)
+            .unwrap()
+            .verify(body.as_bytes(), headers)
+            .expect("the signature verifies");
+    }
+    let stranger =
+        standardwebhooks::Webhook::new("whsec_c3RyYW5nZXJzdHJhbmdlcnN0cmFuZ2Vy").unwrap();
+    assert!(stranger.verify(body.as_bytes(), headers).is_err());
+    let mut altered = body.to_owned();
+    altered.push(' ');
+    assert!(
+        standardwebhooks::Webhook::new(SECRET)
+            .unwrap()
+            .verify(altered.as_bytes(), headers)
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -126,11 +138,7 @@ async fn submissions_and_decisions_are_delivered_as_signed_events() {
         for (headers, body) in &received {
             assert_signed(headers, body);
             let event: Value = serde_json::from_str(body).unwrap();
-            assert_eq!(headers["qualify-event-id"], event["id"].as_str().unwrap());
-            assert_eq!(
-                headers["qualify-event-type"],
-                event["type"].as_str().unwrap()
-            );
+            assert_eq!(headers["webhook-id"], event["id"].as_str().unwrap());
             events.push(event);
         }
         events.sort_by_key(|e| e["type"].as_str().unwrap().to_owned());

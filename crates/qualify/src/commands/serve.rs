@@ -90,7 +90,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_url: Option<String>,
-    /// The secret that signs events (Qualify-Signature).
+    /// The secret that signs events (Standard Webhooks: whsec_ and base64; make one with: echo whsec_$(openssl rand -base64 32)).
     #[arg(long, value_name = "SECRET")]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secret")]
     webhook_secret: Option<SecretString>,

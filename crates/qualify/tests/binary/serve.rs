@@ -106,7 +106,7 @@ async fn stalling_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<St
         axum::routing::post(move |headers: HeaderMap| {
             let (tx, calls) = (tx.clone(), Arc::clone(&calls));
             async move {
-                let id = headers["qualify-event-id"].to_str().unwrap().to_owned();
+                let id = headers["webhook-id"].to_str().unwrap().to_owned();
                 let _ = tx.send(id);
                 if calls.fetch_add(1, Ordering::SeqCst) == 0 {
                     std::future::pending::<()>().await;
@@ -143,7 +143,7 @@ async fn a_job_held_by_a_killed_node_is_completed_by_another_after_its_lease() {
         "--webhook-url",
         &hook,
         "--webhook-secret",
-        "whsec_kill_test",
+        "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
         "--job-lease",
         "2s",
     ];
