@@ -122,7 +122,7 @@ impl App {
             .transpose()
             .map_err(|e| StartupError::Keys(Box::new(e)))?
             .map(Arc::new);
-        let keys = KeyRing::load_or_create(store.clone(), settings.token_lifetime, kek)
+        let keys = KeyRing::load_or_create(store.clone(), settings.token_lifetime, kek.clone())
             .await
             .map_err(|e| StartupError::Keys(Box::new(e)))?;
         let tls = match &settings.tls()? {
@@ -141,7 +141,7 @@ impl App {
                 settings.trusted_issuers(),
                 settings.issuer_refresh_interval,
             ),
-            issuer_base,
+            issuer_base: issuer_base.clone(),
             clock_skew_secs: settings.clock_skew.as_secs(),
             store: store.clone(),
             dev_mode: settings.dev,
@@ -150,7 +150,7 @@ impl App {
         };
         let vetting = usecases::Vetting {
             policy: settings.submission_policy(),
-            outbox: events::Outbox::new(&settings),
+            outbox: events::Outbox::new(&settings, issuer_base.clone()),
             rules,
             partners: test_control::Partners::new(clock.clone(), settings.dev),
             job_max_attempts: settings.job_max_attempts,
@@ -171,6 +171,8 @@ impl App {
             authenticator: Arc::new(authenticator),
             jobs_ready: Arc::new(tokio::sync::Notify::new()),
             login_throttle: Arc::default(),
+            kek,
+            webhook_signer: tokio::sync::OnceCell::new(),
         });
         Ok(Self {
             listener,

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
-    token, validations,
+    token, validations, webhook_registration,
 };
 
 /// The document's source: every public operation.
@@ -43,6 +43,14 @@ use crate::api::{
         audit_records::list,
         audit_records::show,
         audit_records::review_list,
+        webhook_registration::events,
+        webhook_registration::create,
+        webhook_registration::show,
+        webhook_registration::update,
+        webhook_registration::delete,
+        webhook_registration::create_validation_event,
+        webhook_registration::show_validation_event,
+        webhook_registration::certificate,
         review::list,
         review::show,
         review::decide,
@@ -51,6 +59,7 @@ use crate::api::{
     tags(
         (name = "partner-center", description = "Partner Center's qualification API, as partners call it"),
         (name = "identity", description = "The built-in Entra-compatible token issuer"),
+        (name = "webhooks", description = "Partner Center's webhook registration API, and the certificate that verifies events"),
         (name = "review", description = "The reviewers' API (reviewer role of the operator tenant)"),
         (name = "operations", description = "Health")
     )
@@ -175,7 +184,7 @@ impl Modify for Conventions {
         };
 
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let api = ["/v1/", "/review/", "/test/"]
+            let api = ["/v1/", "/review/", "/test/", "/webhooks/v1/registration"]
                 .iter()
                 .any(|prefix| path.starts_with(prefix));
             for operation in operations(item) {

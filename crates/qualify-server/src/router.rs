@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::{
     audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
-    token, validations,
+    token, validations, webhook_registration,
 };
 use crate::http::{middleware as layers, request_ids, trace};
 use crate::{ApiError, AppState};
@@ -47,9 +47,33 @@ fn routes() -> Router<AppState> {
             "/v1/customers/{customer_id}/qualifications",
             get(qualifications::list).post(qualifications::submit),
         )
-        // The reviewers' API.
         .route("/v1/auditrecords", get(audit_records::list))
         .route("/v1/auditrecords/{id}", get(audit_records::show))
+        // Partner Center's webhooks.
+        .route(
+            "/webhooks/v1/registration/events",
+            get(webhook_registration::events),
+        )
+        .route(
+            "/webhooks/v1/registration",
+            get(webhook_registration::show)
+                .post(webhook_registration::create)
+                .put(webhook_registration::update)
+                .delete(webhook_registration::delete),
+        )
+        .route(
+            "/webhooks/v1/registration/validationEvents",
+            post(webhook_registration::create_validation_event),
+        )
+        .route(
+            "/webhooks/v1/registration/validationEvents/{correlation_id}",
+            get(webhook_registration::show_validation_event),
+        )
+        .route(
+            "/webhooks/v1/certificates/{name}",
+            get(webhook_registration::certificate),
+        )
+        // The reviewers' API.
         .route("/review/v1/auditrecords", get(audit_records::review_list))
         .route("/review/v1/requests", get(review::list))
         .route("/review/v1/requests/{id}", get(review::show))

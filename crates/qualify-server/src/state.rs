@@ -31,11 +31,31 @@ pub struct Shared {
     pub(crate) login_throttle: Arc<crate::identity::LoginThrottle>,
     /// Woken when this node enqueues jobs, so its idle workers start at once.
     pub(crate) jobs_ready: Arc<tokio::sync::Notify>,
+    /// The operator's key-encryption key, sealing the keys stored in the database.
+    pub(crate) kek: Option<Arc<crate::identity::KeyEncryptionKey>>,
+    /// What signs partners' events: loaded (or made) when first needed.
+    pub(crate) webhook_signer: tokio::sync::OnceCell<crate::events::signer::WebhookSigner>,
 }
 
 impl AppState {
     pub(crate) fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
+    }
+
+    /// What signs partners' events, loaded or made on first use (most servers never need it,
+    /// and making it costs an RSA key).
+    pub(crate) async fn webhook_signer(
+        &self,
+    ) -> Result<&crate::events::signer::WebhookSigner, crate::events::signer::SignerError> {
+        self.webhook_signer
+            .get_or_try_init(|| async {
+                crate::events::signer::WebhookSigner::load_or_create(
+                    &self.store,
+                    self.kek.as_deref(),
+                )
+                .await
+            })
+            .await
     }
 
     /// The issuer of the built-in token service for `tenant`: `{public URL}/{tenant}/v2.0`.

@@ -26,6 +26,9 @@ pub struct NewJob {
     /// The partner whose clock it follows: its `run_at` moves when that partner's clock is
     /// advanced (`Tx::advance_partner_clock`). `None`: the server's clock.
     pub clock_partner: Option<TenantId>,
+    /// Jobs with the same key run one at a time, in the order they were enqueued (a later one
+    /// waits while an earlier one is pending, retries included). `None`: in any order.
+    pub sequence_key: Option<String>,
 }
 
 /// A job claimed by a worker.
@@ -134,8 +137,8 @@ impl TryFrom<JobRow> for JobRecord {
 impl Tx {
     /// Enqueues `jobs`, created at `at`: they run only if this transaction commits.
     pub async fn enqueue_jobs(&mut self, jobs: &[NewJob], at: Timestamp) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, clock_partner) \
-                           VALUES ($1, $2, $3, $4, $5, $6)";
+        const SQL: &str = "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, clock_partner, sequence_key) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7)";
         for job in jobs {
             db::query(SQL)
                 .bind(&job.kind)
@@ -144,6 +147,7 @@ impl Tx {
                 .bind(i64::from(job.max_attempts))
                 .bind(at.unix_millis())
                 .bind(job.clock_partner.map(|p| p.to_string()))
+                .bind(job.sequence_key.as_deref())
                 .execute(&mut *self)
                 .await?;
         }
@@ -167,12 +171,18 @@ impl Store {
             WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
                         AND (locked_until IS NULL OR locked_until <= $3) \
                         AND ($4 IS NULL OR clock_partner = $4) \
+                        AND (sequence_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs earlier \
+                             WHERE earlier.sequence_key = jobs.sequence_key AND earlier.state = 'pending' \
+                             AND earlier.id < jobs.id)) \
                         ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
             RETURNING id, kind, payload, attempts, max_attempts";
         const SQLITE: &str = "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
             WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
                         AND (locked_until IS NULL OR locked_until <= $3) \
                         AND ($4 IS NULL OR clock_partner = $4) \
+                        AND (sequence_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs earlier \
+                             WHERE earlier.sequence_key = jobs.sequence_key AND earlier.state = 'pending' \
+                             AND earlier.id < jobs.id)) \
                         ORDER BY run_at, id LIMIT 1) \
             RETURNING id, kind, payload, attempts, max_attempts";
         let until = now.unix_millis().saturating_add(millis(lease));

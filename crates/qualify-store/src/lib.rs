@@ -35,6 +35,7 @@ mod idempotency;
 mod identity;
 mod jobs;
 mod partner_rules;
+mod partner_webhooks;
 mod records;
 mod refresh_tokens;
 #[cfg(feature = "testing")]
@@ -53,6 +54,9 @@ pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};
 pub use jobs::{ClaimedJob, JobRecord, JobState, NewJob};
 pub use partner_rules::{PartnerControls, StoredRules};
+pub use partner_webhooks::{
+    DeliveryAttempt, StoredWebhookSigner, ValidationEvent, WebhookRegistration,
+};
 pub use records::{
     AppRecord, BillingRecord, CustomerRecord, SigningKeyRecord, TenantKind, TenantRecord,
     UserRecord, UserRole, ValidationCodeRecord, VettingRecord,

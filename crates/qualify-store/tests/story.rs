@@ -204,6 +204,7 @@ fn job(n: usize) -> qualify_store::NewJob {
         run_at: Timestamp::from_unix_millis(0).unwrap(),
         max_attempts: 2,
         clock_partner: None,
+        sequence_key: None,
     }
 }
 

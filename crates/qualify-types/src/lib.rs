@@ -21,6 +21,7 @@ mod testing;
 mod time;
 mod token;
 mod validations;
+pub mod webhooks;
 
 pub use audit::{AuditRecord, KeyValue};
 pub use collection::{Attributes, Collection, CollectionLinks, HeaderPair, Link};

@@ -10,6 +10,7 @@ mod identities;
 #[cfg(test)]
 mod tests;
 mod trail;
+mod webhooks;
 
 use qualify_store::{AuditEvent, Store, StoreError, Tx};
 use qualify_types::{TenantId, Timestamp};

@@ -250,12 +250,11 @@ pub(crate) async fn review_list(
 /// A record's id: `{partnerId}_{customerId}_{operationType}_{position}`, as Partner Center
 /// builds its own (partner, customer, operation, and a number that orders them).
 pub(crate) fn record_id(record: &StoredRecord) -> String {
-    format!(
-        "{}_{}_{}_{}",
+    crate::usecases::audit::record_id(
         record.partner.as_deref().unwrap_or(&record.actor_tenant),
         record.customer.as_deref().unwrap_or_default(),
-        operation_type(record),
-        record.seq
+        &operation_type(record),
+        record.seq,
     )
 }
 

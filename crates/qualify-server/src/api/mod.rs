@@ -13,3 +13,4 @@ pub(crate) mod review;
 pub(crate) mod test_control;
 pub(crate) mod token;
 pub(crate) mod validations;
+pub(crate) mod webhook_registration;

@@ -1,10 +1,13 @@
 //! Events and their delivery: each vetting change enqueues, in its own transaction, one
-//! delivery job per configured webhook ([`Outbox`]); the job runners deliver them, signed, at
-//! least once.
+//! delivery job per webhook the operator configured and one for the partner's own registered
+//! receiver ([`Outbox`]); the job runners deliver them, signed, at least once.
 
+pub(crate) mod guard;
+pub(crate) mod partner;
+pub(crate) mod signer;
 mod webhook;
 
-use qualify_store::{NewJob, VettingRecord};
+use qualify_store::{NewJob, StoreError, Tx, VettingRecord};
 use qualify_types::{Event, EventData, EventType, Timestamp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -20,6 +23,11 @@ use crate::jobs::Job;
 pub(crate) struct Delivery {
     pub(crate) url: String,
     pub(crate) body: String,
+}
+
+/// The sequence of a webhook's deliveries about one customer: they run in order.
+fn sequence_key(url: &str, record: &VettingRecord) -> String {
+    format!("webhook:{url}:{}", record.customer_id)
 }
 
 /// The event a vetting change causes.
@@ -47,15 +55,45 @@ fn event(event_type: EventType, record: &VettingRecord, at: Timestamp) -> Event 
 pub(crate) struct Outbox {
     webhooks: Vec<url::Url>,
     max_attempts: u32,
+    /// The URL clients reach the server at: the base of partners' events' URIs.
+    public_base: String,
 }
 
 impl Outbox {
-    /// The outbox of a server with `settings`.
-    pub(crate) fn new(settings: &Settings) -> Self {
+    /// The outbox of a server with `settings`, reached at `public_base`.
+    pub(crate) fn new(settings: &Settings, public_base: String) -> Self {
         Self {
             webhooks: settings.webhooks().map(|w| w.url).collect(),
             max_attempts: settings.job_max_attempts,
+            public_base,
         }
+    }
+
+    /// Enqueues, in `tx`, the deliveries of one vetting change to `record` (which happened at
+    /// `occurred` on the partner's clock, audited as `audit_record_id`), to run from `run_at`:
+    /// to every configured webhook, and to the partner's receiver if it registered for
+    /// `customer-qualification-updated`.
+    pub(crate) async fn enqueue(
+        &self,
+        tx: &mut Tx,
+        event_type: EventType,
+        record: &VettingRecord,
+        occurred: Timestamp,
+        run_at: Timestamp,
+        audit_record_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut jobs = self.jobs(event_type, record, occurred, run_at);
+        if let Some(delivery) =
+            partner::qualification_updated(tx, &self.public_base, record, occurred, audit_record_id)
+                .await?
+        {
+            let customer = record.customer_id.to_string();
+            match partner::job(delivery, Some(&customer), run_at, self.max_attempts) {
+                Ok(job) => jobs.push(job),
+                Err(error) => tracing::error!(%error, "an event could not be serialised"),
+            }
+        }
+        tx.enqueue_jobs(&jobs, run_at).await
     }
 
     /// The delivery jobs of one vetting change, which happened at `occurred` (on the partner's
@@ -78,7 +116,10 @@ impl Outbox {
                         url: url.to_string(),
                         body: body.clone(),
                     };
-                    Job::DeliverEvent(delivery).to_new(run_at, self.max_attempts)
+                    let sequence = sequence_key(url.as_str(), record);
+                    let mut job = Job::DeliverEvent(delivery).to_new(run_at, self.max_attempts)?;
+                    job.sequence_key = Some(sequence);
+                    Ok(job)
                 })
                 .collect()
         });

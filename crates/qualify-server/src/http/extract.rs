@@ -37,6 +37,9 @@ const CANONICAL_NAMES: &[&str] = &[
     "postalCode",
     "vettingStatus",
     "vettingReason",
+    "WebhookUrl",
+    "WebhookEvents",
+    "SignatureTokenToMsSignatureHeader",
 ];
 
 fn canonicalise_keys(value: &mut Value) {

@@ -12,6 +12,7 @@ use qualify_types::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::events::Delivery;
+use crate::events::partner::PartnerDelivery;
 
 pub use runner::JobRunner;
 pub(crate) use timed_decision::TimedDecision;
@@ -20,8 +21,10 @@ pub(crate) use workers::Workers;
 /// One piece of background work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Job {
-    /// POST an event to a webhook.
+    /// POST an event to a webhook the operator configured.
     DeliverEvent(Delivery),
+    /// POST an event to a partner's registered receiver.
+    DeliverPartnerEvent(PartnerDelivery),
     /// Decide a vetting request as a rule said, once its delay is over.
     DecideByRule(TimedDecision),
 }
@@ -29,6 +32,9 @@ pub(crate) enum Job {
 /// How each kind is named in the jobs table. Stored names: never change one.
 const DELIVER_EVENT: &str = "webhook.deliver";
 const DECIDE_BY_RULE: &str = "vetting.decide";
+const DELIVER_PARTNER_EVENT: &str = "partner-webhook.deliver";
+/// The kinds that deliver an event: what may be redelivered.
+pub(crate) const DELIVERY_KINDS: [&str; 2] = [DELIVER_EVENT, DELIVER_PARTNER_EVENT];
 
 impl Job {
     /// The job as stored, due at `run_at`.
@@ -39,6 +45,11 @@ impl Job {
     ) -> Result<NewJob, serde_json::Error> {
         let (kind, payload, clock_partner) = match self {
             Self::DeliverEvent(delivery) => (DELIVER_EVENT, serde_json::to_string(delivery)?, None),
+            Self::DeliverPartnerEvent(delivery) => (
+                DELIVER_PARTNER_EVENT,
+                serde_json::to_string(delivery)?,
+                None,
+            ),
             // A rule's delay runs on the partner's clock.
             Self::DecideByRule(timed) => (
                 DECIDE_BY_RULE,
@@ -52,6 +63,7 @@ impl Job {
             run_at,
             max_attempts,
             clock_partner,
+            sequence_key: None,
         })
     }
 
@@ -68,6 +80,7 @@ impl Job {
         match claimed.kind.as_str() {
             DELIVER_EVENT => payload(claimed).map(Self::DeliverEvent),
             DECIDE_BY_RULE => payload(claimed).map(Self::DecideByRule),
+            DELIVER_PARTNER_EVENT => payload(claimed).map(Self::DeliverPartnerEvent),
             other => Err(format!("unknown job kind {other}")),
         }
     }

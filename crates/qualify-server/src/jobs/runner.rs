@@ -19,6 +19,9 @@ pub struct JobRunner {
     pub(super) name: String,
     /// The webhook client, built when first needed (most servers never deliver).
     http: Arc<OnceCell<reqwest::Client>>,
+    /// The client for partners' receivers: as `http`, and refusing internal addresses unless
+    /// the operator allows them.
+    partner_http: Arc<OnceCell<reqwest::Client>>,
 }
 
 impl JobRunner {
@@ -27,6 +30,7 @@ impl JobRunner {
             state,
             name,
             http: Arc::default(),
+            partner_http: Arc::default(),
         }
     }
 
@@ -107,23 +111,70 @@ impl JobRunner {
                     Err(events::Undeliverable::Never(error)) => Attempt::Hopeless(error),
                 }
             }
+            Job::DeliverPartnerEvent(delivery) => {
+                let (http, signer) =
+                    match (self.partner_http().await, self.state.webhook_signer().await) {
+                        (Ok(http), Ok(signer)) => (http, signer),
+                        (Err(error), _) => return Attempt::Failed(error),
+                        (_, Err(error)) => return Attempt::Failed(error.to_string()),
+                    };
+                let last = claimed.attempt >= claimed.max_attempts;
+                match events::partner::deliver(
+                    &self.state,
+                    http,
+                    signer,
+                    &delivery,
+                    claimed.id,
+                    claimed.attempt,
+                    last,
+                )
+                .await
+                {
+                    Ok(()) => Attempt::Done,
+                    Err(events::Undeliverable::Retry(error)) => Attempt::Failed(error),
+                    Err(events::Undeliverable::Never(error)) => Attempt::Hopeless(error),
+                }
+            }
             Job::DecideByRule(timed) => timed.run(&self.state).await,
         }
     }
 
     /// The webhook client: a timeout within the lease, no redirects followed.
     async fn http(&self) -> Result<&reqwest::Client, String> {
-        let lease = self.state.settings.job_lease;
         self.http
-            .get_or_try_init(|| async move {
-                reqwest::Client::builder()
-                    .timeout(lease.min(Duration::from_secs(30)) / 2)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .user_agent(concat!("qualify-webhooks/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|error| format!("building the webhook client failed: {error}"))
+            .get_or_try_init(|| async { self.client_builder().build() })
+            .await
+            .map_err(|error| format!("building the webhook client failed: {error}"))
+    }
+
+    /// The client for partners' receivers: as [`JobRunner::http`], and resolving names to
+    /// public addresses only, unless the operator allows private ones.
+    async fn partner_http(&self) -> Result<&reqwest::Client, String> {
+        let allow_private = self.state.settings.webhook_allows_private();
+        self.partner_http
+            .get_or_try_init(|| async {
+                let builder = self.client_builder();
+                if allow_private {
+                    builder.build()
+                } else {
+                    builder
+                        .dns_resolver(Arc::new(events::guard::PublicAddressesOnly))
+                        .build()
+                }
             })
             .await
+            .map_err(|error| format!("building the webhook client failed: {error}"))
+    }
+
+    /// What both clients share: a timeout within the lease, no redirects followed, no proxy
+    /// from the environment (a proxy would resolve names the guard must see).
+    fn client_builder(&self) -> reqwest::ClientBuilder {
+        let lease = self.state.settings.job_lease;
+        reqwest::Client::builder()
+            .timeout(lease.min(Duration::from_secs(30)) / 2)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!("qualify-webhooks/", env!("CARGO_PKG_VERSION")))
     }
 
     /// Records `attempt` of `claimed` and says what became of the job. A failure to record
@@ -149,7 +200,11 @@ impl JobRunner {
                     .fail_job(claimed.id, &self.name, &error, now.plus_millis(wait), now)
                     .await;
                 let outcome = if matches!(state, Ok(Some(JobState::Dead))) {
-                    tracing::error!(%error, "job failed for the last time; given up");
+                    if is_delivery(claimed) {
+                        tracing::warn!(%error, "delivery failed for the last time; given up");
+                    } else {
+                        tracing::error!(%error, "job failed for the last time; given up");
+                    }
                     JobOutcome::Dead(error)
                 } else {
                     tracing::warn!(%error, "job failed; it will be retried");
@@ -158,7 +213,11 @@ impl JobRunner {
                 (outcome, state.map(|_| ()))
             }
             Attempt::Hopeless(error) => {
-                tracing::error!(%error, "job given up");
+                if is_delivery(claimed) {
+                    tracing::warn!(%error, "delivery given up");
+                } else {
+                    tracing::error!(%error, "job given up");
+                }
                 let given_up = store.give_up_job(claimed.id, &self.name, &error, now).await;
                 (JobOutcome::Dead(error), given_up.map(|_| ()))
             }
@@ -168,6 +227,12 @@ impl JobRunner {
         }
         outcome
     }
+}
+
+/// Whether `claimed` delivers an event: its failures are the receiver's (down, refusing, gone
+/// from the registration), worth a warning, not an error of this server.
+fn is_delivery(claimed: &ClaimedJob) -> bool {
+    super::DELIVERY_KINDS.contains(&claimed.kind.as_str())
 }
 
 /// What one attempt came to, before it is recorded.

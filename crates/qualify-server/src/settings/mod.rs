@@ -178,6 +178,9 @@ pub struct Settings {
     pub webhook_secret: Option<SecretString>,
     /// Webhooks to deliver events to (the config file's way, any number).
     pub webhooks: Vec<Webhook>,
+    /// Deliver partners' events to loopback, private and link-local addresses [default: only
+    /// with `--dev`].
+    pub webhook_allow_private: Option<bool>,
     /// Background jobs run at once on this node; 0 runs none (the node only serves requests).
     pub job_workers: usize,
     /// How long a claimed job is this node's: if the node dies, another takes the job over once
@@ -252,6 +255,7 @@ impl Default for Settings {
             webhook_url: None,
             webhook_secret: None,
             webhooks: Vec::new(),
+            webhook_allow_private: None,
             job_workers: 2,
             job_lease: Duration::from_secs(60),
             job_poll_interval: Duration::from_secs(1),
@@ -416,6 +420,12 @@ impl Settings {
                 previous_secret: None,
             });
         self.webhooks.iter().cloned().chain(flagged)
+    }
+
+    /// Whether partners' events may go to internal addresses: as configured, else only in
+    /// development mode (where receivers run on the same machine).
+    pub fn webhook_allows_private(&self) -> bool {
+        self.webhook_allow_private.unwrap_or(self.dev)
     }
 
     /// Every trusted issuer: the file's, and the flags' (with the default audience, any tenant).

@@ -21,6 +21,13 @@ pub(crate) const DECIDE_QUALIFICATION: &str = "decide_customer_qualification";
 /// The application a decision names.
 pub(crate) const VETTING_SERVICE: &str = "VettingService";
 
+/// The id of an audit record, as Partner Center builds them:
+/// `{partnerId}_{customerId}_{operationType}_{position}`. `GET /v1/auditrecords/{id}` and an
+/// event's `AuditUri` use it.
+pub(crate) fn record_id(partner: &str, customer: &str, operation_type: &str, seq: i64) -> String {
+    format!("{partner}_{customer}_{operation_type}_{seq}")
+}
+
 /// A qualification's vetting as its audit record shows it, before or after a change (JSON).
 pub(crate) fn qualification_value(record: &VettingRecord) -> String {
     json!({

@@ -107,28 +107,39 @@ pub(crate) async fn decide(
         audit::qualification_value(&current),
         audit::qualification_value(&record),
     );
-    tx.record_audit(&AuditEvent {
-        at,
-        actor_tenant: &actor.tenant,
-        actor: &actor.name,
-        action: "vetting.decided",
-        subject: &id.to_string(),
-        detail: &detail,
-        change: Some(audit::qualification_change(
-            &record,
-            None,
-            Some(&before),
-            &after,
-        )),
-    })
-    .await?;
+    let audit_seq = tx
+        .record_audit(&AuditEvent {
+            at,
+            actor_tenant: &actor.tenant,
+            actor: &actor.name,
+            action: "vetting.decided",
+            subject: &id.to_string(),
+            detail: &detail,
+            change: Some(audit::qualification_change(
+                &record,
+                None,
+                Some(&before),
+                &after,
+            )),
+        })
+        .await?;
     let server_now = vetting.partners.server_now();
-    tx.enqueue_jobs(
-        &vetting
-            .outbox
-            .jobs(EventType::QualificationDecided, &record, at, server_now),
-        server_now,
-    )
-    .await?;
+    let audit_id = audit::record_id(
+        &record.partner_tenant_id.to_string(),
+        &record.customer_id.to_string(),
+        audit::DECIDE_QUALIFICATION,
+        audit_seq,
+    );
+    vetting
+        .outbox
+        .enqueue(
+            tx,
+            EventType::QualificationDecided,
+            &record,
+            at,
+            server_now,
+            &audit_id,
+        )
+        .await?;
     Ok(record)
 }

@@ -5,7 +5,7 @@
 //! around. The HTTP handlers, and every other caller, reach the database's vetting data only
 //! through these, so a decision is written, audited and announced the same way whoever makes it.
 
-mod audit;
+pub(crate) mod audit;
 mod customers;
 mod decide;
 mod error;

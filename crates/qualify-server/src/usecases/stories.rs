@@ -32,7 +32,7 @@ fn now() -> Timestamp {
 fn vetting_of(settings: &crate::Settings) -> Vetting {
     Vetting {
         policy: settings.submission_policy(),
-        outbox: Outbox::new(settings),
+        outbox: Outbox::new(settings, "http://qualify.test".into()),
         rules: Arc::new(RuleBook::load(None).unwrap()),
         partners: Partners::new(Clock::wall(), false),
         job_max_attempts: settings.job_max_attempts,

@@ -107,29 +107,40 @@ pub(crate) async fn submit(
         audit::prior_value(&history, &record),
         audit::qualification_value(&record),
     );
-    tx.record_audit(&AuditEvent {
-        at,
-        actor_tenant: &caller.tenant,
-        actor: &caller.name,
-        action: "vetting.submitted",
-        subject: &id.to_string(),
-        detail: &detail,
-        change: Some(audit::qualification_change(
-            &record,
-            Some(caller),
-            before.as_deref(),
-            &after,
-        )),
-    })
-    .await?;
+    let audit_seq = tx
+        .record_audit(&AuditEvent {
+            at,
+            actor_tenant: &caller.tenant,
+            actor: &caller.name,
+            action: "vetting.submitted",
+            subject: &id.to_string(),
+            detail: &detail,
+            change: Some(audit::qualification_change(
+                &record,
+                Some(caller),
+                before.as_deref(),
+                &after,
+            )),
+        })
+        .await?;
     let server_now = vetting.partners.server_now();
-    tx.enqueue_jobs(
-        &vetting
-            .outbox
-            .jobs(EventType::QualificationSubmitted, &record, at, server_now),
-        server_now,
-    )
-    .await?;
+    let audit_id = audit::record_id(
+        &record.partner_tenant_id.to_string(),
+        &record.customer_id.to_string(),
+        audit::UPDATE_QUALIFICATION,
+        audit_seq,
+    );
+    vetting
+        .outbox
+        .enqueue(
+            tx,
+            EventType::QualificationSubmitted,
+            &record,
+            at,
+            server_now,
+            &audit_id,
+        )
+        .await?;
     match rule {
         Some(rule) => apply(tx, vetting, record, rule).await,
         None => Ok(record),

@@ -19,6 +19,7 @@ mod isolation;
 mod legacy;
 mod multinode;
 mod openapi;
+mod partner_webhooks;
 mod persistence;
 mod review;
 mod rules;

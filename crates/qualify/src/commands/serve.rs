@@ -94,6 +94,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "SECRET")]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secret")]
     webhook_secret: Option<SecretString>,
+    /// Deliver partners' events (their registered webhooks) to loopback, private and link-local addresses [default: only with --dev].
+    #[arg(long, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_allow_private: Option<bool>,
     /// Background jobs (event deliveries) run at once on this node; 0 runs none [default: 2].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -279,3 +279,82 @@ async fn an_operator_sets_up_a_partner_and_a_reviewer_and_disables_an_app() {
         .unwrap();
     assert_eq!(actor["value"], "ops@contoso.test");
 }
+
+#[tokio::test]
+async fn an_operator_reads_the_deliveries_of_a_partners_events_and_redelivers_one() {
+    use qualify_types::dev::PARTNER_A;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+    // A receiver reporting each body it gets.
+    let (tx, mut bodies) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |body: String| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let server = start(&["--dev", "--database", &database]);
+    let token = crate::process::user_token(&server.base, PARTNER_A).await;
+    let http = reqwest::Client::new();
+    let registered = http
+        .post(format!("{}/webhooks/v1/registration", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"WebhookUrl": url, "WebhookEvents": ["test-created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(registered.status().is_success());
+    let sent = http
+        .post(format!(
+            "{}/webhooks/v1/registration/validationEvents",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success());
+    let first = bodies
+        .recv()
+        .await
+        .expect("delivered by the server's workers");
+
+    let deliveries = admin(&database, &["webhooks", "deliveries"]);
+    let attempt = &deliveries[0];
+    assert_eq!(attempt["event"], "test-created");
+    assert_eq!(attempt["statusCode"], 200);
+    assert_eq!(attempt["partner"], PARTNER_A.tenant_id);
+    let job = attempt["job"].as_i64().unwrap().to_string();
+    // A delivery that ended runs again, with the same bytes.
+    admin(&database, &["webhooks", "redeliver", &job]);
+    let again = bodies.recv().await.expect("delivered again");
+    assert_eq!(again, first);
+    // One that does not exist is refused, saying why.
+    let refused = Command::new(BINARY)
+        .args([
+            "admin",
+            "--database",
+            &database,
+            "webhooks",
+            "redeliver",
+            "999999",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no delivery job 999999"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let (stopped, log) = server.terminate().unwrap();
+    assert!(stopped, "{log}");
+}

@@ -94,20 +94,19 @@ async fn sigterm_stops_the_server_cleanly_and_the_log_holds_no_secret() {
 }
 
 /// A webhook receiver whose first delivery never gets an answer, and which reports each
-/// delivery's event id as it arrives.
+/// delivery's body as it arrives.
 async fn stalling_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    use axum::http::{HeaderMap, StatusCode as Status};
+    use axum::http::StatusCode as Status;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let calls = Arc::new(AtomicUsize::new(0));
     let app = axum::Router::new().route(
         "/hooks",
-        axum::routing::post(move |headers: HeaderMap| {
+        axum::routing::post(move |body: String| {
             let (tx, calls) = (tx.clone(), Arc::clone(&calls));
             async move {
-                let id = headers["webhook-id"].to_str().unwrap().to_owned();
-                let _ = tx.send(id);
+                let _ = tx.send(body);
                 if calls.fetch_add(1, Ordering::SeqCst) == 0 {
                     std::future::pending::<()>().await;
                 }
@@ -121,8 +120,28 @@ async fn stalling_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<St
     (url, rx)
 }
 
+/// How an event reaches the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// A webhook the operator configured.
+    OperatorWebhook,
+    /// The partner's own registration (Partner Center's webhooks).
+    PartnerRegistration,
+}
+
 #[tokio::test]
-async fn a_job_held_by_a_killed_node_is_completed_by_another_after_its_lease() {
+async fn an_operator_webhooks_delivery_held_by_a_killed_node_is_completed_by_another() {
+    a_delivery_held_by_a_killed_node_is_completed_by_another(Route::OperatorWebhook).await;
+}
+
+#[tokio::test]
+async fn a_partners_event_held_by_a_killed_node_is_completed_by_another() {
+    a_delivery_held_by_a_killed_node_is_completed_by_another(Route::PartnerRegistration).await;
+}
+
+/// A node claims the delivery of a submission's event, and dies while the receiver stalls;
+/// another node takes the job over once its lease expires, and the same event arrives.
+async fn a_delivery_held_by_a_killed_node_is_completed_by_another(route: Route) {
     use qualify_store::testing::TestDatabase;
     use qualify_store::{DatabaseUrl, JobState, Store, StoreOptions};
     use secrecy::ExposeSecret;
@@ -134,22 +153,36 @@ async fn a_job_held_by_a_killed_node_is_completed_by_another_after_its_lease() {
         unreachable!()
     };
     let (hook, mut deliveries) = stalling_receiver().await;
-    let node_args = [
+    let mut node_args = vec![
         "--dev",
         "--database",
         url.expose_secret(),
         "--public-url",
         "http://qualify.test",
-        "--webhook-url",
-        &hook,
-        "--webhook-secret",
-        "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
         "--job-lease",
         "2s",
     ];
+    if route == Route::OperatorWebhook {
+        node_args.extend([
+            "--webhook-url",
+            &hook,
+            "--webhook-secret",
+            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+        ]);
+    }
     let node_1 = start(&node_args);
     let token = user_token(&node_1.base, PARTNER_A).await;
     let http = reqwest::Client::new();
+    if route == Route::PartnerRegistration {
+        let registered = http
+            .post(format!("{}/webhooks/v1/registration", node_1.base))
+            .bearer_auth(&token)
+            .json(&json!({"WebhookUrl": hook, "WebhookEvents": ["customer-qualification-updated"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), StatusCode::OK);
+    }
     let customer: Value = http
         .post(format!("{}/v1/customers", node_1.base))
         .bearer_auth(&token)

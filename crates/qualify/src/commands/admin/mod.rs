@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod audit;
+mod webhooks;
 
 use super::connection::OutputFormat;
 use super::output::print;
@@ -55,6 +56,9 @@ enum AdminCommand {
     ValidationCodes(ValidationCodesCommand),
     /// The audit trail: every partner's records and the operator's own, naming who acted.
     Audit(audit::AuditArgs),
+    /// Deliveries of partners' events (Partner Center's webhooks): each attempt, and redelivery.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -422,6 +426,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
             )
         }
         AdminCommand::Audit(args) => audit::run(admin, args, json).await,
+        AdminCommand::Webhooks(command) => webhooks::run(admin, command, json).await,
         AdminCommand::Keys(KeysCommand::Rotate {
             key_encryption_key_file,
         }) => {
