@@ -1,6 +1,7 @@
 //! Partner Center's webhooks as stored: a partner's one registration (where its events go and
-//! which), the validation events it asked for, a log of every attempt to deliver to it, and the
-//! key and certificate that sign what is delivered (one for every node).
+//! which), the validation events it asked for, the key and certificate that sign what is
+//! delivered (one for every node), and a log of every attempt to deliver an event (to a
+//! partner's receiver or to an operator's webhook), by the partner the event is about.
 
 use qualify_types::{TenantId, Timestamp};
 
@@ -38,7 +39,7 @@ pub struct ValidationEvent {
     pub finished_at: Option<Timestamp>,
 }
 
-/// One attempt to deliver a partner's event.
+/// One attempt to deliver an event about a partner's customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryAttempt {
     /// Its position in the log.

@@ -1,5 +1,6 @@
-//! Deliveries as the operator sees them: every attempt to deliver a partner's event (status,
-//! latency, error), and a redelivery of one that ended (delivered or given up).
+//! Deliveries as the operator sees them: every attempt to deliver an event, to a partner's
+//! registered receiver or to a webhook the operator configured (status, latency, error), and a
+//! redelivery of one that ended (delivered or given up).
 
 use qualify_store::{DeliveryAttempt, Tx};
 use qualify_types::TenantId;
@@ -9,7 +10,8 @@ use super::{Admin, AdminError};
 use crate::jobs;
 
 impl Admin {
-    /// The latest `limit` delivery attempts (of `partner`'s events, when given), newest first.
+    /// The latest `limit` delivery attempts (of events about `partner`'s customers, when
+    /// given), newest first.
     pub async fn webhook_deliveries(
         &self,
         partner: Option<TenantId>,

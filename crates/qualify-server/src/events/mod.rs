@@ -139,13 +139,17 @@ pub(crate) enum Undeliverable {
     Never(String),
 }
 
-/// Delivers `delivery` to its webhook, if it is still configured.
+/// Delivers `delivery` to its webhook, if it is still configured, as attempt `attempt` of the
+/// job `job_id`; logs the attempt beside partners' (`qualify admin webhooks deliveries`).
 pub(crate) async fn deliver(
-    settings: &Settings,
+    state: &crate::AppState,
     http: &reqwest::Client,
     delivery: &Delivery,
+    job_id: i64,
+    attempt: u32,
 ) -> Result<(), Undeliverable> {
-    let webhook = settings
+    let webhook = state
+        .settings
         .webhooks()
         .find(|w| w.url.as_str() == delivery.url)
         .ok_or_else(|| {
@@ -156,7 +160,27 @@ pub(crate) async fn deliver(
         })?;
     let event: Event = serde_json::from_str(&delivery.body)
         .map_err(|_| Undeliverable::Never("the event is not readable".into()))?;
-    webhook::deliver(http, &webhook, &event.id, &delivery.body)
-        .await
+    let (at, started) = (state.clock.now(), std::time::Instant::now());
+    let sent = webhook::deliver(http, &webhook, &event.id, &delivery.body).await;
+    let logged = qualify_store::DeliveryAttempt {
+        seq: 0,
+        event_id: event.id.clone(),
+        job_id,
+        partner: event.data.partner_tenant_id,
+        event_name: event.event_type.as_str().to_owned(),
+        url: delivery.url.clone(),
+        attempt,
+        at,
+        status_code: match &sent {
+            Ok(status) | Err(webhook::DeliveryError::Refused(status)) => Some(*status),
+            Err(_) => None,
+        },
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        error: sent.as_ref().err().map(ToString::to_string),
+    };
+    if let Err(error) = state.store.record_delivery_attempt(&logged).await {
+        tracing::warn!(%error, "logging a delivery attempt failed");
+    }
+    sent.map(|_| ())
         .map_err(|error| Undeliverable::Retry(error.to_string()))
 }

@@ -89,13 +89,13 @@ pub(crate) enum DeliveryError {
     Secret(String),
 }
 
-/// POSTs `body` (the event `event_id`) to `webhook`, signed now.
+/// POSTs `body` (the event `event_id`) to `webhook`, signed now; the receiver's 2xx status.
 pub(crate) async fn deliver(
     http: &reqwest::Client,
     webhook: &Webhook,
     event_id: &str,
     body: &str,
-) -> Result<(), DeliveryError> {
+) -> Result<u16, DeliveryError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -112,7 +112,7 @@ pub(crate) async fn deliver(
         .await
         .map_err(|e| DeliveryError::Transport(e.without_url()))?;
     if response.status().is_success() {
-        Ok(())
+        Ok(response.status().as_u16())
     } else {
         Err(DeliveryError::Refused(response.status().as_u16()))
     }

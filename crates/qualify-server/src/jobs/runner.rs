@@ -105,7 +105,9 @@ impl JobRunner {
                     Ok(http) => http,
                     Err(error) => return Attempt::Failed(error),
                 };
-                match events::deliver(&self.state.settings, http, &delivery).await {
+                match events::deliver(&self.state, http, &delivery, claimed.id, claimed.attempt)
+                    .await
+                {
                     Ok(()) => Attempt::Done,
                     Err(events::Undeliverable::Retry(error)) => Attempt::Failed(error),
                     Err(events::Undeliverable::Never(error)) => Attempt::Hopeless(error),

@@ -210,6 +210,28 @@ async fn a_failing_receiver_gets_the_same_event_again_until_it_accepts_it() {
                 .contains(&received[0].1.replace('"', "\\\"")),
             "the same bytes every attempt"
         );
+        // Each attempt is in the delivery log, newest first, as `qualify admin webhooks
+        // deliveries` shows it.
+        let attempts = store.delivery_attempts(None, 10).await.unwrap();
+        let logged: Vec<(u32, Option<u16>, bool)> = attempts
+            .iter()
+            .map(|a| (a.attempt, a.status_code, a.error.is_some()))
+            .collect();
+        assert_eq!(
+            logged,
+            [
+                (3, Some(204), false),
+                (2, Some(500), true),
+                (1, Some(500), true)
+            ]
+        );
+        assert!(
+            attempts
+                .iter()
+                .all(|a| a.event_name == "qualification.submitted"
+                    && a.job_id == jobs[0].id
+                    && a.partner.to_string() == PARTNER_A.tenant_id)
+        );
         store.close().await;
     }
 }

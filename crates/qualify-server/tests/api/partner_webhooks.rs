@@ -116,6 +116,28 @@ fn received(receiver: &Shared) -> Vec<(HeaderMap, String)> {
     receiver.lock().unwrap().received.clone()
 }
 
+/// Asks for a validation event.
+async fn send_validation_event(server: &TestServer, token: &str) -> reqwest::Response {
+    server
+        .send(
+            Method::POST,
+            "/webhooks/v1/registration/validationEvents",
+            Some(token),
+            None,
+        )
+        .await
+}
+
+/// Reads a validation event back.
+async fn validation_event(server: &TestServer, token: &str, id: &str) -> reqwest::Response {
+    server
+        .get(
+            &format!("/webhooks/v1/registration/validationEvents/{id}"),
+            token,
+        )
+        .await
+}
+
 async fn register(server: &TestServer, token: &str, body: &Value) -> reqwest::Response {
     server
         .send(
@@ -231,14 +253,7 @@ async fn a_partner_registers_and_its_receiver_verifies_every_event() {
             .decide_for(&reviewer, &customer, &json!({"vettingStatus": "Approved"}))
             .await;
         // The validation event: sent, then read back with one result per attempt.
-        let validation = server
-            .send(
-                Method::POST,
-                "/webhooks/v1/registration/validationEvents",
-                Some(&partner),
-                None,
-            )
-            .await;
+        let validation = send_validation_event(&server, &partner).await;
         assert_eq!(validation.status(), StatusCode::OK);
         let correlation_id = validation.json::<Value>().await.unwrap()["correlationId"]
             .as_str()
@@ -306,11 +321,7 @@ async fn a_partner_registers_and_its_receiver_verifies_every_event() {
             ],
             "in the order they happened"
         );
-        let status: Value = server
-            .get(
-                &format!("/webhooks/v1/registration/validationEvents/{correlation_id}"),
-                &partner,
-            )
+        let status: Value = validation_event(&server, &partner, &correlation_id)
             .await
             .json()
             .await
@@ -322,47 +333,23 @@ async fn a_partner_registers_and_its_receiver_verifies_every_event() {
         assert_eq!(status["results"][0]["responseCode"], "OK");
         assert_eq!(status["results"][0]["systemError"], false);
         assert_error(
-            server
-                .get(
-                    &format!("/webhooks/v1/registration/validationEvents/{correlation_id}"),
-                    &other,
-                )
-                .await,
+            validation_event(&server, &other, &correlation_id).await,
             StatusCode::NOT_FOUND,
             610_018,
         )
         .await;
 
         // Partner Center's limit: two validation events a minute.
-        let second = server
-            .send(
-                Method::POST,
-                "/webhooks/v1/registration/validationEvents",
-                Some(&partner),
-                None,
-            )
-            .await;
+        let second = send_validation_event(&server, &partner).await;
         assert_eq!(second.status(), StatusCode::OK);
-        let third = server
-            .send(
-                Method::POST,
-                "/webhooks/v1/registration/validationEvents",
-                Some(&partner),
-                None,
-            )
-            .await;
+        let third = send_validation_event(&server, &partner).await;
         assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(third.headers().contains_key("retry-after"));
 
         // Kept for 7 days, as in Partner Center.
         clock.advance(Duration::from_secs(8 * 24 * 3600));
         assert_error(
-            server
-                .get(
-                    &format!("/webhooks/v1/registration/validationEvents/{correlation_id}"),
-                    &partner,
-                )
-                .await,
+            validation_event(&server, &partner, &correlation_id).await,
             StatusCode::NOT_FOUND,
             610_018,
         )
@@ -491,13 +478,7 @@ async fn internal_addresses_are_refused_unless_the_operator_allows_them() {
     )
     .await;
     assert_eq!(registered.status(), StatusCode::OK);
-    let sent: Value = server
-        .send(
-            Method::POST,
-            "/webhooks/v1/registration/validationEvents",
-            Some(&partner),
-            None,
-        )
+    let sent: Value = send_validation_event(&server, &partner)
         .await
         .json()
         .await
@@ -507,18 +488,12 @@ async fn internal_addresses_are_refused_unless_the_operator_allows_them() {
         matches!(ran[..], [ref job] if matches!(job.outcome, JobOutcome::Retry(_))),
         "{ran:?}"
     );
-    let status: Value = server
-        .get(
-            &format!(
-                "/webhooks/v1/registration/validationEvents/{}",
-                sent["correlationId"].as_str().unwrap()
-            ),
-            &partner,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status: Value =
+        validation_event(&server, &partner, sent["correlationId"].as_str().unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
     let result = &status["results"][0];
     assert_eq!(result["systemError"], true);
     assert!(

@@ -6,6 +6,7 @@
 //!   soak), printed as a table and written as JSON.
 //! - `submissions`: durable submissions per second on SQLite and PostgreSQL, one and two nodes.
 //! - `reads`: GET throughput with the verified-token cache on and off.
+//! - `rules`, `webhooks`: what vetting rules and a partner's registered webhook cost.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a report on stdout is this program's job
 
@@ -17,6 +18,7 @@ mod seed;
 mod servers;
 mod submissions;
 mod suite;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,6 +49,9 @@ enum Command {
     /// Durable submissions per second with a file of vetting rules against none (alternating runs).
     #[command(after_help = "Example:\n  qualify-bench rules --rules 50 --duration 10s")]
     Rules(rules::RulesArgs),
+    /// Submissions per second with a partner's registered webhook against none, and deliveries per second.
+    #[command(after_help = "Example:\n  qualify-bench webhooks --duration 10s --rounds 3")]
+    Webhooks(webhooks::WebhookArgs),
     /// GET …/qualifications per second, with the token cache on and off (alternating runs).
     #[command(after_help = "Example:\n  qualify-bench reads --duration 5s --rounds 3")]
     Reads(reads::ReadArgs),
@@ -96,6 +101,7 @@ fn main() -> anyhow::Result<()> {
             Command::Submissions(args) => submissions::submissions(args, server_cpu).await,
             Command::Reads(args) => reads::reads(args, server_cpu).await,
             Command::Rules(args) => rules::rules(args, server_cpu).await,
+            Command::Webhooks(args) => webhooks::webhooks(args, server_cpu).await,
             Command::Baseline => Ok(()),
         }
     })

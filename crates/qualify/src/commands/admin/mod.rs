@@ -56,7 +56,7 @@ enum AdminCommand {
     ValidationCodes(ValidationCodesCommand),
     /// The audit trail: every partner's records and the operator's own, naming who acted.
     Audit(audit::AuditArgs),
-    /// Deliveries of partners' events (Partner Center's webhooks): each attempt, and redelivery.
+    /// Deliveries of events, to partners' receivers and the operator's webhooks: each attempt, and redelivery.
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
 }

@@ -10,7 +10,7 @@ use super::show;
 /// `qualify admin webhooks`.
 #[derive(Debug, Subcommand)]
 pub(super) enum WebhooksCommand {
-    /// The latest attempts to deliver partners' events, newest first: status, latency, error.
+    /// The latest delivery attempts (partners' receivers and the operator's webhooks), newest first: status, latency, error.
     #[command(
         after_help = "Examples:\n  qualify admin webhooks deliveries\n  qualify admin webhooks deliveries --partner 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --limit 20 --json"
     )]
