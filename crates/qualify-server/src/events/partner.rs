@@ -118,8 +118,8 @@ impl PartnerDelivery {
     }
 }
 
-/// The attempt the runner makes: POSTs `delivery` to the partner's receiver as registered now,
-/// signed; logs the attempt; a validation event is finished when it is delivered or given up.
+/// The attempt the runner makes of `delivery` (attempt `attempt` of the job `job_id`); a
+/// validation event is finished when its delivery ends.
 pub(crate) async fn deliver(
     state: &AppState,
     http: &reqwest::Client,
@@ -128,6 +128,32 @@ pub(crate) async fn deliver(
     job_id: i64,
     attempt: u32,
     last_attempt: bool,
+) -> Result<(), Undeliverable> {
+    let outcome = send(state, http, signer, delivery, job_id, attempt).await;
+    // A validation event is over once delivered, given up, or dropped: its status says so.
+    let ended = match &outcome {
+        Ok(()) | Err(Undeliverable::Never(_)) => true,
+        Err(Undeliverable::Retry(_)) => last_attempt,
+    };
+    if ended && delivery.event_name == TEST_CREATED {
+        state
+            .store
+            .finish_validation_event(&delivery.event_id, state.clock.now())
+            .await
+            .map_err(|e| Undeliverable::Retry(e.to_string()))?;
+    }
+    outcome
+}
+
+/// One attempt: POSTs `delivery` to the partner's receiver as registered now, signed, and logs
+/// it; a receiver that is no longer allowed is logged as refused.
+async fn send(
+    state: &AppState,
+    http: &reqwest::Client,
+    signer: &WebhookSigner,
+    delivery: &PartnerDelivery,
+    job_id: i64,
+    attempt: u32,
 ) -> Result<(), Undeliverable> {
     let store = &state.store;
     let retry = |e: StoreError| Undeliverable::Retry(e.to_string());
@@ -146,15 +172,29 @@ pub(crate) async fn deliver(
             delivery.event_name
         )));
     }
+    let mut logged = DeliveryAttempt {
+        seq: 0,
+        event_id: delivery.event_id.clone(),
+        job_id,
+        partner: delivery.partner,
+        event_name: delivery.event_name.clone(),
+        url: registration.url.clone(),
+        attempt,
+        at: state.clock.now(),
+        status_code: None,
+        latency_ms: 0,
+        error: None,
+    };
+    // Allowed when registered, maybe not now (the operator turned private addresses off).
     let allow_private = state.settings.webhook_allows_private();
     if let Err(why) = url::Url::parse(&registration.url)
         .map_err(|e| e.to_string())
         .and_then(|url| super::guard::check_url(&url, allow_private))
     {
-        return Err(Undeliverable::Never(format!(
-            "the receiver {} is refused: {why}",
-            registration.url
-        )));
+        let refused = format!("the receiver {} is refused: {why}", registration.url);
+        logged.error = Some(refused.clone());
+        log(state, &logged).await;
+        return Err(Undeliverable::Never(refused));
     }
     let signature = signer
         .sign(delivery.body.as_bytes())
@@ -170,7 +210,6 @@ pub(crate) async fn deliver(
         signer.certificate_name()
     );
     let started = Instant::now();
-    let at = state.clock.now();
     let sent = http
         .post(&registration.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -180,44 +219,26 @@ pub(crate) async fn deliver(
         .body(delivery.body.clone())
         .send()
         .await;
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (status_code, outcome) = match &sent {
-        Ok(response) if response.status().is_success() => {
-            (Some(response.status().as_u16()), Ok(()))
-        }
-        Ok(response) => (
-            Some(response.status().as_u16()),
-            Err(format!(
-                "the receiver answered HTTP {}",
-                response.status().as_u16()
-            )),
-        ),
-        Err(error) => (None, Err(describe(error))),
+    logged.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let outcome = match &sent {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!(
+            "the receiver answered HTTP {}",
+            response.status().as_u16()
+        )),
+        Err(error) => Err(describe(error)),
     };
-    let logged = DeliveryAttempt {
-        seq: 0,
-        event_id: delivery.event_id.clone(),
-        job_id,
-        partner: delivery.partner,
-        event_name: delivery.event_name.clone(),
-        url: registration.url.clone(),
-        attempt,
-        at,
-        status_code,
-        latency_ms,
-        error: outcome.as_ref().err().cloned(),
-    };
-    if let Err(error) = store.record_delivery_attempt(&logged).await {
+    logged.status_code = sent.as_ref().ok().map(|r| r.status().as_u16());
+    logged.error = outcome.as_ref().err().cloned();
+    log(state, &logged).await;
+    outcome.map_err(Undeliverable::Retry)
+}
+
+/// Logs an attempt; a failure to log does not fail the delivery.
+async fn log(state: &AppState, attempt: &DeliveryAttempt) {
+    if let Err(error) = state.store.record_delivery_attempt(attempt).await {
         tracing::warn!(%error, "logging a delivery attempt failed");
     }
-    let ended = outcome.is_ok() || last_attempt;
-    if ended && delivery.event_name == TEST_CREATED {
-        store
-            .finish_validation_event(&delivery.event_id, state.clock.now())
-            .await
-            .map_err(retry)?;
-    }
-    outcome.map_err(Undeliverable::Retry)
 }
 
 /// What a failed request says, with its causes (a refused address names itself there).

@@ -342,20 +342,16 @@ async fn a_partner_registers_and_its_receiver_verifies_every_event() {
         // Partner Center's limit: two validation events a minute.
         let second = send_validation_event(&server, &partner).await;
         assert_eq!(second.status(), StatusCode::OK);
+        let second_id = second.json::<Value>().await.unwrap()["correlationId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let third = send_validation_event(&server, &partner).await;
         assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(third.headers().contains_key("retry-after"));
 
-        // Kept for 7 days, as in Partner Center.
-        clock.advance(Duration::from_secs(8 * 24 * 3600));
-        assert_error(
-            validation_event(&server, &partner, &correlation_id).await,
-            StatusCode::NOT_FOUND,
-            610_018,
-        )
-        .await;
-
-        // Once removed, nothing more is sent.
+        // Once removed, nothing more is sent: the pending validation event is dropped (and
+        // says it is over), and a new submission enqueues nothing.
         let removed = server
             .send(
                 Method::DELETE,
@@ -367,14 +363,37 @@ async fn a_partner_registers_and_its_receiver_verifies_every_event() {
         assert_eq!(removed.status(), StatusCode::NO_CONTENT);
         let ran = server.drain_jobs().await;
         assert!(
-            ran.iter()
-                .all(|job| matches!(job.outcome, JobOutcome::Dead(_))),
-            "the pending validation event is dropped: {ran:?}"
+            matches!(ran[..], [ref job] if matches!(job.outcome, JobOutcome::Dead(_))),
+            "{ran:?}"
         );
-        server
+        let dropped: Value = validation_event(&server, &partner, &second_id)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(dropped["status"], "completed", "{dropped}");
+        assert_eq!(dropped["results"], json!([]));
+        let unhooked = server
             .create_customer(&partner, "unhooked.onmicrosoft.com")
             .await;
-        assert_eq!(received.len(), 3);
+        server
+            .submit(
+                &partner,
+                &unhooked,
+                &json!({"qualification": "StateOwnedEntity"}),
+            )
+            .await;
+        assert!(server.drain_jobs().await.is_empty());
+        assert_eq!(receiver.lock().unwrap().received.len(), 3);
+
+        // Kept for 7 days, as in Partner Center.
+        clock.advance(Duration::from_secs(8 * 24 * 3600));
+        assert_error(
+            validation_event(&server, &partner, &correlation_id).await,
+            StatusCode::NOT_FOUND,
+            610_018,
+        )
+        .await;
         server.stop().await;
     }
 }
