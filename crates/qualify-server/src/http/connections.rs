@@ -52,8 +52,9 @@ pub(crate) fn default_max_connections() -> usize {
     usize::try_from(allowed).unwrap_or(usize::MAX)
 }
 
-/// The most a request's line and headers may take, in bytes (hyper's default is about 400 KiB;
-/// the largest legitimate head, with a 16 KiB token, is far below this). Larger is a 431.
+/// The read buffer a request's line and headers must fit in, in bytes (hyper's default is about
+/// 400 KiB; the largest legitimate head, with a 16 KiB token, is far below this). A head still
+/// incomplete once the buffer is full is a 431: this bounds what a connection holds.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// How often, at most, the server says it is at its connection limit.
