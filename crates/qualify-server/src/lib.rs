@@ -214,6 +214,7 @@ impl App {
             tls,
         } = self;
         let housekeeping = tokio::spawn(purge_idempotency_records(state.clone()));
+        let delivery_housekeeping = tokio::spawn(purge_delivery_history(state.clone()));
         let rules_reloads = tokio::spawn(reload_rules_on_hangup(state.clone()));
         let rate_limit_tidying = tokio::spawn(http::throttle::tidy(state.clone()));
         let key_refresh = tokio::spawn(refresh_signing_keys(state.clone()));
@@ -236,6 +237,7 @@ impl App {
         )
         .await;
         housekeeping.abort();
+        delivery_housekeeping.abort();
         rules_reloads.abort();
         rate_limit_tidying.abort();
         key_refresh.abort();
@@ -244,6 +246,35 @@ impl App {
         state.store.close().await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// How long delivery attempts, and the delivery jobs that ended, are kept: what `qualify admin
+/// webhooks deliveries` shows and `redeliver` takes.
+const DELIVERY_HISTORY: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Forgets, every hour, the delivery attempts and ended delivery jobs older than
+/// [`DELIVERY_HISTORY`], and the validation events older than Partner Center keeps them: what
+/// deliveries leave behind does not grow with traffic.
+async fn purge_delivery_history(state: AppState) {
+    let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let now = state.clock.now();
+        let purged = state
+            .store
+            .purge_delivery_history(
+                now.plus_millis(-millis(DELIVERY_HISTORY)),
+                jobs::DELIVERY_KINDS,
+                now.plus_millis(-millis(api::webhook_registration::VALIDATION_EVENTS_KEPT)),
+            )
+            .await;
+        match purged {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot old deliveries"),
+            Err(error) => tracing::warn!(%error, "purging old deliveries failed"),
+        }
     }
 }
 

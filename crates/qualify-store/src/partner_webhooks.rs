@@ -457,4 +457,154 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::corrupt("webhook_signing_keys", "missing after insert"))
     }
+    /// Forgets what deliveries leave behind: attempts logged before `log_cutoff`, delivery jobs
+    /// that ended before it, and validation events asked for before `validation_cutoff`. In
+    /// batches, so the writer is never held long. How many rows were removed.
+    pub async fn purge_delivery_history(
+        &self,
+        log_cutoff: Timestamp,
+        delivery_kinds: [&str; 2],
+        validation_cutoff: Timestamp,
+    ) -> Result<u64, StoreError> {
+        const ATTEMPTS: &str = "DELETE FROM webhook_deliveries WHERE seq IN \
+            (SELECT seq FROM webhook_deliveries WHERE at < $1 LIMIT 5000)";
+        const JOBS: &str = "DELETE FROM jobs WHERE id IN \
+            (SELECT id FROM jobs WHERE state <> 'pending' AND finished_at < $1 \
+             AND kind IN ($2, $3) LIMIT 5000)";
+        const VALIDATIONS: &str = "DELETE FROM webhook_validation_events WHERE correlation_id IN \
+            (SELECT correlation_id FROM webhook_validation_events WHERE created_at < $1 LIMIT 5000)";
+        let mut removed = 0;
+        loop {
+            let batch = on_writer!(self, |pool| db::query(ATTEMPTS)
+                .bind(log_cutoff.unix_millis())
+                .execute(pool)
+                .await?
+                .rows_affected())
+                + on_writer!(self, |pool| db::query(JOBS)
+                    .bind(log_cutoff.unix_millis())
+                    .bind(delivery_kinds[0])
+                    .bind(delivery_kinds[1])
+                    .execute(pool)
+                    .await?
+                    .rows_affected())
+                + on_writer!(self, |pool| db::query(VALIDATIONS)
+                    .bind(validation_cutoff.unix_millis())
+                    .execute(pool)
+                    .await?
+                    .rows_affected());
+            removed += batch;
+            if batch == 0 {
+                return Ok(removed);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDatabase;
+    use crate::{NewJob, NewTenant, StoreOptions, TenantKind};
+
+    fn at(millis: i64) -> Timestamp {
+        Timestamp::from_unix_millis(millis).unwrap()
+    }
+
+    #[tokio::test]
+    async fn old_deliveries_ended_jobs_and_validation_events_are_forgotten_and_nothing_else() {
+        for db in TestDatabase::every_backend("delivery history").await {
+            let store = Store::connect(&StoreOptions::new(db.url().clone()))
+                .await
+                .unwrap();
+            let partner = TenantId::random();
+            let (old, recent, now) = (at(1_000_000), at(5_000_000), at(6_000_000));
+            let job = |kind: &str, run_at: Timestamp| NewJob {
+                kind: kind.to_owned(),
+                payload: "{}".into(),
+                run_at,
+                max_attempts: 1,
+                clock_partner: None,
+                sequence_key: None,
+            };
+            store
+                .transaction(async |tx: &mut Tx| {
+                    let tenant = NewTenant {
+                        id: partner,
+                        kind: TenantKind::Partner,
+                        name: "P",
+                        dev: false,
+                    };
+                    tx.insert_tenant(&tenant, old).await?;
+                    tx.insert_validation_event("old", partner, "https://r.example/", old)
+                        .await?;
+                    tx.insert_validation_event("recent", partner, "https://r.example/", recent)
+                        .await?;
+                    // Delivered, given up, another kind's (ended), and one not due yet.
+                    let later = at(9_000_000);
+                    let jobs = [
+                        job("hook", old),
+                        job("hook", old),
+                        job("other", old),
+                        job("hook", later),
+                    ];
+                    tx.enqueue_jobs(&jobs, old).await
+                })
+                .await
+                .unwrap();
+            for claimed in 0..3 {
+                let job = store
+                    .claim_job("w", std::time::Duration::from_secs(60), now, None)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                if claimed == 1 {
+                    store.give_up_job(job.id, "w", "gone", old).await.unwrap();
+                } else {
+                    store.complete_job(job.id, "w", old).await.unwrap();
+                }
+            }
+            for (seq, when) in [(1, old), (2, recent)] {
+                let attempt = DeliveryAttempt {
+                    seq,
+                    event_id: format!("e{seq}"),
+                    job_id: 1,
+                    partner,
+                    event_name: "test-created".into(),
+                    url: "https://r.example/".into(),
+                    attempt: 1,
+                    at: when,
+                    status_code: Some(200),
+                    latency_ms: 3,
+                    error: None,
+                };
+                store.record_delivery_attempt(&attempt).await.unwrap();
+            }
+
+            let cutoff = at(2_000_000);
+            let removed = store
+                .purge_delivery_history(cutoff, ["hook", "unused"], cutoff)
+                .await
+                .unwrap();
+            // One attempt, one validation event, and the two hook jobs that ended.
+            assert_eq!(removed, 1 + 1 + 2);
+            let attempts = store.delivery_attempts(None, 10).await.unwrap();
+            assert_eq!(attempts.len(), 1);
+            assert_eq!(attempts[0].event_id, "e2");
+            assert!(store.validation_event("old").await.unwrap().is_none());
+            assert!(store.validation_event("recent").await.unwrap().is_some());
+            let left: Vec<(String, bool)> = store
+                .jobs()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|j| (j.kind, j.finished_at.is_some()))
+                .collect();
+            assert_eq!(
+                left,
+                [("other".to_owned(), true), ("hook".to_owned(), false)],
+                "another kind's job and a pending one stay"
+            );
+            store.close().await;
+        }
+    }
 }

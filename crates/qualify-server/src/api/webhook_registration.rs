@@ -26,7 +26,8 @@ const MAX_URL_LEN: usize = 2048;
 /// Validation events a partner may ask for per minute, as in Partner Center.
 const VALIDATION_EVENTS_PER_MINUTE: u32 = 2;
 /// How long a validation event and its results can be read, as in Partner Center.
-const VALIDATION_EVENT_DAYS: i64 = 7;
+pub(crate) const VALIDATION_EVENTS_KEPT: std::time::Duration =
+    std::time::Duration::from_secs(7 * 24 * 3600);
 
 fn not_registered() -> ApiError {
     ApiError::NotFound {
@@ -298,10 +299,8 @@ pub(crate) async fn show_validation_event(
         .validation_event(&correlation_id)
         .await?
         .ok_or_else(not_found)?;
-    let kept_since = state
-        .clock
-        .now()
-        .plus_millis(-VALIDATION_EVENT_DAYS * 24 * 3600 * 1000);
+    let kept_ms = i64::try_from(VALIDATION_EVENTS_KEPT.as_millis()).unwrap_or(i64::MAX);
+    let kept_since = state.clock.now().plus_millis(-kept_ms);
     if event.partner != principal.tenant_id || event.created_at < kept_since {
         return Err(not_found());
     }
