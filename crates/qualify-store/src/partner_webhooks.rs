@@ -75,6 +75,11 @@ pub struct StoredWebhookSigner {
     pub certificate_pem: String,
 }
 
+/// The tenant id a column holds.
+fn tenant(column: &'static str, text: &str) -> Result<TenantId, StoreError> {
+    text.parse().map_err(|_| StoreError::corrupt(column, text))
+}
+
 db::row! {
     struct RegistrationRow {
         partner_tenant_id: String,
@@ -90,12 +95,10 @@ impl TryFrom<RegistrationRow> for WebhookRegistration {
 
     fn try_from(row: RegistrationRow) -> Result<Self, StoreError> {
         Ok(Self {
-            partner: row.partner_tenant_id.parse().map_err(|_| {
-                StoreError::corrupt(
-                    "webhook_registrations.partner_tenant_id",
-                    &row.partner_tenant_id,
-                )
-            })?,
+            partner: tenant(
+                "webhook_registrations.partner_tenant_id",
+                &row.partner_tenant_id,
+            )?,
             subscriber_id: row.subscriber_id,
             url: row.url,
             events: serde_json::from_str(&row.events)
@@ -121,12 +124,10 @@ impl TryFrom<ValidationRow> for ValidationEvent {
     fn try_from(row: ValidationRow) -> Result<Self, StoreError> {
         Ok(Self {
             correlation_id: row.correlation_id,
-            partner: row.partner_tenant_id.parse().map_err(|_| {
-                StoreError::corrupt(
-                    "webhook_validation_events.partner_tenant_id",
-                    &row.partner_tenant_id,
-                )
-            })?,
+            partner: tenant(
+                "webhook_validation_events.partner_tenant_id",
+                &row.partner_tenant_id,
+            )?,
             url: row.url,
             created_at: timestamp("webhook_validation_events.created_at", row.created_at)?,
             finished_at: row
@@ -161,12 +162,10 @@ impl TryFrom<AttemptRow> for DeliveryAttempt {
             seq: row.seq,
             event_id: row.event_id,
             job_id: row.job_id,
-            partner: row.partner_tenant_id.parse().map_err(|_| {
-                StoreError::corrupt(
-                    "webhook_deliveries.partner_tenant_id",
-                    &row.partner_tenant_id,
-                )
-            })?,
+            partner: tenant(
+                "webhook_deliveries.partner_tenant_id",
+                &row.partner_tenant_id,
+            )?,
             event_name: row.event_name,
             url: row.url,
             attempt: u32::try_from(row.attempt).unwrap_or(0),
