@@ -1,57 +1,30 @@
 //! Events delivered to webhooks: signed, at least once, retried when the receiver fails.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use axum::routing::post;
 use qualify_server::{JobOutcome, ManualClock, Webhook, wall_now};
 use qualify_store::testing::TestDatabase;
 use qualify_store::{JobState, Store, StoreOptions};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use crate::helpers::*;
+use crate::receiver::{SharedReceiver, received};
 
 /// The webhook's secret, in the Standard Webhooks format.
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 /// The secret it replaces, still signing during the rotation.
 const PREVIOUS_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-/// A webhook receiver that fails its first `failures` deliveries with 500, then records them.
-#[derive(Default)]
-struct Receiver {
-    failures: usize,
-    received: Vec<(HeaderMap, String)>,
-    attempts: usize,
-}
-
-type Shared = Arc<Mutex<Receiver>>;
-
-async fn receive(State(receiver): State<Shared>, headers: HeaderMap, body: String) -> AxumStatus {
-    let mut receiver = receiver.lock().unwrap();
-    receiver.attempts += 1;
-    if receiver.attempts <= receiver.failures {
-        return AxumStatus::INTERNAL_SERVER_ERROR;
-    }
-    receiver.received.push((headers, body));
-    AxumStatus::NO_CONTENT
-}
-
-async fn receiver(failures: usize) -> (String, Shared) {
-    let shared = Arc::new(Mutex::new(Receiver {
+/// A receiver that fails its first `failures` deliveries with 500, then accepts with 204.
+async fn receiver(failures: usize) -> (String, SharedReceiver) {
+    crate::receiver::start(
+        "127.0.0.1",
         failures,
-        ..Default::default()
-    }));
-    let app = Router::new()
-        .route("/hooks", post(receive))
-        .with_state(Arc::clone(&shared));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, shared)
+        AxumStatus::INTERNAL_SERVER_ERROR,
+        AxumStatus::NO_CONTENT,
+    )
+    .await
 }
 
 /// The first retry waits this long; each further one twice as long as the one before.
@@ -73,10 +46,6 @@ async fn server_delivering_to(db: &TestDatabase, url: &str) -> (TestServer, Manu
     })
     .await;
     (server, clock)
-}
-
-fn received(receiver: &Shared) -> Vec<(HeaderMap, String)> {
-    receiver.lock().unwrap().received.clone()
 }
 
 /// Checks the Standard Webhooks signature with the scheme's own Rust library: a receiver

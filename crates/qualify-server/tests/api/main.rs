@@ -21,6 +21,7 @@ mod multinode;
 mod openapi;
 mod partner_webhooks;
 mod persistence;
+mod receiver;
 mod review;
 mod rules;
 mod seed_examples;

@@ -4,59 +4,29 @@
 //! check the RSA-SHA256 signature of the body); failures are retried without losing an event
 //! or reordering a customer's; and internal addresses are refused.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use qualify_server::{JobOutcome, ManualClock, wall_now};
 use qualify_store::testing::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use crate::helpers::*;
+use crate::receiver::{SharedReceiver, received};
 
-/// A receiver that refuses its first `failures` deliveries with 503, then keeps them.
-#[derive(Default)]
-struct Receiver {
-    failures: usize,
-    attempts: usize,
-    received: Vec<(HeaderMap, String)>,
-}
-
-type Shared = Arc<Mutex<Receiver>>;
-
-async fn receive(State(receiver): State<Shared>, headers: HeaderMap, body: String) -> AxumStatus {
-    let mut receiver = receiver.lock().unwrap();
-    receiver.attempts += 1;
-    if receiver.attempts <= receiver.failures {
-        return AxumStatus::SERVICE_UNAVAILABLE;
-    }
-    receiver.received.push((headers, body));
-    AxumStatus::OK
-}
-
-/// A receiver on a real socket: its URL (named by `host`), and what it got.
-async fn receiver(host: &str, failures: usize) -> (String, Shared) {
-    let shared = Arc::new(Mutex::new(Receiver {
+/// A receiver (its URL naming `host`) that refuses its first `failures` deliveries with 503,
+/// then accepts with 200.
+async fn receiver(host: &str, failures: usize) -> (String, SharedReceiver) {
+    crate::receiver::start(
+        host,
         failures,
-        ..Default::default()
-    }));
-    let app = Router::new()
-        .route("/events", post(receive))
-        .with_state(Arc::clone(&shared));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{host}:{}/events",
-        listener.local_addr().unwrap().port()
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, shared)
+        AxumStatus::SERVICE_UNAVAILABLE,
+        AxumStatus::OK,
+    )
+    .await
 }
 
 const RETRY_BASE: Duration = Duration::from_secs(10);
@@ -110,10 +80,6 @@ async fn assert_signed_as_partner_center(server: &TestServer, headers: &HeaderMa
             .verify_signature(algorithm, altered.as_bytes(), &signature)
             .is_err()
     );
-}
-
-fn received(receiver: &Shared) -> Vec<(HeaderMap, String)> {
-    receiver.lock().unwrap().received.clone()
 }
 
 /// Asks for a validation event.
