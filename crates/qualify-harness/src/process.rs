@@ -20,8 +20,9 @@ pub struct ServerCommand {
     pub prefix: Vec<String>,
     /// Further arguments.
     pub args: Vec<String>,
-    /// `RUST_LOG` for the server.
-    pub rust_log: String,
+    /// `RUST_LOG` for the server; `None` leaves it unset, so the server logs as it does by
+    /// default (`info`: a line per request).
+    pub rust_log: Option<String>,
     /// Pin the server to this CPU (with `taskset`), so a load generator on another CPU does not
     /// compete with it.
     pub cpu: Option<usize>,
@@ -35,8 +36,20 @@ impl ServerCommand {
             binary: binary.as_ref().to_owned(),
             prefix: prefix.map(str::to_owned).to_vec(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
-            rust_log: "info".into(),
+            rust_log: Some("info".into()),
             cpu: None,
+        }
+    }
+
+    /// `binary serve` with `args`, configured as a user's server is by default: text logs at the
+    /// default level.
+    pub fn defaults(binary: impl AsRef<Path>, args: &[&str]) -> Self {
+        Self {
+            prefix: ["serve", "--listen", "127.0.0.1:0"]
+                .map(str::to_owned)
+                .to_vec(),
+            rust_log: None,
+            ..Self::new(binary, args)
         }
     }
 
@@ -48,6 +61,21 @@ impl ServerCommand {
             ..Self::new(binary, args)
         }
     }
+}
+
+/// How much of a server's log is kept (a benchmark's server logs a line per request); the rest
+/// is read and dropped, so the server never blocks on its stderr.
+const LOG_KEPT: usize = 16 << 20;
+
+/// The address in the log line saying the server serves, JSON or text:
+/// `{"message":"serving","local_addr":"127.0.0.1:8080",…}` or `… serving local_addr=127.0.0.1:8080 …`.
+fn serving_on(line: &str) -> Option<String> {
+    if let Ok(event) = serde_json::from_str::<Value>(line) {
+        return (event["message"] == "serving")
+            .then(|| event["local_addr"].as_str().unwrap_or_default().to_owned());
+    }
+    let (_, after) = line.split_once(" serving local_addr=")?;
+    after.split_whitespace().next().map(str::to_owned)
 }
 
 /// A running `qualify serve`. Killed when dropped.
@@ -75,10 +103,12 @@ impl ServerProcess {
             None => Command::new(&command.binary),
         };
         let started = Instant::now();
+        process.args(&command.prefix).args(&command.args);
+        match &command.rust_log {
+            Some(filter) => process.env("RUST_LOG", filter),
+            None => process.env_remove("RUST_LOG"),
+        };
         let mut child = process
-            .args(&command.prefix)
-            .args(&command.args)
-            .env("RUST_LOG", &command.rust_log)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -89,14 +119,14 @@ impl ServerProcess {
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(mut log) = sink.lock() {
+                if let Ok(mut log) = sink.lock()
+                    && log.len() < LOG_KEPT
+                {
                     log.push_str(&line);
                     log.push('\n');
                 }
-                if let Ok(event) = serde_json::from_str::<Value>(&line)
-                    && event["message"] == "serving"
-                {
-                    let _ = tx.send(event["local_addr"].as_str().unwrap_or_default().to_owned());
+                if let Some(addr) = serving_on(&line) {
+                    let _ = tx.send(addr);
                 }
             }
         });

@@ -18,6 +18,8 @@ mod api;
 mod clock;
 mod error;
 pub mod events;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod http;
 pub mod identity;
 mod jobs;
@@ -122,9 +124,12 @@ impl App {
             .transpose()
             .map_err(|e| StartupError::Keys(Box::new(e)))?
             .map(Arc::new);
-        let keys = KeyRing::load_or_create(store.clone(), settings.token_lifetime, kek.clone())
-            .await
-            .map_err(|e| StartupError::Keys(Box::new(e)))?;
+        let keys = Arc::new(
+            KeyRing::load(store.clone(), settings.token_lifetime, kek.clone())
+                .await
+                .map_err(|e| StartupError::Keys(Box::new(e)))?,
+        );
+        keys.make_first_key_in_background();
         let tls = match &settings.tls()? {
             Some(tls) => Some(tls::server_config(tls).map_err(|e| StartupError::Tls(Box::new(e)))?),
             None => None,
@@ -134,7 +139,6 @@ impl App {
             || format!("{scheme}://{local_addr}"),
             |url| url.as_str().trim_end_matches('/').to_owned(),
         );
-        let keys = Arc::new(keys);
         let authenticator = Authenticator {
             keys: Arc::clone(&keys),
             external: ExternalIssuers::new(
@@ -173,6 +177,7 @@ impl App {
             login_throttle: Arc::default(),
             kek,
             webhook_signer: tokio::sync::OnceCell::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         });
         Ok(Self {
             listener,
@@ -228,6 +233,20 @@ impl App {
 
         tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, "serving");
         let routes = router::service::<hyper::body::Incoming>(state.clone());
+        // Asked to stop, the node says so on /readyz and goes on serving for the shutdown
+        // delay (load balancers see it and stop sending requests), then stops accepting.
+        let stopping = state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping
+                .stopping
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            let delay = stopping.settings.shutdown_delay;
+            if !delay.is_zero() {
+                tracing::info!(delay = %humantime::format_duration(delay), "stopping: not ready, serving until the shutdown delay ends");
+                tokio::time::sleep(delay).await;
+            }
+        };
         let served = http::connections::serve(
             listener,
             tls.map(tokio_rustls::TlsAcceptor::from),

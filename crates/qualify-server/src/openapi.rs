@@ -29,6 +29,8 @@ use crate::api::{
     ),
     paths(
         health::check,
+        health::live,
+        health::ready,
         token::issue,
         discovery::openid_configuration,
         discovery::keys,

@@ -23,6 +23,8 @@ use crate::{ApiError, AppState};
 fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::check))
+        .route("/livez", get(health::live))
+        .route("/readyz", get(health::ready))
         // The built-in token issuer, at Entra ID's paths.
         .route("/{tenant}/oauth2/v2.0/token", post(token::issue))
         .route("/{tenant}/oauth2/v2.0/authorize", get(discovery::authorize))

@@ -33,6 +33,8 @@ pub struct Shared {
     pub(crate) jobs_ready: Arc<tokio::sync::Notify>,
     /// The operator's key-encryption key, sealing the keys stored in the database.
     pub(crate) kek: Option<Arc<crate::identity::KeyEncryptionKey>>,
+    /// Set once the node has been asked to stop: `/readyz` then says so while it drains.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// What signs partners' events: loaded (or made) when first needed.
     pub(crate) webhook_signer: tokio::sync::OnceCell<crate::events::signer::WebhookSigner>,
 }

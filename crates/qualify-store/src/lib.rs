@@ -24,6 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 
 mod admin;
 mod audit;
+pub mod backup;
 mod checkpoint;
 mod clocks;
 mod config;
@@ -212,6 +213,19 @@ impl Store {
             Pool::Sqlite { .. } => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Whether every migration this build carries has been applied to the database (a node
+    /// applies them as it starts; until the database has them, it can't serve this build's
+    /// statements). A database migrated further by a newer build counts as applied.
+    pub async fn migrations_applied(&self) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
+        let known = match self.backend() {
+            Backend::Sqlite => SQLITE_MIGRATIONS.iter().count(),
+            Backend::Postgres => POSTGRES_MIGRATIONS.iter().count(),
+        };
+        let applied: i64 = on_reader!(self, |pool| db::query(SQL).fetch_one(pool).await?);
+        Ok(usize::try_from(applied).unwrap_or_default() >= known)
     }
 
     /// Checks the database answers.

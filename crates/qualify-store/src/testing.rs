@@ -95,6 +95,28 @@ impl TestDatabase {
         self.url.backend()
     }
 
+    /// SQLite's own check of the whole file (`PRAGMA integrity_check`): `Ok` when it says `ok`,
+    /// otherwise every problem it lists; `Ok` for PostgreSQL, whose pages its own WAL recovery
+    /// vouches for. Opens the file as a new process would after a crash, recovering its log.
+    pub fn integrity_check(&self) -> Result<(), Vec<String>> {
+        let DatabaseUrl::Sqlite(path) = &self.url else {
+            return Ok(());
+        };
+        let problems = rusqlite::Connection::open(path)
+            .and_then(|db| {
+                let mut statement = db.prepare("PRAGMA integrity_check")?;
+                statement
+                    .query_map([], |row| row.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap_or_else(|error| vec![format!("opening {}: {error}", path.display())]);
+        if problems == ["ok"] {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
     /// Runs `statement` on the PostgreSQL server's maintenance database, with `{db}` replaced by
     /// this database's name: for tests that play the database administrator (refusing
     /// connections, ending sessions). Does nothing for SQLite.

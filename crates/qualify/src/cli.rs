@@ -8,14 +8,37 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    admin, completions, customers, migrate, qualifications, review, rules, serve, token,
+    admin, backup, completions, customers, migrate, qualifications, review, rules, serve, token,
 };
+
+/// `0.1.0 (commit 4328431)`: the version and the git commit built from (`, modified` when the
+/// working tree had changes), as the build script recorded them.
+fn version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let commit = match (
+            option_env!("VERGEN_GIT_SHA"),
+            option_env!("VERGEN_GIT_DIRTY"),
+        ) {
+            (Some(sha), dirty) if !sha.is_empty() => {
+                let modified = if dirty == Some("true") {
+                    ", modified"
+                } else {
+                    ""
+                };
+                format!("commit {sha}{modified}")
+            }
+            _ => "no git commit recorded".to_owned(),
+        };
+        format!("{} ({commit})", env!("CARGO_PKG_VERSION"))
+    });
+    &VERSION
+}
 
 /// Qualify: Partner Center's customer qualification API, with the vetting behind it.
 #[derive(Debug, Parser)]
 #[command(
     name = "qualify",
-    version,
+    version = version(),
     propagate_version = true,
     after_help = "Start a development server with `qualify serve --dev`, then try:\n  qualify customers create --dev-identity partner-a --domain school.onmicrosoft.com --name 'Contoso School'"
 )]
@@ -36,6 +59,16 @@ enum Command {
         after_help = "Example:\n  qualify migrate --database sqlite:///var/lib/qualify/qualify.db"
     )]
     Migrate(migrate::MigrateArgs),
+    /// Copy a SQLite database while its servers run (one consistent moment, checked).
+    #[command(
+        after_help = "Example:\n  qualify backup /var/backups/qualify-$(date +%F).db --database sqlite:///var/lib/qualify/qualify.db\n\nPostgreSQL: use pg_dump (docs/operations.md)."
+    )]
+    Backup(backup::BackupArgs),
+    /// Put a copy made by `qualify backup` back into a SQLite database (stop its servers first).
+    #[command(
+        after_help = "Example:\n  qualify restore /var/backups/qualify-2026-12-01.db --database sqlite:///var/lib/qualify/qualify.db --replace"
+    )]
+    Restore(backup::RestoreArgs),
     /// Print an access token (for curl and other tools).
     #[command(
         after_help = "Example:\n  curl -H \"Authorization: Bearer $(qualify token --dev-identity partner-a)\" http://127.0.0.1:8080/v1/customers"
@@ -65,6 +98,8 @@ pub(crate) async fn run() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => serve::run(*args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => migrate::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Backup(args) => backup::backup(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Restore(args) => backup::restore(args).await.map(|()| ExitCode::SUCCESS),
         Command::Token(args) => token::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Customers(args) => customers::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Qualifications(args) => qualifications::run(args).await,

@@ -1,19 +1,37 @@
-//! Logging: `tracing` to stderr, filtered by `RUST_LOG` (default `info`), as text or as JSON
-//! lines for log collectors.
+//! Logging: `tracing` to stderr, filtered by `RUST_LOG` (default `info`: a line per request), as
+//! text or as JSON lines for log collectors.
+//!
+//! Lines are formatted where they happen and written by a thread of their own, in batches
+//! (`tracing-appender`'s non-blocking writer over a buffered stderr, flushed whenever no line
+//! is waiting): a request never waits on stderr, so a log reader that stalls (a full pipe, a
+//! throttled journald, a paused terminal) slows nothing, and a busy server makes one write per
+//! batch instead of one per line. The queue holds at most [`QUEUED_LINES`]; while it is full,
+//! new lines are dropped: losing log lines beats the service stopping, or its memory growing.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
 
 use qualify_server::LogFormat;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber. Safe to call once per process.
-pub(crate) fn init(format: LogFormat) {
+/// Lines waiting for the writer thread, at most (about 4 MiB of request lines).
+const QUEUED_LINES: usize = 16_384;
+
+/// Installs the global subscriber. Keep the guard for as long as the process logs: dropping it
+/// writes out the lines still queued. Safe to call once per process.
+pub(crate) fn init(format: LogFormat) -> WorkerGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let ansi = std::io::stderr().is_terminal();
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("qualify-log")
+        .finish(BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_writer(writer)
+        .with_ansi(ansi);
     let _ = match format {
         LogFormat::Text => builder.compact().try_init(),
         LogFormat::Json => builder
@@ -22,4 +40,5 @@ pub(crate) fn init(format: LogFormat) {
             .with_current_span(true)
             .try_init(),
     };
+    guard
 }

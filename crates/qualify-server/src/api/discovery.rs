@@ -70,7 +70,7 @@ pub(crate) async fn authorize() -> OAuthError {
 #[utoipa::path(get, path = "/discovery/v2.0/keys", tag = "identity", operation_id = "signingKeys",
     responses((status = 200, description = "A JWK set (RFC 7517)", body = serde_json::Value)))]
 pub(crate) async fn keys(State(state): State<AppState>) -> Response {
-    let jwks = state.keys.current().jwks.clone();
+    let jwks = state.keys.current().await.jwks.clone();
     let mut response =
         json_bytes(StatusCode::OK, axum::body::Bytes::from_owner(jwks)).into_response();
     // Short, so clients see a rotation soon.

@@ -289,8 +289,10 @@ pub(crate) async fn issue(
         None => Subject::App(&app),
     };
     let lifetime = state.settings.token_lifetime;
+    // On a new database, the first key may still be in the making: this waits for it.
+    let keys = state.keys.current().await;
     let access_token = mint(
-        &state.keys.current(),
+        &keys,
         state.issuer_for(&tenant.to_string()),
         subject,
         lifetime,

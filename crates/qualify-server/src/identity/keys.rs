@@ -1,9 +1,13 @@
 //! The token issuer's RSA keys: generated once and stored in the database (so every node and
 //! every restart uses the same ones), published as a JWKS, and reloaded when a token names a key
 //! this process has not seen (another node's, or one rotated in by an operator).
+//!
+//! On a new database the first key is made in the background: an RSA-2048 key takes 50–150 ms,
+//! most of an empty server's start, and nothing but issuing tokens and publishing the JWKS
+//! needs it, so those two wait for it ([`KeyRing::current`]) while the rest is served at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::encoding::AsDer;
@@ -33,10 +37,14 @@ pub(crate) struct KeySet {
     pub(crate) jwks: Arc<[u8]>,
 }
 
+/// How long to wait before trying again to make the first key, when the database refused it.
+const FIRST_KEY_RETRY: Duration = Duration::from_secs(1);
+
 /// The keys, shared by the issuer and the verifier.
 pub(crate) struct KeyRing {
     store: Store,
-    current: RwLock<Arc<KeySet>>,
+    /// `None` until the first key of a new database is made.
+    current: tokio::sync::watch::Sender<Option<Arc<KeySet>>>,
     last_reload: tokio::sync::Mutex<Option<Instant>>,
     /// Retired keys are dropped once every token they signed has expired.
     token_lifetime: Duration,
@@ -47,7 +55,7 @@ pub(crate) struct KeyRing {
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
-            .field("signer", &self.current().signer.kid)
+            .field("signer", &self.now().map(|keys| keys.signer.kid.clone()))
             .finish_non_exhaustive()
     }
 }
@@ -173,9 +181,10 @@ impl KeySet {
 }
 
 impl KeyRing {
-    /// Loads the stored keys, creating the first one if there is none. With `kek`, new keys
-    /// are sealed with it, and keys stored unsealed are sealed now.
-    pub(crate) async fn load_or_create(
+    /// Loads the stored keys; on a database that has none, the ring is empty until
+    /// [`Self::make_first_key_in_background`] has made one. With `kek`, new keys are sealed
+    /// with it, and keys stored unsealed are sealed now.
+    pub(crate) async fn load(
         store: Store,
         token_lifetime: Duration,
         kek: Option<Arc<KeyEncryptionKey>>,
@@ -185,62 +194,93 @@ impl KeyRing {
             seal_stored_keys(&store, kek, &records).await?;
             records = store.signing_keys().await?;
         }
-        if KeySet::from_records(&records, token_lifetime, kek.as_deref())?.is_none() {
-            let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key)
-                .await
-                .map_err(|_| KeyError::Generate)??;
-            let stored = to_store(kek.as_deref(), &kid, &pem)?;
-            match store
-                .insert_signing_key(&kid, &stored, crate::clock::wall_now())
-                .await
-            {
-                Ok(()) => tracing::info!(kid, "created a signing key"),
-                // Another node starting at the same time stored its key first: use that one.
-                Err(StoreError::Duplicate(Unique::ActiveSigningKey)) => {
-                    tracing::info!("another node created the signing key")
-                }
-                Err(error) => return Err(error.into()),
-            }
-            records = store.signing_keys().await?;
-        }
-        let keys = KeySet::from_records(&records, token_lifetime, kek.as_deref())?
-            .ok_or(KeyError::Generate)?;
+        let keys = KeySet::from_records(&records, token_lifetime, kek.as_deref())?;
         Ok(Self {
             store,
-            current: RwLock::new(Arc::new(keys)),
+            current: tokio::sync::watch::Sender::new(keys.map(Arc::new)),
             last_reload: tokio::sync::Mutex::new(None),
             token_lifetime,
             kek,
         })
     }
 
-    /// The keys as they are now.
-    pub(crate) fn current(&self) -> Arc<KeySet> {
-        Arc::clone(
-            &self
-                .current
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+    /// On a database without a key, makes the first one in a task of its own, trying again
+    /// while the database refuses; does nothing when there is a key.
+    pub(crate) fn make_first_key_in_background(self: &Arc<Self>) {
+        if self.now().is_some() {
+            return;
+        }
+        let ring = Arc::clone(self);
+        tokio::spawn(async move {
+            while let Err(error) = ring.make_first_key().await {
+                tracing::warn!(%error, "making the first signing key failed; trying again");
+                tokio::time::sleep(FIRST_KEY_RETRY).await;
+            }
+        });
+    }
+
+    /// Makes and stores a key, unless another node stored one first; then reads the keys.
+    async fn make_first_key(&self) -> Result<(), KeyError> {
+        let (kid, pem) = tokio::task::spawn_blocking(generate_signing_key)
+            .await
+            .map_err(|_| KeyError::Generate)??;
+        let stored = to_store(self.kek.as_deref(), &kid, &pem)?;
+        match self
+            .store
+            .insert_signing_key(&kid, &stored, crate::clock::wall_now())
+            .await
+        {
+            Ok(()) => tracing::info!(kid, "created a signing key"),
+            // Another node starting at the same time stored its key first: use that one.
+            Err(StoreError::Duplicate(Unique::ActiveSigningKey)) => {
+                tracing::info!("another node created the signing key")
+            }
+            Err(error) => return Err(error.into()),
+        }
+        self.reload().await?;
+        if self.now().is_none() {
+            return Err(KeyError::Generate);
+        }
+        Ok(())
+    }
+
+    /// The keys as they are now; on a new database, once the first key is made.
+    pub(crate) async fn current(&self) -> Arc<KeySet> {
+        let mut keys = self.current.subscribe();
+        loop {
+            if let Some(keys) = keys.borrow_and_update().clone() {
+                return keys;
+            }
+            if keys.changed().await.is_err() {
+                // The sender lives as long as `self`, so this is never reached.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// The keys as they are now, if there are any yet.
+    fn now(&self) -> Option<Arc<KeySet>> {
+        self.current.borrow().clone()
     }
 
     /// The key that verifies tokens signed by `kid`, reloading from the database (at most once
     /// per [`RELOAD_INTERVAL`]) when it is not known here. Callers that find the same unknown key
     /// at once wait for one reload rather than each being refused.
     pub(crate) async fn verifier(&self, kid: &str) -> Option<DecodingKey> {
-        if let Some(key) = self.current().verifiers.get(kid) {
-            return Some(key.clone());
+        let known = |ring: &Self| ring.now().and_then(|keys| keys.verifiers.get(kid).cloned());
+        if let Some(key) = known(self) {
+            return Some(key);
         }
         let mut last_reload = self.last_reload.lock().await;
-        if let Some(key) = self.current().verifiers.get(kid) {
-            return Some(key.clone()); // another caller reloaded while this one waited
+        if let Some(key) = known(self) {
+            return Some(key); // another caller reloaded while this one waited
         }
         if last_reload.is_some_and(|at| at.elapsed() < RELOAD_INTERVAL) {
             return None;
         }
         *last_reload = Some(Instant::now());
         match self.reload().await {
-            Ok(()) => self.current().verifiers.get(kid).cloned(),
+            Ok(()) => known(self),
             Err(error) => {
                 tracing::warn!(error = %error, "reloading signing keys failed");
                 None
@@ -255,10 +295,7 @@ impl KeyRing {
         if let Some(keys) =
             KeySet::from_records(&records, self.token_lifetime, self.kek.as_deref())?
         {
-            *self
-                .current
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+            self.current.send_replace(Some(Arc::new(keys)));
         }
         Ok(())
     }

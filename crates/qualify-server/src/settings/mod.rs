@@ -153,6 +153,10 @@ pub struct Settings {
     /// keep-alive connection is closed after as long.
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
+    /// After SIGTERM, how long the node goes on serving, `/readyz` answering 503 `stopping`, so
+    /// load balancers take it out of rotation before it stops accepting connections.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_delay: Duration,
     /// Connections open at once; more wait to be accepted [default: what the open-files limit
     /// allows, keeping 256 descriptors for the database and deliveries].
     pub max_connections: Option<usize>,
@@ -246,6 +250,7 @@ impl Default for Settings {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
+            shutdown_delay: Duration::ZERO,
             max_connections: None,
             sqlite_sync: None,
             db_max_connections: None,

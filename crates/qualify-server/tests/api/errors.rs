@@ -187,22 +187,10 @@ async fn an_unexpected_failure_is_a_generic_500_that_hides_its_cause() {
 }
 
 async fn corrupt_reasons(db: &TestDatabase) {
-    use qualify_store::DatabaseUrl;
-    use secrecy::ExposeSecret;
-    const SQL: &str = "UPDATE vetting_requests SET reason = $1";
     let reason = "r".repeat(600);
-    match db.url() {
-        DatabaseUrl::Sqlite(path) => {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            sqlx::query(SQL).bind(&reason).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-        DatabaseUrl::Postgres(url) => {
-            let pool = sqlx::PgPool::connect(url.expose_secret()).await.unwrap();
-            sqlx::query(SQL).bind(&reason).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-    }
+    run_sql(
+        db,
+        format!("UPDATE vetting_requests SET reason = '{reason}'"),
+    )
+    .await;
 }

@@ -78,13 +78,33 @@ impl TestServer {
         let task = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        Self {
+        let server = Self {
             base,
             public_url,
             http: reqwest::Client::new(),
             jobs,
             shutdown: Some(tx),
             task: Some(task),
+        };
+        // A new database's first signing key is made in the background: wait for it, so
+        // tests that read the key from the database find it.
+        let store = admin_store(db).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while store.signing_keys().await.expect("the keys").is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no signing key after a minute"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        store.close().await;
+        server
+    }
+
+    /// Asks the server to stop, without waiting for it (its shutdown delay may be long).
+    pub(crate) fn begin_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
         }
     }
 
@@ -331,6 +351,26 @@ pub(crate) fn claims_of(token: &str) -> Value {
 }
 
 /// A store on the server's database: what an operator's `qualify admin` command does to it.
+/// Runs `sql` on `db` directly, as an operator (or an accident) would.
+pub(crate) async fn run_sql(db: &TestDatabase, sql: String) {
+    use qualify_store::DatabaseUrl;
+    let sql = sqlx::AssertSqlSafe(sql);
+    match db.url() {
+        DatabaseUrl::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        DatabaseUrl::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url.expose_secret()).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
 pub(crate) async fn admin_store(db: &TestDatabase) -> Store {
     Store::connect(&StoreOptions::new(db.url().clone()))
         .await

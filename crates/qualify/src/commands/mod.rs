@@ -1,6 +1,7 @@
 //! One module per subcommand; `connection` and `output` are shared by the client commands.
 
 pub(crate) mod admin;
+pub(crate) mod backup;
 pub(crate) mod completions;
 mod connection;
 pub(crate) mod customers;

@@ -70,6 +70,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     header_read_timeout: Option<String>,
+    /// After SIGTERM, keep serving this long with /readyz answering 503, so load balancers take the node out first, e.g. 5s [default: 0s].
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shutdown_delay: Option<String>,
     /// Connections open at once; more wait to be accepted [default: the open-files limit, raised to its maximum, less 256].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,7 +152,8 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let settings = config::load(args.config.as_deref(), &args)?;
-    telemetry::init(settings.log_format);
+    // Held until the server has stopped, so its last lines are written out.
+    let _log_writer = telemetry::init(settings.log_format);
     let addr = settings.listen;
     let contract = settings.contract;
     let listener = TcpListener::bind(addr)

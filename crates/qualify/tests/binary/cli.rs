@@ -70,3 +70,34 @@ fn a_reader_that_stops_early_never_makes_the_binary_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let output = Command::new(BINARY).arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let version = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        version.starts_with(&format!("qualify {} (", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    match head {
+        // Built from a checkout (as CI is): the build script ran against this HEAD.
+        Ok(head) if head.status.success() => {
+            let head = String::from_utf8(head.stdout).unwrap();
+            let commit = version
+                .split("commit ")
+                .nth(1)
+                .and_then(|rest| rest.split([',', ')']).next())
+                .unwrap_or_default();
+            assert!(
+                commit.len() >= 7 && head.starts_with(commit),
+                "{version} does not name HEAD {head}"
+            );
+        }
+        _ => assert!(version.contains("no git commit recorded"), "{version}"),
+    }
+}

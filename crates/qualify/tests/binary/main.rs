@@ -7,6 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod admin;
+mod backup;
 mod cli;
 mod client_cli;
 mod process;

@@ -4,7 +4,7 @@ use qualify_types::dev::PARTNER_A;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::process::{start, user_token};
+use crate::process::{create_customer, start, submit_state_owned, user_token};
 
 #[tokio::test]
 async fn an_acknowledged_write_survives_kill_9() {
@@ -13,27 +13,8 @@ async fn an_acknowledged_write_survives_kill_9() {
     let server = start(&["--dev", "--database", &database]);
     let http = reqwest::Client::new();
     let token = user_token(&server.base, PARTNER_A).await;
-    let customer: Value = http
-        .post(format!("{}/v1/customers", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"companyProfile": {"domain": "kill9.onmicrosoft.com"}, "billingProfile": {"companyName": "K"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let customer = customer["id"].as_str().unwrap().to_owned();
-    let submitted = http
-        .post(format!(
-            "{}/v1/customers/{customer}/qualifications",
-            server.base
-        ))
-        .bearer_auth(&token)
-        .json(&json!({"qualification": "StateOwnedEntity"}))
-        .send()
-        .await
-        .unwrap();
+    let customer = create_customer(&server.base, &token, "kill9.onmicrosoft.com").await;
+    let submitted = submit_state_owned(&http, &server.base, &token, &customer).await;
     assert_eq!(submitted.status(), StatusCode::CREATED);
     // The 201 has been received: the write was acknowledged. Now the process dies at once.
     server.kill_9();
@@ -91,6 +72,53 @@ async fn sigterm_stops_the_server_cleanly_and_the_log_holds_no_secret() {
     for secret in [token.as_str(), PARTNER_A.client_secret, PARTNER_A.password] {
         assert!(!log.contains(secret), "the log contains a secret: {log}");
     }
+}
+
+#[tokio::test]
+async fn a_log_reader_that_never_reads_slows_no_request() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // stderr is a pipe nobody reads: it fills after 64 KiB, a few hundred request lines.
+    let mut child = Command::new(crate::process::BINARY)
+        .args(["serve", "--dev", "--database", &database])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    // Bounded, so a server that hangs fails the test instead of hanging it.
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while http.get(format!("{base}/livez")).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never answered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let token = user_token(&base, PARTNER_A).await;
+    for _ in 0..2_000 {
+        let listed = http
+            .get(format!("{base}/v1/customers"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("answered while nobody reads the log");
+        assert_eq!(listed.status(), StatusCode::OK);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// A webhook receiver whose first delivery never gets an answer, and which reports each
@@ -183,27 +211,8 @@ async fn a_delivery_held_by_a_killed_node_is_completed_by_another(route: Route) 
             .unwrap();
         assert_eq!(registered.status(), StatusCode::OK);
     }
-    let customer: Value = http
-        .post(format!("{}/v1/customers", node_1.base))
-        .bearer_auth(&token)
-        .json(&json!({"companyProfile": {"domain": "lease.onmicrosoft.com"}, "billingProfile": {"companyName": "L"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let submitted = http
-        .post(format!(
-            "{}/v1/customers/{}/qualifications",
-            node_1.base,
-            customer["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&token)
-        .json(&json!({"qualification": "StateOwnedEntity"}))
-        .send()
-        .await
-        .unwrap();
+    let customer = create_customer(&node_1.base, &token, "lease.onmicrosoft.com").await;
+    let submitted = submit_state_owned(&http, &node_1.base, &token, &customer).await;
     assert_eq!(submitted.status(), StatusCode::CREATED);
 
     // Node 1 claimed the delivery and is waiting on the receiver; a second node joins, and node 1
@@ -237,27 +246,10 @@ async fn a_delivery_held_by_a_killed_node_is_completed_by_another(route: Route) 
 
 /// Submits a StateOwnedEntity qualification for a new customer with `domain`; returns the
 /// answer.
-async fn submit_state_owned(base: &str, token: &str, domain: &str) -> Value {
-    let http = reqwest::Client::new();
-    let customer: Value = http
-        .post(format!("{base}/v1/customers"))
-        .bearer_auth(token)
-        .json(
-            &json!({"companyProfile": {"domain": domain}, "billingProfile": {"companyName": "S"}}),
-        )
-        .send()
+async fn submit_for_new_customer(base: &str, token: &str, domain: &str) -> Value {
+    let customer = create_customer(base, token, domain).await;
+    submit_state_owned(&reqwest::Client::new(), base, token, &customer)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let customer = customer["id"].as_str().unwrap();
-    http.post(format!("{base}/v1/customers/{customer}/qualifications"))
-        .bearer_auth(token)
-        .json(&json!({"qualification": "StateOwnedEntity"}))
-        .send()
-        .await
-        .unwrap()
         .json()
         .await
         .unwrap()
@@ -282,7 +274,7 @@ async fn sighup_rereads_the_rules_and_a_bad_file_keeps_those_in_force() {
         rules.to_str().unwrap(),
     ]);
     let token = user_token(&server.base, PARTNER_A).await;
-    let first = submit_state_owned(&server.base, &token, "one.example").await;
+    let first = submit_for_new_customer(&server.base, &token, "one.example").await;
     assert_eq!(first["vettingStatus"], "Approved", "{first}");
 
     // A file with a mistake: the server says where, and keeps the rules it has.
@@ -302,7 +294,7 @@ async fn sighup_rereads_the_rules_and_a_bad_file_keeps_those_in_force() {
         "{}",
         server.log()
     );
-    let second = submit_state_owned(&server.base, &token, "two.example").await;
+    let second = submit_for_new_customer(&server.base, &token, "two.example").await;
     assert_eq!(
         second["vettingStatus"], "Approved",
         "the old rules stay: {second}"
@@ -320,7 +312,7 @@ async fn sighup_rereads_the_rules_and_a_bad_file_keeps_those_in_force() {
         "{}",
         server.log()
     );
-    let third = submit_state_owned(&server.base, &token, "three.example").await;
+    let third = submit_for_new_customer(&server.base, &token, "three.example").await;
     assert_eq!(third["vettingStatus"], "Denied", "{third}");
     assert_eq!(third["vettingReason"], "Not a State Owned Entity");
     let (graceful, _) = server.terminate().unwrap();

@@ -7,15 +7,19 @@
 //! - `submissions`: durable submissions per second on SQLite and PostgreSQL, one and two nodes.
 //! - `reads`: GET throughput with the verified-token cache on and off.
 //! - `rules`, `webhooks`: what vetting rules and a partner's registered webhook cost.
+//! - `start`: how long a server on an empty database takes to answer.
+//! - `crash`: the reliability suite: SIGKILLs under load, then every acknowledged write checked.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a report on stdout is this program's job
 
 mod baseline;
+mod crash;
 mod disk;
 mod reads;
 mod rules;
 mod seed;
 mod servers;
+mod start;
 mod submissions;
 mod suite;
 mod webhooks;
@@ -55,6 +59,14 @@ enum Command {
     /// GET …/qualifications per second, with the token cache on and off (alternating runs).
     #[command(after_help = "Example:\n  qualify-bench reads --duration 5s --rounds 3")]
     Reads(reads::ReadArgs),
+    /// SIGKILLs servers under load at random moments, then checks every acknowledged submission.
+    #[command(
+        after_help = "Examples:\n  qualify-bench crash                          # 20 kills on SQLite, 20 of a node of two on PostgreSQL\n  qualify-bench crash --cycles 5 --targets sqlite --customers 20000"
+    )]
+    Crash(crash::CrashArgs),
+    /// Milliseconds from spawning a server on an empty database to its first /healthz 200.
+    #[command(after_help = "Example:\n  qualify-bench start --runs 15")]
+    Start(start::StartArgs),
     /// The static ceiling server (started by the other commands).
     #[command(hide = true)]
     Baseline,
@@ -102,6 +114,8 @@ fn main() -> anyhow::Result<()> {
             Command::Reads(args) => reads::reads(args, server_cpu).await,
             Command::Rules(args) => rules::rules(args, server_cpu).await,
             Command::Webhooks(args) => webhooks::webhooks(args, server_cpu).await,
+            Command::Crash(args) => crash::crash(args, server_cpu).await,
+            Command::Start(args) => start::start(args, server_cpu).await,
             Command::Baseline => Ok(()),
         }
     })

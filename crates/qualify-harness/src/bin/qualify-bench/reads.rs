@@ -1,8 +1,9 @@
 //! `qualify-bench reads`: GETs per second of two servers on one database, alternated: with the
 //! verified-token cache and without (`--compare cache`, the default), or with `--dev` and
 //! without (`--compare dev`: what the test control plane costs a request when no test uses it),
-//! or two servers alike (`--compare same`: the noise of the machine, against which the others
-//! are read).
+//! logging as by default and with the request log off (`--compare logging`: what a line per request
+//! costs), or two servers alike (`--compare same`: the noise of the machine, against which the
+//! others are read). Every server logs as a user's does by default unless the comparison says.
 
 use std::process::Command;
 
@@ -16,7 +17,10 @@ use serde_json::Value;
 
 use crate::Common;
 use crate::seed;
-use crate::servers::{measured, prepared, qualify, qualify_binary, random_reads, serve};
+use crate::servers::{
+    REQUEST_LOG_OFF, measured, prepared, qualify, qualify_binary, random_reads, serve,
+    serve_logging,
+};
 
 /// What two servers differ in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -25,6 +29,8 @@ pub(crate) enum Compare {
     Cache,
     /// `--dev` (the test control plane's layer runs for every request) and not.
     Dev,
+    /// Logging as by default (`info`, a line per request) and with the request log off.
+    Logging,
     /// Two servers alike (without `--dev`): how far apart this machine measures the same thing.
     Same,
 }
@@ -106,11 +112,20 @@ fn operated_partner(binary: &std::path::Path, database: &str) -> anyhow::Result<
 pub(crate) async fn reads(args: ReadArgs, cpu: Option<usize>) -> anyhow::Result<()> {
     let binary = qualify_binary(&args.common)?;
     let (_db, customers, (first, second), tokens, names) = match args.compare {
-        Compare::Cache => {
+        Compare::Cache | Compare::Logging => {
             let (db, seeded) = prepared(&binary, args.customers, 0, cpu).await?;
             let database = db.url().expose();
-            let on = qualify(&binary, &database, &["--token-cache", "10000"], cpu)?;
-            let off = qualify(&binary, &database, &["--token-cache", "0"], cpu)?;
+            let (on, off) = if args.compare == Compare::Cache {
+                (
+                    qualify(&binary, &database, &["--token-cache", "10000"], cpu)?,
+                    qualify(&binary, &database, &["--token-cache", "0"], cpu)?,
+                )
+            } else {
+                (
+                    qualify(&binary, &database, &[], cpu)?,
+                    serve_logging(&binary, &database, &["--dev"], cpu, Some(REQUEST_LOG_OFF))?,
+                )
+            };
             let tokens = (
                 user_token(&on.base, dev::PARTNER_A).await?,
                 user_token(&off.base, dev::PARTNER_A).await?,
@@ -120,7 +135,11 @@ pub(crate) async fn reads(args: ReadArgs, cpu: Option<usize>) -> anyhow::Result<
                 seeded.with_history,
                 (on, off),
                 tokens,
-                ["token cache on", "token cache off"],
+                if args.compare == Compare::Cache {
+                    ["token cache on", "token cache off"]
+                } else {
+                    ["default logging", "request log off"]
+                },
             )
         }
         Compare::Dev | Compare::Same => {

@@ -17,12 +17,14 @@ use serde::Serialize;
 use crate::Common;
 use crate::{disk, seed};
 
-/// Startup and errors, not a line per request; the "serving" line tells the harness the address.
-const SERVER_LOG: &str = "warn,qualify_server=info,qualify_server::http=warn";
-
 pub(crate) fn qualify_binary(common: &Common) -> anyhow::Result<PathBuf> {
-    match &common.qualify {
-        Some(path) => Ok(path.clone()),
+    qualify_binary_at(common.qualify.as_deref())
+}
+
+/// `path`, or the `qualify` binary beside this program.
+pub(crate) fn qualify_binary_at(path: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match path {
+        Some(path) => Ok(path.to_owned()),
         None => {
             let beside = std::env::current_exe()?.with_file_name("qualify");
             anyhow::ensure!(
@@ -34,6 +36,10 @@ pub(crate) fn qualify_binary(common: &Common) -> anyhow::Result<PathBuf> {
         }
     }
 }
+
+/// `RUST_LOG` for a server with its request log off: warnings, and the startup lines (the
+/// harness reads the address from one), not a line per request.
+pub(crate) const REQUEST_LOG_OFF: &str = "warn,qualify_server=info,qualify_server::http=warn";
 
 /// A development server (`--dev`: the well-known identities, the test control plane) on
 /// `database`, pinned to `cpu`.
@@ -48,13 +54,25 @@ pub(crate) fn qualify(
     serve(binary, database, &args, cpu)
 }
 
-/// A server as `extra` configures it, without `--dev` unless it says so; every one has the same
-/// public URL, so a token of one is good on all.
+/// A server as `extra` configures it, without `--dev` unless it says so, logging as a user's
+/// server does by default (a line per request, as text); every one has the same public URL, so
+/// a token of one is good on all.
 pub(crate) fn serve(
     binary: &Path,
     database: &str,
     extra: &[&str],
     cpu: Option<usize>,
+) -> anyhow::Result<ServerProcess> {
+    serve_logging(binary, database, extra, cpu, None)
+}
+
+/// As [`serve`], with `RUST_LOG` set to `rust_log` (`None`: unset, the default).
+pub(crate) fn serve_logging(
+    binary: &Path,
+    database: &str,
+    extra: &[&str],
+    cpu: Option<usize>,
+    rust_log: Option<&str>,
 ) -> anyhow::Result<ServerProcess> {
     let mut args = vec![
         "--database",
@@ -63,8 +81,8 @@ pub(crate) fn serve(
         "http://qualify.bench",
     ];
     args.extend_from_slice(extra);
-    let mut command = ServerCommand::new(binary, &args);
-    command.rust_log = SERVER_LOG.into();
+    let mut command = ServerCommand::defaults(binary, &args);
+    command.rust_log = rust_log.map(str::to_owned);
     command.cpu = cpu;
     ServerProcess::spawn(&command)
 }
@@ -170,7 +188,7 @@ pub(crate) async fn cold_start(
             "--database",
             database,
         ])
-        .env("RUST_LOG", "warn")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;

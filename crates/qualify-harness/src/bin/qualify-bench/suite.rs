@@ -1,4 +1,5 @@
-//! `qualify-bench all`: the whole suite of BENCHMARKS.md.
+//! `qualify-bench all`: the whole suite of BENCHMARKS.md, on servers configured as a user's are
+//! by default (text logs, a line per request), with the request log off beside them for the GETs.
 
 use std::time::{Duration, Instant};
 
@@ -47,8 +48,12 @@ struct SuiteReport {
     customers: usize,
     large_customers: usize,
     ceiling_get: Measured,
+    /// GETs of a server configured as by default (a log line per request).
     get: Measured,
     get_ratio_to_ceiling: f64,
+    /// GETs of the same build with its request log off, alternated with `get`.
+    get_logging_off: Measured,
+    get_ratio_to_logging_off: f64,
     get_large: Option<Measured>,
     get_large_ratio_to_small: Option<f64>,
     post: Measured,
@@ -98,13 +103,14 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
     let database = db.url().expose();
     let ceiling = baseline(cpu)?;
     let server = qualify(&binary, &database, &[], cpu)?;
+    let quiet = serve_logging(&binary, &database, &["--dev"], cpu, Some(REQUEST_LOG_OFF))?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle_kib = server.rss_kib().unwrap_or_default();
     let token = user_token(&server.base, dev::PARTNER_A).await?;
     let read_customers = std::sync::Arc::new(seeded.with_history);
 
-    // GET: the ceiling and Qualify, alternated.
-    let (mut ceiling_runs, mut get_runs) = (Vec::new(), Vec::new());
+    // GET: the ceiling, Qualify as configured by default, and with its request log off, alternated.
+    let (mut ceiling_runs, mut get_runs, mut quiet_runs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         ceiling_runs.push(
             load::run(
@@ -124,9 +130,23 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
             )
             .await,
         );
+        quiet_runs.push(
+            load::run(
+                &[quiet.addr()],
+                connections,
+                duration,
+                random_reads(read_customers.clone(), token.clone()),
+            )
+            .await,
+        );
     }
-    let (ceiling_get, get) = (measured(ceiling_runs), measured(get_runs));
+    let (ceiling_get, get, get_logging_off) = (
+        measured(ceiling_runs),
+        measured(get_runs),
+        measured(quiet_runs),
+    );
     drop(ceiling);
+    quiet.terminate()?;
 
     // Durable POSTs, then the 90/10 mix, on fresh customers.
     let fresh = std::sync::Arc::new(seeded.fresh);
@@ -260,8 +280,10 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
         customers: args.customers,
         large_customers: args.large_customers,
         get_ratio_to_ceiling: get.median.rps / ceiling_get.median.rps,
+        get_ratio_to_logging_off: get.median.rps / get_logging_off.median.rps,
         ceiling_get,
         get,
+        get_logging_off,
         get_large,
         get_large_ratio_to_small,
         post,
@@ -305,6 +327,14 @@ fn print_suite(r: &SuiteReport) {
         &format!("GET, Qualify, SQLite, {} customers", r.customers),
         &r.get,
         &format!("{:.2} of the ceiling", r.get_ratio_to_ceiling),
+    );
+    row(
+        "GET, the same, request log off",
+        &r.get_logging_off,
+        &format!(
+            "default logging runs at {:.2} of it",
+            r.get_ratio_to_logging_off
+        ),
     );
     if let (Some(large), Some(ratio)) = (&r.get_large, r.get_large_ratio_to_small) {
         row(

@@ -1,0 +1,95 @@
+//! `qualify backup FILE` and `qualify restore FILE`: a consistent copy of a SQLite database
+//! taken while its servers run, and putting one back. PostgreSQL is backed up with its own
+//! tools, which the error for a PostgreSQL URL names.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use qualify_store::DatabaseUrl;
+use qualify_store::backup::{Copied, backup_sqlite, restore_sqlite};
+
+/// Flags of `qualify backup`.
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    /// Where to write the copy (written beside as FILE.partial, renamed once complete and checked).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Database: sqlite:///path/file.db or a file path [default: ./qualify-data/qualify.db].
+    #[arg(long, env = "QUALIFY_DATABASE", value_name = "URL")]
+    database: Option<String>,
+}
+
+/// Flags of `qualify restore`.
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    /// A copy made by `qualify backup`.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Database to restore into (created if missing) [default: ./qualify-data/qualify.db].
+    #[arg(long, env = "QUALIFY_DATABASE", value_name = "URL")]
+    database: Option<String>,
+    /// Overwrite a database that already holds Qualify's data (stop every server on it first).
+    #[arg(long)]
+    replace: bool,
+}
+
+/// The SQLite file of `database`, or why the command can't copy it.
+fn sqlite_file(database: Option<&str>, what: &str) -> anyhow::Result<PathBuf> {
+    let url = match database {
+        Some(url) => url.parse()?,
+        None => DatabaseUrl::default_sqlite(),
+    };
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(path),
+        DatabaseUrl::Postgres(_) => anyhow::bail!(
+            "qualify {what} copies SQLite databases; for PostgreSQL use pg_dump and pg_restore (see docs/operations.md)"
+        ),
+    }
+}
+
+fn say(line: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), format!("{line}\n").as_bytes());
+}
+
+fn size(copied: Copied) -> String {
+    format!(
+        "{} pages, {:.1} MiB",
+        copied.pages,
+        copied.bytes as f64 / (1024.0 * 1024.0)
+    )
+}
+
+/// Copies the database to the file.
+pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let database = sqlite_file(args.database.as_deref(), "backup")?;
+    let file = args.file.clone();
+    let from = database.clone();
+    let copied = tokio::task::spawn_blocking(move || backup_sqlite(&from, &file))
+        .await
+        .context("the copy's thread")??;
+    say(&format!(
+        "{}: copied to {} ({}), checked",
+        database.display(),
+        args.file.display(),
+        size(copied)
+    ));
+    Ok(())
+}
+
+/// Puts the file back into the database.
+pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let database = sqlite_file(args.database.as_deref(), "restore")?;
+    let file = args.file.clone();
+    let into = database.clone();
+    let copied = tokio::task::spawn_blocking(move || restore_sqlite(&file, &into, args.replace))
+        .await
+        .context("the restore's thread")??;
+    say(&format!(
+        "{}: restored from {} ({}), checked; servers apply newer migrations as they start",
+        database.display(),
+        args.file.display(),
+        size(copied)
+    ));
+    Ok(())
+}
