@@ -70,12 +70,21 @@ const LOG_KEPT: usize = 16 << 20;
 /// The address in the log line saying the server serves, JSON or text:
 /// `{"message":"serving","local_addr":"127.0.0.1:8080",…}` or `… serving local_addr=127.0.0.1:8080 …`.
 fn serving_on(line: &str) -> Option<String> {
+    serving_field(line, "local_addr")
+}
+
+/// `field` of the log line saying the server serves, JSON or text.
+fn serving_field(line: &str, field: &str) -> Option<String> {
     if let Ok(event) = serde_json::from_str::<Value>(line) {
         return (event["message"] == "serving")
-            .then(|| event["local_addr"].as_str().unwrap_or_default().to_owned());
+            .then(|| event[field].as_str().map(str::to_owned))
+            .flatten();
     }
-    let (_, after) = line.split_once(" serving local_addr=")?;
-    after.split_whitespace().next().map(str::to_owned)
+    let (_, after) = line.split_once(" serving ")?;
+    after
+        .split_whitespace()
+        .find_map(|pair| pair.strip_prefix(field)?.strip_prefix('='))
+        .map(str::to_owned)
 }
 
 /// A running `qualify serve`. Killed when dropped.
@@ -192,6 +201,15 @@ impl ServerProcess {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let line = status.lines().find(|line| line.starts_with(field))?;
         line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Where the server serves `/metrics` (`--metrics-listen`), as it logged when it started.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.log()
+            .lines()
+            .find_map(|line| serving_field(line, "metrics_addr"))?
+            .parse()
+            .ok()
     }
 
     /// The address it serves on.

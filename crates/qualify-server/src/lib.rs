@@ -23,6 +23,7 @@ pub mod fuzzing;
 mod http;
 pub mod identity;
 mod jobs;
+mod metrics;
 mod openapi;
 mod router;
 mod settings;
@@ -76,6 +77,15 @@ pub enum StartupError {
     /// The listener has no local address.
     #[error("reading the listener's address")]
     Listener(#[source] std::io::Error),
+    /// The metrics listener could not be bound.
+    #[error("listening for metrics scrapes on {addr}")]
+    MetricsListener {
+        /// The address of `--metrics-listen`.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A server ready to run.
@@ -86,6 +96,8 @@ pub struct App {
     local_addr: SocketAddr,
     /// The HTTPS configuration, when serving HTTPS.
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// Where `/metrics` is served (`--metrics-listen`), when it is.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl App {
@@ -160,6 +172,15 @@ impl App {
             job_max_attempts: settings.job_max_attempts,
         };
         let test_control = settings.dev.then(Arc::default);
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::MetricsListener { addr, source })?,
+            ),
+            None => None,
+        };
+        let metrics = metrics::Metrics::new(&store);
         let rate_limits = http::throttle::RateLimits::new(
             &settings.rate_limits,
             &openapi::document(settings.dev),
@@ -178,18 +199,27 @@ impl App {
             kek,
             webhook_signer: tokio::sync::OnceCell::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            metrics,
         });
         Ok(Self {
             listener,
             state,
             local_addr,
             tls,
+            metrics_listener,
         })
     }
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address `/metrics` is served on, with `--metrics-listen`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// A runner of this server's jobs, for a caller that runs them itself (a test, with
@@ -212,11 +242,13 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let metrics_addr = self.metrics_addr();
         let Self {
             listener,
             state,
             local_addr,
             tls,
+            metrics_listener,
         } = self;
         let housekeeping = tokio::spawn(purge_idempotency_records(state.clone()));
         let delivery_housekeeping = tokio::spawn(purge_delivery_history(state.clone()));
@@ -230,8 +262,10 @@ impl App {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         let workers = jobs::Workers::start(&state, &node);
+        let metrics_server = metrics_listener
+            .map(|listener| tokio::spawn(metrics::scrape::serve(listener, state.clone())));
 
-        tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, "serving");
+        tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings.dev, metrics_addr = metrics_addr.map(tracing::field::display), "serving");
         let routes = router::service::<hyper::body::Incoming>(state.clone());
         // Asked to stop, the node says so on /readyz and goes on serving for the shutdown
         // delay (load balancers see it and stop sending requests), then stops accepting.
@@ -260,6 +294,9 @@ impl App {
         rules_reloads.abort();
         rate_limit_tidying.abort();
         key_refresh.abort();
+        if let Some(metrics_server) = metrics_server {
+            metrics_server.abort();
+        }
         // In-flight jobs finish; jobs not yet claimed wait for the next node to run.
         workers.stop().await;
         state.store.close().await;

@@ -105,6 +105,14 @@ fn test_control_routes() -> Router<AppState> {
 fn router(state: AppState) -> Router {
     let layers = ServiceBuilder::new()
         .layer(middleware::from_fn(request_ids::request_ids))
+        // Only when metrics are served: without them, requests pay nothing for counting.
+        .option_layer(
+            state
+                .settings
+                .metrics_listen
+                .is_some()
+                .then(|| crate::metrics::http::RequestMetricsLayer(state.clone())),
+        )
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(trace::make_span)

@@ -35,6 +35,8 @@ pub struct Shared {
     pub(crate) kek: Option<Arc<crate::identity::KeyEncryptionKey>>,
     /// Set once the node has been asked to stop: `/readyz` then says so while it drains.
     pub(crate) stopping: std::sync::atomic::AtomicBool,
+    /// What the node counts for Prometheus.
+    pub(crate) metrics: crate::metrics::Metrics,
     /// What signs partners' events: loaded (or made) when first needed.
     pub(crate) webhook_signer: tokio::sync::OnceCell<crate::events::signer::WebhookSigner>,
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::Notify;
 
 use crate::StoreError;
+use crate::metrics::WriteMetrics;
 
 /// The fsync coordinator of one SQLite database.
 #[derive(Debug)]
@@ -28,10 +29,12 @@ pub(crate) struct GroupCommit {
     syncing: AtomicBool,
     /// Woken after each fsync.
     done: Notify,
+    /// How long fsyncs take and how many commits each covers.
+    metrics: WriteMetrics,
 }
 
 impl GroupCommit {
-    pub(crate) fn new(database: &std::path::Path) -> Self {
+    pub(crate) fn new(database: &std::path::Path, metrics: WriteMetrics) -> Self {
         let mut wal = database.as_os_str().to_owned();
         wal.push("-wal");
         Self {
@@ -40,6 +43,7 @@ impl GroupCommit {
             synced: AtomicU64::new(0),
             syncing: AtomicBool::new(false),
             done: Notify::new(),
+            metrics,
         }
     }
 
@@ -63,6 +67,7 @@ impl GroupCommit {
             let in_flight = SyncInFlight(self);
             let covered = self.committed.load(Ordering::Acquire);
             let wal = self.wal.clone();
+            let started = std::time::Instant::now();
             let synced =
                 tokio::task::spawn_blocking(move || std::fs::File::open(&wal)?.sync_data())
                     .await
@@ -70,7 +75,13 @@ impl GroupCommit {
             if let Err(error) = synced {
                 return Err(StoreError::internal("syncing the write-ahead log", error));
             }
-            self.synced.fetch_max(covered, Ordering::AcqRel);
+            self.metrics
+                .fsync_seconds
+                .observe(started.elapsed().as_secs_f64());
+            let before = self.synced.fetch_max(covered, Ordering::AcqRel);
+            self.metrics
+                .commits_per_fsync
+                .observe(covered.saturating_sub(before) as f64);
             drop(in_flight);
         }
     }

@@ -35,6 +35,7 @@ mod group_commit;
 mod idempotency;
 mod identity;
 mod jobs;
+mod metrics;
 mod partner_rules;
 mod partner_webhooks;
 mod records;
@@ -54,6 +55,7 @@ pub use error::{StoreError, Unique};
 pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};
 pub use jobs::{ClaimedJob, JobRecord, JobState, NewJob};
+pub use metrics::JobCount;
 pub use partner_rules::{PartnerControls, StoredRules};
 pub use partner_webhooks::{
     DeliveryAttempt, StoredWebhookSigner, ValidationEvent, WebhookRegistration,
@@ -80,6 +82,8 @@ enum Pool {
         writer: Arc<writer::Writer>,
         /// How sqlx opens the database to apply migrations.
         migrations: Arc<SqliteConnectOptions>,
+        /// What the writer and the group commit observe, for Prometheus.
+        write_metrics: metrics::WriteMetrics,
     },
     /// PostgreSQL serves reads and writes from one pool.
     Postgres(PgPool),
@@ -145,8 +149,12 @@ impl Store {
         }
         // Full durability is SQLite's NORMAL plus an fsync of the log before each write is
         // acknowledged, shared between concurrent commits (group_commit.rs).
+        let write_metrics = metrics::WriteMetrics::default();
         let group_commit = match options.sqlite_sync {
-            SqliteSync::Full => Some(Arc::new(group_commit::GroupCommit::new(path))),
+            SqliteSync::Full => Some(Arc::new(group_commit::GroupCommit::new(
+                path,
+                write_metrics.clone(),
+            ))),
             SqliteSync::Normal => None,
         };
         // The writer is opened first: it creates the database, so readers open an existing one.
@@ -154,6 +162,7 @@ impl Store {
             db::open_writer(path)?,
             group_commit,
             options.statement_timeout,
+            write_metrics.batch_writes.clone(),
         );
         let readers = Arc::new(db::Readers::new(path, options.statement_timeout));
         let migrations = Arc::new(
@@ -169,6 +178,7 @@ impl Store {
                 readers,
                 writer,
                 migrations,
+                write_metrics,
             },
         })
     }

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::histogram::Histogram;
 use rusqlite::Connection;
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
@@ -79,6 +80,8 @@ struct State {
     /// A writer's savepoint is open without a writer: it was cancelled and must be rolled back.
     abandoned_savepoint: bool,
     checkpoints: Checkpoints,
+    /// Writes per committed transaction, for Prometheus.
+    batch_writes: Histogram,
 }
 
 impl State {
@@ -102,7 +105,11 @@ impl State {
         };
         let committed = abandoned.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?));
         match committed {
-            Ok(()) => self.checkpoints.after_commit(&self.conn),
+            Ok(()) => {
+                let writes = batch.writers.load(Ordering::Acquire);
+                self.batch_writes.observe(writes as f64);
+                self.checkpoints.after_commit(&self.conn);
+            }
             Err(_) => drop(self.conn.execute_batch("ROLLBACK")),
         }
         (Some(batch), committed.map_err(|e| e.to_string()))
@@ -152,6 +159,7 @@ impl Writer {
         conn: Connection,
         group_commit: Option<Arc<GroupCommit>>,
         lock_timeout: Duration,
+        batch_writes: Histogram,
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Arc::new(Mutex::new(State {
@@ -159,6 +167,7 @@ impl Writer {
                 conn,
                 open: None,
                 abandoned_savepoint: false,
+                batch_writes,
             })),
             waiting: AtomicUsize::new(0),
             group_commit,
@@ -394,8 +403,14 @@ mod tests {
         let path = dir.path().join("w.db");
         let conn = crate::db::open_writer(&path).unwrap();
         conn.execute_batch(schema).unwrap();
-        let group_commit = group_commit.then(|| Arc::new(GroupCommit::new(&path)));
-        let writer = Writer::new(conn, group_commit, Duration::from_secs(5));
+        let metrics = crate::metrics::WriteMetrics::default();
+        let group_commit = group_commit.then(|| Arc::new(GroupCommit::new(&path, metrics.clone())));
+        let writer = Writer::new(
+            conn,
+            group_commit,
+            Duration::from_secs(5),
+            metrics.batch_writes,
+        );
         (dir, path, writer)
     }
 

@@ -11,12 +11,13 @@ use qualify_domain::{
 use qualify_store::{HistoryEntry, Tx, VettingRecord};
 use qualify_types::{
     CustomerId, EducationSegment, Qualification, QualificationChoice, QualificationState,
-    Qualifications, SdkQualifications, SubmittedQualification,
+    Qualifications, SdkQualifications, SubmittedQualification, VettingStatus,
 };
 use serde::Deserialize;
 
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
 use crate::identity::{PartnerCustomerHistory, PartnerUser, Principal};
+use crate::metrics::DecidedBy;
 use crate::usecases::{self, Actor, UseCaseError};
 use crate::wire::Wire;
 use crate::{ApiError, AppState, ContractProfile};
@@ -176,6 +177,8 @@ pub(crate) async fn submit_for_vetting(
     let key = idempotency::key(caller.tenant_id, ids, fingerprint);
     let actor = Actor::caller(caller);
     let at = state.clock.now();
+    // Set when a rule decided the new request in its own transaction: counted once committed.
+    let mut decided_at_once = None;
     let answered = usecases::idempotency::once(
         &state.store,
         key.as_ref(),
@@ -191,9 +194,16 @@ pub(crate) async fn submit_for_vetting(
             )
             .await
         },
-        answer,
+        |created| {
+            decided_at_once =
+                (created.state.status() != VettingStatus::InReview).then(|| created.state.status());
+            answer(created)
+        },
     )
     .await?;
+    if let Some(status) = decided_at_once {
+        state.metrics.decided(status, DecidedBy::Rule);
+    }
     state.jobs_ready.notify_waiters();
     idempotency::respond(answered)
 }

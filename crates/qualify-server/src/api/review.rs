@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::pagination;
 use crate::http::{IdPath, LenientJson, QueryParams};
 use crate::identity::Reviewer;
+use crate::metrics::DecidedBy;
 use crate::usecases::{self, Decider, When};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
@@ -187,6 +188,9 @@ pub(crate) async fn decide(
         })
         .await?;
     state.jobs_ready.notify_waiters();
+    state
+        .metrics
+        .decided(decided.state.status(), DecidedBy::Reviewer);
     tracing::info!(request = %id, status = %decided.state.status(), reviewer = ?decider, "decided");
     Ok(Wire::ok(vetting_request_dto(decided)))
 }

@@ -231,6 +231,24 @@ pub(crate) async fn issue(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthError> {
+    let issued = issue_token(&state, tenant, &headers, form).await;
+    match &issued {
+        Ok((_, grant_type)) => state.metrics.token_issued(grant_type),
+        Err(refused) => state.metrics.token_refused(refused.error),
+    }
+    issued.map(|(response, _)| response)
+}
+
+/// The grant types the endpoint takes.
+pub(crate) const GRANT_TYPES: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+
+/// Issues a token, or says why not; with the grant type it was issued under.
+async fn issue_token(
+    state: &AppState,
+    tenant: Result<PathText, ApiError>,
+    headers: &HeaderMap,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Result<(Response, &'static str), OAuthError> {
     let Form(form) =
         form.map_err(|rejection| OAuthError::invalid_request(rejection.body_text()))?;
     // A tenant whose %-escapes are not UTF-8 is a tenant that does not exist, shown as such.
@@ -241,15 +259,12 @@ pub(crate) async fn issue(
             "AADSTS90002: Tenant '{shown}' not found; use the tenant's GUID."
         ))
     })?;
-    let basic = basic_credentials(&headers);
-    let grant_type = required(&form.grant_type, "grant_type")?;
-    if !matches!(
-        grant_type,
-        "client_credentials" | "password" | "refresh_token"
-    ) {
-        return Err(OAuthError::unsupported_grant_type(grant_type));
-    }
-    let app = client(&state, tenant, &form, basic.as_ref()).await?;
+    let basic = basic_credentials(headers);
+    let requested = required(&form.grant_type, "grant_type")?;
+    let Some(grant_type) = GRANT_TYPES.into_iter().find(|g| *g == requested) else {
+        return Err(OAuthError::unsupported_grant_type(requested));
+    };
+    let app = client(state, tenant, &form, basic.as_ref()).await?;
     let (user, scope, refresh) = match grant_type {
         "client_credentials" => (
             None,
@@ -270,7 +285,7 @@ pub(crate) async fn issue(
                 }
             };
             let refresh = if offline {
-                Some(start_refresh_family(&state, &app, &user, &scope).await?)
+                Some(start_refresh_family(state, &app, &user, &scope).await?)
             } else {
                 None
             };
@@ -279,7 +294,7 @@ pub(crate) async fn issue(
         _ => {
             let presented = required(&form.refresh_token, "refresh_token")?;
             let successor = random_secret().ok_or_else(|| server_error("no randomness"))?;
-            let (user, scope) = redeem(&state, &app, presented, &successor).await?;
+            let (user, scope) = redeem(state, &app, presented, &successor).await?;
             (Some(user), scope, Some(successor))
         }
     };
@@ -318,7 +333,7 @@ pub(crate) async fn issue(
     response
         .headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok((response, grant_type))
 }
 
 /// The first refresh token of a new sign-in.

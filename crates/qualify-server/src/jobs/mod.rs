@@ -35,6 +35,23 @@ const DECIDE_BY_RULE: &str = "vetting.decide";
 const DELIVER_PARTNER_EVENT: &str = "partner-webhook.deliver";
 /// The kinds that deliver an event: what may be redelivered.
 pub(crate) const DELIVERY_KINDS: [&str; 2] = [DELIVER_EVENT, DELIVER_PARTNER_EVENT];
+/// Every kind this build runs.
+pub(crate) const KINDS: [&str; 3] = [DELIVER_EVENT, DECIDE_BY_RULE, DELIVER_PARTNER_EVENT];
+
+/// `kind` as a metric's label: one of [`KINDS`], or `other` (a row of a kind this build does not
+/// know, left by another version), so labels stay a fixed set whatever the table holds.
+pub(crate) fn kind_label(kind: &str) -> &'static str {
+    KINDS.into_iter().find(|k| *k == kind).unwrap_or("other")
+}
+
+/// Whose receiver a job of `kind` delivers to, as deliveries are counted.
+fn delivery_receiver(kind: &str) -> Option<&'static str> {
+    match kind {
+        DELIVER_EVENT => Some("operator"),
+        DELIVER_PARTNER_EVENT => Some("partner"),
+        _ => None,
+    }
+}
 
 impl Job {
     /// The job as stored, due at `run_at`.

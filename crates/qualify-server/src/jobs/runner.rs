@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::{Job, JobOutcome, Ran};
 use crate::AppState;
 use crate::events;
+use crate::metrics::AttemptOutcome;
 
 /// Runs this node's jobs, one claimed job at a time, as the worker named `name`.
 #[derive(Debug, Clone)]
@@ -226,6 +227,16 @@ impl JobRunner {
         };
         if let Err(error) = recorded {
             tracing::warn!(error = %error, "recording a job's outcome failed; its lease will expire and it will run again");
+        }
+        let counted = match &outcome {
+            JobOutcome::Done => AttemptOutcome::Done,
+            JobOutcome::Retry(_) => AttemptOutcome::Retry,
+            JobOutcome::Dead(_) => AttemptOutcome::Dead,
+        };
+        let metrics = &self.state.metrics;
+        metrics.job_attempt(super::kind_label(&claimed.kind), counted);
+        if let Some(receiver) = super::delivery_receiver(&claimed.kind) {
+            metrics.delivery(receiver, counted);
         }
         outcome
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::runner::Attempt;
 use crate::AppState;
+use crate::metrics::DecidedBy;
 use crate::usecases::{Decider, UseCaseError, When, decide};
 
 /// The decision a rule scheduled: the job's payload.
@@ -75,6 +76,9 @@ impl TimedDecision {
         match decided {
             Ok(record) => {
                 state.jobs_ready.notify_waiters();
+                state
+                    .metrics
+                    .decided(record.state.status(), DecidedBy::Rule);
                 tracing::info!(request = %self.request, rule = %self.rule, status = %record.state.status(), "decided by a rule");
                 Attempt::Done
             }

@@ -157,6 +157,8 @@ pub struct Settings {
     /// load balancers take it out of rotation before it stops accepting connections.
     #[serde(with = "humantime_serde")]
     pub shutdown_delay: Duration,
+    /// Where to serve Prometheus metrics (`GET /metrics`), apart from the API; off by default.
+    pub metrics_listen: Option<SocketAddr>,
     /// Connections open at once; more wait to be accepted [default: what the open-files limit
     /// allows, keeping 256 descriptors for the database and deliveries].
     pub max_connections: Option<usize>,
@@ -251,6 +253,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             shutdown_delay: Duration::ZERO,
+            metrics_listen: None,
             max_connections: None,
             sqlite_sync: None,
             db_max_connections: None,

@@ -37,6 +37,8 @@ pub(crate) struct TestServer {
     pub(crate) base: String,
     /// The public URL the server was told it has: the base of its tokens' issuer.
     pub(crate) public_url: String,
+    /// `http://…/metrics`, with `metrics_listen` set.
+    pub(crate) metrics_url: Option<String>,
     pub(crate) http: reqwest::Client,
     /// Runs the server's jobs when a test says so.
     jobs: JobRunner,
@@ -74,6 +76,9 @@ impl TestServer {
         let jobs = app.job_runner();
         let base = format!("http://{}", app.local_addr());
         let public_url = app.public_url().to_owned();
+        let metrics_url = app
+            .metrics_addr()
+            .map(|addr| format!("http://{addr}/metrics"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
@@ -81,6 +86,7 @@ impl TestServer {
         let server = Self {
             base,
             public_url,
+            metrics_url,
             http: reqwest::Client::new(),
             jobs,
             shutdown: Some(tx),

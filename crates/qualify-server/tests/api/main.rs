@@ -17,6 +17,7 @@ mod helpers;
 mod idempotency;
 mod isolation;
 mod legacy;
+mod metrics;
 mod multinode;
 mod openapi;
 mod partner_webhooks;

@@ -74,6 +74,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     shutdown_delay: Option<String>,
+    /// Serve Prometheus metrics (GET /metrics) on this address, apart from the API, e.g. 127.0.0.1:9464 [default: off] (docs/operations.md).
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_listen: Option<String>,
     /// Connections open at once; more wait to be accepted [default: the open-files limit, raised to its maximum, less 256].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@
 //! - `reads`: GET throughput with the verified-token cache on and off.
 //! - `rules`, `webhooks`: what vetting rules and a partner's registered webhook cost.
 //! - `start`: how long a server on an empty database takes to answer.
+//! - `metrics`: a scrape parses, and every series moves as the server works.
 //! - `crash`: the reliability suite: SIGKILLs under load, then every acknowledged write checked.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a report on stdout is this program's job
@@ -15,6 +16,7 @@
 mod baseline;
 mod crash;
 mod disk;
+mod metrics;
 mod reads;
 mod rules;
 mod seed;
@@ -64,6 +66,11 @@ enum Command {
         after_help = "Examples:\n  qualify-bench crash                          # 20 kills on SQLite, 20 of a node of two on PostgreSQL\n  qualify-bench crash --cycles 5 --targets sqlite --customers 20000"
     )]
     Crash(crash::CrashArgs),
+    /// Scrapes servers with --metrics-listen before and after working them; checks every series moved.
+    #[command(
+        after_help = "Example:\n  qualify-bench metrics --duration 5s --save-scrape /tmp/scrape   # also writes /tmp/scrape-sqlite.txt, …"
+    )]
+    Metrics(metrics::MetricsArgs),
     /// Milliseconds from spawning a server on an empty database to its first /healthz 200.
     #[command(after_help = "Example:\n  qualify-bench start --runs 15")]
     Start(start::StartArgs),
@@ -116,6 +123,7 @@ fn main() -> anyhow::Result<()> {
             Command::Webhooks(args) => webhooks::webhooks(args, server_cpu).await,
             Command::Crash(args) => crash::crash(args, server_cpu).await,
             Command::Start(args) => start::start(args, server_cpu).await,
+            Command::Metrics(args) => metrics::metrics(args, server_cpu).await,
             Command::Baseline => Ok(()),
         }
     })

@@ -2,7 +2,8 @@
 //! verified-token cache and without (`--compare cache`, the default), or with `--dev` and
 //! without (`--compare dev`: what the test control plane costs a request when no test uses it),
 //! logging as by default and with the request log off (`--compare logging`: what a line per request
-//! costs), or two servers alike (`--compare same`: the noise of the machine, against which the
+//! costs), with `--metrics-listen` and without (`--compare metrics`: what counting and timing
+//! each request costs), or two servers alike (`--compare same`: the noise of the machine, against which the
 //! others are read). Every server logs as a user's does by default unless the comparison says.
 
 use std::process::Command;
@@ -31,6 +32,8 @@ pub(crate) enum Compare {
     Dev,
     /// Logging as by default (`info`, a line per request) and with the request log off.
     Logging,
+    /// Prometheus metrics served (`--metrics-listen`: each request counted and timed) and not.
+    Metrics,
     /// Two servers alike (without `--dev`): how far apart this machine measures the same thing.
     Same,
 }
@@ -112,19 +115,27 @@ fn operated_partner(binary: &std::path::Path, database: &str) -> anyhow::Result<
 pub(crate) async fn reads(args: ReadArgs, cpu: Option<usize>) -> anyhow::Result<()> {
     let binary = qualify_binary(&args.common)?;
     let (_db, customers, (first, second), tokens, names) = match args.compare {
-        Compare::Cache | Compare::Logging => {
+        Compare::Cache | Compare::Logging | Compare::Metrics => {
             let (db, seeded) = prepared(&binary, args.customers, 0, cpu).await?;
             let database = db.url().expose();
-            let (on, off) = if args.compare == Compare::Cache {
-                (
+            let (on, off) = match args.compare {
+                Compare::Cache => (
                     qualify(&binary, &database, &["--token-cache", "10000"], cpu)?,
                     qualify(&binary, &database, &["--token-cache", "0"], cpu)?,
-                )
-            } else {
-                (
+                ),
+                Compare::Metrics => (
+                    qualify(
+                        &binary,
+                        &database,
+                        &["--metrics-listen", "127.0.0.1:0"],
+                        cpu,
+                    )?,
+                    qualify(&binary, &database, &[], cpu)?,
+                ),
+                _ => (
                     qualify(&binary, &database, &[], cpu)?,
                     serve_logging(&binary, &database, &["--dev"], cpu, Some(REQUEST_LOG_OFF))?,
-                )
+                ),
             };
             let tokens = (
                 user_token(&on.base, dev::PARTNER_A).await?,
@@ -135,10 +146,10 @@ pub(crate) async fn reads(args: ReadArgs, cpu: Option<usize>) -> anyhow::Result<
                 seeded.with_history,
                 (on, off),
                 tokens,
-                if args.compare == Compare::Cache {
-                    ["token cache on", "token cache off"]
-                } else {
-                    ["default logging", "request log off"]
+                match args.compare {
+                    Compare::Cache => ["token cache on", "token cache off"],
+                    Compare::Metrics => ["metrics served", "no metrics"],
+                    _ => ["default logging", "request log off"],
                 },
             )
         }

@@ -34,7 +34,7 @@ pub(crate) struct WebhookArgs {
 }
 
 /// A receiver on this machine that answers 200 and counts what it got; its URL.
-async fn receiver(count: Arc<AtomicU64>) -> anyhow::Result<String> {
+pub(crate) async fn receiver(count: Arc<AtomicU64>) -> anyhow::Result<String> {
     let app = axum::Router::new().route(
         "/events",
         axum::routing::post(move || {
