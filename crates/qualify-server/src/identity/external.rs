@@ -57,7 +57,9 @@ struct Issuer {
 /// Every trusted external issuer.
 pub(crate) struct ExternalIssuers {
     issuers: Vec<Issuer>,
-    http: reqwest::Client,
+    /// Built at the first fetch: most servers trust no external issuer, and building a client
+    /// (its TLS roots) is a few milliseconds of every start.
+    http: std::sync::OnceLock<reqwest::Client>,
     /// How often an unknown `kid` (or a failed fetch) may cause a fetch.
     refresh_interval: Duration,
 }
@@ -105,11 +107,6 @@ fn issuer_matches(template: &str, iss: &str, tid: &str) -> bool {
 
 impl ExternalIssuers {
     pub(crate) fn new(trusted: Vec<TrustedIssuer>, refresh_interval: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .user_agent(concat!("qualify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
         let issuers = trusted
             .into_iter()
             .map(|trust| Issuer {
@@ -120,7 +117,7 @@ impl ExternalIssuers {
             .collect();
         Self {
             issuers,
-            http,
+            http: std::sync::OnceLock::new(),
             refresh_interval,
         }
     }
@@ -130,16 +127,21 @@ impl ExternalIssuers {
         issuer: &Issuer,
     ) -> Result<Fetched, Box<dyn std::error::Error + Send + Sync>> {
         let base = issuer.trust.url.as_str().trim_end_matches('/');
-        let discovery: Discovery = self
-            .http
+        let http = self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .user_agent(concat!("qualify/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default()
+        });
+        let discovery: Discovery = http
             .get(format!("{base}/.well-known/openid-configuration"))
             .send()
             .await?
             .error_for_status()?
             .json()
             .await?;
-        let set: JwkSet = self
-            .http
+        let set: JwkSet = http
             .get(discovery.jwks_uri)
             .send()
             .await?
