@@ -17,6 +17,7 @@ mod baseline;
 mod crash;
 mod disk;
 mod metrics;
+mod postgres;
 mod reads;
 mod rules;
 mod seed;

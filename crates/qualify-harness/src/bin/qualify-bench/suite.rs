@@ -1,5 +1,6 @@
 //! `qualify-bench all`: the whole suite of BENCHMARKS.md, on servers configured as a user's are
-//! by default (text logs, a line per request), with the request log off beside them for the GETs.
+//! by default (text logs, a line per request), with the request log off beside them for the GETs,
+//! and GETs and POSTs on PostgreSQL (one node, two) when it is reachable.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,9 @@ pub(crate) struct SuiteArgs {
     /// and a 10-minute soak at a few thousand submissions a second.
     #[arg(long, default_value_t = 1_200_000)]
     fresh_customers: usize,
+    /// Customers without qualifications for the PostgreSQL POSTs (one node, then two).
+    #[arg(long, default_value_t = 100_000)]
+    postgres_fresh_customers: usize,
     /// How long the soak runs (a 90/10 mix) before memory is read again.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     soak: Duration,
@@ -58,6 +62,8 @@ struct SuiteReport {
     get_large_ratio_to_small: Option<f64>,
     post: Measured,
     mixed: Measured,
+    /// GETs and POSTs on PostgreSQL, one node and two; absent when none was reachable.
+    postgres: Option<Vec<crate::postgres::PostgresRow>>,
     cold_start_empty_ms: f64,
     cold_start_large_ms: Option<f64>,
     rss_idle_kib: u64,
@@ -87,6 +93,7 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
         args.customers = args.customers.min(300);
         args.large_customers = args.large_customers.min(1_000);
         args.fresh_customers = args.fresh_customers.min(2_000);
+        args.postgres_fresh_customers = args.postgres_fresh_customers.min(2_000);
         args.soak = args.soak.min(Duration::from_secs(2));
     }
     let binary = qualify_binary(&args.common)?;
@@ -265,6 +272,18 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
         small.terminate()?;
         large.terminate()?;
     }
+    let postgres = crate::postgres::rows(
+        &binary,
+        args.customers,
+        args.postgres_fresh_customers,
+        &crate::postgres::Load {
+            connections,
+            duration,
+            rounds,
+        },
+        cpu,
+    )
+    .await?;
     let mut empty_starts = Vec::new();
     for _ in 0..3 {
         let empty = TestDatabase::sqlite();
@@ -288,6 +307,7 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
         get_large_ratio_to_small,
         post,
         mixed,
+        postgres,
         cold_start_empty_ms: median(empty_starts),
         cold_start_large_ms,
         rss_idle_kib,
@@ -352,6 +372,22 @@ fn print_suite(r: &SuiteReport) {
         ),
     );
     row("90/10 GET/POST", &r.mixed, "");
+    for pg in r.postgres.iter().flatten() {
+        let nodes = match pg.nodes {
+            1 => "one node".to_owned(),
+            n => format!("{n} nodes, load spread over them"),
+        };
+        row(
+            &format!("GET, PostgreSQL, {nodes}"),
+            &pg.get,
+            &format!("{:.2} of SQLite's", pg.get.median.rps / r.get.median.rps),
+        );
+        row(
+            &format!("POST, PostgreSQL, {nodes}"),
+            &pg.post,
+            &format!("{:.2} of SQLite's", pg.post.median.rps / r.post.median.rps),
+        );
+    }
     println!();
     println!("| measure | value |");
     println!("|---|---:|");
