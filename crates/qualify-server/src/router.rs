@@ -146,10 +146,15 @@ fn router(state: AppState) -> Router {
     }
     routes
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url(
-            "/openapi.json",
-            crate::openapi::document(state.settings.dev),
-        ))
+        .merge(
+            Router::from(utoipa_swagger_ui::SwaggerUi::new("/docs").url(
+                "/openapi.json",
+                crate::openapi::document(state.settings.dev),
+            ))
+            .layer(middleware::from_fn(
+                crate::http::docs_assets::gunzip_unless_accepted,
+            )),
+        )
         .fallback(layers::not_found)
         .method_not_allowed_fallback(layers::method_not_allowed)
         .layer(layers)

@@ -3,6 +3,7 @@
 
 pub(crate) mod caller;
 pub(crate) mod connections;
+pub(crate) mod docs_assets;
 mod extract;
 pub(crate) mod idempotency;
 pub(crate) mod middleware;

@@ -104,6 +104,26 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
     let page = server.http.get(server.url("/docs/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("swagger-ui"));
+
+    // The assets are stored gzipped: sent so to a browser, decompressed for anyone else.
+    let bundle = server.url("/docs/swagger-ui-bundle.js");
+    let to_browser = server
+        .http
+        .get(&bundle)
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(to_browser.headers()["content-encoding"], "gzip");
+    let gzipped = to_browser.bytes().await.unwrap();
+    assert_eq!(&gzipped[..2], &[0x1f, 0x8b], "a gzip stream");
+    let to_script = server.http.get(&bundle).send().await.unwrap();
+    assert_eq!(to_script.status(), StatusCode::OK);
+    assert!(to_script.headers().get("content-encoding").is_none());
+    assert_eq!(to_script.headers()["vary"], "accept-encoding");
+    let plain = to_script.text().await.unwrap();
+    assert!(plain.contains("SwaggerUIBundle"), "readable JavaScript");
+    assert!(plain.len() > gzipped.len() * 2);
     server.stop().await;
 }
 

@@ -64,6 +64,8 @@ struct SuiteReport {
     mixed: Measured,
     /// GETs and POSTs on PostgreSQL, one node and two; absent when none was reachable.
     postgres: Option<Vec<crate::postgres::PostgresRow>>,
+    /// The size of the `qualify` binary measured.
+    binary_bytes: u64,
     cold_start_empty_ms: f64,
     cold_start_large_ms: Option<f64>,
     rss_idle_kib: u64,
@@ -308,6 +310,7 @@ pub(crate) async fn all(mut args: SuiteArgs, cpu: Option<usize>) -> anyhow::Resu
         post,
         mixed,
         postgres,
+        binary_bytes: std::fs::metadata(&binary).map_or(0, |m| m.len()),
         cold_start_empty_ms: median(empty_starts),
         cold_start_large_ms,
         rss_idle_kib,
@@ -391,6 +394,10 @@ fn print_suite(r: &SuiteReport) {
     println!();
     println!("| measure | value |");
     println!("|---|---:|");
+    println!(
+        "| the qualify binary measured | {:.1} MB |",
+        r.binary_bytes as f64 / 1e6
+    );
     println!(
         "| cold start to first 200, empty database | {:.1} ms |",
         r.cold_start_empty_ms
