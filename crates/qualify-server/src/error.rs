@@ -262,8 +262,21 @@ pub struct OAuthError {
     pub basic_auth_failed: bool,
 }
 
+/// Every `error` an [`OAuthError`] carries.
+pub(crate) const OAUTH_ERRORS: [&str; 5] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
+
 impl OAuthError {
     fn new(error: &'static str, description: impl Into<String>) -> Self {
+        debug_assert!(
+            OAUTH_ERRORS.contains(&error),
+            "{error} is not in OAUTH_ERRORS"
+        );
         Self {
             error,
             description: description.into(),

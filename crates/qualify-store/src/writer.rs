@@ -106,8 +106,11 @@ impl State {
         let committed = abandoned.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?));
         match committed {
             Ok(()) => {
+                // A batch whose writers all rolled back commits nothing of theirs.
                 let writes = batch.writers.load(Ordering::Acquire);
-                self.batch_writes.observe(writes as f64);
+                if writes > 0 {
+                    self.batch_writes.observe(writes as f64);
+                }
                 self.checkpoints.after_commit(&self.conn);
             }
             Err(_) => drop(self.conn.execute_batch("ROLLBACK")),

@@ -201,7 +201,9 @@ pub(crate) async fn submit_for_vetting(
         },
     )
     .await?;
-    if let Some(status) = decided_at_once {
+    // A replayed answer is another request's decision (a retry that lost a race ran the use
+    // case too, and rolled it back): only this request's own committed decision counts.
+    if let (Some(status), false) = (decided_at_once, answered.replayed) {
         state.metrics.decided(status, DecidedBy::Rule);
     }
     state.jobs_ready.notify_waiters();

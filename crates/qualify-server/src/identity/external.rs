@@ -59,7 +59,7 @@ pub(crate) struct ExternalIssuers {
     issuers: Vec<Issuer>,
     /// Built at the first fetch: most servers trust no external issuer, and building a client
     /// (its TLS roots) is a few milliseconds of every start.
-    http: std::sync::OnceLock<reqwest::Client>,
+    http: tokio::sync::OnceCell<reqwest::Client>,
     /// How often an unknown `kid` (or a failed fetch) may cause a fetch.
     refresh_interval: Duration,
 }
@@ -117,7 +117,7 @@ impl ExternalIssuers {
             .collect();
         Self {
             issuers,
-            http: std::sync::OnceLock::new(),
+            http: tokio::sync::OnceCell::new(),
             refresh_interval,
         }
     }
@@ -127,13 +127,15 @@ impl ExternalIssuers {
         issuer: &Issuer,
     ) -> Result<Fetched, Box<dyn std::error::Error + Send + Sync>> {
         let base = issuer.trust.url.as_str().trim_end_matches('/');
-        let http = self.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .user_agent(concat!("qualify/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default()
-        });
+        let http = self
+            .http
+            .get_or_try_init(|| async {
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .user_agent(concat!("qualify/", env!("CARGO_PKG_VERSION")))
+                    .build()
+            })
+            .await?;
         let discovery: Discovery = http
             .get(format!("{base}/.well-known/openid-configuration"))
             .send()

@@ -46,8 +46,17 @@ pub(crate) async fn serve(listener: TcpListener, state: AppState) {
 /// `GET /metrics`.
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     // One scrape at a time reads the counts and encodes them: another would clear the counted
-    // gauges while this one writes them out.
-    let _one_at_a_time = state.metrics.counted.reading.lock().await;
+    // gauges while this one writes them out. A scrape that can't have its turn in time is
+    // answered 503, so queued scrapes don't hold the listener's few connections.
+    let Ok(_one_at_a_time) =
+        tokio::time::timeout(COUNTS_TIMEOUT, state.metrics.counted.reading.lock()).await
+    else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "another scrape is still reading the counts\n",
+        )
+            .into_response();
+    };
     read_counts(&state).await;
     let registry = state.metrics.registry();
     let mut body = String::with_capacity(32 * 1024);
@@ -93,8 +102,10 @@ async fn read_counts(state: &AppState) {
         )
     })
     .await;
+    // Until the counts are read, nothing is said of them: a failed read leaves no stale value.
     counted.vetting_requests.clear();
     counted.jobs.clear();
+    counted.oldest_in_review_seconds.set(f64::NAN);
     let (states, oldest, jobs) = match read {
         Ok(Ok(counts)) => counts,
         Ok(Err(error)) => {

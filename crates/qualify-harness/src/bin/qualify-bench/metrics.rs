@@ -125,7 +125,7 @@ async fn exercise(
     let http = reqwest::Client::new();
     let before = scrape_all(&http, &urls).await?;
 
-    // Tokens: four issued (partner A's user, the reviewer, partner A's app), one refused.
+    // Tokens: two issued (partner A's user, the reviewer), one refused (a wrong secret).
     let partner = user_token(base, dev::PARTNER_A).await?;
     let reviewer = user_token(base, dev::OPERATOR).await?;
     let refused = http
