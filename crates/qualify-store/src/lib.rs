@@ -55,7 +55,7 @@ pub use error::{StoreError, Unique};
 pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};
 pub use jobs::{ClaimedJob, JobRecord, JobState, NewJob};
-pub use metrics::JobCount;
+pub use metrics::{JOB_COUNT_STATES, JobCount};
 pub use partner_rules::{PartnerControls, StoredRules};
 pub use partner_webhooks::{
     DeliveryAttempt, StoredWebhookSigner, ValidationEvent, WebhookRegistration,

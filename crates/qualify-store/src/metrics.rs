@@ -66,13 +66,17 @@ impl Collector for PoolUse {
     }
 }
 
+/// The states [`Store::job_counts`] counts jobs in: `due` (waiting for a worker), `running`
+/// (leased), `scheduled` (due later), `dead` (given up). Done jobs are not counted.
+pub const JOB_COUNT_STATES: [&str; 4] = ["due", "running", "scheduled", "dead"];
+
 /// Jobs of one kind in one state, as a scrape counts them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobCount {
     /// The job's kind.
     pub kind: String,
-    /// `due` (waiting for a worker), `running` (leased), `scheduled` (due later) or `dead`.
-    pub state: String,
+    /// One of [`JOB_COUNT_STATES`].
+    pub state: &'static str,
     /// How many.
     pub count: u64,
 }
@@ -141,14 +145,19 @@ impl Store {
             .bind(now.unix_millis())
             .fetch_all(pool)
             .await?);
-        Ok(rows
-            .into_iter()
-            .map(|row| JobCount {
-                kind: row.kind,
-                state: row.job_state,
-                count: u64::try_from(row.jobs).unwrap_or_default(),
+        rows.into_iter()
+            .map(|row| {
+                let state = JOB_COUNT_STATES
+                    .into_iter()
+                    .find(|state| *state == row.job_state)
+                    .ok_or_else(|| StoreError::corrupt("job state", &row.job_state))?;
+                Ok(JobCount {
+                    kind: row.kind,
+                    state,
+                    count: u64::try_from(row.jobs).unwrap_or_default(),
+                })
             })
-            .collect())
+            .collect()
     }
 }
 

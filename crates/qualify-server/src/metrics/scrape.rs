@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::{prometheus_text, text};
+use qualify_store::JOB_COUNT_STATES;
 use qualify_types::VettingStatus;
 use tokio::net::TcpListener;
 
@@ -146,7 +147,7 @@ async fn read_counts(state: &AppState) {
         .oldest_in_review_seconds
         .set(waited_ms as f64 / 1000.0);
     for kind in crate::jobs::KINDS {
-        for job_state in JOB_STATES {
+        for job_state in JOB_COUNT_STATES {
             counted
                 .jobs
                 .get_or_create(&JobLabels {
@@ -157,21 +158,15 @@ async fn read_counts(state: &AppState) {
         }
     }
     for job in jobs {
-        let Some(job_state) = JOB_STATES.into_iter().find(|s| *s == job.state) else {
-            continue;
-        };
         counted
             .jobs
             .get_or_create(&JobLabels {
                 kind: crate::jobs::kind_label(&job.kind),
-                state: job_state,
+                state: job.state,
             })
             .inc_by(i64::try_from(job.count).unwrap_or(i64::MAX));
     }
 }
-
-/// The states of a job not done, as the store counts them.
-const JOB_STATES: [&str; 4] = ["due", "running", "scheduled", "dead"];
 
 #[cfg(test)]
 mod tests {
