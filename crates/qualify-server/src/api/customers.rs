@@ -31,6 +31,9 @@ pub(crate) struct CreateCustomerInput {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CompanyProfileInput {
+    /// The new customer's id is the server's to make: one sent is ignored, but it must at least
+    /// be what the contract says it is (a GUID), or the request is malformed.
+    tenant_id: Option<String>,
     domain: Option<String>,
     company_name: Option<String>,
 }
@@ -69,6 +72,14 @@ impl TryFrom<CreateCustomerInput> for ValidCustomer {
         let company = input
             .company_profile
             .ok_or(InvalidValue::missing("companyProfile"))?;
+        if let Some(tenant) = &company.tenant_id
+            && tenant.parse::<uuid::Uuid>().is_err()
+        {
+            return Err(InvalidValue::new(
+                "companyProfile.tenantId",
+                "must be a GUID (or left out: the server gives the customer its id)",
+            ));
+        }
         let domain = CustomerDomain::parse(
             company
                 .domain

@@ -72,6 +72,10 @@ async fn invalid_customers_are_refused_naming_the_property() {
                 json!({"companyProfile": {"domain": "x.com"}, "billingProfile": {"companyName": "X", "email": "nope"}}),
                 "billingProfile.email",
             ),
+            (
+                json!({"companyProfile": {"tenantId": "not-a-guid", "domain": "x.com"}, "billingProfile": {"companyName": "X"}}),
+                "companyProfile.tenantId",
+            ),
         ] {
             let description = assert_error(
                 server.post("/v1/customers", &partner, &body).await,
