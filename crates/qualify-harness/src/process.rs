@@ -197,6 +197,19 @@ impl ServerProcess {
         self.proc_status("VmHWM:")
     }
 
+    /// The CPU time all its threads have used so far (user and system), in seconds: what a
+    /// request costs the server, whatever the machine's other load does to its throughput.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // The command name (field 2) may hold spaces; the fields after its closing parenthesis
+        // start at field 3, so utime and stime (fields 14 and 15) are the 12th and 13th of them.
+        let mut after_name = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+        let user: u64 = after_name.next()?.parse().ok()?;
+        let system: u64 = after_name.next()?.parse().ok()?;
+        // Linux reports them in USER_HZ, which is 100 on x86_64 and aarch64.
+        Some((user + system) as f64 / 100.0)
+    }
+
     fn proc_status(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let line = status.lines().find(|line| line.starts_with(field))?;

@@ -10,7 +10,6 @@ use axum::routing::{delete, get, post};
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::api::{
     audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
@@ -104,6 +103,7 @@ fn test_control_routes() -> Router<AppState> {
 /// The routes with their layers; the outermost layer is listed first.
 fn router(state: AppState) -> Router {
     let layers = ServiceBuilder::new()
+        .layer(trace::RequestLogLayer)
         .layer(middleware::from_fn(request_ids::request_ids))
         // Only when metrics are served: without them, requests pay nothing for counting.
         .option_layer(
@@ -112,11 +112,6 @@ fn router(state: AppState) -> Router {
                 .metrics_listen
                 .is_some()
                 .then(|| crate::metrics::http::RequestMetricsLayer(state.clone())),
-        )
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(trace::make_span)
-                .on_response(trace::on_response),
         )
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::internal("a handler panicked").into_response()

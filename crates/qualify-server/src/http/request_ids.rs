@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use qualify_types::{CORRELATION_ID_HEADER, REQUEST_ID_HEADER};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::ApiError;
@@ -71,7 +72,11 @@ pub(crate) async fn request_ids(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(ids.clone());
     let mut response = match rejection {
         Some(error) => error.into_response(),
-        None => next.run(request).await,
+        None => {
+            next.run(request)
+                .instrument(super::trace::span(&ids.request_id, &ids.correlation_id))
+                .await
+        }
     };
     let headers = response.headers_mut();
     for (name, value) in [

@@ -64,7 +64,8 @@ impl FromRequestParts<AppState> for Principal {
 }
 
 /// Keeps the verified caller for the request's later extractors, names its tenant in the
-/// request's log span, and tells a layer waiting to know (`http::caller`).
+/// request's span (when on), and tells the layers waiting to know (`http::caller`): the request
+/// log among them.
 fn remember(parts: &mut Parts, principal: &Principal) {
     tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
     crate::http::caller::note(principal.tenant_id);

@@ -75,6 +75,78 @@ async fn sigterm_stops_the_server_cleanly_and_the_log_holds_no_secret() {
 }
 
 #[tokio::test]
+async fn each_request_is_one_line_with_what_finds_it_again_as_text_and_as_json() {
+    const REQUEST_ID: &str = "5f1d4b2e-0c1a-4d8e-9b7a-3c2e1f0a9b8c";
+    const CORRELATION_ID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+    for json in [false, true] {
+        let args = ["--dev", "--database", &database];
+        // As a user's server logs by default (text, `info`), and as JSON lines.
+        let command = if json {
+            qualify_harness::ServerCommand::new(crate::process::BINARY, &args)
+        } else {
+            qualify_harness::ServerCommand::defaults(crate::process::BINARY, &args)
+        };
+        let server = qualify_harness::ServerProcess::spawn(&command).unwrap();
+        let token = user_token(&server.base, PARTNER_A).await;
+        let listed = reqwest::Client::new()
+            .get(format!("{}/v1/customers", server.base))
+            .bearer_auth(&token)
+            .header("MS-RequestId", REQUEST_ID)
+            .header("MS-CorrelationId", CORRELATION_ID)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status(), StatusCode::OK);
+        let (_, log) = server.terminate().unwrap();
+        let line = log
+            .lines()
+            .find(|line| line.contains(REQUEST_ID))
+            .unwrap_or_else(|| panic!("no line for the request: {log}"));
+        let expected = [
+            ("level", "INFO"),
+            ("message", "request finished"),
+            ("method", "GET"),
+            ("route", "/v1/customers"),
+            ("status", "200"),
+            ("request_id", REQUEST_ID),
+            ("correlation_id", CORRELATION_ID),
+            ("tenant", PARTNER_A.tenant_id),
+            ("target", "qualify_server::http::trace"),
+        ];
+        if json {
+            let event: Value = serde_json::from_str(line).unwrap();
+            for (name, value) in expected {
+                let logged = match &event[name] {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                assert_eq!(logged, value, "{name} in {line}");
+            }
+            assert!(event["latency_ms"].as_f64().is_some(), "{line}");
+        } else {
+            let (_, rest) = line.split_once(' ').unwrap();
+            let rest = rest
+                .trim_start()
+                .strip_prefix("INFO qualify_server::http::trace: request finished ")
+                .unwrap_or_else(|| panic!("{line}"));
+            let fields: std::collections::HashMap<&str, &str> = rest
+                .split(' ')
+                .filter_map(|pair| pair.split_once('='))
+                .collect();
+            for (name, value) in &expected[2..8] {
+                assert_eq!(fields.get(name), Some(value), "{name} in {line}");
+            }
+            assert!(fields["latency_ms"].parse::<f64>().is_ok(), "{line}");
+        }
+        for secret in [token.as_str(), PARTNER_A.client_secret, PARTNER_A.password] {
+            assert!(!log.contains(secret), "the log contains a secret: {log}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_log_reader_that_never_reads_slows_no_request() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();

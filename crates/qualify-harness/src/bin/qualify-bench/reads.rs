@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::Common;
 use crate::seed;
 use crate::servers::{
-    REQUEST_LOG_OFF, measured, prepared, qualify, qualify_binary, random_reads, serve,
+    REQUEST_LOG_OFF, measured, median, prepared, qualify, qualify_binary, random_reads, serve,
     serve_logging,
 };
 
@@ -193,38 +193,49 @@ pub(crate) async fn reads(args: ReadArgs, cpu: Option<usize>) -> anyhow::Result<
     };
     let customers = std::sync::Arc::new(customers);
     let (mut a, mut b) = (Vec::new(), Vec::new());
+    // The server's CPU time per answered request, per run: steadier than throughput on a machine
+    // whose other load comes and goes, since it does not count the time the server waited.
+    let (mut cpu_a, mut cpu_b) = (Vec::new(), Vec::new());
     for round in 0..args.common.rounds.max(1) {
         // A, B, then B, A: whatever favours the first (or second) of a round favours each alike.
-        let mut pair = [(&first, &tokens.0, &mut a), (&second, &tokens.1, &mut b)];
+        let mut pair = [
+            (&first, &tokens.0, &mut a, &mut cpu_a),
+            (&second, &tokens.1, &mut b, &mut cpu_b),
+        ];
         if round % 2 == 1 {
             pair.reverse();
         }
-        for (server, token, runs) in pair {
-            runs.push(
-                load::run(
-                    &[ServerProcess::addr(server)],
-                    args.common.connections,
-                    args.common.duration,
-                    random_reads(customers.clone(), token.clone()),
-                )
-                .await,
-            );
+        for (server, token, runs, cpu) in pair {
+            let cpu_before = server.cpu_seconds();
+            let report = load::run(
+                &[ServerProcess::addr(server)],
+                args.common.connections,
+                args.common.duration,
+                random_reads(customers.clone(), token.clone()),
+            )
+            .await;
+            if let (Some(before), Some(after)) = (cpu_before, server.cpu_seconds()) {
+                cpu.push((after - before) * 1e6 / report.ok.max(1) as f64);
+            }
+            runs.push(report);
         }
     }
     first.terminate()?;
     second.terminate()?;
     let (a, b) = (measured(a), measured(b));
-    for (name, m) in [(names[0], &a), (names[1], &b)] {
+    let (cpu_a, cpu_b) = (median(cpu_a), median(cpu_b));
+    for (name, m, cpu) in [(names[0], &a, cpu_a), (names[1], &b, cpu_b)] {
         println!(
-            "reads        {name:<18} {:>9.0} req/s ({:.0}–{:.0})  p50 {:>7.2} ms  p99 {:>7.2} ms  failed {:?}",
+            "reads        {name:<18} {:>9.0} req/s ({:.0}–{:.0})  p50 {:>7.2} ms  p99 {:>7.2} ms  server CPU {cpu:>5.1} µs/request  failed {:?}",
             m.median.rps, m.min_rps, m.max_rps, m.median.p50_ms, m.median.p99_ms, m.median.failed
         );
     }
     println!(
-        "{}: {:.3}x the requests per second of {}",
+        "{}: {:.3}x the requests per second of {}, at {:.3}x its server CPU per request",
         names[0],
         a.median.rps / b.median.rps,
-        names[1]
+        names[1],
+        cpu_a / cpu_b,
     );
     if let Some(path) = &args.common.json {
         std::fs::write(

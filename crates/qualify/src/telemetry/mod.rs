@@ -7,6 +7,9 @@
 //! throttled journald, a paused terminal) slows nothing, and a busy server makes one write per
 //! batch instead of one per line. The queue holds at most [`QUEUED_LINES`]; while it is full,
 //! new lines are dropped: losing log lines beats the service stopping, or its memory growing.
+//! Text lines are formatted by [`line::TextLine`], written for a line per request.
+
+mod line;
 
 use std::io::{BufWriter, IsTerminal};
 
@@ -33,7 +36,7 @@ pub(crate) fn init(format: LogFormat) -> WorkerGuard {
         .with_writer(writer)
         .with_ansi(ansi);
     let _ = match format {
-        LogFormat::Text => builder.compact().try_init(),
+        LogFormat::Text => builder.event_format(line::TextLine).try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
