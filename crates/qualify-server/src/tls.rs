@@ -2,12 +2,15 @@
 //! Qualify makes on request (a small certificate authority of its own, and a server certificate
 //! it signs for the names asked, such as `api.partnercenter.microsoft.com`). Trusting that
 //! authority, plus a hosts-file entry, lets a client with Partner Center's URL hard-coded talk to
-//! Qualify unchanged.
+//! Qualify unchanged. The authority is made to be safe to trust: its name constraints limit it
+//! to the names it was made for, it lasts three years, and its key is readable by its owner only.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, CidrSubnet, DnType, GeneralSubtree, IsCa,
+    KeyPair, KeyUsagePurpose, NameConstraints,
 };
 
 /// Where the HTTPS certificate comes from.
@@ -89,55 +92,196 @@ fn files(settings: &TlsSettings) -> Result<(PathBuf, PathBuf), TlsError> {
     }
 }
 
-/// Makes (or reuses) the local authority in `dir`, and a server certificate for `names` signed
-/// by it (made again when the names change).
-fn generate(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
-    std::fs::create_dir_all(dir).map_err(|e| TlsError::Io(dir.to_owned(), e))?;
-    let [ca_cert, ca_key, cert, key, names_file] =
-        ["ca.pem", "ca-key.pem", "cert.pem", "key.pem", "names.txt"].map(|name| dir.join(name));
-    let wanted = names.join("\n");
-    if cert.exists()
-        && key.exists()
-        && ca_cert.exists()
-        && read(&names_file).ok().as_deref() == Some(wanted.as_str())
-    {
-        return Ok((cert, key));
+/// How long the local authority is valid: a project's life, not a millennium, so that a copy
+/// of its key found later has long stopped mattering.
+const AUTHORITY_VALIDITY: Duration = Duration::from_secs(3 * 365 * 24 * 3600);
+/// How long a server certificate is valid: the most any browser accepts (397 days).
+const CERTIFICATE_VALIDITY: Duration = Duration::from_secs(397 * 24 * 3600);
+/// Either is made again when less than this is left of it.
+const RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// What was made, and until when: `not_after=SECONDS` (Unix time), then a name per line.
+#[derive(Debug, PartialEq, Eq)]
+struct Made {
+    not_after: u64,
+    names: Vec<String>,
+}
+
+impl Made {
+    fn read(path: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let mut lines = text.lines();
+        let not_after = lines.next()?.strip_prefix("not_after=")?.parse().ok()?;
+        Some(Self {
+            not_after,
+            names: lines.map(str::to_owned).collect(),
+        })
     }
-    // The authority is kept across changes of names, so a client trusts it once.
-    let fresh_authority = !(ca_cert.exists() && ca_key.exists());
-    let authority_key = if fresh_authority {
-        let key = KeyPair::generate()?;
-        write(&ca_key, &key.serialize_pem())?;
-        key
-    } else {
-        KeyPair::from_pem(&read(&ca_key)?)?
-    };
+
+    fn write(&self, path: &Path) -> Result<(), TlsError> {
+        let mut text = format!("not_after={}\n", self.not_after);
+        for name in &self.names {
+            text.push_str(name);
+            text.push('\n');
+        }
+        write(path, &text)
+    }
+
+    /// Still good at `now` for a while, and made for every one of `names`.
+    fn serves(&self, names: &[String], now: SystemTime) -> bool {
+        let left = self.not_after.saturating_sub(unix_seconds(now));
+        left > RENEW_BEFORE.as_secs() && names.iter().all(|name| self.names.contains(name))
+    }
+}
+
+fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// `params` valid from now for `validity`; the moment it ends, in Unix seconds.
+fn valid_for(params: &mut CertificateParams, now: SystemTime, validity: Duration) -> u64 {
+    // A minute's slack before now, for clients whose clocks run a little behind.
+    let from = now.checked_sub(Duration::from_secs(60)).unwrap_or(now);
+    let until = now + validity;
+    params.not_before = time::OffsetDateTime::from(from);
+    params.not_after = time::OffsetDateTime::from(until);
+    unix_seconds(until)
+}
+
+/// The names a certificate may hold, as name constraints: each host name (and its subdomains),
+/// each address alone.
+fn permitted(names: &[String]) -> NameConstraints {
+    let permitted_subtrees = names
+        .iter()
+        .map(|name| match name.parse::<std::net::IpAddr>() {
+            // The address alone: a prefix as long as the address.
+            Ok(address) => {
+                let bits = if address.is_ipv4() { 32 } else { 128 };
+                GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(address, bits))
+            }
+            Err(_) => GeneralSubtree::DnsName(name.clone()),
+        })
+        .collect();
+    NameConstraints {
+        permitted_subtrees,
+        excluded_subtrees: Vec::new(),
+    }
+}
+
+/// The authority's certificate parameters, for the names it may vouch for.
+fn authority_params(names: &[String]) -> Result<CertificateParams, TlsError> {
     let mut authority = CertificateParams::new(Vec::<String>::new())?;
     authority
         .distinguished_name
         .push(DnType::CommonName, "Qualify local development CA");
-    authority.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // It signs server certificates and nothing else: no intermediate under it, only the names
+    // it was made for.
+    authority.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    authority.name_constraints = Some(permitted(names));
     authority.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let authority = CertifiedIssuer::self_signed(authority, authority_key)?;
-    if fresh_authority {
-        write(&ca_cert, &authority.pem())?;
+    Ok(authority)
+}
+
+/// Makes (or reuses) the local authority in `dir`, and a server certificate for `names` signed
+/// by it. The authority is kept while it covers the names and has a month left, so a client
+/// trusts it once; the certificate is made again when the names change or its end nears.
+fn generate(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
+    create_private_dir(dir)?;
+    let [ca_cert, ca_key, ca_made, cert, key, cert_made] = [
+        "ca.pem",
+        "ca-key.pem",
+        "ca-names.txt",
+        "cert.pem",
+        "key.pem",
+        "names.txt",
+    ]
+    .map(|name| dir.join(name));
+    let now = SystemTime::now();
+    let authority_serves = ca_cert.exists()
+        && ca_key.exists()
+        && Made::read(&ca_made).is_some_and(|made| made.serves(names, now));
+    let certificate_serves = cert.exists()
+        && key.exists()
+        && Made::read(&cert_made)
+            .is_some_and(|made| made.serves(names, now) && made.names == names);
+    if authority_serves && certificate_serves {
+        return Ok((cert, key));
     }
+    let authority = if authority_serves {
+        // The name and key of the certificate clients trust: what a signature names.
+        let made = Made::read(&ca_made).map_or_else(|| names.to_vec(), |made| made.names);
+        CertifiedIssuer::self_signed(
+            authority_params(&made)?,
+            KeyPair::from_pem(&read(&ca_key)?)?,
+        )?
+    } else {
+        let key = KeyPair::generate()?;
+        let key_pem = key.serialize_pem();
+        let mut params = authority_params(names)?;
+        let not_after = valid_for(&mut params, now, AUTHORITY_VALIDITY);
+        let authority = CertifiedIssuer::self_signed(params, key)?;
+        write_private(&ca_key, &key_pem)?;
+        write(&ca_cert, &authority.pem())?;
+        Made {
+            not_after,
+            names: names.to_vec(),
+        }
+        .write(&ca_made)?;
+        tracing::warn!(ca = %ca_cert.display(), "made a new local development authority: clients must trust it (again) to reach the server over HTTPS");
+        authority
+    };
     let server_key = KeyPair::generate()?;
     let mut server = CertificateParams::new(names.to_vec())?;
     server.distinguished_name.push(
         DnType::CommonName,
         names.first().map_or("localhost", String::as_str),
     );
+    let not_after = valid_for(&mut server, now, CERTIFICATE_VALIDITY);
     let certificate = server.signed_by(&server_key, &authority)?;
+    write_private(&key, &server_key.serialize_pem())?;
     write(&cert, &certificate.pem())?;
-    write(&key, &server_key.serialize_pem())?;
-    write(&names_file, &wanted)?;
-    tracing::info!(ca = %ca_cert.display(), "made a development certificate; trust this authority to reach the server over HTTPS");
+    Made {
+        not_after,
+        names: names.to_vec(),
+    }
+    .write(&cert_made)?;
+    tracing::info!(ca = %ca_cert.display(), "made a development certificate, signed by the local authority");
     Ok((cert, key))
+}
+
+/// `dir`, made if missing, readable by this user only (it holds the authority's key).
+fn create_private_dir(dir: &Path) -> Result<(), TlsError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let failed = |e| TlsError::Io(dir.to_owned(), e);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(failed)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)
+}
+
+/// Writes a private key, readable and writable by this user only, from the moment it exists.
+fn write_private(path: &Path, contents: &str) -> Result<(), TlsError> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let failed = |e| TlsError::Io(path.to_owned(), e);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    // A file that existed keeps its mode through `open`: narrow it too.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(failed)?;
+    file.write_all(contents.as_bytes()).map_err(failed)
 }
 
 /// The authority certificate of the development certificates in `dir`.

@@ -75,10 +75,19 @@ enum Command {
     )]
     Token(token::TokenArgs),
     /// Create, list and show the partner's customers.
+    #[command(
+        after_help = "Examples:\n  qualify customers create --dev-identity partner-a --domain school.onmicrosoft.com --name 'Contoso School'\n  qualify customers list --dev-identity partner-a"
+    )]
     Customers(customers::CustomersArgs),
-    /// A customer's qualifications: get them, submit one for vetting.
+    /// A customer's qualifications: get them, submit one for vetting, wait for a decision.
+    #[command(
+        after_help = "Examples:\n  qualify qualifications submit 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a --qualification Education --segment K12 --wait\n  qualify qualifications get 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a"
+    )]
     Qualifications(qualifications::QualificationsArgs),
     /// Review vetting requests: list, show, approve, deny.
+    #[command(
+        after_help = "Examples:\n  qualify review list --dev-identity operator --status InReview\n  qualify review deny 7b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e --dev-identity operator --reason 'Not an accredited school'"
+    )]
     Review(review::ReviewArgs),
     /// Administer partners, applications, users, reviewers and signing keys (on the database).
     #[command(
@@ -86,6 +95,7 @@ enum Command {
     )]
     Admin(admin::AdminArgs),
     /// Check a vetting rules file before a server reads it.
+    #[command(after_help = "Example:\n  qualify rules check rules.toml")]
     Rules(rules::RulesArgs),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  qualify completions bash > /etc/bash_completion.d/qualify")]

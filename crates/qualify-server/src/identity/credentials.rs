@@ -35,9 +35,19 @@ pub(crate) async fn check_client(
     dev_mode: bool,
 ) -> Result<AppRecord, OAuthError> {
     let shown: String = client_id.chars().take(64).collect();
+    // The first thing a newcomer tries against a server started without --dev: say why it fails.
+    let hint = if !dev_mode
+        && qualify_types::dev::ALL
+            .iter()
+            .any(|identity| identity.client_id == client_id.trim())
+    {
+        " This is a well-known development identity: it exists only on a server started with --dev (qualify serve --dev)."
+    } else {
+        ""
+    };
     let not_found = || {
         OAuthError::invalid_client(format!(
-            "AADSTS700016: Application with identifier '{shown}' was not found in the directory '{tenant}'."
+            "AADSTS700016: Application with identifier '{shown}' was not found in the directory '{tenant}'.{hint}"
         ))
     };
     let Ok(client_uuid) = Uuid::try_parse(client_id.trim()) else {

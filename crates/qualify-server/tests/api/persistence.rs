@@ -96,3 +96,40 @@ async fn the_well_known_credentials_are_refused_without_dev_even_on_a_dev_databa
         prod.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_server_without_dev_says_the_development_identities_need_it() {
+    for db in TestDatabase::every_backend("dev hint").await {
+        // A database no server with --dev has seen: the identities do not exist at all.
+        let prod = TestServer::start_with(&db, |s| s.dev = false).await;
+        let response = prod.token_response(PARTNER_A, Grant::App).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = response.json().await.unwrap();
+        let description = body["error_description"].as_str().unwrap();
+        assert_eq!(body["error"], "invalid_client", "{body}");
+        assert!(
+            description.starts_with("AADSTS700016:") && description.contains("qualify serve --dev"),
+            "{body}"
+        );
+        // Any other unknown application gets Entra's words alone.
+        let unknown = prod
+            .http
+            .post(prod.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id)))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "12345678-0000-4000-8000-000000000000"),
+                ("client_secret", "whatever"),
+                ("scope", "https://api.partnercenter.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = unknown.json().await.unwrap();
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.starts_with("AADSTS700016:") && !description.contains("--dev"),
+            "{body}"
+        );
+        prod.stop().await;
+    }
+}

@@ -86,3 +86,136 @@ async fn a_client_with_partner_centers_url_reaches_qualify_over_https() {
 fn tempfile_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
+
+/// Verifies a certificate for `name` as a client trusting `ca` would (rustls's own verifier).
+fn verify(
+    ca: &rustls::pki_types::CertificateDer<'static>,
+    certificate: &rustls::pki_types::CertificateDer<'static>,
+    name: &str,
+) -> Result<(), rustls::Error> {
+    use rustls::client::danger::ServerCertVerifier;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone()).unwrap();
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        std::sync::Arc::new(roots),
+        std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+    )
+    .build()
+    .unwrap();
+    verifier
+        .verify_server_cert(
+            certificate,
+            &[],
+            &rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap(),
+            &[],
+            rustls::pki_types::UnixTime::now(),
+        )
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn the_development_authority_is_private_short_lived_and_limited_to_its_names() {
+    use rustls::pki_types::pem::PemObject;
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDatabase::sqlite();
+    let dir = tempfile_dir();
+    let tls_dir = dir.path().join("tls");
+    let names = vec![
+        HOST.to_owned(),
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+    ];
+    let server = TestServer::start_with(&db, |s| {
+        s.tls_self_signed = true;
+        s.tls_dir = tls_dir.clone();
+        s.tls_names = names.clone();
+    })
+    .await;
+    server.stop().await;
+
+    // Its keys, and the folder holding them, are this user's alone.
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&tls_dir), 0o700);
+    assert_eq!(mode(&tls_dir.join("ca-key.pem")), 0o600);
+    assert_eq!(mode(&tls_dir.join("key.pem")), 0o600);
+
+    let ca_path = qualify_server::tls::development_ca(&tls_dir);
+    let ca = rustls::pki_types::CertificateDer::from_pem_file(&ca_path).unwrap();
+    let served =
+        rustls::pki_types::CertificateDer::from_pem_file(tls_dir.join("cert.pem")).unwrap();
+    for name in &names {
+        verify(&ca, &served, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+
+    // Whoever copies its key can sign for the names it was made for, and for nothing else: a
+    // certificate it signs for another site is refused by its name constraints.
+    let ca_key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(tls_dir.join("ca-key.pem")).unwrap())
+            .unwrap();
+    let mut authority = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    authority
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Qualify local development CA");
+    let issuer = rcgen::Issuer::new(authority, ca_key);
+    let forge = |name: &str| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        rcgen::CertificateParams::new(vec![name.to_owned()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap()
+            .der()
+            .clone()
+    };
+    verify(&ca, &forge("localhost"), "localhost").expect("a name it was made for");
+    let refused = verify(
+        &ca,
+        &forge("login.microsoftonline.com"),
+        "login.microsoftonline.com",
+    );
+    assert!(
+        refused.is_err(),
+        "signed for a name outside its constraints"
+    );
+    let refused = verify(&ca, &forge("www.example.org"), "www.example.org");
+    assert!(
+        refused.is_err(),
+        "signed for a name outside its constraints"
+    );
+
+    // Years, not millennia: the authority ends within three years and a day, the server's
+    // certificate within 397 days (read with the system's openssl, a second opinion).
+    for (file, days) in [(&ca_path, 3 * 365 + 1), (&tls_dir.join("cert.pem"), 397)] {
+        let ends_within = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-checkend"])
+            .arg((days * 86_400).to_string())
+            .arg("-in")
+            .arg(file)
+            .status()
+            .expect("openssl");
+        // -checkend exits 1 when the certificate will have expired by then.
+        assert_eq!(
+            ends_within.code(),
+            Some(1),
+            "{} lasts too long",
+            file.display()
+        );
+        let lasts_a_while = std::process::Command::new("openssl")
+            .args([
+                "x509",
+                "-noout",
+                "-checkend",
+                &(300 * 86_400).to_string(),
+                "-in",
+            ])
+            .arg(file)
+            .status()
+            .expect("openssl");
+        assert_eq!(
+            lasts_a_while.code(),
+            Some(0),
+            "{} ends too soon",
+            file.display()
+        );
+    }
+}

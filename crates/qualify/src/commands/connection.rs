@@ -27,8 +27,11 @@ pub(crate) enum DevIdentityName {
     Operator,
 }
 
-/// Connection and identity flags, each also read from a `QUALIFY_*` variable.
+/// Connection and identity flags, each also read from a `QUALIFY_*` variable. Listed under
+/// their own headings in `--help`, after the command's own options, which are what a reader
+/// came for.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
 pub(crate) struct Connection {
     /// The server's URL.
     #[arg(
@@ -88,6 +91,7 @@ pub(crate) struct Connection {
     #[arg(
         long,
         global = true,
+        help_heading = "Output",
         env = "QUALIFY_OUTPUT",
         value_enum,
         value_name = "FORMAT"
@@ -95,14 +99,22 @@ pub(crate) struct Connection {
     output: Option<OutputFormat>,
 }
 
+impl OutputFormat {
+    /// The format when none is asked for: a table for a person at a terminal, JSON for a
+    /// program reading a pipe.
+    pub(crate) fn for_stdout() -> Self {
+        if std::io::stdout().is_terminal() {
+            Self::Table
+        } else {
+            Self::Json
+        }
+    }
+}
+
 impl Connection {
     /// The output format.
     pub(crate) fn output(&self) -> OutputFormat {
-        self.output.unwrap_or(if std::io::stdout().is_terminal() {
-            OutputFormat::Table
-        } else {
-            OutputFormat::Json
-        })
+        self.output.unwrap_or_else(OutputFormat::for_stdout)
     }
 
     /// The credentials the flags describe; App-only when `app_only` or when no user is given.

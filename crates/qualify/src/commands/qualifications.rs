@@ -1,5 +1,5 @@
-//! `qualify qualifications get|submit`: a customer's qualifications, and asking for one, with
-//! `--wait` until the vetting ends.
+//! `qualify qualifications get|submit|wait`: a customer's qualifications, asking for one (with
+//! `--wait` until the vetting ends), and waiting on one asked for earlier.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use qualify_client::{ClientError, WaitOptions};
+use qualify_client::{Client, ClientError, WaitOptions};
 use qualify_types::{
     CustomerId, EducationSegment, Qualification, QualificationState, QualificationSubmission,
     VettingStatus,
 };
 
-use super::connection::Connection;
+use super::connection::{Connection, OutputFormat};
 use super::output::{cell, note, print};
 
 /// Exit status when `--wait` ends with a denial.
@@ -63,6 +63,21 @@ enum QualificationsCommand {
         #[arg(long)]
         wait: bool,
         /// How long --wait waits, e.g. 90s, 10m.
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+    /// Wait until a qualification submitted earlier is decided (after a --wait that timed out,
+    /// or a submission made elsewhere).
+    #[command(
+        after_help = "Exit status: 0 Approved, 3 Denied (the reason is printed), 4 timed out.\n\nExample:\n  qualify qualifications wait 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a \\\n      --qualification Education --timeout 1h"
+    )]
+    Wait {
+        /// The customer's id.
+        customer: CustomerId,
+        /// The qualification submitted: Education, GovernmentCommunityCloud or StateOwnedEntity.
+        #[arg(long, value_name = "QUALIFICATION")]
+        qualification: Qualification,
+        /// How long to wait, e.g. 90s, 10m.
         #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
         timeout: Duration,
     },
@@ -119,39 +134,59 @@ pub(crate) async fn run(args: QualificationsArgs) -> anyhow::Result<ExitCode> {
                 print(output, &submitted, &HEADERS, vec![row(&state)])?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let spinner = spinner(qualification);
-            let options = WaitOptions {
-                timeout,
-                ..WaitOptions::default()
-            };
-            let outcome = client
-                .wait_for_vetting(customer, qualification, options)
-                .await;
-            if let Some(spinner) = spinner {
-                spinner.finish_and_clear();
-            }
-            match outcome {
-                Ok(state) => {
-                    print(output, &state, &HEADERS, vec![row(&state)])?;
-                    if state.vetting_status == VettingStatus::Denied {
-                        note(&format!(
-                            "denied: {}",
-                            state.vetting_reason.as_deref().unwrap_or("no reason given")
-                        ));
-                        return Ok(ExitCode::from(EXIT_DENIED));
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(ClientError::VettingTimeout { waited, .. }) => {
-                    note(&format!(
-                        "timed out: {qualification} still in review after {}",
-                        humantime::format_duration(round(waited))
-                    ));
-                    Ok(ExitCode::from(EXIT_TIMEOUT))
-                }
-                Err(error) => Err(error.into()),
-            }
+            wait_for(&client, customer, qualification, timeout, output).await
         }
+        QualificationsCommand::Wait {
+            customer,
+            qualification,
+            timeout,
+        } => {
+            let client = args.connection.client(false)?;
+            wait_for(&client, customer, qualification, timeout, output).await
+        }
+    }
+}
+
+/// Waits until the customer's `qualification` is decided, prints its state, and says how the
+/// wait ended in the exit status.
+async fn wait_for(
+    client: &Client,
+    customer: CustomerId,
+    qualification: Qualification,
+    timeout: Duration,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let spinner = spinner(qualification);
+    let options = WaitOptions {
+        timeout,
+        ..WaitOptions::default()
+    };
+    let outcome = client
+        .wait_for_vetting(customer, qualification, options)
+        .await;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    match outcome {
+        Ok(state) => {
+            print(output, &state, &HEADERS, vec![row(&state)])?;
+            if state.vetting_status == VettingStatus::Denied {
+                note(&format!(
+                    "denied: {}",
+                    state.vetting_reason.as_deref().unwrap_or("no reason given")
+                ));
+                return Ok(ExitCode::from(EXIT_DENIED));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ClientError::VettingTimeout { waited, .. }) => {
+            note(&format!(
+                "timed out: {qualification} still in review after {}; wait again with `qualify qualifications wait {customer} --qualification {qualification}`",
+                humantime::format_duration(round(waited))
+            ));
+            Ok(ExitCode::from(EXIT_TIMEOUT))
+        }
+        Err(error) => Err(error.into()),
     }
 }
 

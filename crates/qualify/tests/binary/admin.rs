@@ -10,7 +10,7 @@ use crate::process::{BINARY, start};
 
 fn admin(database: &str, args: &[&str]) -> Value {
     let output = Command::new(BINARY)
-        .args(["admin", "--database", database, "--json"])
+        .args(["admin", "--database", database, "--output", "json"])
         .args(args)
         .output()
         .unwrap();

@@ -240,6 +240,86 @@ async fn submit_wait_exits_0_when_approved_3_when_denied_and_4_on_timeout() {
 }
 
 #[tokio::test]
+async fn a_request_whose_wait_timed_out_can_be_waited_on_again() {
+    let (_dir, server) = dev_server();
+    let a = ["--dev-identity", "partner-a"];
+    let customer = json(
+        &server,
+        &[
+            &[
+                "customers",
+                "create",
+                "--domain",
+                "again.onmicrosoft.com",
+                "--name",
+                "A",
+            ][..],
+            &a,
+        ]
+        .concat(),
+    );
+    let customer = customer["id"].as_str().unwrap();
+    let submit = [
+        "qualifications",
+        "submit",
+        customer,
+        "--qualification",
+        "StateOwnedEntity",
+        "--wait",
+        "--timeout",
+        "1s",
+    ];
+    let timed_out = qualify(&server, &[&submit[..], &a].concat());
+    assert_eq!(timed_out.status.code(), Some(4), "{}", stderr(&timed_out));
+    // The note says how to wait on it again, and that command does.
+    let again = format!("qualify qualifications wait {customer} --qualification StateOwnedEntity");
+    assert!(
+        stderr(&timed_out).contains(&again),
+        "{}",
+        stderr(&timed_out)
+    );
+    let wait = [
+        "qualifications",
+        "wait",
+        customer,
+        "--qualification",
+        "StateOwnedEntity",
+        "--timeout",
+        "1s",
+    ];
+    let still = qualify(&server, &[&wait[..], &a].concat());
+    assert_eq!(still.status.code(), Some(4), "{}", stderr(&still));
+    let reviewer = ["--dev-identity", "operator"];
+    let open = json(
+        &server,
+        &[&["review", "list", "--customer", customer][..], &reviewer].concat(),
+    );
+    let id = open[0]["id"].as_str().unwrap();
+    json(
+        &server,
+        &[&["review", "approve", id][..], &reviewer].concat(),
+    );
+    let decided = json(&server, &[&wait[..], &a].concat());
+    assert_eq!(decided["vettingStatus"], "Approved", "{decided}");
+    // Waiting on a qualification never submitted fails at once, saying so.
+    let never = qualify(
+        &server,
+        &[
+            &[
+                "qualifications",
+                "wait",
+                customer,
+                "--qualification",
+                "Education",
+            ][..],
+            &a,
+        ]
+        .concat(),
+    );
+    assert_eq!(never.status.code(), Some(1), "{}", stderr(&never));
+}
+
+#[tokio::test]
 async fn failures_exit_1_with_one_readable_line() {
     let (_dir, server) = dev_server();
     let cases: [(&[&str], &str); 4] = [
@@ -305,48 +385,56 @@ async fn failures_exit_1_with_one_readable_line() {
     );
 }
 
+/// The subcommands a `--help` lists under "Commands:", but `help`.
+fn subcommands(help: &str) -> Vec<String> {
+    let Some((_, listed)) = help.split_once("Commands:\n") else {
+        return Vec::new();
+    };
+    listed
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        // A command's line starts two spaces in; its description's continuations start further.
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn every_command_has_help_with_an_example_and_completions_exist() {
-    let commands: [&[&str]; 25] = [
-        &["serve"],
-        &["migrate"],
-        &["token"],
-        &["customers", "create"],
-        &["customers", "list"],
-        &["customers", "show"],
-        &["qualifications", "get"],
-        &["qualifications", "submit"],
-        &["review", "list"],
-        &["review", "show"],
-        &["review", "approve"],
-        &["review", "deny"],
-        &["completions"],
-        &["admin"],
-        &["admin", "partners", "create"],
-        &["admin", "partners", "list"],
-        &["admin", "partners", "disable"],
-        &["admin", "apps", "create"],
-        &["admin", "apps", "list"],
-        &["admin", "apps", "disable"],
-        &["admin", "users", "create"],
-        &["admin", "reviewers", "create"],
-        &["admin", "keys", "rotate"],
-        &["admin", "validation-codes", "create"],
-        &["admin", "validation-codes", "list"],
-    ];
-    for command in commands {
+    // Every command and group, found by walking the help itself, so a new one can't be missed.
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen = 0;
+    while let Some(command) = pending.pop() {
         let output = Command::new(BINARY)
-            .args(command)
+            .args(&command)
             .arg("--help")
             .output()
             .unwrap();
         assert!(output.status.success(), "{command:?}");
         let help = String::from_utf8(output.stdout).unwrap();
         assert!(
-            help.contains("Example"),
+            help.contains("Example") || help.contains("then try:"),
             "{command:?} has no example:\n{help}"
         );
+        // The connection flags come after the command's own, under a heading of their own.
+        if let Some(connection) = help.find("\nConnection:\n") {
+            let own = help.find("\nOptions:\n").expect("own options");
+            assert!(own < connection, "{command:?}:\n{help}");
+            assert!(
+                !help[own..connection].contains("--client-secret"),
+                "{command:?} lists a connection flag among its own:\n{help}"
+            );
+        }
+        for sub in subcommands(&help) {
+            let mut next = command.clone();
+            next.push(sub);
+            pending.push(next);
+        }
+        seen += 1;
     }
+    assert!(seen >= 40, "walked only {seen} commands");
     for shell in ["bash", "zsh", "fish"] {
         let output = Command::new(BINARY)
             .args(["completions", shell])

@@ -12,9 +12,23 @@ fn walkthrough() -> String {
         .expect("start marker");
     let end = readme.find("<!-- walkthrough:end -->").expect("end marker");
     let block = &readme[start..end];
-    let body_start = block.find("```sh\n").expect("a sh block") + "```sh\n".len();
+    let body_start = block.find("```bash\n").expect("a bash block") + "```bash\n".len();
     let body_end = block[body_start..].find("```").expect("its end") + body_start;
     block[body_start..body_end].to_owned()
+}
+
+/// Runs `script` with bash against `base` instead of the default address.
+fn run(script: &str, base: &str) -> std::process::Output {
+    let script = script.replace(
+        "export QUALIFY=http://127.0.0.1:8080",
+        &format!("export QUALIFY={base}"),
+    );
+    assert!(
+        script.contains(base),
+        "the walk-through sets QUALIFY as the test expects"
+    );
+    // The script sets its own `set -euo pipefail`: bash is run without options, as a reader runs it.
+    Command::new("bash").args(["-c", &script]).output().unwrap()
 }
 
 #[tokio::test]
@@ -29,14 +43,7 @@ async fn the_readme_walkthrough_works_as_written() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("q.db").display());
     let server = start(&["--dev", "--database", &database]);
-    let script = script.replace(
-        "export QUALIFY=http://127.0.0.1:8080",
-        &format!("export QUALIFY={}", server.base),
-    );
-    let output = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .output()
-        .unwrap();
+    let output = run(&script, &server.base);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -47,5 +54,32 @@ async fn the_readme_walkthrough_works_as_written() {
     assert!(
         stdout.contains(r#""vettingStatus":"InReview""#),
         "step 3 answered InReview: {stdout}"
+    );
+}
+
+#[tokio::test]
+async fn the_walkthrough_stops_at_the_first_failure_with_the_servers_answer() {
+    let script = walkthrough().replace("password=dev-user-password-a", "password=not-the-password");
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+    let server = start(&["--dev", "--database", &database]);
+    let output = run(&script, &server.base);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    // The token request was refused: the script says why, in the server's words, and goes no
+    // further (no customer was made, nothing else was sent).
+    assert!(
+        stderr.contains("qualify answered: ") && stderr.contains("invalid_grant"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "nothing after the failure ran: {stdout}");
+    assert!(
+        !server.log().contains("route=/v1/customers")
+            && !server.log().contains("\"route\":\"/v1/customers\""),
+        "the script went on after the failure: {}",
+        server.log()
     );
 }

@@ -60,10 +60,10 @@ struct Operated {
     password: String,
 }
 
-/// Runs `qualify admin --database … --json args…` and reads its JSON.
+/// Runs `qualify admin --database … --output json args…` and reads its JSON.
 fn admin(binary: &std::path::Path, database: &str, args: &[&str]) -> anyhow::Result<Value> {
     let output = Command::new(binary)
-        .args(["admin", "--database", database, "--json"])
+        .args(["admin", "--database", database, "--output", "json"])
         .args(args)
         .output()
         .context("running qualify admin")?;

@@ -6,12 +6,14 @@ use qualify_server::admin::{Admin, TrailSelection};
 use qualify_types::{CustomerId, TenantId};
 use serde_json::json;
 
+use crate::commands::connection::OutputFormat;
+
 use super::show;
 
 /// `qualify admin audit`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  qualify admin audit --since 2026-11-01\n  qualify admin audit --partner 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --json"
+    after_help = "Examples:\n  qualify admin audit --since 2026-11-01\n  qualify admin audit --partner 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --output json"
 )]
 pub(super) struct AuditArgs {
     /// Only this partner's records.
@@ -32,7 +34,11 @@ pub(super) struct AuditArgs {
 }
 
 /// Prints the records `args` selects.
-pub(super) async fn run(admin: &Admin, args: AuditArgs, json: bool) -> anyhow::Result<()> {
+pub(super) async fn run(
+    admin: &Admin,
+    args: AuditArgs,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
     let selection = TrailSelection {
         partner: args.partner,
         customer: args.customer,
@@ -61,7 +67,7 @@ pub(super) async fn run(admin: &Admin, args: AuditArgs, json: bool) -> anyhow::R
         })
         .collect();
     show(
-        json,
+        output,
         &json!(records),
         &["DATE", "PARTNER", "CUSTOMER", "OPERATION", "ACTOR"],
         rows,

@@ -27,8 +27,17 @@ pub(crate) struct AdminArgs {
     /// The database: sqlite:///path/file.db, a file path, or postgres://… [default: ./qualify-data/qualify.db].
     #[arg(long, global = true, env = "QUALIFY_DATABASE", value_name = "URL")]
     database: Option<String>,
-    /// Print one JSON object (or array, for lists) instead of a table.
-    #[arg(long, global = true)]
+    /// Output format: json prints one JSON object (or array, for lists) [default: table on a terminal, json otherwise].
+    #[arg(
+        long,
+        global = true,
+        env = "QUALIFY_OUTPUT",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    output: Option<OutputFormat>,
+    /// The same as --output json (kept for scripts written before --output).
+    #[arg(long, global = true, hide = true)]
     json: bool,
     #[command(subcommand)]
     command: AdminCommand,
@@ -37,27 +46,45 @@ pub(crate) struct AdminArgs {
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
     /// Partners: tenants whose users and apps submit customers.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  qualify admin partners create --name 'Contoso Partner'\n  qualify admin partners list"
+    )]
     Partners(PartnersCommand),
     /// Applications (client id and secret) of a tenant.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qualify admin apps create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --name 'Billing sync'"
+    )]
     Apps(AppsCommand),
     /// Users of a tenant (App+User sign-in).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qualify admin users create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --username admin@contoso-partner.com"
+    )]
     Users(UsersCommand),
     /// Reviewers: users of the operator tenant who decide vetting requests.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qualify admin reviewers create --username ana@vetting.example"
+    )]
     Reviewers(ReviewersCommand),
     /// The token issuer's signing keys.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  qualify admin keys rotate")]
     Keys(KeysCommand),
     /// GCC validation codes issued to partners.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qualify admin validation-codes list"
+    )]
     ValidationCodes(ValidationCodesCommand),
     /// The audit trail: every partner's records and the operator's own, naming who acted.
     Audit(audit::AuditArgs),
     /// Deliveries of events, to partners' receivers and the operator's webhooks: each attempt, and redelivery.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qualify admin webhooks deliveries --limit 20"
+    )]
     Webhooks(webhooks::WebhooksCommand),
 }
 
@@ -107,7 +134,7 @@ enum PartnersCommand {
         id: Option<TenantId>,
     },
     /// List partners.
-    #[command(after_help = "Example:\n  qualify admin partners list --json")]
+    #[command(after_help = "Example:\n  qualify admin partners list --output json")]
     List,
     /// Disable a partner: its tokens are refused from the next request on.
     #[command(
@@ -209,18 +236,24 @@ fn actor() -> String {
     )
 }
 
-/// Prints the outcome: a table, or (with `--json`) the JSON value.
-fn show(json: bool, value: &Value, headers: &[&str], rows: Vec<Vec<String>>) -> anyhow::Result<()> {
-    print(
-        if json {
-            OutputFormat::Json
-        } else {
-            OutputFormat::Table
-        },
-        value,
-        headers,
-        rows,
-    )
+/// Prints the outcome: a table, or the JSON value.
+fn show(
+    output: OutputFormat,
+    value: &Value,
+    headers: &[&str],
+    rows: Vec<Vec<String>>,
+) -> anyhow::Result<()> {
+    print(output, value, headers, rows)
+}
+
+impl AdminArgs {
+    /// The output format, chosen as the client commands choose theirs.
+    fn output(&self) -> OutputFormat {
+        if self.json {
+            return OutputFormat::Json;
+        }
+        self.output.unwrap_or_else(OutputFormat::for_stdout)
+    }
 }
 
 /// Runs an admin command.
@@ -233,18 +266,19 @@ pub(crate) async fn run(args: AdminArgs) -> anyhow::Result<()> {
         .await
         .context("opening the database")?;
     let admin = Admin::new(store.clone(), Clock::wall(), actor());
-    let outcome = command(&admin, args.command, args.json).await;
+    let output = args.output();
+    let outcome = command(&admin, args.command, output).await;
     store.close().await;
     outcome
 }
 
-async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Result<()> {
+async fn command(admin: &Admin, command: AdminCommand, output: OutputFormat) -> anyhow::Result<()> {
     let store = admin.store();
     match command {
         AdminCommand::Partners(PartnersCommand::Create { name, id }) => {
             let id = admin.create_partner(&name, id).await?;
             show(
-                json,
+                output,
                 &json!({ "tenantId": id, "name": name }),
                 &["TENANT ID", "NAME"],
                 vec![vec![id.to_string(), name]],
@@ -260,12 +294,12 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
                 .iter()
                 .map(|t| vec![t.id.to_string(), t.name.clone(), state(t.disabled)])
                 .collect();
-            show(json, &json!(value), &["TENANT ID", "NAME", "STATE"], rows)
+            show(output, &json!(value), &["TENANT ID", "NAME", "STATE"], rows)
         }
         AdminCommand::Partners(PartnersCommand::Disable { tenant_id }) => {
             admin.disable_partner(tenant_id).await?;
             show(
-                json,
+                output,
                 &json!({ "tenantId": tenant_id, "disabled": true }),
                 &["TENANT ID", "STATE"],
                 vec![vec![tenant_id.to_string(), state(true)]],
@@ -275,7 +309,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
             let app = admin.create_app(tenant, &name).await?;
             let value = json!({ "tenantId": tenant, "clientId": app.client_id, "clientSecret": app.client_secret, "name": name });
             show(
-                json,
+                output,
                 &value,
                 &["TENANT ID", "CLIENT ID", "CLIENT SECRET (shown once)"],
                 vec![vec![
@@ -303,7 +337,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
                 })
                 .collect();
             show(
-                json,
+                output,
                 &json!(value),
                 &["CLIENT ID", "TENANT ID", "NAME", "STATE"],
                 rows,
@@ -312,7 +346,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
         AdminCommand::Apps(AppsCommand::Disable { client_id }) => {
             admin.disable_app(client_id).await?;
             show(
-                json,
+                output,
                 &json!({ "clientId": client_id, "disabled": true }),
                 &["CLIENT ID", "STATE"],
                 vec![vec![client_id.to_string(), state(true)]],
@@ -322,7 +356,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
             let password = admin.create_user(tenant, &username).await?;
             let value = json!({ "tenantId": tenant, "username": username.to_lowercase(), "password": password });
             show(
-                json,
+                output,
                 &value,
                 &["TENANT ID", "USERNAME", "PASSWORD (shown once)"],
                 vec![vec![tenant.to_string(), username.to_lowercase(), password]],
@@ -331,7 +365,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
         AdminCommand::Users(UsersCommand::Disable { username }) => {
             admin.disable_user(&username).await?;
             show(
-                json,
+                output,
                 &json!({ "username": username.to_lowercase(), "disabled": true }),
                 &["USERNAME", "STATE"],
                 vec![vec![username.to_lowercase(), state(true)]],
@@ -354,7 +388,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
             ];
             let _ = writeln!(std::io::stderr(), "Secrets are shown once; store them now.");
             show(
-                json,
+                output,
                 &value,
                 &[
                     "OPERATOR TENANT",
@@ -378,7 +412,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
                 .validation_id;
             let value = json!({ "tenantId": tenant, "validationId": code, "organizationName": organization, "maxCreates": max_creates });
             show(
-                json,
+                output,
                 &value,
                 &[
                     "TENANT ID",
@@ -413,7 +447,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
                 })
                 .collect();
             show(
-                json,
+                output,
                 &json!(value),
                 &[
                     "TENANT ID",
@@ -425,8 +459,8 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
                 rows,
             )
         }
-        AdminCommand::Audit(args) => audit::run(admin, args, json).await,
-        AdminCommand::Webhooks(command) => webhooks::run(admin, command, json).await,
+        AdminCommand::Audit(args) => audit::run(admin, args, output).await,
+        AdminCommand::Webhooks(command) => webhooks::run(admin, command, output).await,
         AdminCommand::Keys(KeysCommand::Rotate {
             key_encryption_key_file,
         }) => {
@@ -436,7 +470,7 @@ async fn command(admin: &Admin, command: AdminCommand, json: bool) -> anyhow::Re
                 .transpose()?;
             let kid = admin.rotate_signing_key(kek.as_ref()).await?;
             show(
-                json,
+                output,
                 &json!({ "kid": kid }),
                 &["NEW SIGNING KEY (kid)"],
                 vec![vec![kid]],

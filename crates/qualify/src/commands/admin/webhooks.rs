@@ -5,6 +5,8 @@ use qualify_server::admin::Admin;
 use qualify_types::TenantId;
 use serde_json::json;
 
+use crate::commands::connection::OutputFormat;
+
 use super::show;
 
 /// `qualify admin webhooks`.
@@ -12,7 +14,7 @@ use super::show;
 pub(super) enum WebhooksCommand {
     /// The latest delivery attempts (partners' receivers and the operator's webhooks), newest first: status, latency, error.
     #[command(
-        after_help = "Examples:\n  qualify admin webhooks deliveries\n  qualify admin webhooks deliveries --partner 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --limit 20 --json"
+        after_help = "Examples:\n  qualify admin webhooks deliveries\n  qualify admin webhooks deliveries --partner 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --limit 20 --output json"
     )]
     Deliveries {
         /// Only this partner's events.
@@ -31,7 +33,11 @@ pub(super) enum WebhooksCommand {
 }
 
 /// Runs `command`.
-pub(super) async fn run(admin: &Admin, command: WebhooksCommand, json: bool) -> anyhow::Result<()> {
+pub(super) async fn run(
+    admin: &Admin,
+    command: WebhooksCommand,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
     match command {
         WebhooksCommand::Deliveries { partner, limit } => {
             let attempts = admin.webhook_deliveries(partner, limit).await?;
@@ -68,7 +74,7 @@ pub(super) async fn run(admin: &Admin, command: WebhooksCommand, json: bool) -> 
                 })
                 .collect();
             show(
-                json,
+                output,
                 &json!(listed),
                 &[
                     "AT", "JOB", "EVENT", "PARTNER", "ATTEMPT", "STATUS", "LATENCY", "ERROR",
@@ -79,7 +85,7 @@ pub(super) async fn run(admin: &Admin, command: WebhooksCommand, json: bool) -> 
         WebhooksCommand::Redeliver { job } => {
             admin.redeliver(job).await?;
             show(
-                json,
+                output,
                 &json!({ "job": job, "redelivered": true }),
                 &["JOB"],
                 vec![vec![job.to_string()]],
