@@ -27,6 +27,7 @@ fn routes() -> Router<AppState> {
         // The built-in token issuer, at Entra ID's paths.
         .route("/{tenant}/oauth2/v2.0/token", post(token::issue))
         .route("/{tenant}/oauth2/v2.0/authorize", get(discovery::authorize))
+        .route("/common/userrealm/{username}", get(discovery::user_realm))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(discovery::openid_configuration),

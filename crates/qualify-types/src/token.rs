@@ -21,6 +21,14 @@ pub struct TokenResponse {
     /// A refresh token (password grant only), when the server issues them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// An OpenID Connect ID token naming the user, for a delegated grant whose scope asks for
+    /// `openid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// Entra's `client_info` (unpadded base64url of `{"uid":…,"utid":…}`), for a delegated
+    /// grant that sends `client_info=1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<String>,
 }
 
 /// An OAuth 2.0 error (RFC 6749 §5.2): `invalid_client`, `invalid_grant`, ….

@@ -6,24 +6,38 @@ use axum::response::{IntoResponse, Response};
 use qualify_types::TenantId;
 use serde::Serialize;
 
-use crate::http::IdPath;
+use crate::http::{IdPath, PathText};
 use crate::wire::{Wire, json_bytes};
-use crate::{AppState, OAuthError};
+use crate::{ApiError, AppState, OAuthError};
 
-/// The OpenID provider metadata of one tenant's issuer.
+/// The OpenID provider metadata of one tenant's issuer, with the fields Entra's document has
+/// (Microsoft's libraries read some of them: MSAL the endpoints and the issuer's host).
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct OpenIdConfiguration {
     issuer: String,
     token_endpoint: String,
     authorization_endpoint: String,
+    device_authorization_endpoint: String,
+    end_session_endpoint: String,
+    kerberos_endpoint: String,
+    userinfo_endpoint: &'static str,
     jwks_uri: String,
     response_types_supported: Vec<&'static str>,
+    response_modes_supported: Vec<&'static str>,
     subject_types_supported: Vec<&'static str>,
     id_token_signing_alg_values_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
     scopes_supported: Vec<&'static str>,
     claims_supported: Vec<&'static str>,
+    request_uri_parameter_supported: bool,
+    http_logout_supported: bool,
+    frontchannel_logout_supported: bool,
+    tenant_region_scope: &'static str,
+    cloud_instance_name: &'static str,
+    cloud_graph_host_name: &'static str,
+    msgraph_host: &'static str,
+    rbac_url: &'static str,
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
@@ -35,24 +49,91 @@ pub(crate) async fn openid_configuration(
     IdPath(tenant): IdPath<TenantId>,
 ) -> Wire<OpenIdConfiguration> {
     let base = state.public_base();
+    let endpoint = |path: &str| format!("{base}/{tenant}/{path}");
     Wire::ok(OpenIdConfiguration {
         issuer: state.issuer_for(&tenant.to_string()),
-        token_endpoint: format!("{base}/{tenant}/oauth2/v2.0/token"),
-        authorization_endpoint: format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+        token_endpoint: endpoint("oauth2/v2.0/token"),
+        authorization_endpoint: endpoint("oauth2/v2.0/authorize"),
+        device_authorization_endpoint: endpoint("oauth2/v2.0/devicecode"),
+        end_session_endpoint: endpoint("oauth2/v2.0/logout"),
+        kerberos_endpoint: endpoint("kerberos"),
+        // Entra's points at Microsoft Graph; Qualify has no user info of its own.
+        userinfo_endpoint: "https://graph.microsoft.com/oidc/userinfo",
         jwks_uri: format!("{base}/discovery/v2.0/keys"),
-        response_types_supported: vec!["token"],
+        response_types_supported: vec!["code", "id_token", "code id_token", "id_token token"],
+        response_modes_supported: vec!["query", "fragment", "form_post"],
         subject_types_supported: vec!["pairwise"],
         id_token_signing_alg_values_supported: vec!["RS256"],
         token_endpoint_auth_methods_supported: vec!["client_secret_post", "client_secret_basic"],
         grant_types_supported: vec!["client_credentials", "password", "refresh_token"],
         scopes_supported: vec![
+            "openid",
+            "profile",
+            "email",
+            "offline_access",
             "https://api.partnercenter.microsoft.com/.default",
             "https://api.partnercenter.microsoft.com/user_impersonation",
         ],
         claims_supported: vec![
-            "iss", "aud", "sub", "tid", "iat", "nbf", "exp", "appid", "azp", "oid", "scp", "upn",
-            "amr", "idtyp",
+            "iss",
+            "aud",
+            "sub",
+            "tid",
+            "iat",
+            "nbf",
+            "exp",
+            "appid",
+            "azp",
+            "oid",
+            "scp",
+            "upn",
+            "amr",
+            "idtyp",
+            "name",
+            "preferred_username",
+            "ver",
         ],
+        request_uri_parameter_supported: false,
+        http_logout_supported: true,
+        frontchannel_logout_supported: true,
+        tenant_region_scope: "NA",
+        cloud_instance_name: "microsoftonline.com",
+        cloud_graph_host_name: "graph.windows.net",
+        msgraph_host: "graph.microsoft.com",
+        rbac_url: "https://pas.windows.net",
+    })
+}
+
+/// Entra's answer to "how does this user sign in?": `Managed` (Qualify checks the password
+/// itself; nothing is federated). MSAL for Python asks before every password sign-in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct UserRealm {
+    ver: &'static str,
+    account_type: &'static str,
+    domain_name: String,
+    cloud_instance_name: &'static str,
+    cloud_audience_urn: &'static str,
+}
+
+/// `GET /common/userrealm/{username}`: the same answer for every name, known or not, so that
+/// it tells nobody which users exist.
+#[utoipa::path(get, path = "/common/userrealm/{username}", tag = "identity", operation_id = "userRealm",
+    params(("username" = String, Path, description = "A user's sign-in name")),
+    responses((status = 200, description = "How the user signs in: always Managed", body = UserRealm)))]
+pub(crate) async fn user_realm(username: Result<PathText, ApiError>) -> Wire<UserRealm> {
+    let domain_name = username
+        .ok()
+        .and_then(|PathText(name)| {
+            name.rsplit_once('@')
+                .map(|(_, domain)| domain.chars().take(255).collect())
+        })
+        .unwrap_or_default();
+    Wire::ok(UserRealm {
+        ver: "1.0",
+        account_type: "Managed",
+        domain_name,
+        cloud_instance_name: "microsoftonline.com",
+        cloud_audience_urn: "urn:federation:MicrosoftOnline",
     })
 }
 

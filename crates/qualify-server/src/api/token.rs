@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use crate::http::PathText;
 use crate::identity::{
-    Subject, USER_IMPERSONATION, check_client, check_user, mint, random_secret, refresh_hash,
+    OPENID_SCOPES, Subject, USER_IMPERSONATION, check_client, check_user, client_info, mint,
+    mint_id_token, random_secret, refresh_hash,
 };
 use crate::wire::Wire;
 use crate::{ApiError, AppState, OAuthError};
@@ -32,6 +33,8 @@ pub(crate) struct TokenForm {
     username: Option<String>,
     password: Option<String>,
     refresh_token: Option<String>,
+    /// `1` asks for Entra's `client_info` beside the tokens (MSAL always sends it).
+    client_info: Option<String>,
 }
 
 /// The client id and secret of HTTP Basic authentication (`client_secret_basic`).
@@ -317,6 +320,49 @@ async fn issue_token(
         tracing::error!(error = %error, "minting a token failed");
         server_error("signing failed")
     })?;
+    // OpenID Connect rides along a delegated grant, as with Entra: the ID token when the scope
+    // asks for `openid`, `client_info` when the client asks for it, and the OpenID scopes
+    // asked for echoed in the scope granted.
+    let openid: Vec<&str> = match &user {
+        Some(_) => form
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter(|asked| OPENID_SCOPES.contains(asked))
+            .fold(Vec::new(), |mut unique, asked| {
+                if !unique.contains(&asked) {
+                    unique.push(asked);
+                }
+                unique
+            }),
+        None => Vec::new(),
+    };
+    let id_token = match &user {
+        Some(user) if openid.contains(&"openid") => Some(
+            mint_id_token(
+                &keys,
+                state.issuer_for(&tenant.to_string()),
+                &app,
+                user,
+                lifetime,
+                crate::clock::wall_now(),
+            )
+            .map_err(|error| {
+                tracing::error!(error = %error, "minting an ID token failed");
+                server_error("signing failed")
+            })?,
+        ),
+        _ => None,
+    };
+    let client_info = user
+        .as_ref()
+        .filter(|_| form.client_info.as_deref() == Some("1"))
+        .map(client_info);
+    let scope = std::iter::once(scope.as_str())
+        .chain(openid)
+        .collect::<Vec<_>>()
+        .join(" ");
     tracing::info!(tenant = %tenant, client_id = %app.client_id, grant_type, "issued a token");
     let mut response = Wire::ok(TokenResponse {
         token_type: "Bearer".into(),
@@ -325,6 +371,8 @@ async fn issue_token(
         scope,
         access_token,
         refresh_token: refresh,
+        id_token,
+        client_info,
     })
     .into_response();
     response

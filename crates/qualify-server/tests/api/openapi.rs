@@ -67,6 +67,7 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
             "submitLegacyQualification",
             "submitQualification",
             "updateWebhookRegistration",
+            "userRealm",
         ]
     );
     // Every operation documents the request ids and, when authenticated, the error body.

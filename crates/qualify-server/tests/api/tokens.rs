@@ -328,3 +328,224 @@ async fn tokens_are_checked_for_signature_algorithm_issuer_audience_and_lifetime
         server.stop().await;
     }
 }
+
+/// A password sign-in as MSAL sends it: OpenID scopes and `client_info=1` beside the API's.
+async fn msal_password_sign_in(server: &TestServer) -> Value {
+    server
+        .http
+        .post(server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id)))
+        .form(&[
+            ("client_id", PARTNER_A.client_id),
+            ("client_secret", PARTNER_A.client_secret),
+            ("grant_type", "password"),
+            ("client_info", "1"),
+            ("username", PARTNER_A.username),
+            ("password", PARTNER_A.password),
+            (
+                "scope",
+                "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid profile",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The ID token's claims, its signature checked against the published keys, its audience the
+/// application and its issuer the access token's.
+async fn verified_id_token(server: &TestServer, body: &Value) -> Value {
+    let jwks: JwkSet =
+        serde_json::from_value(server.get_json("/discovery/v2.0/keys").await).unwrap();
+    let id_token = body["id_token"].as_str().expect("an ID token");
+    let header = decode_header(id_token).unwrap();
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+    let access = claims_of(body["access_token"].as_str().unwrap());
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[PARTNER_A.client_id]);
+    validation.set_issuer(&[access["iss"].as_str().unwrap()]);
+    decode::<Value>(id_token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+        .unwrap()
+        .claims
+}
+
+#[tokio::test]
+async fn a_delegated_sign_in_asking_for_openid_gets_an_id_token_and_client_info_as_from_entra() {
+    for db in TestDatabase::every_backend("id token").await {
+        let server = TestServer::start(&db).await;
+        let body = msal_password_sign_in(&server).await;
+        // The OpenID scopes asked for are echoed; offline_access is granted with a refresh token.
+        let scope: Vec<&str> = body["scope"].as_str().unwrap().split(' ').collect();
+        for granted in [
+            "https://api.partnercenter.microsoft.com/user_impersonation",
+            "openid",
+            "profile",
+        ] {
+            assert!(scope.contains(&granted), "{granted} in {body}");
+        }
+        assert!(body["refresh_token"].is_string(), "{body}");
+
+        let id = verified_id_token(&server, &body).await;
+        let access = claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!(id["tid"], PARTNER_A.tenant_id);
+        assert_eq!(id["oid"], access["oid"]);
+        assert_eq!(id["sub"], access["oid"]);
+        assert_eq!(id["preferred_username"], PARTNER_A.username);
+        assert_eq!(id["name"], PARTNER_A.username);
+        assert_eq!(id["ver"], "2.0");
+        for claim in ["iat", "nbf", "exp", "uti"] {
+            assert!(!id[claim].is_null(), "{claim}");
+        }
+
+        // client_info: unpadded base64url of the user's and the tenant's ids (MSAL's account).
+        let client_info = body["client_info"].as_str().expect("client_info");
+        assert!(!client_info.contains('='), "{client_info}");
+        let info: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(client_info).unwrap()).unwrap();
+        assert_eq!(
+            info,
+            json!({ "uid": access["oid"], "utid": PARTNER_A.tenant_id })
+        );
+
+        // Silent renewal, as MSAL sends it: the refresh grant gets them again.
+        let renewed: Value = server
+            .http
+            .post(server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id)))
+            .form(&[
+                ("client_id", PARTNER_A.client_id),
+                ("client_secret", PARTNER_A.client_secret),
+                ("grant_type", "refresh_token"),
+                ("client_info", "1"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+                (
+                    "scope",
+                    "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid profile",
+                ),
+                (
+                    "claims",
+                    r#"{"id_token":{"signin_state":{"essential":false}}}"#,
+                ),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            verified_id_token(&server, &renewed).await["oid"],
+            access["oid"]
+        );
+        assert_eq!(renewed["client_info"], body["client_info"], "{renewed}");
+        assert!(renewed["refresh_token"].is_string(), "{renewed}");
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn no_id_token_unless_asked_for_and_never_for_an_application_alone() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let endpoint = server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id));
+    let user = "https://api.partnercenter.microsoft.com/user_impersonation";
+    // A delegated grant without openid or client_info=1: neither.
+    let plain: Value = server
+        .http
+        .post(&endpoint)
+        .form(&[
+            ("client_id", PARTNER_A.client_id),
+            ("client_secret", PARTNER_A.client_secret),
+            ("grant_type", "password"),
+            ("username", PARTNER_A.username),
+            ("password", PARTNER_A.password),
+            ("scope", user),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(plain["access_token"].is_string(), "{plain}");
+    assert!(
+        plain.get("id_token").is_none() && plain.get("client_info").is_none(),
+        "{plain}"
+    );
+    assert_eq!(plain["scope"], user);
+    // An application alone has no user to name, whatever it asks for.
+    let app: Value = server
+        .http
+        .post(&endpoint)
+        .form(&[
+            ("client_id", PARTNER_A.client_id),
+            ("client_secret", PARTNER_A.client_secret),
+            ("grant_type", "client_credentials"),
+            ("client_info", "1"),
+            (
+                "scope",
+                "https://api.partnercenter.microsoft.com/.default openid",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(app["access_token"].is_string(), "{app}");
+    assert!(
+        app.get("id_token").is_none() && app.get("client_info").is_none(),
+        "{app}"
+    );
+    assert_eq!(
+        app["scope"],
+        "https://api.partnercenter.microsoft.com/.default"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_user_realm_is_managed_for_every_name_and_discovery_has_entras_fields() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    for (name, domain) in [
+        (PARTNER_A.username, "partner-a.test"),
+        ("nobody@unknown.example", "unknown.example"),
+        ("no-at-sign", ""),
+    ] {
+        let realm: Value = server
+            .get_json(&format!("/common/userrealm/{name}?api-version=1.0"))
+            .await;
+        assert_eq!(realm["account_type"], "Managed", "{name}");
+        assert_eq!(realm["domain_name"], domain, "{name}");
+        assert_eq!(realm["cloud_instance_name"], "microsoftonline.com");
+    }
+    let discovery: Value = server
+        .get_json(&format!(
+            "/{}/v2.0/.well-known/openid-configuration",
+            PARTNER_A.tenant_id
+        ))
+        .await;
+    for field in [
+        "issuer",
+        "token_endpoint",
+        "authorization_endpoint",
+        "device_authorization_endpoint",
+        "end_session_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "tenant_region_scope",
+        "cloud_instance_name",
+        "cloud_graph_host_name",
+        "msgraph_host",
+        "http_logout_supported",
+        "request_uri_parameter_supported",
+    ] {
+        assert!(!discovery[field].is_null(), "{field}: {discovery}");
+    }
+    let scopes = discovery["scopes_supported"].as_array().unwrap();
+    assert!(scopes.contains(&json!("openid")) && scopes.contains(&json!("offline_access")));
+    server.stop().await;
+}
