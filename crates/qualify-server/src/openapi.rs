@@ -33,6 +33,7 @@ use crate::api::{
         health::ready,
         token::issue,
         discovery::openid_configuration,
+        discovery::openid_configuration_v1,
         discovery::user_realm,
         discovery::keys,
         customers::create,

@@ -32,6 +32,10 @@ fn routes() -> Router<AppState> {
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(discovery::openid_configuration),
         )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_configuration_v1),
+        )
         .route("/discovery/v2.0/keys", get(discovery::keys))
         // Partner Center.
         .route(

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use qualify_types::TenantId;
 use serde::Serialize;
 
 use crate::http::{IdPath, PathText};
+use crate::identity::Authority;
 use crate::wire::{Wire, json_bytes};
 use crate::{ApiError, AppState, OAuthError};
 
@@ -33,7 +33,7 @@ pub(crate) struct OpenIdConfiguration {
     request_uri_parameter_supported: bool,
     http_logout_supported: bool,
     frontchannel_logout_supported: bool,
-    tenant_region_scope: &'static str,
+    tenant_region_scope: Option<&'static str>,
     cloud_instance_name: &'static str,
     cloud_graph_host_name: &'static str,
     msgraph_host: &'static str,
@@ -42,16 +42,38 @@ pub(crate) struct OpenIdConfiguration {
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 #[utoipa::path(get, path = "/{tenant}/v2.0/.well-known/openid-configuration", tag = "identity", operation_id = "openIdConfiguration",
-    params(("tenant" = uuid::Uuid, Path, description = "A tenant id")),
+    params(("tenant" = String, Path, description = "A tenant id, or organizations or common", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|organizations|common)$")),
     responses((status = 200, description = "The tenant's issuer metadata", body = OpenIdConfiguration)))]
 pub(crate) async fn openid_configuration(
     State(state): State<AppState>,
-    IdPath(tenant): IdPath<TenantId>,
+    IdPath(authority): IdPath<Authority>,
 ) -> Wire<OpenIdConfiguration> {
+    Wire::ok(configuration(&state, authority))
+}
+
+/// `GET /{tenant}/.well-known/openid-configuration`, Entra's v1 path: the same document, since
+/// Qualify issues v2 tokens only, so that a client that looks there finds the endpoints that
+/// exist and the issuer its tokens carry.
+#[utoipa::path(get, path = "/{tenant}/.well-known/openid-configuration", tag = "identity", operation_id = "openIdConfigurationV1",
+    params(("tenant" = String, Path, description = "A tenant id, or organizations or common", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|organizations|common)$")),
+    responses((status = 200, description = "The tenant's issuer metadata (the v2 document)", body = OpenIdConfiguration)))]
+pub(crate) async fn openid_configuration_v1(
+    State(state): State<AppState>,
+    IdPath(authority): IdPath<Authority>,
+) -> Wire<OpenIdConfiguration> {
+    Wire::ok(configuration(&state, authority))
+}
+
+/// The metadata of `authority`'s issuer. For `organizations` and `common` the issuer holds
+/// Entra's `{tenantid}` placeholder, as Entra's does: each token carries its own tenant's.
+fn configuration(state: &AppState, authority: Authority) -> OpenIdConfiguration {
     let base = state.public_base();
-    let endpoint = |path: &str| format!("{base}/{tenant}/{path}");
-    Wire::ok(OpenIdConfiguration {
-        issuer: state.issuer_for(&tenant.to_string()),
+    let endpoint = |path: &str| format!("{base}/{authority}/{path}");
+    OpenIdConfiguration {
+        issuer: match authority.tenant() {
+            Some(tenant) => state.issuer_for(&tenant.to_string()),
+            None => state.issuer_for("{tenantid}"),
+        },
         token_endpoint: endpoint("oauth2/v2.0/token"),
         authorization_endpoint: endpoint("oauth2/v2.0/authorize"),
         device_authorization_endpoint: endpoint("oauth2/v2.0/devicecode"),
@@ -96,12 +118,13 @@ pub(crate) async fn openid_configuration(
         request_uri_parameter_supported: false,
         http_logout_supported: true,
         frontchannel_logout_supported: true,
-        tenant_region_scope: "NA",
+        // Entra's multi-tenant documents have none.
+        tenant_region_scope: authority.tenant().map(|_| "NA"),
         cloud_instance_name: "microsoftonline.com",
         cloud_graph_host_name: "graph.windows.net",
         msgraph_host: "graph.microsoft.com",
         rbac_url: "https://pas.windows.net",
-    })
+    }
 }
 
 /// Entra's answer to "how does this user sign in?": `Managed` (Qualify checks the password
@@ -118,7 +141,7 @@ pub(crate) struct UserRealm {
 /// `GET /common/userrealm/{username}`: the same answer for every name, known or not, so that
 /// it tells nobody which users exist.
 #[utoipa::path(get, path = "/common/userrealm/{username}", tag = "identity", operation_id = "userRealm",
-    params(("username" = String, Path, description = "A user's sign-in name")),
+    params(("username" = String, Path, description = "A user's sign-in name", min_length = 1)),
     responses((status = 200, description = "How the user signs in: always Managed", body = UserRealm)))]
 pub(crate) async fn user_realm(username: Result<PathText, ApiError>) -> Wire<UserRealm> {
     let domain_name = username

@@ -11,14 +11,14 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use qualify_store::{AppRecord, NewRefreshToken, Redeemed, UserRecord};
-use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId, TokenResponse};
+use qualify_types::{PARTNER_CENTER_AUDIENCE, TokenResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::PathText;
 use crate::identity::{
-    OPENID_SCOPES, Subject, USER_IMPERSONATION, check_client, check_user, client_info, mint,
-    mint_id_token, random_secret, refresh_hash,
+    Authority, OPENID_SCOPES, Subject, USER_IMPERSONATION, check_client, check_user, client_info,
+    mint, mint_id_token, random_secret, refresh_hash,
 };
 use crate::wire::Wire;
 use crate::{ApiError, AppState, OAuthError};
@@ -105,7 +105,7 @@ fn granted_scope(requested: &str, delegated: bool) -> Result<(String, bool), OAu
 /// Authenticates the client, through the brute-force throttle.
 async fn client(
     state: &AppState,
-    tenant: TenantId,
+    authority: Authority,
     form: &TokenForm,
     basic: Option<&(String, String)>,
 ) -> Result<AppRecord, OAuthError> {
@@ -126,7 +126,7 @@ async fn client(
     }
     match check_client(
         &state.store,
-        tenant,
+        authority,
         client_id,
         client_secret,
         state.settings.dev,
@@ -220,7 +220,7 @@ pub(crate) enum TokenRequestError {
 
 /// Issues an access token.
 #[utoipa::path(post, path = "/{tenant}/oauth2/v2.0/token", tag = "identity", operation_id = "issueToken",
-    params(("tenant" = uuid::Uuid, Path, description = "The caller's tenant id")),
+    params(("tenant" = String, Path, description = "The caller's tenant id, or organizations (the application's tenant; password and refresh_token grants) or common (refresh_token only)", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|organizations|common)$")),
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded",
         description = "client_credentials (App-only), password (App+User; with offline_access a refresh token too), or refresh_token"),
     responses(
@@ -245,6 +245,21 @@ pub(crate) async fn issue(
 /// The grant types the endpoint takes.
 pub(crate) const GRANT_TYPES: [&str; 3] = ["client_credentials", "password", "refresh_token"];
 
+/// Refuses a grant over a multi-tenant authority where Entra does: a user's password or an
+/// application's own credentials over `/common`, an application's over `/organizations` too
+/// (an application acting as itself needs its tenant named).
+fn refuse_grant_over(authority: Authority, grant_type: &str) -> Result<(), OAuthError> {
+    match (authority, grant_type) {
+        (Authority::Common, "password" | "client_credentials") => Err(OAuthError::invalid_request(
+            "AADSTS9001023: The grant type is not supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.",
+        )),
+        (Authority::Organizations, "client_credentials") => Err(OAuthError::invalid_request(
+            "The client_credentials grant needs the application's tenant in the path: use the tenant-specific endpoint.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Issues a token, or says why not; with the grant type it was issued under.
 async fn issue_token(
     state: &AppState,
@@ -255,11 +270,11 @@ async fn issue_token(
     let Form(form) =
         form.map_err(|rejection| OAuthError::invalid_request(rejection.body_text()))?;
     // A tenant whose %-escapes are not UTF-8 is a tenant that does not exist, shown as such.
-    let tenant = tenant.map_or_else(|_| char::REPLACEMENT_CHARACTER.to_string(), |t| t.0);
-    let tenant: TenantId = tenant.parse().map_err(|_| {
-        let shown: String = tenant.chars().take(64).collect();
+    let segment = tenant.map_or_else(|_| char::REPLACEMENT_CHARACTER.to_string(), |t| t.0);
+    let authority = Authority::parse(&segment).ok_or_else(|| {
+        let shown: String = segment.chars().take(64).collect();
         OAuthError::invalid_request(format!(
-            "AADSTS90002: Tenant '{shown}' not found; use the tenant's GUID."
+            "AADSTS90002: Tenant '{shown}' not found; use the tenant's GUID, organizations or common."
         ))
     })?;
     let basic = basic_credentials(headers);
@@ -267,7 +282,10 @@ async fn issue_token(
     let Some(grant_type) = GRANT_TYPES.into_iter().find(|g| *g == requested) else {
         return Err(OAuthError::unsupported_grant_type(requested));
     };
-    let app = client(state, tenant, &form, basic.as_ref()).await?;
+    refuse_grant_over(authority, grant_type)?;
+    let app = client(state, authority, &form, basic.as_ref()).await?;
+    // The tenant the tokens are for: the application's, which the path named or stood for.
+    let tenant = app.tenant_id;
     let (user, scope, refresh) = match grant_type {
         "client_credentials" => (
             None,

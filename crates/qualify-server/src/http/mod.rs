@@ -11,5 +11,5 @@ pub(crate) mod request_ids;
 pub(crate) mod throttle;
 pub(crate) mod trace;
 
-pub(crate) use extract::{IdPath, LenientJson, PathText, QueryParams};
+pub(crate) use extract::{IdPath, LenientJson, PathId, PathText, QueryParams};
 pub use request_ids::RequestIds;

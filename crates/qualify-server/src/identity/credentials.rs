@@ -3,9 +3,9 @@
 //! hashes on the blocking pool, so a burst of token requests can't stall the API.
 
 use qualify_store::{AppRecord, Store, UserRecord};
-use qualify_types::TenantId;
 use uuid::Uuid;
 
+use super::Authority;
 use super::passwords::verify_secret;
 use crate::error::OAuthError;
 
@@ -26,10 +26,11 @@ fn store_failure(error: qualify_store::StoreError) -> OAuthError {
     }
 }
 
-/// The application `client_id` of `tenant`, if `secret` is its secret and it may sign in.
+/// The application `client_id` of the tenant `authority` names (any, for a multi-tenant
+/// authority), if `secret` is its secret and it may sign in.
 pub(crate) async fn check_client(
     store: &Store,
-    tenant: TenantId,
+    authority: Authority,
     client_id: &str,
     secret: &str,
     dev_mode: bool,
@@ -47,7 +48,7 @@ pub(crate) async fn check_client(
     };
     let not_found = || {
         OAuthError::invalid_client(format!(
-            "AADSTS700016: Application with identifier '{shown}' was not found in the directory '{tenant}'.{hint}"
+            "AADSTS700016: Application with identifier '{shown}' was not found in the directory '{authority}'.{hint}"
         ))
     };
     let Ok(client_uuid) = Uuid::try_parse(client_id.trim()) else {
@@ -58,7 +59,10 @@ pub(crate) async fn check_client(
         .await
         .map_err(store_failure)?
         .ok_or_else(not_found)?;
-    if app.tenant_id != tenant {
+    if authority
+        .tenant()
+        .is_some_and(|tenant| tenant != app.tenant_id)
+    {
         return Err(not_found());
     }
     if app.dev && !dev_mode {

@@ -1,6 +1,7 @@
 //! Identity: the built-in Entra-compatible token issuer (keys, credentials, minting), the
 //! verification of every bearer token, and who a verified caller is.
 
+mod authority;
 mod claims;
 mod credentials;
 pub mod dev;
@@ -15,6 +16,7 @@ mod refresh;
 mod throttle;
 mod verify;
 
+pub(crate) use authority::Authority;
 pub(crate) use claims::AccessClaims;
 pub(crate) use credentials::{check_client, check_user};
 pub(crate) use external::ExternalIssuers;

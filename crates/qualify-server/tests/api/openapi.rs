@@ -59,6 +59,7 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
             "listWebhookEvents",
             "live",
             "openIdConfiguration",
+            "openIdConfigurationV1",
             "ready",
             "resetTestData",
             "setFaults",

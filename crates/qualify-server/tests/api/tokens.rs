@@ -549,3 +549,119 @@ async fn the_user_realm_is_managed_for_every_name_and_discovery_has_entras_field
     assert!(scopes.contains(&json!("openid")) && scopes.contains(&json!("offline_access")));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn organizations_and_common_stand_for_the_applications_tenant_where_entra_accepts_them() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let user_scope =
+        "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid";
+    let post = |authority: &str, form: Vec<(&str, String)>| {
+        let request = server
+            .http
+            .post(server.url(&format!("/{authority}/oauth2/v2.0/token")))
+            .form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    let credentials = |grant: &str| {
+        vec![
+            ("client_id", PARTNER_A.client_id.to_owned()),
+            ("client_secret", PARTNER_A.client_secret.to_owned()),
+            ("grant_type", grant.to_owned()),
+        ]
+    };
+    let mut password = credentials("password");
+    password.extend([
+        ("username", PARTNER_A.username.to_owned()),
+        ("password", PARTNER_A.password.to_owned()),
+        ("scope", user_scope.to_owned()),
+    ]);
+
+    // A user signs in through /organizations: the tokens are the application's tenant's.
+    let signed_in = post("organizations", password.clone()).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let body: Value = signed_in.json().await.unwrap();
+    let access = claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(access["tid"], PARTNER_A.tenant_id);
+    assert_eq!(
+        access["iss"],
+        format!("{}/{}/v2.0", server.public_url, PARTNER_A.tenant_id)
+    );
+    assert_eq!(
+        claims_of(body["id_token"].as_str().unwrap())["tid"],
+        PARTNER_A.tenant_id
+    );
+    // The token works on Partner Center's API.
+    let listed = server
+        .get("/v1/customers", body["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(listed.status(), StatusCode::OK);
+
+    // Its refresh token renews through /common, as MSAL may ask.
+    let mut refresh = credentials("refresh_token");
+    refresh.extend([
+        (
+            "refresh_token",
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        ),
+        ("scope", user_scope.to_owned()),
+    ]);
+    assert_eq!(post("common", refresh).await.status(), StatusCode::OK);
+
+    // Where Entra refuses: a password over /common, an application alone over either.
+    let mut app_only = credentials("client_credentials");
+    app_only.push((
+        "scope",
+        "https://api.partnercenter.microsoft.com/.default".to_owned(),
+    ));
+    for (authority, form) in [
+        ("common", password.clone()),
+        ("common", app_only.clone()),
+        ("organizations", app_only.clone()),
+    ] {
+        let refused = post(authority, form).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{authority}");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{authority}: {body}");
+    }
+    // Anything else is no tenant at all.
+    let unknown = post("consumers", password).await;
+    let body: Value = unknown.json().await.unwrap();
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS90002:"),
+        "{body}"
+    );
+
+    // Their discovery documents, as Entra's: the authority's endpoints, the issuer a placeholder.
+    let organizations: Value = server
+        .get_json("/organizations/v2.0/.well-known/openid-configuration")
+        .await;
+    assert_eq!(
+        organizations["token_endpoint"],
+        format!("{}/organizations/oauth2/v2.0/token", server.public_url)
+    );
+    assert_eq!(
+        organizations["issuer"],
+        format!("{}/{{tenantid}}/v2.0", server.public_url)
+    );
+    assert!(organizations["tenant_region_scope"].is_null());
+    // And the v1 path answers the tenant's (v2) document.
+    let v2: Value = server
+        .get_json(&format!(
+            "/{}/v2.0/.well-known/openid-configuration",
+            PARTNER_A.tenant_id
+        ))
+        .await;
+    let v1: Value = server
+        .get_json(&format!(
+            "/{}/.well-known/openid-configuration",
+            PARTNER_A.tenant_id
+        ))
+        .await;
+    assert_eq!(v1, v2);
+    assert_eq!(v2["tenant_region_scope"], "NA");
+    server.stop().await;
+}
