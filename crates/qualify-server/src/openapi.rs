@@ -136,7 +136,9 @@ fn id_header(name: &str, description: &str) -> utoipa::openapi::path::Parameter 
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .max_length(Some(128))
-                .min_length(Some(1)),
+                .min_length(Some(1))
+                // What the server takes: printable ASCII without spaces (a GUID, typically).
+                .pattern(Some("^[!-~]+$")),
         ))
         .build()
 }

@@ -104,6 +104,7 @@ pub struct QualificationSubmission {
     pub website: Option<String>,
     /// GovernmentCommunityCloud only: one of the partner's GCC validation codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "\\S"))]
     pub validation_code: Option<String>,
 }
 

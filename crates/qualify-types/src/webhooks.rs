@@ -17,8 +17,13 @@ pub const EVENT_NAMES: [&str; 2] = [CUSTOMER_QUALIFICATION_UPDATED, TEST_CREATED
 #[serde(rename_all = "PascalCase")]
 pub struct WebhookRegistrationRequest {
     /// Where events are POSTed: an absolute http(s) URL.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+")
+    )]
     pub webhook_url: String,
     /// The events to receive (`GET /webhooks/v1/registration/events` lists them).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub webhook_events: Vec<String>,
     /// Put the signature in `x-ms-signature` instead of `Authorization`.
     #[serde(default)]

@@ -79,7 +79,7 @@ fn choice(body: &Value) -> Result<QualificationChoice, ApiError> {
 #[utoipa::path(put, path = "/v1/customers/{customer_id}/qualification", tag = "partner-center", operation_id = "submitLegacyQualification",
     params(
         ("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id"),
-        ("code" = Option<String>, Query, description = "The GCC validation code")),
+        ("code" = Option<String>, Query, description = "The GCC validation code", pattern = r"\S")),
     request_body = LegacyQualification,
     responses(
         (status = 200, description = "Submitted for vetting; the qualification, lower snake case", body = String,

@@ -215,7 +215,7 @@ pub(crate) async fn submit_for_vetting(
 #[utoipa::path(post, path = "/v1/customers/{customer_id}/qualifications", tag = "partner-center", operation_id = "submitQualification",
     params(
         ("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id"),
-        ("code" = Option<String>, Query, description = "The GCC validation code, for older clients (or validationCode in the body)")),
+        ("code" = Option<String>, Query, description = "The GCC validation code, for older clients (or validationCode in the body)", pattern = r"\S")),
     request_body = qualify_types::QualificationSubmission,
     responses(
         (status = 201, description = "In review", body = qualify_types::SubmittedQualification),

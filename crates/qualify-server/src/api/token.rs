@@ -26,6 +26,7 @@ use crate::{ApiError, AppState, OAuthError};
 /// The form fields of a token request. Unknown fields are ignored, as Entra does.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct TokenForm {
+    #[schema(pattern = "^(client_credentials|password|refresh_token)$")]
     grant_type: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,

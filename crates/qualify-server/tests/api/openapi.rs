@@ -90,6 +90,27 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
         );
     }
     assert!(submit["responses"]["201"]["headers"]["MS-RequestId"].is_object());
+    // The ids' schema says what the server takes: a value it allows is taken, one it
+    // forbids (a space inside) refused, so generated clients and fuzzers agree with it.
+    let request_id = submit["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "MS-RequestId")
+        .unwrap();
+    assert_eq!(request_id["schema"]["pattern"], "^[!-~]+$", "{request_id}");
+    let token = server.token(PARTNER_A, Grant::User).await;
+    for (value, status) in [("a!~{}", StatusCode::OK), ("a b", StatusCode::BAD_REQUEST)] {
+        let answered = server
+            .http
+            .get(server.url("/v1/customers"))
+            .bearer_auth(&token)
+            .header("MS-RequestId", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), status, "{value}");
+    }
     // Both contract profiles of the list.
     let list = document["paths"]["/v1/customers/{customer_id}/qualifications"]["get"]["responses"]
         ["200"]
