@@ -342,19 +342,8 @@ async fn issue_token(
     // OpenID Connect rides along a delegated grant, as with Entra: the ID token when the scope
     // asks for `openid`, `client_info` when the client asks for it, and the OpenID scopes
     // asked for echoed in the scope granted.
-    let openid: Vec<&str> = match &user {
-        Some(_) => form
-            .scope
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter(|asked| OPENID_SCOPES.contains(asked))
-            .fold(Vec::new(), |mut unique, asked| {
-                if !unique.contains(&asked) {
-                    unique.push(asked);
-                }
-                unique
-            }),
+    let openid = match &user {
+        Some(_) => openid_scopes_asked(form.scope.as_deref().unwrap_or_default()),
         None => Vec::new(),
     };
     let id_token = match &user {
@@ -401,6 +390,17 @@ async fn issue_token(
         .headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok((response, grant_type))
+}
+
+/// The OpenID scopes among those `requested`, each once, in the order asked.
+fn openid_scopes_asked(requested: &str) -> Vec<&str> {
+    let mut asked = Vec::new();
+    for scope in requested.split_whitespace() {
+        if OPENID_SCOPES.contains(&scope) && !asked.contains(&scope) {
+            asked.push(scope);
+        }
+    }
+    asked
 }
 
 /// The first refresh token of a new sign-in.
@@ -459,5 +459,16 @@ mod tests {
         assert!(granted_scope(user, false).is_err());
         assert!(granted_scope("https://graph.microsoft.com/.default", false).is_err());
         assert!(granted_scope("openid", false).is_err());
+    }
+
+    #[test]
+    fn the_openid_scopes_asked_are_echoed_once_each() {
+        assert_eq!(
+            openid_scopes_asked(
+                "https://api.partnercenter.microsoft.com/user_impersonation profile openid offline_access openid"
+            ),
+            ["profile", "openid"]
+        );
+        assert!(openid_scopes_asked("https://api.partnercenter.microsoft.com/.default").is_empty());
     }
 }

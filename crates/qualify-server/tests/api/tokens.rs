@@ -329,29 +329,54 @@ async fn tokens_are_checked_for_signature_algorithm_issuer_audience_and_lifetime
     }
 }
 
-/// A password sign-in as MSAL sends it: OpenID scopes and `client_info=1` beside the API's.
-async fn msal_password_sign_in(server: &TestServer) -> Value {
+/// POSTs `form` to the token endpoint of `authority` (a tenant id, `organizations`, `common`).
+async fn token_request(
+    server: &TestServer,
+    authority: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     server
         .http
-        .post(server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id)))
-        .form(&[
-            ("client_id", PARTNER_A.client_id),
-            ("client_secret", PARTNER_A.client_secret),
+        .post(server.url(&format!("/{authority}/oauth2/v2.0/token")))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The same, its answer read as JSON.
+async fn token_json(server: &TestServer, authority: &str, form: &[(&str, &str)]) -> Value {
+    token_request(server, authority, form)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// What MSAL asks for in a delegated grant: the API's scope and OpenID's.
+const MSAL_USER_SCOPE: &str =
+    "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid profile";
+
+/// Partner A's application's credentials, as a token request's form carries them.
+const APP_A: [(&str, &str); 2] = [
+    ("client_id", PARTNER_A.client_id),
+    ("client_secret", PARTNER_A.client_secret),
+];
+
+/// A password sign-in as MSAL sends it: OpenID scopes and `client_info=1` beside the API's.
+async fn msal_password_sign_in(server: &TestServer) -> Value {
+    let form = [
+        APP_A.as_slice(),
+        &[
             ("grant_type", "password"),
             ("client_info", "1"),
             ("username", PARTNER_A.username),
             ("password", PARTNER_A.password),
-            (
-                "scope",
-                "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid profile",
-            ),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+            ("scope", MSAL_USER_SCOPE),
+        ],
+    ]
+    .concat();
+    token_json(server, PARTNER_A.tenant_id, &form).await
 }
 
 /// The ID token's claims, its signature checked against the published keys, its audience the
@@ -410,30 +435,21 @@ async fn a_delegated_sign_in_asking_for_openid_gets_an_id_token_and_client_info_
         );
 
         // Silent renewal, as MSAL sends it: the refresh grant gets them again.
-        let renewed: Value = server
-            .http
-            .post(server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id)))
-            .form(&[
-                ("client_id", PARTNER_A.client_id),
-                ("client_secret", PARTNER_A.client_secret),
+        let refresh = [
+            APP_A.as_slice(),
+            &[
                 ("grant_type", "refresh_token"),
                 ("client_info", "1"),
                 ("refresh_token", body["refresh_token"].as_str().unwrap()),
-                (
-                    "scope",
-                    "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid profile",
-                ),
+                ("scope", MSAL_USER_SCOPE),
                 (
                     "claims",
                     r#"{"id_token":{"signin_state":{"essential":false}}}"#,
                 ),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            ],
+        ]
+        .concat();
+        let renewed = token_json(&server, PARTNER_A.tenant_id, &refresh).await;
         assert_eq!(
             verified_id_token(&server, &renewed).await["oid"],
             access["oid"]
@@ -448,26 +464,19 @@ async fn a_delegated_sign_in_asking_for_openid_gets_an_id_token_and_client_info_
 async fn no_id_token_unless_asked_for_and_never_for_an_application_alone() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start(&db).await;
-    let endpoint = server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id));
     let user = "https://api.partnercenter.microsoft.com/user_impersonation";
     // A delegated grant without openid or client_info=1: neither.
-    let plain: Value = server
-        .http
-        .post(&endpoint)
-        .form(&[
-            ("client_id", PARTNER_A.client_id),
-            ("client_secret", PARTNER_A.client_secret),
+    let password = [
+        APP_A.as_slice(),
+        &[
             ("grant_type", "password"),
             ("username", PARTNER_A.username),
             ("password", PARTNER_A.password),
             ("scope", user),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ],
+    ]
+    .concat();
+    let plain = token_json(&server, PARTNER_A.tenant_id, &password).await;
     assert!(plain["access_token"].is_string(), "{plain}");
     assert!(
         plain.get("id_token").is_none() && plain.get("client_info").is_none(),
@@ -475,25 +484,19 @@ async fn no_id_token_unless_asked_for_and_never_for_an_application_alone() {
     );
     assert_eq!(plain["scope"], user);
     // An application alone has no user to name, whatever it asks for.
-    let app: Value = server
-        .http
-        .post(&endpoint)
-        .form(&[
-            ("client_id", PARTNER_A.client_id),
-            ("client_secret", PARTNER_A.client_secret),
+    let app_only = [
+        APP_A.as_slice(),
+        &[
             ("grant_type", "client_credentials"),
             ("client_info", "1"),
             (
                 "scope",
                 "https://api.partnercenter.microsoft.com/.default openid",
             ),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ],
+    ]
+    .concat();
+    let app = token_json(&server, PARTNER_A.tenant_id, &app_only).await;
     assert!(app["access_token"].is_string(), "{app}");
     assert!(
         app.get("id_token").is_none() && app.get("client_info").is_none(),
@@ -554,31 +557,27 @@ async fn the_user_realm_is_managed_for_every_name_and_discovery_has_entras_field
 async fn organizations_and_common_stand_for_the_applications_tenant_where_entra_accepts_them() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start(&db).await;
-    let user_scope =
-        "https://api.partnercenter.microsoft.com/user_impersonation offline_access openid";
-    let post = |authority: &str, form: Vec<(&str, String)>| {
-        let request = server
-            .http
-            .post(server.url(&format!("/{authority}/oauth2/v2.0/token")))
-            .form(&form);
-        async move { request.send().await.unwrap() }
-    };
-    let credentials = |grant: &str| {
-        vec![
-            ("client_id", PARTNER_A.client_id.to_owned()),
-            ("client_secret", PARTNER_A.client_secret.to_owned()),
-            ("grant_type", grant.to_owned()),
-        ]
-    };
-    let mut password = credentials("password");
-    password.extend([
-        ("username", PARTNER_A.username.to_owned()),
-        ("password", PARTNER_A.password.to_owned()),
-        ("scope", user_scope.to_owned()),
-    ]);
+    let password = [
+        APP_A.as_slice(),
+        &[
+            ("grant_type", "password"),
+            ("username", PARTNER_A.username),
+            ("password", PARTNER_A.password),
+            ("scope", MSAL_USER_SCOPE),
+        ],
+    ]
+    .concat();
+    let app_only = [
+        APP_A.as_slice(),
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "https://api.partnercenter.microsoft.com/.default"),
+        ],
+    ]
+    .concat();
 
     // A user signs in through /organizations: the tokens are the application's tenant's.
-    let signed_in = post("organizations", password.clone()).await;
+    let signed_in = token_request(&server, "organizations", &password).await;
     assert_eq!(signed_in.status(), StatusCode::OK);
     let body: Value = signed_in.json().await.unwrap();
     let access = claims_of(body["access_token"].as_str().unwrap());
@@ -598,35 +597,31 @@ async fn organizations_and_common_stand_for_the_applications_tenant_where_entra_
     assert_eq!(listed.status(), StatusCode::OK);
 
     // Its refresh token renews through /common, as MSAL may ask.
-    let mut refresh = credentials("refresh_token");
-    refresh.extend([
-        (
-            "refresh_token",
-            body["refresh_token"].as_str().unwrap().to_owned(),
-        ),
-        ("scope", user_scope.to_owned()),
-    ]);
-    assert_eq!(post("common", refresh).await.status(), StatusCode::OK);
+    let refresh = [
+        APP_A.as_slice(),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ("scope", MSAL_USER_SCOPE),
+        ],
+    ]
+    .concat();
+    let renewed = token_request(&server, "common", &refresh).await;
+    assert_eq!(renewed.status(), StatusCode::OK);
 
     // Where Entra refuses: a password over /common, an application alone over either.
-    let mut app_only = credentials("client_credentials");
-    app_only.push((
-        "scope",
-        "https://api.partnercenter.microsoft.com/.default".to_owned(),
-    ));
     for (authority, form) in [
-        ("common", password.clone()),
-        ("common", app_only.clone()),
-        ("organizations", app_only.clone()),
+        ("common", &password),
+        ("common", &app_only),
+        ("organizations", &app_only),
     ] {
-        let refused = post(authority, form).await;
+        let refused = token_request(&server, authority, form).await;
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{authority}");
         let body: Value = refused.json().await.unwrap();
         assert_eq!(body["error"], "invalid_request", "{authority}: {body}");
     }
     // Anything else is no tenant at all.
-    let unknown = post("consumers", password).await;
-    let body: Value = unknown.json().await.unwrap();
+    let body = token_json(&server, "consumers", &password).await;
     assert!(
         body["error_description"]
             .as_str()
