@@ -58,6 +58,12 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthE
     })
 }
 
+/// A token that could not be signed: logged with its cause, answered without it.
+fn signing_failed(error: jsonwebtoken::errors::Error) -> OAuthError {
+    tracing::error!(error = %error, "signing a token failed");
+    server_error("signing failed")
+}
+
 fn server_error(what: &str) -> OAuthError {
     OAuthError {
         error: "server_error",
@@ -328,17 +334,11 @@ async fn issue_token(
     let lifetime = state.settings.token_lifetime;
     // On a new database, the first key may still be in the making: this waits for it.
     let keys = state.keys.current().await;
-    let access_token = mint(
-        &keys,
-        state.issuer_for(&tenant.to_string()),
-        subject,
-        lifetime,
-        crate::clock::wall_now(),
-    )
-    .map_err(|error| {
-        tracing::error!(error = %error, "minting a token failed");
-        server_error("signing failed")
-    })?;
+    // One issuer and one moment for every token of the answer, as Entra's share their `iat`.
+    let issuer = state.issuer_for(&tenant.to_string());
+    let now = crate::clock::wall_now();
+    let access_token =
+        mint(&keys, issuer.clone(), subject, lifetime, now).map_err(signing_failed)?;
     // OpenID Connect rides along a delegated grant, as with Entra: the ID token when the scope
     // asks for `openid`, `client_info` when the client asks for it, and the OpenID scopes
     // asked for echoed in the scope granted.
@@ -347,20 +347,9 @@ async fn issue_token(
         None => Vec::new(),
     };
     let id_token = match &user {
-        Some(user) if openid.contains(&"openid") => Some(
-            mint_id_token(
-                &keys,
-                state.issuer_for(&tenant.to_string()),
-                &app,
-                user,
-                lifetime,
-                crate::clock::wall_now(),
-            )
-            .map_err(|error| {
-                tracing::error!(error = %error, "minting an ID token failed");
-                server_error("signing failed")
-            })?,
-        ),
+        Some(user) if openid.contains(&"openid") => {
+            Some(mint_id_token(&keys, issuer, &app, user, lifetime, now).map_err(signing_failed)?)
+        }
         _ => None,
     };
     let client_info = user
