@@ -19,4 +19,6 @@ pub use values::{
     optional_country, optional_email, optional_text,
 };
 pub use vetting::{DecisionRefused, Verdict, VettingState};
-pub use vetting_rules::{Facts, Glob, MAX_DELAY, Rule, RuleDecision, RuleError, RuleSet, RuleSpec};
+pub use vetting_rules::{
+    Facts, Glob, MAX_DELAY, MAX_NAME, Rule, RuleDecision, RuleError, RuleSet, RuleSpec,
+};

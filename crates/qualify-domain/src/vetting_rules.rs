@@ -15,7 +15,7 @@ use crate::values::{DenialReason, Website};
 /// The longest a rule may wait before it decides: longer is a mistake, not a policy.
 pub const MAX_DELAY: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 /// The longest rule name.
-const MAX_NAME: usize = 64;
+pub const MAX_NAME: usize = 64;
 
 /// A pattern over host names and codes: `*` is any run of characters (dots included), `?` one
 /// character, `[…]` one of a set; letters match in either case.

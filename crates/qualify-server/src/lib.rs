@@ -183,7 +183,7 @@ impl App {
         let metrics = metrics::Metrics::new(&store);
         let rate_limits = http::throttle::RateLimits::new(
             &settings.rate_limits,
-            &openapi::document(settings.dev),
+            &openapi::document(settings.dev, settings.contract),
         )?;
         let state = AppState::new(state::Shared {
             store,

@@ -147,10 +147,12 @@ fn router(state: AppState) -> Router {
     routes
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
         .merge(
-            Router::from(utoipa_swagger_ui::SwaggerUi::new("/docs").url(
-                "/openapi.json",
-                crate::openapi::document(state.settings.dev),
-            ))
+            Router::from(
+                utoipa_swagger_ui::SwaggerUi::new("/docs").external_url_unchecked(
+                    "/openapi.json",
+                    crate::openapi::published(state.settings.dev, state.settings.contract),
+                ),
+            )
             .layer(middleware::from_fn(
                 crate::http::docs_assets::gunzip_unless_accepted,
             )),

@@ -60,13 +60,7 @@ pub struct BillingProfile {
     pub language: Option<String>,
     /// The company's name as billed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            pattern = r"^[^\x00-\x1F\x7F\s][^\x00-\x1F\x7F]{0,199}$",
-            example = "Contoso School"
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(example = "Contoso School"))]
     pub company_name: Option<String>,
     /// The billing address.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,11 +16,7 @@ pub const EVENT_NAMES: [&str; 2] = [CUSTOMER_QUALIFICATION_UPDATED, TEST_CREATED
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct WebhookRegistrationRequest {
-    /// Where events are POSTed: an absolute http(s) URL.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+")
-    )]
+    /// Where events are POSTed: an absolute http(s) URL with a host name or an IP address.
     pub webhook_url: String,
     /// The events to receive (`GET /webhooks/v1/registration/events` lists them).
     #[cfg_attr(feature = "openapi", schema(min_items = 1))]

@@ -1,9 +1,12 @@
 //! Paging by continuation token, as Partner Center does: the next page is fetched by sending the
 //! token from `links.next` in the `MS-ContinuationToken` header.
+//!
+//! A token is the position of the last item served, in decimal. Clients treat it as opaque; it
+//! is plain so that every token the published pattern allows is one the server takes (a
+//! position no page ended at still names the items after it), and it hides nothing a base64
+//! wrapping would have.
 
 use axum::http::HeaderMap;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use qualify_types::CONTINUATION_TOKEN_HEADER;
 
 use crate::ApiError;
@@ -30,33 +33,37 @@ pub(crate) fn page_size(raw: Option<&str>) -> Result<u32, ApiError> {
     }
 }
 
-/// The opaque token for "after position `after`".
+/// What a token looks like, for the OpenAPI document: up to 18 digits always fit the position.
+pub(crate) const TOKEN_PATTERN: &str = "^[0-9]{1,18}$";
+
+/// The token for "after position `after`".
 pub(crate) fn encode(after: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1:{after}"))
+    after.to_string()
 }
 
-/// The position a continuation token (from the header, or `query` as a fallback) points after.
+/// The position a continuation token points after: from the header or, for clients that can't
+/// set headers, the `continuationToken` parameter. Each one given must be a token; the header's
+/// is used when both are.
 pub(crate) fn decode(headers: &HeaderMap, query: Option<&str>) -> Result<Option<i64>, ApiError> {
     let header = headers
         .get(CONTINUATION_TOKEN_HEADER)
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let Some(token) = header.or(query) else {
-        return Ok(None);
-    };
+        .map(|v| position(v.to_str().unwrap_or("\u{0}")))
+        .transpose()?;
+    let query = query.map(position).transpose()?;
+    Ok(header.or(query))
+}
+
+/// The position a token names.
+fn position(token: &str) -> Result<i64, ApiError> {
     let invalid = || {
         ApiError::InvalidProperty(format!(
             "The {CONTINUATION_TOKEN_HEADER} is not a token this server issued."
         ))
     };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token.trim())
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let after = text
-        .strip_prefix("v1:")
-        .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n >= 0);
-    after.map(Some).ok_or_else(invalid)
+    if token.is_empty() || token.len() > 18 || !token.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    token.parse::<i64>().map_err(|_| invalid())
 }
 
 #[cfg(test)]
@@ -73,14 +80,31 @@ mod tests {
             Some(7)
         );
         assert_eq!(decode(&HeaderMap::new(), None).unwrap(), None);
+        assert_eq!(
+            decode(&HeaderMap::new(), Some("999999999999999999")).unwrap(),
+            Some(999_999_999_999_999_999),
+            "the largest position the pattern allows"
+        );
         for forged in [
             "",
+            " 1",
             "xyz",
-            &URL_SAFE_NO_PAD.encode("v1:-1"),
-            &URL_SAFE_NO_PAD.encode("v2:1"),
+            "-1",
+            "+1",
+            "1e3",
+            "0x10",
+            "1234567890123456789",
         ] {
             assert!(decode(&HeaderMap::new(), Some(forged)).is_err(), "{forged}");
         }
+    }
+
+    #[test]
+    fn a_token_sent_both_ways_is_the_headers_and_both_must_be_tokens() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTINUATION_TOKEN_HEADER, encode(42).parse().unwrap());
+        assert_eq!(decode(&headers, Some("43")).unwrap(), Some(42));
+        assert!(decode(&headers, Some("x")).is_err());
     }
 
     #[test]

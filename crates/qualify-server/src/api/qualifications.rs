@@ -38,23 +38,11 @@ fn qualification_state(latest: &HistoryEntry) -> QualificationState {
     }
 }
 
-/// The list in either contract profile, for the OpenAPI document: the server answers the one it
-/// was started with (`--contract`).
-#[derive(utoipa::ToSchema)]
-#[serde(untagged)]
-#[allow(dead_code)] // a schema, never built
-pub(crate) enum QualificationList {
-    /// `--contract documented` (the default): the seed document's wrapped list.
-    Documented(Qualifications),
-    /// `--contract sdk`: Microsoft's .NET SDK's bare array.
-    Sdk(SdkQualifications<'static>),
-}
-
 /// `GET …/qualifications`, in the server's contract profile.
 #[utoipa::path(get, path = "/v1/customers/{customer_id}/qualifications", tag = "partner-center", operation_id = "getQualifications",
     params(("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id")),
     responses(
-        (status = 200, description = "Each qualification with the state of its latest vetting request", body = QualificationList),
+        (status = 200, description = "Each qualification with the state of its latest vetting request", body = Qualifications),
         (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,

@@ -67,7 +67,8 @@ fn query_id<T: std::str::FromStr>(
 fn decided_by(raw: Option<String>) -> Result<Option<String>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.len() > 256 || trimmed.chars().any(char::is_control) {
+    if trimmed.is_empty() || trimmed.chars().count() > 256 || trimmed.chars().any(char::is_control)
+    {
         return Err(ApiError::InvalidProperty(
             "The parameter 'decidedBy' must be 1 to 256 printable characters: a reviewer's user name, rule:<name>, or a prefix ending in * (rule:*).".into(),
         ));

@@ -22,7 +22,34 @@ use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
 /// The longest receiver URL accepted.
-const MAX_URL_LEN: usize = 2048;
+pub(crate) const MAX_URL_LEN: usize = 2048;
+
+/// What a receiver's URL may be, as the server checks it and the OpenAPI document publishes it:
+/// http(s); a host name (its last label starting with a letter), an IPv4 address, or an IPv6
+/// one in brackets; a port; any printable path and query. Narrower than what a URL parser reads,
+/// so that the document and the server agree on every value.
+pub(crate) const WEBHOOK_URL_PATTERN: &str = concat!(
+    "^[Hh][Tt][Tt][Pp][Ss]?://(",
+    r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+    r"|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
+    r"|\[(",
+    r"([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}",
+    r"|([0-9A-Fa-f]{1,4}:){1,7}:",
+    r"|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}",
+    r"|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}",
+    r"|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}",
+    r"|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}",
+    r"|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}",
+    r"|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}",
+    r"|:((:[0-9A-Fa-f]{1,4}){1,7}|:)",
+    r")\]",
+    ")(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?",
+    "([/?][!-~]*)?$",
+);
+
+static WEBHOOK_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(WEBHOOK_URL_PATTERN).expect("the webhook URL pattern compiles")
+});
 /// Validation events a partner may ask for per minute, as in Partner Center.
 const VALIDATION_EVENTS_PER_MINUTE: u32 = 2;
 /// How long a validation event and its results can be read, as in Partner Center.
@@ -54,17 +81,21 @@ fn checked(
     subscriber_id: String,
     request: WebhookRegistrationRequest,
 ) -> Result<Stored, ApiError> {
-    let url = request.webhook_url.trim();
+    let url = &request.webhook_url;
     if url.len() > MAX_URL_LEN {
         return Err(ApiError::InvalidProperty(format!(
             "The property 'WebhookUrl' may be at most {MAX_URL_LEN} characters."
         )));
     }
-    let parsed = url::Url::parse(url).map_err(|_| {
+    let not_a_url = || {
         ApiError::InvalidProperty(
-            "The property 'WebhookUrl' must be an absolute http(s) URL.".into(),
+            "The property 'WebhookUrl' must be an absolute http(s) URL with a host name or an IP address.".into(),
         )
-    })?;
+    };
+    if !WEBHOOK_URL.is_match(url) {
+        return Err(not_a_url());
+    }
+    let parsed = url::Url::parse(url).map_err(|_| not_a_url())?;
     guard::check_url(&parsed, state.settings.webhook_allows_private()).map_err(|why| {
         ApiError::InvalidProperty(format!("The property 'WebhookUrl' is refused: {why}."))
     })?;
@@ -408,4 +439,41 @@ pub(crate) async fn certificate(
         signer.certificate_der().to_vec(),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_grammar_takes_receivers_and_only_what_a_parser_reads_as_them() {
+        for taken in [
+            "https://receiver.contoso.com/events?key=a%20b&x=1",
+            "HTTP://localhost:8080",
+            "http://10.0.0.7:65535/",
+            "http://[::1]/events",
+            "http://[2001:db8::8a2e:370:7334]:443/x",
+            "https://a.b/#fragment",
+        ] {
+            assert!(WEBHOOK_URL.is_match(taken), "{taken}");
+            let parsed = url::Url::parse(taken).expect(taken);
+            assert!(parsed.host().is_some(), "{taken}");
+        }
+        for refused in [
+            " https://contoso.com",
+            "https://contoso.com ",
+            "ftp://contoso.com",
+            "https://contoso.s*/",
+            "https://1.2.3",
+            "http://256.0.0.1",
+            "https://contoso.com:0",
+            "https://contoso.com:65536",
+            "https://user:pw@contoso.com",
+            "http://[::1::2]",
+            "https://%63ontoso.com",
+            "https://contoso.com/a b",
+        ] {
+            assert!(!WEBHOOK_URL.is_match(refused), "{refused}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Extractors that turn what a client sent into typed values, or into the contract's errors:
 //! JSON bodies read the way Partner Center (an ASP.NET service) reads them, with property names
-//! matched case-insensitively; GUIDs in the path; query parameters.
+//! matched case-insensitively and whole numbers read as integers however written; GUIDs in the
+//! path; query parameters.
 
 use axum::body::Bytes;
 use axum::extract::path::ErrorKind;
@@ -42,12 +43,27 @@ const CANONICAL_NAMES: &[&str] = &[
     "SignatureTokenToMsSignatureHeader",
 ];
 
-fn canonicalise_keys(value: &mut Value) {
+/// The largest magnitude below which every whole `f64` is exact: 2^53.
+const EXACT_WHOLE_FLOAT: f64 = 9_007_199_254_740_992.0;
+
+/// Rewrites keys to their canonical spelling, and whole numbers written with a fraction or an
+/// exponent (`165.0`, `1e3`) to integers: JSON Schema counts them as integers, and .NET's
+/// serialisers write a double so.
+fn canonicalise(value: &mut Value) {
     match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+                && float.abs() < EXACT_WHOLE_FLOAT
+            {
+                // Exact: the magnitude is below 2^53.
+                *value = Value::from(float as i64);
+            }
+        }
         Value::Object(map) => {
             let entries = std::mem::take(map);
             for (key, mut inner) in entries {
-                canonicalise_keys(&mut inner);
+                canonicalise(&mut inner);
                 let canonical = CANONICAL_NAMES
                     .iter()
                     .find(|name| name.eq_ignore_ascii_case(&key))
@@ -56,7 +72,7 @@ fn canonicalise_keys(value: &mut Value) {
                 map.insert(canonical, inner);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(canonicalise_keys),
+        Value::Array(items) => items.iter_mut().for_each(canonicalise),
         _ => {}
     }
 }
@@ -87,7 +103,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for LenientJson<T> {
         }
         let mut value: Value =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedBody(e.to_string()))?;
-        canonicalise_keys(&mut value);
+        canonicalise(&mut value);
         serde_path_to_error::deserialize(value)
             .map(Self)
             .map_err(|error| {
@@ -184,7 +200,7 @@ mod tests {
             "CompanyProfile": {"DOMAIN": "x.com"},
             "unknownKey": 1
         });
-        canonicalise_keys(&mut body);
+        canonicalise(&mut body);
         assert_eq!(
             body,
             json!({
@@ -194,5 +210,22 @@ mod tests {
                 "unknownKey": 1
             })
         );
+    }
+
+    #[test]
+    fn whole_numbers_are_integers_however_written() {
+        let mut body: Value =
+            serde_json::from_str(r#"{"a": 165.0, "b": [1e3, -2.0], "c": 1.5, "d": 1e300, "e": 7}"#)
+                .unwrap();
+        canonicalise(&mut body);
+        assert_eq!(body["a"], json!(165));
+        assert!(body["a"].is_i64());
+        assert_eq!(body["b"], json!([1000, -2]));
+        assert_eq!(body["c"], json!(1.5), "a fraction stays");
+        assert!(
+            body["d"].is_f64(),
+            "beyond exact integers stays a float, refused as one"
+        );
+        assert_eq!(body["e"], json!(7));
     }
 }

@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn a_limit_must_name_an_operation_the_api_has() {
-        let document = crate::openapi::document(false);
+        let document = crate::openapi::document(false, crate::ContractProfile::Documented);
         let limit = |operation: &str, key| RateLimit {
             operation: operation.into(),
             key,

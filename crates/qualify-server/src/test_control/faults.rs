@@ -16,7 +16,7 @@ pub(crate) const MAX_FAULTS: usize = 100;
 /// The most partners with faults at once (each test run makes its own partner).
 const MAX_PARTNERS: usize = 10_000;
 /// The longest delay a fault may add.
-const MAX_DELAY_MS: u64 = 120_000;
+pub(crate) const MAX_DELAY_MS: u64 = 120_000;
 
 /// What a fault does to the request it applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]

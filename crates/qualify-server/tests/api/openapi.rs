@@ -1,5 +1,6 @@
 //! The published OpenAPI document and its page.
 
+use qualify_server::ContractProfile;
 use qualify_store::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -111,18 +112,46 @@ async fn the_document_is_openapi_3_1_and_covers_every_public_operation() {
             .unwrap();
         assert_eq!(answered.status(), status, "{value}");
     }
-    // Both contract profiles of the list.
-    let list = document["paths"]["/v1/customers/{customer_id}/qualifications"]["get"]["responses"]
-        ["200"]
-        .to_string();
-    assert!(list.contains("QualificationList"), "{list}");
-    assert!(
-        document["components"]["schemas"]["QualificationList"]["oneOf"]
-            .as_array()
-            .unwrap()
-            .len()
-            == 2
+    // Continuation tokens have one published shape wherever they are taken.
+    let mut tokens = 0;
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                if name.eq_ignore_ascii_case("MS-ContinuationToken") || name == "continuationToken"
+                {
+                    assert_eq!(
+                        parameter["schema"]["pattern"], "^[0-9]{1,18}$",
+                        "{parameter}"
+                    );
+                    tokens += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(
+        tokens, 7,
+        "customers, audit records (two lists), the review queue"
     );
+    // Fields that depend on each other are published as such: each qualification with its own.
+    let submission = &document["components"]["schemas"]["QualificationSubmission"]["oneOf"];
+    let titles: Vec<&str> = submission
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|branch| branch["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Education", "GovernmentCommunityCloud", "StateOwnedEntity"]
+    );
+
+    // The documented profile's list: the wrapped object, and no trace of the other shape.
+    let list = &document["paths"]["/v1/customers/{customer_id}/qualifications"]["get"]["responses"]
+        ["200"]["content"]["application/json"]["schema"];
+    assert_eq!(list["$ref"], "#/components/schemas/Qualifications");
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    assert!(!schemas.contains_key("SdkQualifications"));
 
     let page = server.http.get(server.url("/docs/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
@@ -162,4 +191,86 @@ async fn a_server_without_dev_publishes_no_test_control_operation() {
         "{:?}",
         paths.keys().collect::<Vec<_>>()
     );
+}
+
+#[tokio::test]
+async fn each_contract_profile_publishes_the_list_it_answers() {
+    let db = TestDatabase::sqlite();
+    for (contract, schema, date, domain) in [
+        (
+            ContractProfile::Documented,
+            "Qualifications",
+            "vettingCreatedDate",
+            "a.edu",
+        ),
+        (
+            ContractProfile::Sdk,
+            "SdkQualifications",
+            "vettingCreateDate",
+            "b.edu",
+        ),
+    ] {
+        let server = TestServer::start_with(&db, |s| s.contract = contract).await;
+        let document: Value = server.get_json("/openapi.json").await;
+        let list = &document["paths"]["/v1/customers/{customer_id}/qualifications"]["get"]["responses"]
+            ["200"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            list["$ref"],
+            format!("#/components/schemas/{schema}"),
+            "{contract:?}"
+        );
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        let other = if schema == "Qualifications" {
+            "SdkQualifications"
+        } else {
+            "Qualifications"
+        };
+        assert!(
+            !schemas.contains_key(other),
+            "{contract:?} publishes only its own list"
+        );
+        let items = &schemas[schema]["properties"]["qualifications"]["items"];
+        let items = match items["$ref"].as_str() {
+            Some(reference) => &schemas[reference.trim_start_matches("#/components/schemas/")],
+            None => &schemas[schema]["items"],
+        };
+        assert!(
+            items["properties"][date].is_object(),
+            "{contract:?}: {items}"
+        );
+        // Every schema it names, it holds; and it holds none it doesn't use.
+        let text = document.to_string();
+        for name in schemas.keys() {
+            assert!(
+                text.contains(&format!("\"#/components/schemas/{name}\"")),
+                "{contract:?}: {name} is unused"
+            );
+        }
+        for reference in text.split("\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap()];
+            assert!(
+                schemas.contains_key(name),
+                "{contract:?}: {name} is missing"
+            );
+        }
+
+        // What the server answers has the shape its document publishes.
+        let token = server.token(PARTNER_A, Grant::User).await;
+        let customer = server.create_customer(&token, domain).await;
+        let submitted = server
+            .submit(
+                &token,
+                &customer,
+                &serde_json::json!({"qualification": "StateOwnedEntity"}),
+            )
+            .await;
+        assert_eq!(submitted.status(), StatusCode::CREATED);
+        let answer = server.qualifications(&token, &customer).await;
+        let item = match contract {
+            ContractProfile::Documented => &answer["qualifications"][0],
+            ContractProfile::Sdk => &answer[0],
+        };
+        assert!(item[date].is_string(), "{contract:?}: {answer}");
+        server.stop().await;
+    }
 }

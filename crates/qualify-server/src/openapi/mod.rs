@@ -12,6 +12,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, Required};
 use utoipa::{Modify, OpenApi};
 
+mod requests;
+
+use qualify_types::{
+    CONTINUATION_TOKEN_HEADER, QualificationState, Qualifications, SdkQualifications,
+};
+
+use crate::ContractProfile;
 use crate::api::{
     audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
     token, validations, webhook_registration,
@@ -198,6 +205,23 @@ impl Modify for Conventions {
                 // keeps it.
                 let authenticated = api && operation.security.is_none();
                 let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                for parameter in parameters.iter_mut() {
+                    let utoipa::openapi::RefOr::T(parameter) = parameter else {
+                        continue;
+                    };
+                    if parameter
+                        .name
+                        .eq_ignore_ascii_case(CONTINUATION_TOKEN_HEADER)
+                        || parameter.name == "continuationToken"
+                    {
+                        parameter.schema = Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some(crate::api::pagination::TOKEN_PATTERN))
+                                .into(),
+                        );
+                    }
+                }
                 parameters.push(id_header("MS-RequestId", "Unique per request (a GUID); a retry sends the same one, which makes POSTs idempotent. Generated when absent.").into());
                 parameters.push(id_header("MS-CorrelationId", "Ties the calls of one client operation together (a GUID). Generated when absent.").into());
                 if authenticated {
@@ -258,6 +282,9 @@ impl Modify for Conventions {
     }
 }
 
+/// Where a customer's qualifications are listed and submitted.
+const QUALIFICATIONS_PATH: &str = "/v1/customers/{customer_id}/qualifications";
+
 /// Links from a created customer to what can be done with it, so tools (schemathesis' stateful
 /// testing among them) can follow POST → GET.
 fn add_links(openapi: &mut Document) {
@@ -286,11 +313,53 @@ fn add_links(openapi: &mut Document) {
     }
 }
 
-/// The document of a server, with the test control plane in development mode.
-pub(crate) fn document(dev: bool) -> Document {
+/// The document as `/openapi.json` serves it: [`document`], with the rules that tie request
+/// fields together.
+pub(crate) fn published(dev: bool, contract: ContractProfile) -> serde_json::Value {
+    let mut published =
+        serde_json::to_value(document(dev, contract)).expect("the document serialises");
+    requests::describe(&mut published);
+    published
+}
+
+/// The document of a server: its contract profile's qualification list, and the test control
+/// plane in development mode. Each profile gets a document of its own, rather than one with a
+/// union of both lists, so a client generated from it gets the one type the server answers.
+pub(crate) fn document(dev: bool, contract: ContractProfile) -> Document {
     let mut document = ApiDoc::openapi();
+    if contract == ContractProfile::Sdk {
+        describe_sdk_list(&mut document);
+    }
     if dev {
         document.merge(TestControlDoc::openapi());
     }
     document
+}
+
+/// Makes `getQualifications` answer the `sdk` profile's bare array (the annotations describe the
+/// `documented` profile's wrapped list).
+fn describe_sdk_list(openapi: &mut Document) {
+    use utoipa::{PartialSchema, ToSchema};
+    let listed = openapi
+        .paths
+        .paths
+        .get_mut(QUALIFICATIONS_PATH)
+        .and_then(|item| item.get.as_mut())
+        .and_then(|get| get.responses.responses.get_mut("200"));
+    let Some(utoipa::openapi::RefOr::T(listed)) = listed else {
+        unreachable!("getQualifications documents its 200");
+    };
+    for content in listed.content.values_mut() {
+        if let utoipa::openapi::RefOr::T(content) = content {
+            content.schema = Some(Ref::from_schema_name(SdkQualifications::name()).into());
+        }
+    }
+    let components = openapi.components.get_or_insert_with(Default::default);
+    // The wrapped list, and its items that name the date otherwise.
+    components.schemas.remove(&*Qualifications::name());
+    components.schemas.remove(&*QualificationState::name());
+    components.schemas.insert(
+        SdkQualifications::name().into(),
+        SdkQualifications::schema(),
+    );
 }
