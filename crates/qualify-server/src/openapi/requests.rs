@@ -61,6 +61,9 @@ fn validation_code() -> Value {
     json!({"type": "string", "pattern": "^[^\\x00-\\x20\\x7F-\\x9F\\s]{1,64}$"})
 }
 
+/// A GUID, in either case.
+const GUID: &str = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+
 /// A school's host name: two labels or more (as `Website::parse` wants), the last starting with a
 /// letter (so no URL parser reads it as an IPv4 address).
 const WEBSITE_HOST: &str =
@@ -309,7 +312,7 @@ fn vetting_rule(original: Value) -> Value {
     let glob = json!({"type": "string", "pattern": r"^(\*|(\*?[A-Za-z0-9._-]+)+\*?)$"});
     // A list key takes one string too.
     let globs = json!({"oneOf": [glob, {"type": "array", "items": glob}]});
-    let guid = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+    let guid = format!("^{GUID}$");
     let base = json!({
         "type": "object",
         "additionalProperties": false,
@@ -408,9 +411,8 @@ fn audit_parameters(document: &mut Value) {
         {"type": "string", "format": "date-time"},
     ]});
     let value = r#""Value":"[A-Za-z0-9][A-Za-z0-9 .,&'-]{0,99}""#;
-    let guid = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
     let filter = json!({"type": "string", "pattern": format!(
-        r#"^(\{{"Field":"CompanyName",{value},"Operator":"substring"\}}|\{{"Field":"CustomerId","Value":"{guid}","Operator":"equals"\}}|\{{"Field":"ResourceType",{value},"Operator":"equals"\}})$"#
+        r#"^(\{{"Field":"CompanyName",{value},"Operator":"substring"\}}|\{{"Field":"CustomerId","Value":"{GUID}","Operator":"equals"\}}|\{{"Field":"ResourceType",{value},"Operator":"equals"\}})$"#
     )});
     for path in ["/v1/auditrecords", "/review/v1/auditrecords"] {
         let Some(parameters) = document["paths"][path]["get"]["parameters"].as_array_mut() else {
