@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the wire types, so it
 //! can't drift from the code: served at `/openapi.json`, browsable at `/docs`. What every
 //! operation shares (Partner Center's request-id headers, the error responses and their body,
-//! bearer authentication) is added once, by [`Conventions`], rather than repeated on each handler.
+//! bearer authentication) is added once, by [`Conventions`], rather than repeated on each handler;
+//! the rules that tie one request field to another, by [`requests`].
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
