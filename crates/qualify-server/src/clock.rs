@@ -69,8 +69,8 @@ impl ManualClock {
     }
 }
 
-/// The wall clock's time, for what must not follow a test's clock: token lifetimes and
-/// signatures.
+/// The wall clock's time, for what must not follow a test's clock: token lifetimes, signatures
+/// and the console's sessions.
 #[allow(clippy::disallowed_methods)] // the one reading of the system's time
 pub fn wall_now() -> Timestamp {
     Timestamp::now()

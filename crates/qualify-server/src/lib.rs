@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 pub mod admin;
 mod api;
 mod clock;
+mod console;
 mod error;
 pub mod events;
 #[cfg(feature = "fuzzing")]

@@ -105,6 +105,23 @@ fn test_control_routes() -> Router<AppState> {
         .route("/test/v1/data", delete(data::reset))
 }
 
+/// The reviewer console's pages, each answer carrying the console's security headers.
+fn console_routes() -> Router<AppState> {
+    use crate::console::{assets, protect, queue, request, session};
+    Router::new()
+        .route("/console", get(queue::show))
+        .route(
+            "/console/sign-in",
+            get(session::show).post(session::sign_in),
+        )
+        .route("/console/sign-out", post(session::sign_out))
+        .route("/console/requests/{id}", get(request::show))
+        .route("/console/requests/{id}/decision", post(request::decide))
+        .route("/console/console.css", get(assets::style))
+        .route("/console/console.js", get(assets::script))
+        .layer(middleware::map_response(protect))
+}
+
 /// The routes with their layers; the outermost layer is listed first.
 fn router(state: AppState) -> Router {
     let layers = ServiceBuilder::new()
@@ -144,6 +161,7 @@ fn router(state: AppState) -> Router {
     if state.settings.dev {
         routes = routes.merge(test_control_routes());
     }
+    routes = routes.merge(console_routes());
     routes
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
         .merge(

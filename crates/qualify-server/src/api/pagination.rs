@@ -54,7 +54,7 @@ pub(crate) fn decode(headers: &HeaderMap, query: Option<&str>) -> Result<Option<
 }
 
 /// The position a token names.
-fn position(token: &str) -> Result<i64, ApiError> {
+pub(crate) fn position(token: &str) -> Result<i64, ApiError> {
     let invalid = || {
         ApiError::InvalidProperty(format!(
             "The {CONTINUATION_TOKEN_HEADER} is not a token this server issued."

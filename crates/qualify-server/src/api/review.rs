@@ -158,6 +158,32 @@ pub(crate) struct DecisionInput {
     vetting_reason: Option<String>,
 }
 
+/// A reviewer's decision, however the reviewer made it (this API or the console): through the
+/// one use case, in one transaction, then announced, counted and logged the same way.
+pub(crate) async fn decide_as_reviewer(
+    state: &AppState,
+    (tenant, username): (TenantId, &str),
+    id: VettingRequestId,
+    verdict: &Verdict,
+) -> Result<VettingRecord, ApiError> {
+    let decider = Decider::Reviewer {
+        tenant: tenant.to_string(),
+        username: username.to_owned(),
+    };
+    let decided = state
+        .store
+        .transaction(async |tx: &mut Tx| {
+            usecases::decide(tx, &state.vetting, id, verdict, &decider, When::Now).await
+        })
+        .await?;
+    state.jobs_ready.notify_waiters();
+    state
+        .metrics
+        .decided(decided.state.status(), DecidedBy::Reviewer);
+    tracing::info!(request = %id, status = %decided.state.status(), reviewer = ?decider, "decided");
+    Ok(decided)
+}
+
 /// `POST /review/v1/requests/{id}/decision`: `Approved`, or `Denied` with a reason. Deciding a
 /// request that is no longer in review is a 409.
 #[utoipa::path(post, path = "/review/v1/requests/{id}/decision", tag = "review", operation_id = "decideVettingRequest",
@@ -178,20 +204,12 @@ pub(crate) async fn decide(
         .as_deref()
         .ok_or_else(|| ApiError::missing("vettingStatus"))?;
     let verdict = Verdict::from_request(status.parse()?, input.vetting_reason.as_deref())?;
-    let decider = Decider::Reviewer {
-        tenant: reviewer.principal.tenant_id.to_string(),
-        username: reviewer.username,
-    };
-    let decided = state
-        .store
-        .transaction(async |tx: &mut Tx| {
-            usecases::decide(tx, &state.vetting, id, &verdict, &decider, When::Now).await
-        })
-        .await?;
-    state.jobs_ready.notify_waiters();
-    state
-        .metrics
-        .decided(decided.state.status(), DecidedBy::Reviewer);
-    tracing::info!(request = %id, status = %decided.state.status(), reviewer = ?decider, "decided");
+    let decided = decide_as_reviewer(
+        &state,
+        (reviewer.principal.tenant_id, &reviewer.username),
+        id,
+        &verdict,
+    )
+    .await?;
     Ok(Wire::ok(vetting_request_dto(decided)))
 }

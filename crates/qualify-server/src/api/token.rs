@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::http::PathText;
 use crate::identity::{
     Authority, OPENID_SCOPES, Subject, USER_IMPERSONATION, check_client, check_user, client_info,
-    mint, mint_id_token, random_secret, refresh_hash,
+    mint, mint_id_token, random_secret, secret_hash,
 };
 use crate::wire::Wire;
 use crate::{ApiError, AppState, OAuthError};
@@ -172,8 +172,8 @@ async fn redeem(
     let redeemed = state
         .store
         .redeem_refresh_token(
-            &refresh_hash(presented),
-            &refresh_hash(successor),
+            &secret_hash(presented),
+            &secret_hash(successor),
             expires,
             now,
         )
@@ -197,7 +197,7 @@ async fn redeem(
         // Presented by another application than it was issued to: treat it as stolen.
         let _ = state
             .store
-            .revoke_refresh_family_of(&refresh_hash(successor), now)
+            .revoke_refresh_family_of(&secret_hash(successor), now)
             .await;
         return Err(invalid());
     }
@@ -402,7 +402,7 @@ async fn start_refresh_family(
     let token = random_secret().ok_or_else(|| server_error("no randomness"))?;
     let now = crate::clock::wall_now();
     let family = Uuid::new_v4().to_string();
-    let hash = refresh_hash(&token);
+    let hash = secret_hash(&token);
     let record = NewRefreshToken {
         token_hash: &hash,
         family_id: &family,

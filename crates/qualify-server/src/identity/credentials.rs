@@ -118,3 +118,50 @@ pub(crate) async fn check_user(
     }
     Ok(user)
 }
+
+/// Why a reviewer's sign-in to the console was refused. The console shows every one the same
+/// way, so it tells a guesser nothing; the variants are for the log.
+#[derive(Debug)]
+pub(crate) enum ReviewerRefused {
+    /// No such user, or not this password.
+    BadCredentials,
+    /// A user, but not a reviewer of an enabled operator tenant (or a disabled one).
+    NotAReviewer,
+    /// The database could not be read.
+    Unavailable(qualify_store::StoreError),
+}
+
+/// The reviewer `username`, if `password` is theirs: the token endpoint's users and password
+/// check, for the console's sign-in.
+pub(crate) async fn check_reviewer(
+    store: &Store,
+    username: &str,
+    password: &str,
+    dev_mode: bool,
+) -> Result<UserRecord, ReviewerRefused> {
+    let unavailable = ReviewerRefused::Unavailable;
+    let user = store
+        .find_user_by_name(username.trim())
+        .await
+        .map_err(unavailable)?
+        .ok_or(ReviewerRefused::BadCredentials)?;
+    if (user.dev && !dev_mode) || !verify_off_thread(password, &user.password_hash).await {
+        return Err(ReviewerRefused::BadCredentials);
+    }
+    let tenant = store
+        .find_tenant(user.tenant_id)
+        .await
+        .map_err(unavailable)?;
+    if is_reviewer(&user, tenant.as_ref()) {
+        Ok(user)
+    } else {
+        Err(ReviewerRefused::NotAReviewer)
+    }
+}
+
+/// Whether `user` of `tenant` may review: an enabled reviewer of an enabled operator tenant.
+pub(crate) fn is_reviewer(user: &UserRecord, tenant: Option<&qualify_store::TenantRecord>) -> bool {
+    !user.disabled
+        && user.role == qualify_store::UserRole::Reviewer
+        && tenant.is_some_and(|t| t.kind == qualify_store::TenantKind::Operator && !t.disabled)
+}

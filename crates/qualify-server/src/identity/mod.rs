@@ -18,7 +18,9 @@ mod verify;
 
 pub(crate) use authority::Authority;
 pub(crate) use claims::AccessClaims;
-pub(crate) use credentials::{check_client, check_user};
+pub(crate) use credentials::{
+    ReviewerRefused, check_client, check_reviewer, check_user, is_reviewer,
+};
 pub(crate) use external::ExternalIssuers;
 pub use external::TrustedIssuer;
 pub(crate) use id_token::{OPENID_SCOPES, client_info, mint_id_token};
@@ -32,7 +34,7 @@ pub use passwords::{hash_secret, verify_secret};
 pub use principal::{
     Partner, PartnerCustomerHistory, PartnerUser, Principal, PrincipalUser, Reviewer,
 };
-pub(crate) use refresh::hash as refresh_hash;
+pub(crate) use refresh::hash as secret_hash;
 pub use refresh::random_secret;
 pub(crate) use throttle::LoginThrottle;
 pub(crate) use verify::{Authenticator, token_cache};

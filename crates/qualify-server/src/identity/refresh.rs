@@ -25,8 +25,8 @@ pub fn random_secret() -> Option<String> {
     Some(secret)
 }
 
-/// What is stored of a refresh token: its SHA-256. (Refresh tokens are random and long, so a
-/// fast hash is enough; passwords and client secrets, which people choose, get Argon2.)
+/// What is stored of a refresh token or a console session id: its SHA-256. (They are random and
+/// long, so a fast hash is enough; passwords and client secrets, which people choose, get Argon2.)
 pub(crate) fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()

@@ -6,6 +6,7 @@
 
 mod access;
 mod audit_records;
+mod console;
 mod customers;
 mod errors;
 mod events;

@@ -1,0 +1,150 @@
+//! A request's page (`GET /console/requests/{id}`): the request, its customer's whole history,
+//! the rule that matched; and deciding it (`POST …/decision`) through the same use case as the
+//! reviewer API. A request someone decided meanwhile shows who decided it and how.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use qualify_domain::Verdict;
+use qualify_store::{VettingFilter, VettingRecord};
+use qualify_types::{SubmissionChannel, VettingRequestId, VettingStatus};
+use serde::Deserialize;
+
+use super::pages::{self, COMMON_REASONS, Chrome, MessagePage, RequestPage, Row};
+use super::session::SignedIn;
+use crate::api::review::decide_as_reviewer;
+use crate::http::IdPath;
+use crate::{ApiError, AppState};
+
+/// The most of a customer's requests shown on one page.
+const HISTORY_LIMIT: u32 = 500;
+
+/// `GET /console/requests/{id}`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    reviewer: SignedIn,
+    IdPath(id): IdPath<VettingRequestId>,
+) -> Result<Response, ApiError> {
+    page(&state, &reviewer, id, None, StatusCode::OK).await
+}
+
+async fn page(
+    state: &AppState,
+    reviewer: &SignedIn,
+    id: VettingRequestId,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let Some(record) = state.store.find_vetting_request(id).await? else {
+        let page = MessagePage {
+            title: "No such request",
+            message: "There is no vetting request with this id.",
+        };
+        return Ok((StatusCode::NOT_FOUND, pages::render(&page)?).into_response());
+    };
+    let history = state
+        .store
+        .list_vetting_requests(
+            &VettingFilter {
+                customer_id: Some(record.customer_id),
+                ..VettingFilter::default()
+            },
+            None,
+            HISTORY_LIMIT,
+        )
+        .await?;
+    let now = state.clock.now();
+    let page = RequestPage {
+        chrome: Chrome {
+            reviewer: &reviewer.username,
+            csrf_token: &reviewer.csrf_token,
+        },
+        request: Row::of(&record, now),
+        customer_id: record.customer_id.to_string(),
+        website: record.website.clone().unwrap_or_default(),
+        validation_code: record.validation_code.clone().unwrap_or_default(),
+        channel: match record.channel {
+            SubmissionChannel::Api => "POST …/qualifications",
+            SubmissionChannel::Legacy => "the legacy PUT …/qualification",
+        },
+        decided_at: record
+            .decided_at
+            .map(|at| at.to_string())
+            .unwrap_or_default(),
+        matched_rule: record.matched_rule.clone().unwrap_or_default(),
+        in_review: record.state.status() == VettingStatus::InReview,
+        history: history.requests.iter().map(|r| Row::of(r, now)).collect(),
+        reasons: COMMON_REASONS,
+        notice,
+    };
+    Ok((status, pages::render(&page)?).into_response())
+}
+
+/// A decision as the request page's forms send it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DecisionForm {
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /console/requests/{id}/decision`: decides, then shows the queue's next request.
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    reviewer: SignedIn,
+    IdPath(id): IdPath<VettingRequestId>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, ApiError> {
+    if !reviewer.sent_csrf(&form.csrf) {
+        return Ok(pages::refused_form());
+    }
+    let verdict = form
+        .decision
+        .parse::<VettingStatus>()
+        .map_err(ApiError::from)
+        .and_then(|status| {
+            let reason = form.reason.as_deref().filter(|r| !r.trim().is_empty());
+            Verdict::from_request(status, reason).map_err(ApiError::from)
+        });
+    let verdict = match verdict {
+        Ok(verdict) => verdict,
+        Err(error) => {
+            let notice = format!("Not decided: {error}");
+            return page(&state, &reviewer, id, Some(notice), StatusCode::BAD_REQUEST).await;
+        }
+    };
+    match decide_as_reviewer(&state, (reviewer.tenant, &reviewer.username), id, &verdict).await {
+        Ok(_) => Ok(Redirect::to(&next_in_review(&state, id).await?).into_response()),
+        Err(error) => {
+            // Decided by someone else since the page was shown: say by whom and how.
+            let decided: Option<VettingRecord> = state.store.find_vetting_request(id).await?;
+            match decided {
+                Some(record) if record.state.status() != VettingStatus::InReview => {
+                    let notice = format!(
+                        "Not decided: {} decided this request meanwhile ({}).",
+                        record.decided_by.as_deref().unwrap_or("someone"),
+                        record.state.status()
+                    );
+                    page(&state, &reviewer, id, Some(notice), StatusCode::CONFLICT).await
+                }
+                _ => Err(error),
+            }
+        }
+    }
+}
+
+/// Where a reviewer goes after deciding `decided`: the oldest request still in review, or the
+/// queue when there is none.
+async fn next_in_review(state: &AppState, decided: VettingRequestId) -> Result<String, ApiError> {
+    let filter = VettingFilter {
+        status: Some(VettingStatus::InReview),
+        ..VettingFilter::default()
+    };
+    let page = state.store.list_vetting_requests(&filter, None, 2).await?;
+    Ok(page.requests.iter().find(|r| r.id != decided).map_or_else(
+        || "/console".to_owned(),
+        |r| format!("/console/requests/{}", r.id),
+    ))
+}

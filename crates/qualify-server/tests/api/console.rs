@@ -1,0 +1,405 @@
+//! The reviewer console, through HTTP as a browser without JavaScript uses it: sign-in and its
+//! session, the queue, a request's page, deciding, and what the console refuses.
+
+use std::collections::HashMap;
+
+use qualify_store::testing::TestDatabase;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// A browser without JavaScript: follows no redirect by itself, and keeps its cookies.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+/// What a page answered.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+    csp: Option<String>,
+}
+
+impl Page {
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let start = self
+            .body
+            .find(r#"name="csrf" value=""#)
+            .expect("a form with a token")
+            + r#"name="csrf" value=""#.len();
+        let end = self.body[start..].find('"').unwrap();
+        self.body[start..start + end].to_owned()
+    }
+}
+
+impl Browser {
+    fn new(server: &TestServer) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: server.base.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let response = request
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        for set in response.headers().get_all(SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Page {
+            status: response.status(),
+            location: response
+                .headers()
+                .get(LOCATION)
+                .map(|l| l.to_str().unwrap().to_owned()),
+            csp: response
+                .headers()
+                .get("content-security-policy")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    /// Signs in with the sign-in page's form.
+    async fn sign_in(&mut self, username: &str, password: &str) -> Page {
+        let form = self.get("/console/sign-in").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post(
+            "/console/sign-in",
+            &[
+                ("username", username),
+                ("password", password),
+                ("csrf", &csrf),
+            ],
+        )
+        .await
+    }
+
+    fn session(&self) -> Option<&String> {
+        self.cookies.get("qualify-session")
+    }
+}
+
+/// Makes a customer of partner A named `company` and submits Education for it.
+async fn submitted(server: &TestServer, domain: &str, company: &str) -> String {
+    let token = server.token(PARTNER_A, Grant::User).await;
+    let created = server
+        .post(
+            "/v1/customers",
+            &token,
+            &json!({"companyProfile": {"domain": domain, "companyName": company}}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let customer = created.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body =
+        json!({"qualification": "Education", "educationSegment": "K12", "website": "contoso.edu"});
+    assert_eq!(
+        server.submit(&token, &customer, &body).await.status(),
+        StatusCode::CREATED
+    );
+    customer
+}
+
+/// The first request link of the queue.
+fn first_request(queue: &Page) -> String {
+    let start = queue
+        .body
+        .find(r#"href="/console/requests/"#)
+        .expect("a request in the queue")
+        + r#"href=""#.len();
+    let end = queue.body[start..].find('"').unwrap();
+    queue.body[start..start + end].to_owned()
+}
+
+#[tokio::test]
+async fn a_reviewer_signs_in_works_the_queue_and_denies_with_a_reason_the_partner_reads() {
+    for db in TestDatabase::every_backend("console").await {
+        let server = TestServer::start(&db).await;
+        let customer = submitted(&server, "school.edu", "Contoso School").await;
+        let mut browser = Browser::new(&server);
+        // Not signed in: to the sign-in page.
+        let queue = browser.get("/console").await;
+        assert_eq!(queue.status, StatusCode::SEE_OTHER);
+        assert_eq!(queue.location.as_deref(), Some("/console/sign-in"));
+
+        let signed_in = browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+        assert_eq!(
+            signed_in.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            signed_in.body
+        );
+        assert_eq!(signed_in.location.as_deref(), Some("/console"));
+        let queue = browser.get("/console").await;
+        assert_eq!(queue.status, StatusCode::OK);
+        assert!(queue.csp.as_deref().unwrap().contains("default-src 'none'"));
+        assert!(queue.body.contains("school.edu") && queue.body.contains("Contoso School"));
+        assert!(
+            queue
+                .body
+                .contains("InReview <span class=\"count\">1</span>"),
+            "{}",
+            queue.body
+        );
+
+        let request_path = first_request(&queue);
+        let request = browser.get(&request_path).await;
+        assert_eq!(request.status, StatusCode::OK);
+        for shown in [
+            "Contoso School",
+            "school.edu",
+            &customer,
+            "contoso.edu",
+            "K12",
+            ">Approve<",
+            ">Deny<",
+            r#"name="reason""#,
+        ] {
+            assert!(request.body.contains(shown), "{shown}");
+        }
+        let csrf = request.csrf();
+        let denied = browser
+            .post(
+                &format!("{request_path}/decision"),
+                &[
+                    ("csrf", &csrf),
+                    ("decision", "Denied"),
+                    ("reason", "Not an Education Customer"),
+                ],
+            )
+            .await;
+        assert_eq!(denied.status, StatusCode::SEE_OTHER, "{}", denied.body);
+        assert_eq!(
+            denied.location.as_deref(),
+            Some("/console"),
+            "nothing else in review"
+        );
+
+        // The partner reads the decision, as made in the console, through Partner Center's API.
+        let partner = server.token(PARTNER_A, Grant::User).await;
+        let listed = server.qualifications(&partner, &customer).await;
+        assert_eq!(listed["qualifications"][0]["vettingStatus"], "Denied");
+        assert_eq!(
+            listed["qualifications"][0]["vettingReason"],
+            "Not an Education Customer"
+        );
+        // By the reviewer signed in, as the reviewer API records it.
+        let operator = server.token(OPERATOR, Grant::User).await;
+        let decided = server.review_list(&operator, "status=Denied").await;
+        assert_eq!(decided[0]["decidedBy"], OPERATOR.username);
+
+        // Signing out ends the session: its cookie opens nothing any more.
+        let session = browser.session().unwrap().clone();
+        let queue = browser.get("/console").await;
+        let out = browser
+            .post("/console/sign-out", &[("csrf", &queue.csrf())])
+            .await;
+        assert_eq!(out.location.as_deref(), Some("/console/sign-in"));
+        browser.cookies.insert("qualify-session".into(), session);
+        assert_eq!(browser.get("/console").await.status, StatusCode::SEE_OTHER);
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_token_are_refused_and_change_nothing() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let customer = submitted(&server, "csrf.edu", "Contoso").await;
+    let mut browser = Browser::new(&server);
+    // A sign-in form posted from elsewhere carries no sign-in token of this browser's.
+    let forged = browser
+        .post(
+            "/console/sign-in",
+            &[
+                ("username", OPERATOR.username),
+                ("password", OPERATOR.password),
+                ("csrf", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(browser.session().is_none());
+
+    browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    let queue = browser.get("/console").await;
+    let request_path = first_request(&queue);
+    for csrf in ["", "not-the-token"] {
+        let refused = browser
+            .post(
+                &format!("{request_path}/decision"),
+                &[("csrf", csrf), ("decision", "Approved")],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+    let partner = server.token(PARTNER_A, Grant::User).await;
+    let listed = server.qualifications(&partner, &customer).await;
+    assert_eq!(listed["qualifications"][0]["vettingStatus"], "InReview");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_id_planted_before_sign_in_opens_nothing_and_sessions_expire() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let mut browser = Browser::new(&server);
+    browser
+        .cookies
+        .insert("qualify-session".into(), "chosen-by-an-attacker".into());
+    browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    let session = browser.session().unwrap().clone();
+    assert_ne!(session, "chosen-by-an-attacker", "a new id at sign-in");
+    assert_eq!(session.len(), 43);
+    assert_eq!(browser.get("/console").await.status, StatusCode::OK);
+    // The database holds only a hash of the id.
+    let store = admin_store(&db).await;
+    assert!(
+        store
+            .find_console_session(&session, qualify_server::wall_now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Past its expiry, the session opens nothing.
+    run_sql(&db, "UPDATE console_sessions SET expires_at = 0".into()).await;
+    let expired = browser.get("/console").await;
+    assert_eq!(expired.status, StatusCode::SEE_OTHER);
+    assert_eq!(expired.location.as_deref(), Some("/console/sign-in"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn partners_users_and_wrong_passwords_do_not_sign_in_and_guessing_is_locked_out() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let mut browser = Browser::new(&server);
+    // A partner's user is no reviewer, with the right password.
+    let partner = browser
+        .sign_in(PARTNER_A.username, PARTNER_A.password)
+        .await;
+    assert_eq!(partner.status, StatusCode::UNAUTHORIZED);
+    assert!(partner.body.contains("do not sign in a reviewer"));
+    assert!(browser.session().is_none());
+    for _ in 0..5 {
+        let wrong = browser.sign_in(OPERATOR.username, "not-the-password").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked out now: even the right password waits.
+    let locked = browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.body.contains("Too many failed sign-ins"));
+    assert!(browser.session().is_none());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_names_and_reasons_are_shown_as_text() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let hostile = "<script>alert(1)</script>";
+    let customer = submitted(&server, "hostile.edu", hostile).await;
+    let operator = server.token(OPERATOR, Grant::User).await;
+    server
+        .decide_for(
+            &operator,
+            &customer,
+            &json!({"vettingStatus": "Denied", "vettingReason": hostile}),
+        )
+        .await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    let queue = browser.get("/console?state=Denied").await;
+    let request = browser.get(&first_request(&queue)).await;
+    for page in [&queue, &request] {
+        assert!(!page.body.contains("<script>"), "{}", page.body);
+        assert!(
+            page.body
+                .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_decided_meanwhile_shows_who_decided_it_and_how() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let customer = submitted(&server, "race.edu", "Contoso").await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    let queue = browser.get("/console").await;
+    let request_path = first_request(&queue);
+    let request = browser.get(&request_path).await;
+    // Another reviewer (through the API) decides first.
+    let operator = server.token(OPERATOR, Grant::User).await;
+    server
+        .decide_for(&operator, &customer, &json!({"vettingStatus": "Approved"}))
+        .await;
+    let late = browser
+        .post(
+            &format!("{request_path}/decision"),
+            &[
+                ("csrf", &request.csrf()),
+                ("decision", "Denied"),
+                ("reason", "Too late"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(
+        late.body.contains(&format!(
+            "{} decided this request meanwhile (Approved)",
+            OPERATOR.username
+        )),
+        "{}",
+        late.body
+    );
+    let partner = server.token(PARTNER_A, Grant::User).await;
+    let listed = server.qualifications(&partner, &customer).await;
+    assert_eq!(listed["qualifications"][0]["vettingStatus"], "Approved");
+    server.stop().await;
+}
