@@ -42,6 +42,10 @@ pub struct VettingFilter {
     /// Only those decided by this reviewer or rule (`rule:<name>`); a value ending in `*`
     /// matches every decider it starts (`rule:*`: decided by any rule).
     pub decided_by: Option<String>,
+    /// Only those of this qualification.
+    pub qualification: Option<Qualification>,
+    /// Only customers whose domain contains this (domains are stored lower case).
+    pub domain_contains: Option<String>,
 }
 
 /// A page of vetting requests, oldest first.
@@ -195,6 +199,8 @@ impl Store {
              AND ($3 IS NULL OR v.partner_tenant_id = $3) \
              AND ($6 IS NULL OR v.decided_by = $6) \
              AND ($7 IS NULL OR substr(v.decided_by, 1, length($7)) = $7) \
+             AND ($8 IS NULL OR v.qualification = $8) \
+             AND ($9 IS NULL OR c.domain LIKE $9 ESCAPE '\\') \
              AND v.seq > $4 ORDER BY v.seq LIMIT $5"
         );
         let (exact, prefix) = match filter.decided_by.as_deref() {
@@ -204,6 +210,15 @@ impl Store {
             },
             None => (None, None),
         };
+        // LIKE's own characters in what was typed match only themselves.
+        let domain_pattern = filter.domain_contains.as_deref().map(|text| {
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let mut rows: Vec<VettingRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(filter.status.map(|s| s.as_str()))
             .bind(filter.customer_id.map(|c| c.to_string()))
@@ -212,6 +227,8 @@ impl Store {
             .bind(i64::from(limit) + 1)
             .bind(exact)
             .bind(prefix)
+            .bind(filter.qualification.map(Qualification::as_str))
+            .bind(domain_pattern.as_deref())
             .fetch_all(pool)
             .await?);
         let more = rows.len() > limit as usize;

@@ -103,6 +103,7 @@ pub(crate) async fn list(
         customer_id: query_id::<CustomerId>("customerId", query.customer_id)?,
         partner_tenant_id: query_id::<TenantId>("partnerTenantId", query.partner_tenant_id)?,
         decided_by: decided_by(query.decided_by)?,
+        ..VettingFilter::default()
     };
     let size = pagination::page_size(query.size.as_deref())?;
     let after = pagination::decode(&headers, query.continuation_token.as_deref())?;

@@ -107,6 +107,14 @@ pub(crate) struct QueuePage<'a> {
     pub(crate) states: Vec<StateCount>,
     pub(crate) state: &'a str,
     pub(crate) partner: &'a str,
+    /// The qualification filtered by, or empty.
+    pub(crate) qualification: &'a str,
+    /// Every qualification, for the filter's choices.
+    pub(crate) qualifications: &'static [&'static str],
+    /// The text customer domains are filtered by, or empty.
+    pub(crate) domain: &'a str,
+    /// The filters as query parameters (`&partner=…`), carried on by the page's links.
+    pub(crate) filters: &'a str,
     pub(crate) rows: Vec<Row>,
     /// The link to the next page, if there is one.
     pub(crate) next: Option<String>,

@@ -1,10 +1,11 @@
 //! `GET /console`: the queue, oldest first, one state at a time (in review by default), with how
-//! many requests each state holds, a partner filter, and paging.
+//! many requests each state holds, filters by partner, qualification and customer domain, and
+//! paging.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use qualify_store::VettingFilter;
-use qualify_types::{TenantId, VettingStatus};
+use qualify_types::{Qualification, TenantId, VettingStatus};
 use serde::Deserialize;
 
 use super::pages::{self, Chrome, QueuePage, Row, StateCount};
@@ -20,6 +21,8 @@ const PAGE_SIZE: u32 = 50;
 pub(crate) struct QueueQuery {
     state: Option<String>,
     partner: Option<String>,
+    qualification: Option<String>,
+    domain: Option<String>,
     after: Option<String>,
 }
 
@@ -38,6 +41,27 @@ pub(crate) async fn show(
     let partner = (!partner_text.is_empty())
         .then(|| partner_text.parse::<TenantId>())
         .transpose();
+    let qualification = query
+        .qualification
+        .as_deref()
+        .and_then(|name| name.trim().parse::<Qualification>().ok());
+    let domain = query
+        .domain
+        .as_deref()
+        .map(str::trim)
+        .filter(|domain| !domain.is_empty());
+    // The filters (all but the state), as every link of the page carries them on.
+    let mut filters = String::new();
+    for (name, value) in [
+        ("partner", Some(partner_text)),
+        ("qualification", qualification.map(Qualification::as_str)),
+        ("domain", domain),
+    ] {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            filters.push_str(&format!("&{name}={encoded}"));
+        }
+    }
     let after = query
         .after
         .as_deref()
@@ -67,6 +91,10 @@ pub(crate) async fn show(
             states,
             state: status.as_str(),
             partner: partner_text,
+            qualification: qualification.map_or("", Qualification::as_str),
+            qualifications: Qualification::NAMES,
+            domain: domain.unwrap_or_default(),
+            filters: &filters,
             rows: Vec::new(),
             next: None,
             problem: Some("The partner tenant id is not a GUID."),
@@ -76,6 +104,8 @@ pub(crate) async fn show(
     let filter = VettingFilter {
         status: Some(status),
         partner_tenant_id: partner,
+        qualification,
+        domain_contains: domain.map(str::to_owned),
         ..VettingFilter::default()
     };
     let page = state
@@ -99,6 +129,10 @@ pub(crate) async fn show(
         states,
         state: status.as_str(),
         partner: partner_text,
+        qualification: qualification.map_or("", Qualification::as_str),
+        qualifications: Qualification::NAMES,
+        domain: domain.unwrap_or_default(),
+        filters: &filters,
         rows: page.requests.iter().map(|r| Row::of(r, now)).collect(),
         next,
         problem: None,

@@ -403,3 +403,75 @@ async fn a_request_decided_meanwhile_shows_who_decided_it_and_how() {
     assert_eq!(listed["qualifications"][0]["vettingStatus"], "Approved");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_queue_filters_by_qualification_and_domain_and_keeps_them_across_pages() {
+    for db in TestDatabase::every_backend("console filters").await {
+        let server = TestServer::start(&db).await;
+        let token = server.token(PARTNER_A, Grant::User).await;
+        for (domain, body) in [
+            (
+                "springfield-k12.org",
+                json!({"qualification": "Education", "educationSegment": "K12"}),
+            ),
+            (
+                "shelbyville.edu",
+                json!({"qualification": "Education", "educationSegment": "K12"}),
+            ),
+            (
+                "state-utility.example",
+                json!({"qualification": "StateOwnedEntity"}),
+            ),
+        ] {
+            let customer = server.create_customer(&token, domain).await;
+            assert_eq!(
+                server.submit(&token, &customer, &body).await.status(),
+                StatusCode::CREATED
+            );
+        }
+        let mut browser = Browser::new(&server);
+        browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+        let shown = |page: &Page| -> Vec<&'static str> {
+            [
+                "springfield-k12.org",
+                "shelbyville.edu",
+                "state-utility.example",
+            ]
+            .into_iter()
+            .filter(|domain| page.body.contains(&format!("<td>{domain}</td>")))
+            .collect()
+        };
+        let all = browser.get("/console").await;
+        assert_eq!(shown(&all).len(), 3);
+        let owned = browser.get("/console?qualification=StateOwnedEntity").await;
+        assert_eq!(shown(&owned), ["state-utility.example"]);
+        assert!(
+            owned
+                .body
+                .contains(r#"<option value="StateOwnedEntity" selected>"#)
+        );
+        let k12 = browser.get("/console?domain=K12").await;
+        assert_eq!(shown(&k12), ["springfield-k12.org"], "any case");
+        // What LIKE would read as a wildcard matches only itself.
+        for literal in ["%", "_", "\\"] {
+            let page = browser
+                .get(&format!("/console?domain={}", url_encode(literal)))
+                .await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(shown(&page).is_empty(), "{literal}");
+        }
+        // The state tabs carry the filters on.
+        assert!(
+            owned
+                .body
+                .contains("/console?state=Denied&#38;qualification=StateOwnedEntity"),
+            "{}",
+            owned.body
+        );
+        server.stop().await;
+    }
+}
+
+fn url_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -7,6 +7,7 @@
 mod access;
 mod audit_records;
 mod console;
+mod console_browser;
 mod customers;
 mod errors;
 mod events;

@@ -17,6 +17,11 @@ use qualify_server::LogFormat;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
+/// The filter without `RUST_LOG`. The certificate verifier logs a partner's receiver with a bad
+/// certificate as an ERROR of the server's; it is the receiver's fault, and the delivery attempt
+/// already records it (the partner reads it in its validation event's results).
+const DEFAULT_FILTER: &str = "info,sqlx=warn,rustls_platform_verifier=off";
+
 /// Lines waiting for the writer thread, at most (about 4 MiB of request lines).
 const QUEUED_LINES: usize = 16_384;
 
@@ -24,7 +29,7 @@ const QUEUED_LINES: usize = 16_384;
 /// writes out the lines still queued. Safe to call once per process.
 pub(crate) fn init(format: LogFormat) -> WorkerGuard {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let ansi = std::io::stderr().is_terminal();
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(true)

@@ -14,6 +14,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a report on stdout is this program's job
 
 mod baseline;
+mod console;
 mod crash;
 mod disk;
 mod metrics;
@@ -72,6 +73,9 @@ enum Command {
         after_help = "Example:\n  qualify-bench metrics --duration 5s --save-scrape /tmp/scrape   # also writes /tmp/scrape-sqlite.txt, …"
     )]
     Metrics(metrics::MetricsArgs),
+    /// How long each reviewer console page takes with 100,000 vetting requests in the database.
+    #[command(after_help = "Example:\n  qualify-bench console --requests 100000 --runs 50")]
+    Console(console::ConsoleArgs),
     /// Milliseconds from spawning a server on an empty database to its first /healthz 200.
     #[command(after_help = "Example:\n  qualify-bench start --runs 15")]
     Start(start::StartArgs),
@@ -124,6 +128,7 @@ fn main() -> anyhow::Result<()> {
             Command::Webhooks(args) => webhooks::webhooks(args, server_cpu).await,
             Command::Crash(args) => crash::crash(args, server_cpu).await,
             Command::Start(args) => start::start(args, server_cpu).await,
+            Command::Console(args) => console::console(args, server_cpu).await,
             Command::Metrics(args) => metrics::metrics(args, server_cpu).await,
             Command::Baseline => Ok(()),
         }
