@@ -186,6 +186,25 @@ impl Store {
         on_reader!(self, |pool| find_vetting_request(pool, id).await)
     }
 
+    /// Every vetting request of `customer` (any partner's reading is the caller's business),
+    /// oldest first, at most `limit`: one range of the customer index.
+    pub async fn customer_requests(
+        &self,
+        customer: CustomerId,
+        limit: u32,
+    ) -> Result<Vec<VettingRecord>, StoreError> {
+        const SQL: &str = concat!(
+            vetting_select!(),
+            "WHERE v.customer_id = $1 ORDER BY v.seq LIMIT $2"
+        );
+        let rows: Vec<VettingRow> = on_reader!(self, |pool| db::query(SQL)
+            .bind(customer.to_string())
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?);
+        rows.into_iter().map(VettingRecord::try_from).collect()
+    }
+
     /// Up to `limit` vetting requests matching `filter`, oldest first, after position `after`.
     pub async fn list_vetting_requests(
         &self,

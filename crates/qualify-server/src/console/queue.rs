@@ -85,45 +85,36 @@ pub(crate) async fn show(
         reviewer: &reviewer.username,
         csrf_token: &reviewer.csrf_token,
     };
-    let Ok(partner) = partner else {
-        let page = QueuePage {
-            chrome,
-            states,
-            state: status.as_str(),
-            partner: partner_text,
-            qualification: qualification.map_or("", Qualification::as_str),
-            qualifications: Qualification::NAMES,
-            domain: domain.unwrap_or_default(),
-            filters: &filters,
-            rows: Vec::new(),
-            next: None,
-            problem: Some("The partner tenant id is not a GUID."),
-        };
-        return Ok(pages::render(&page)?.into_response());
-    };
-    let filter = VettingFilter {
-        status: Some(status),
-        partner_tenant_id: partner,
-        qualification,
-        domain_contains: domain.map(str::to_owned),
-        ..VettingFilter::default()
-    };
-    let page = state
-        .store
-        .list_vetting_requests(&filter, after, PAGE_SIZE)
-        .await?;
-    let now = state.clock.now();
-    let next = page.next_after.map(|after| {
-        let mut link = format!(
-            "/console?state={}&after={}",
-            status.as_str(),
-            pagination::encode(after)
-        );
-        if let Some(partner) = partner {
-            link.push_str(&format!("&partner={partner}"));
+    let (rows, next, problem) = match partner {
+        Err(_) => (
+            Vec::new(),
+            None,
+            Some("The partner tenant id is not a GUID."),
+        ),
+        Ok(partner) => {
+            let filter = VettingFilter {
+                status: Some(status),
+                partner_tenant_id: partner,
+                qualification,
+                domain_contains: domain.map(str::to_owned),
+                ..VettingFilter::default()
+            };
+            let page = state
+                .store
+                .list_vetting_requests(&filter, after, PAGE_SIZE)
+                .await?;
+            let now = state.clock.now();
+            let next = page.next_after.map(|after| {
+                format!(
+                    "/console?state={}{filters}&after={}",
+                    status.as_str(),
+                    pagination::encode(after)
+                )
+            });
+            let rows = page.requests.iter().map(|r| Row::of(r, now)).collect();
+            (rows, next, None)
         }
-        link
-    });
+    };
     let page = QueuePage {
         chrome,
         states,
@@ -133,9 +124,9 @@ pub(crate) async fn show(
         qualifications: Qualification::NAMES,
         domain: domain.unwrap_or_default(),
         filters: &filters,
-        rows: page.requests.iter().map(|r| Row::of(r, now)).collect(),
+        rows,
         next,
-        problem: None,
+        problem,
     };
     Ok(pages::render(&page)?.into_response())
 }

@@ -45,14 +45,7 @@ async fn page(
     };
     let history = state
         .store
-        .list_vetting_requests(
-            &VettingFilter {
-                customer_id: Some(record.customer_id),
-                ..VettingFilter::default()
-            },
-            None,
-            HISTORY_LIMIT,
-        )
+        .customer_requests(record.customer_id, HISTORY_LIMIT)
         .await?;
     let now = state.clock.now();
     let page = RequestPage {
@@ -74,7 +67,7 @@ async fn page(
             .unwrap_or_default(),
         matched_rule: record.matched_rule.clone().unwrap_or_default(),
         in_review: record.state.status() == VettingStatus::InReview,
-        history: history.requests.iter().map(|r| Row::of(r, now)).collect(),
+        history: history.iter().map(|r| Row::of(r, now)).collect(),
         reasons: COMMON_REASONS,
         notice,
     };

@@ -475,3 +475,55 @@ async fn the_queue_filters_by_qualification_and_domain_and_keeps_them_across_pag
 fn url_encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn the_next_page_keeps_the_filters() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let token = server.token(PARTNER_A, Grant::User).await;
+    // A page and one more of StateOwnedEntity, then one Education after them.
+    for n in 0..51 {
+        let customer = server
+            .create_customer(&token, &format!("owned-{n}.example"))
+            .await;
+        let body = json!({"qualification": "StateOwnedEntity"});
+        assert_eq!(
+            server.submit(&token, &customer, &body).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let school = server.create_customer(&token, "later-school.edu").await;
+    let body = json!({"qualification": "Education", "educationSegment": "K12"});
+    assert_eq!(
+        server.submit(&token, &school, &body).await.status(),
+        StatusCode::CREATED
+    );
+
+    let mut browser = Browser::new(&server);
+    browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    let first = browser.get("/console?qualification=StateOwnedEntity").await;
+    assert!(first.body.contains("<td>owned-0.example</td>"));
+    assert!(
+        !first.body.contains("<td>owned-50.example</td>"),
+        "50 to a page"
+    );
+    let start = first
+        .body
+        .find(r#"rel="next" href=""#)
+        .expect("a next page")
+        + r#"rel="next" href=""#.len();
+    let next =
+        first.body[start..start + first.body[start..].find('"').unwrap()].replace("&#38;", "&");
+    assert!(next.contains("qualification=StateOwnedEntity"), "{next}");
+    let second = browser.get(&next).await;
+    assert!(
+        second.body.contains("<td>owned-50.example</td>"),
+        "{}",
+        second.body
+    );
+    assert!(
+        !second.body.contains("later-school.edu"),
+        "the filter held on the next page"
+    );
+    server.stop().await;
+}
