@@ -65,7 +65,9 @@ fn secure(state: &AppState) -> bool {
     state.public_base().starts_with("https://")
 }
 
-/// A cookie of the console's: `HttpOnly`, `SameSite=Lax`, path `/`, `Secure` over HTTPS.
+/// A cookie of the console's: `HttpOnly`, `SameSite=Lax`, path `/`, `Secure` over HTTPS. Its
+/// removal carries the same attributes: a browser ignores a `__Host-` cookie without `Secure`,
+/// even one that removes it.
 fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
@@ -234,7 +236,7 @@ pub(crate) async fn sign_in(
         .await?;
     tracing::info!(reviewer = %user.username, "console sign-in");
     let jar = jar
-        .remove(Cookie::build(sign_in_cookie).path("/"))
+        .remove(cookie(&state, sign_in_cookie, String::new()))
         .add(cookie(&state, session_cookie, session_id));
     Ok((jar, Redirect::to("/console")).into_response())
 }
@@ -262,6 +264,6 @@ pub(crate) async fn sign_out(
             .delete_console_session(&secret_hash(current.value()))
             .await?;
     }
-    let jar = jar.remove(Cookie::build(session_cookie).path("/"));
+    let jar = jar.remove(cookie(&state, session_cookie, String::new()));
     Ok((jar, Redirect::to("/console/sign-in")).into_response())
 }

@@ -527,3 +527,67 @@ async fn the_next_page_keeps_the_filters() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn over_https_the_cookies_are_secure_and_bound_to_the_host_even_when_removed() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start_with(&db, |settings| {
+        settings.public_url = Some("https://qualify.test".parse().unwrap());
+    })
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let set_cookies = |response: &reqwest::Response| -> Vec<String> {
+        response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let form = http
+        .get(server.url("/console/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    let sign_in_cookie = set_cookies(&form).remove(0);
+    assert!(
+        sign_in_cookie.starts_with("__Host-qualify-sign-in="),
+        "{sign_in_cookie}"
+    );
+    let page = Page {
+        status: form.status(),
+        location: None,
+        csp: None,
+        body: form.text().await.unwrap(),
+    };
+    let signed_in = http
+        .post(server.url("/console/sign-in"))
+        .header(COOKIE, sign_in_cookie.split(';').next().unwrap())
+        .form(&[
+            ("username", OPERATOR.username),
+            ("password", OPERATOR.password),
+            ("csrf", &page.csrf()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let cookies = set_cookies(&signed_in);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attribute), "{cookie}: {attribute}");
+        }
+    }
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-qualify-sign-in=;")),
+        "the sign-in cookie is removed, Secure: {cookies:?}"
+    );
+    server.stop().await;
+}
