@@ -15,7 +15,6 @@ use tokio::net::TcpListener;
 
 pub mod admin;
 mod api;
-mod clock;
 mod console;
 mod error;
 pub mod events;
@@ -27,7 +26,6 @@ mod jobs;
 mod metrics;
 mod openapi;
 mod router;
-mod settings;
 mod state;
 mod test_control;
 pub mod tls;
@@ -35,16 +33,15 @@ mod usecases;
 pub mod vetting_rules;
 mod wire;
 
-pub use clock::{Clock, ManualClock, wall_now};
 pub use error::{ApiError, OAuthError};
 pub use http::RequestIds;
 pub use jobs::{JobOutcome, JobRunner, Ran};
-pub use settings::{
-    ContractProfile, InvalidSettings, LogFormat, RateLimit, RateLimitKey, Settings, TrustedIssuer,
-    Webhook,
+pub use qualify_app::clock::{self, Clock, ManualClock, wall_now};
+pub use qualify_app::settings::{
+    self, ContractProfile, InvalidSettings, LogFormat, RateLimit, RateLimitKey, Settings,
+    TlsSettings, TrustedIssuer, Webhook,
 };
 pub use state::AppState;
-pub use tls::TlsSettings;
 
 use identity::{Authenticator, ExternalIssuers, KeyRing};
 
@@ -117,12 +114,14 @@ impl App {
         clock: Clock,
     ) -> Result<Self, StartupError> {
         settings.check()?;
-        let rules = Arc::new(vetting_rules::RuleBook::load(settings.rules.as_deref())?);
+        let rules = Arc::new(vetting_rules::RuleBook::load(
+            settings.vetting.rules.as_deref(),
+        )?);
         let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
-        let store = Store::connect(&settings.store_options())
+        let store = Store::connect(&settings.store.options())
             .await
             .map_err(|source| StartupError::Store {
-                url: settings.database.to_string(),
+                url: settings.store.database.to_string(),
                 source,
             })?;
         if settings.dev {
@@ -131,6 +130,7 @@ impl App {
                 .map_err(StartupError::Seed)?;
         }
         let kek = settings
+            .identity
             .key_encryption_key_file
             .as_deref()
             .map(identity::KeyEncryptionKey::from_file)
@@ -138,42 +138,42 @@ impl App {
             .map_err(|e| StartupError::Keys(Box::new(e)))?
             .map(Arc::new);
         let keys = Arc::new(
-            KeyRing::load(store.clone(), settings.token_lifetime, kek.clone())
+            KeyRing::load(store.clone(), settings.identity.token_lifetime, kek.clone())
                 .await
                 .map_err(|e| StartupError::Keys(Box::new(e)))?,
         );
         keys.make_first_key_in_background();
-        let tls = match &settings.tls()? {
+        let tls = match &settings.http.tls()? {
             Some(tls) => Some(tls::server_config(tls).map_err(|e| StartupError::Tls(Box::new(e)))?),
             None => None,
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let issuer_base = settings.public_url.as_ref().map_or_else(
+        let issuer_base = settings.http.public_url.as_ref().map_or_else(
             || format!("{scheme}://{local_addr}"),
             |url| url.as_str().trim_end_matches('/').to_owned(),
         );
         let authenticator = Authenticator {
             keys: Arc::clone(&keys),
             external: ExternalIssuers::new(
-                settings.trusted_issuers(),
-                settings.issuer_refresh_interval,
+                settings.identity.trusted_issuers(),
+                settings.identity.issuer_refresh_interval,
             ),
             issuer_base: issuer_base.clone(),
-            clock_skew_secs: settings.clock_skew.as_secs(),
+            clock_skew_secs: settings.identity.clock_skew.as_secs(),
             store: store.clone(),
             dev_mode: settings.dev,
-            require_mfa: settings.require_mfa,
-            cache: identity::token_cache(settings.token_cache),
+            require_mfa: settings.identity.require_mfa,
+            cache: identity::token_cache(settings.identity.token_cache),
         };
         let vetting = usecases::Vetting {
-            policy: settings.submission_policy(),
+            policy: settings.vetting.submission_policy(),
             outbox: events::Outbox::new(&settings, issuer_base.clone()),
             rules,
             partners: test_control::Partners::new(clock.clone(), settings.dev),
-            job_max_attempts: settings.job_max_attempts,
+            job_max_attempts: settings.jobs.job_max_attempts,
         };
         let test_control = settings.dev.then(Arc::default);
-        let metrics_listener = match settings.metrics_listen {
+        let metrics_listener = match settings.http.metrics_listen {
             Some(addr) => Some(
                 TcpListener::bind(addr)
                     .await
@@ -183,8 +183,8 @@ impl App {
         };
         let metrics = metrics::Metrics::new(&store);
         let rate_limits = http::throttle::RateLimits::new(
-            &settings.rate_limits,
-            &openapi::document(settings.dev, settings.contract),
+            &settings.http.rate_limits,
+            &openapi::document(settings.dev, settings.http.contract),
         )?;
         let state = AppState::new(state::Shared {
             store,
@@ -276,7 +276,7 @@ impl App {
             stopping
                 .stopping
                 .store(true, std::sync::atomic::Ordering::Relaxed);
-            let delay = stopping.settings.shutdown_delay;
+            let delay = stopping.settings.http.shutdown_delay;
             if !delay.is_zero() {
                 tracing::info!(delay = %humantime::format_duration(delay), "stopping: not ready, serving until the shutdown delay ends");
                 tokio::time::sleep(delay).await;
@@ -286,7 +286,7 @@ impl App {
             listener,
             tls.map(tokio_rustls::TlsAcceptor::from),
             routes,
-            state.settings.connection_limits(),
+            http::connections::limits(&state.settings.http),
             shutdown,
         )
         .await;
@@ -370,7 +370,7 @@ async fn reload_rules_on_hangup(state: AppState) {
 
 /// Reads the signing keys again now and then, so a rotation reaches this node's signer and JWKS.
 async fn refresh_signing_keys(state: AppState) {
-    let mut every = tokio::time::interval(state.settings.signing_key_refresh);
+    let mut every = tokio::time::interval(state.settings.identity.signing_key_refresh);
     every.tick().await;
     loop {
         every.tick().await;
@@ -384,6 +384,7 @@ async fn refresh_signing_keys(state: AppState) {
 async fn purge_idempotency_records(state: AppState) {
     let retention = state
         .settings
+        .vetting
         .idempotency_retention
         .max(Duration::from_secs(24 * 3600));
     let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);

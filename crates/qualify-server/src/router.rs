@@ -131,6 +131,7 @@ fn router(state: AppState) -> Router {
         .option_layer(
             state
                 .settings
+                .http
                 .metrics_listen
                 .is_some()
                 .then(|| crate::metrics::http::RequestMetricsLayer(state.clone())),
@@ -149,7 +150,7 @@ fn router(state: AppState) -> Router {
                 .dev
                 .then(|| crate::test_control::layer::TestControlLayer(state.clone())),
         )
-        .layer(DefaultBodyLimit::max(state.settings.body_limit));
+        .layer(DefaultBodyLimit::max(state.settings.http.body_limit));
     let mut routes = routes();
     if !state.rate_limits.is_empty() {
         // Only when configured: without limits, requests pay nothing for them.
@@ -168,7 +169,7 @@ fn router(state: AppState) -> Router {
             Router::from(
                 utoipa_swagger_ui::SwaggerUi::new("/docs").external_url_unchecked(
                     "/openapi.json",
-                    crate::openapi::published(state.settings.dev, state.settings.contract),
+                    crate::openapi::published(state.settings.dev, state.settings.http.contract),
                 ),
             )
             .layer(middleware::from_fn(

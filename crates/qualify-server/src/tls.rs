@@ -8,30 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+pub use qualify_app::settings::TlsSettings;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, CidrSubnet, DnType, GeneralSubtree, IsCa,
     KeyPair, KeyUsagePurpose, NameConstraints,
 };
-
-/// Where the HTTPS certificate comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsSettings {
-    /// PEM files the operator provides.
-    Files {
-        /// The certificate chain.
-        cert: PathBuf,
-        /// Its private key.
-        key: PathBuf,
-    },
-    /// A development certificate for `names`, made (once) in `dir` and signed by a local
-    /// authority whose certificate is `dir/ca.pem`.
-    Generated {
-        /// Where the authority and the certificate are kept.
-        dir: PathBuf,
-        /// The host names (and IP addresses) the certificate is for.
-        names: Vec<String>,
-    },
-}
 
 /// A failure to prepare HTTPS.
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +182,7 @@ fn generate(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError
         "names.txt",
     ]
     .map(|name| dir.join(name));
-    let now = SystemTime::now();
+    let now = SystemTime::from(crate::wall_now().as_datetime());
     let authority_serves = ca_cert.exists()
         && ca_key.exists()
         && Made::read(&ca_made).is_some_and(|made| made.serves(names, now));

@@ -133,6 +133,15 @@ impl FromStr for SqliteSync {
     }
 }
 
+impl fmt::Display for SqliteSync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Full => "full",
+            Self::Normal => "normal",
+        })
+    }
+}
+
 /// How the store connects.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {

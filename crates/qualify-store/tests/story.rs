@@ -19,6 +19,14 @@ use qualify_types::{
     VettingStatus,
 };
 
+/// The wall clock's time, to the millisecond, as the store keeps it.
+fn now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    Timestamp::from_unix_millis(i64::try_from(since_epoch.as_millis()).unwrap()).unwrap()
+}
+
 async fn open(db: &TestDatabase) -> Store {
     Store::connect(&StoreOptions::new(db.url().clone()))
         .await
@@ -34,7 +42,7 @@ async fn partner(store: &Store, name: &str) -> TenantId {
         dev: false,
     };
     let created = store
-        .transaction(async |tx: &mut Tx| tx.insert_tenant(&tenant, Timestamp::now()).await)
+        .transaction(async |tx: &mut Tx| tx.insert_tenant(&tenant, now()).await)
         .await;
     assert!(created.unwrap());
     id
@@ -55,7 +63,7 @@ async fn insert_customer(
         billing: &billing,
     };
     let record = store
-        .transaction(async |tx: &mut Tx| tx.insert_customer(&new, Timestamp::now()).await)
+        .transaction(async |tx: &mut Tx| tx.insert_customer(&new, now()).await)
         .await?;
     assert_eq!(record.id, id);
     Ok(id)
@@ -93,7 +101,7 @@ async fn insert_request(
         matched_rule: None,
     };
     store
-        .transaction(async |tx: &mut Tx| tx.insert_vetting_request(&new, Timestamp::now()).await)
+        .transaction(async |tx: &mut Tx| tx.insert_vetting_request(&new, now()).await)
         .await?;
     Ok(id)
 }
@@ -101,10 +109,7 @@ async fn insert_request(
 /// Records `verdict` on `id`, as its own transaction; true when it was in review.
 async fn decide(store: &Store, id: VettingRequestId, verdict: &Verdict, by: &str) -> bool {
     store
-        .transaction(async |tx: &mut Tx| {
-            tx.decide_vetting_request(id, verdict, by, Timestamp::now())
-                .await
-        })
+        .transaction(async |tx: &mut Tx| tx.decide_vetting_request(id, verdict, by, now()).await)
         .await
         .unwrap()
 }
@@ -192,7 +197,7 @@ async fn everything_written_is_there_after_reopening() {
 
 async fn enqueue(store: &Store, jobs: &[qualify_store::NewJob]) {
     store
-        .transaction(async |tx: &mut Tx| tx.enqueue_jobs(jobs, Timestamp::now()).await)
+        .transaction(async |tx: &mut Tx| tx.enqueue_jobs(jobs, now()).await)
         .await
         .unwrap();
 }
@@ -215,7 +220,7 @@ async fn a_job_is_leased_to_one_worker_and_taken_over_when_the_lease_expires() {
     for db in TestDatabase::every_backend("job leases").await {
         let store = open(&db).await;
         enqueue(&store, &[job(1)]).await;
-        let now = Timestamp::now();
+        let now = now();
         let lease = Duration::from_secs(30);
 
         let first = store
@@ -270,7 +275,7 @@ async fn a_failed_job_waits_for_its_retry_and_dies_after_its_last_attempt() {
     for db in TestDatabase::every_backend("job retries").await {
         let store = open(&db).await;
         enqueue(&store, &[job(1)]).await;
-        let now = Timestamp::now();
+        let now = now();
         let lease = Duration::from_secs(30);
         let claimed = store
             .claim_job("w", lease, now, None)
@@ -325,12 +330,7 @@ async fn concurrent_workers_each_claim_different_jobs() {
                 tokio::spawn(async move {
                     let mut mine = Vec::new();
                     while let Some(job) = store
-                        .claim_job(
-                            &format!("w{w}"),
-                            Duration::from_secs(60),
-                            Timestamp::now(),
-                            None,
-                        )
+                        .claim_job(&format!("w{w}"), Duration::from_secs(60), now(), None)
                         .await
                         .unwrap()
                     {
@@ -384,8 +384,8 @@ async fn a_transaction_keeps_all_its_writes_or_none() {
                     attempt: 1,
                     matched_rule: None,
                 };
-                tx.insert_vetting_request(&new, Timestamp::now()).await?;
-                tx.enqueue_jobs(&[job(1)], Timestamp::now()).await?;
+                tx.insert_vetting_request(&new, now()).await?;
+                tx.enqueue_jobs(&[job(1)], now()).await?;
                 // What the transaction wrote, it reads back.
                 let seen = tx.customer_history(a, c).await?;
                 assert_eq!(seen.map(|h| h.len()), Some(1));

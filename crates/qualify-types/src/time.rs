@@ -11,11 +11,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Timestamp(DateTime<Utc>);
 
 impl Timestamp {
-    /// The current time, truncated to milliseconds.
-    pub fn now() -> Self {
-        Self::from_datetime(Utc::now())
-    }
-
     /// Milliseconds since the Unix epoch, `None` when out of chrono's range.
     pub fn from_unix_millis(millis: i64) -> Option<Self> {
         DateTime::from_timestamp_millis(millis).map(Self)

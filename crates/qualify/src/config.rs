@@ -23,12 +23,20 @@ pub(crate) fn load(file: Option<&Path>, flags: &impl Serialize) -> anyhow::Resul
         );
         figment = figment.merge(Toml::file(file));
     }
+    let keys = Settings::keys();
     // Other QUALIFY_* variables belong to the client commands (QUALIFY_SERVER, …).
-    let settings: Settings = figment
-        .merge(Env::prefixed("QUALIFY_").only(Settings::keys()))
-        .merge(Serialized::defaults(flags))
-        .extract()
-        .context("reading the configuration")?;
+    let figment = figment
+        .merge(Env::prefixed("QUALIFY_").only(&keys))
+        .merge(Serialized::defaults(flags));
+    // The sections are flattened into one map of keys, which serde can't check for strays.
+    let given: std::collections::BTreeMap<String, figment::value::Value> =
+        figment.extract().context("reading the configuration")?;
+    if let Some(unknown) = given.keys().find(|key| !keys.contains(&key.as_str())) {
+        anyhow::bail!(
+            "reading the configuration: unknown key `{unknown}`; the keys are those of `qualify serve --help`, with underscores"
+        );
+    }
+    let settings: Settings = figment.extract().context("reading the configuration")?;
     settings.check()?;
     Ok(settings)
 }
@@ -44,13 +52,16 @@ mod tests {
     #[test]
     fn defaults_make_a_local_sqlite_server() {
         let settings = load(None, &NoFlags {}).unwrap();
-        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.http.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(
-            settings.database.to_string(),
+            settings.store.database.to_string(),
             "sqlite://qualify-data/qualify.db"
         );
         assert_eq!(
-            settings.submission_policy().max_requests_per_qualification,
+            settings
+                .vetting
+                .submission_policy()
+                .max_requests_per_qualification,
             3
         );
     }
@@ -75,9 +86,9 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(settings.listen.to_string(), "127.0.0.1:9001");
-        assert_eq!(settings.contract.name(), "sdk");
-        assert_eq!(settings.token_lifetime, Duration::from_secs(600));
+        assert_eq!(settings.http.listen.to_string(), "127.0.0.1:9001");
+        assert_eq!(settings.http.contract.name(), "sdk");
+        assert_eq!(settings.identity.token_lifetime, Duration::from_secs(600));
     }
 
     #[test]

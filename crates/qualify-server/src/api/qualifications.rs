@@ -56,7 +56,7 @@ pub(crate) async fn list(
             .into_iter()
             .map(qualification_state)
             .collect();
-    Ok(match state.settings.contract {
+    Ok(match state.settings.http.contract {
         ContractProfile::Documented => Wire::ok(Qualifications {
             qualifications: states,
         })

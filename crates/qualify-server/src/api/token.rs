@@ -167,7 +167,8 @@ async fn redeem(
     };
     let now = crate::clock::wall_now();
     let expires = now.plus_millis(
-        i64::try_from(state.settings.refresh_token_lifetime.as_millis()).unwrap_or(i64::MAX),
+        i64::try_from(state.settings.identity.refresh_token_lifetime.as_millis())
+            .unwrap_or(i64::MAX),
     );
     let redeemed = state
         .store
@@ -331,7 +332,7 @@ async fn issue_token(
         Some(user) => Subject::User(&app, user),
         None => Subject::App(&app),
     };
-    let lifetime = state.settings.token_lifetime;
+    let lifetime = state.settings.identity.token_lifetime;
     // On a new database, the first key may still be in the making: this waits for it.
     let keys = state.keys.current().await;
     // One issuer and one moment for every token of the answer, as Entra's share their `iat`.
@@ -410,7 +411,8 @@ async fn start_refresh_family(
         user_id: user.id,
         scope,
         expires_at: now.plus_millis(
-            i64::try_from(state.settings.refresh_token_lifetime.as_millis()).unwrap_or(i64::MAX),
+            i64::try_from(state.settings.identity.refresh_token_lifetime.as_millis())
+                .unwrap_or(i64::MAX),
         ),
     };
     state

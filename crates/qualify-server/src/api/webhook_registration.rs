@@ -96,7 +96,11 @@ fn checked(
         return Err(not_a_url());
     }
     let parsed = url::Url::parse(url).map_err(|_| not_a_url())?;
-    guard::check_url(&parsed, state.settings.webhook_allows_private()).map_err(|why| {
+    guard::check_url(
+        &parsed,
+        state.settings.webhooks.allow_private(state.settings.dev),
+    )
+    .map_err(|why| {
         ApiError::InvalidProperty(format!("The property 'WebhookUrl' is refused: {why}."))
     })?;
     let mut events = Vec::new();
@@ -265,7 +269,7 @@ pub(crate) async fn create_validation_event(
     let correlation_id = uuid::Uuid::new_v4().to_string();
     let now = state.clock.now();
     let public_base = state.public_base().to_owned();
-    let max_attempts = state.settings.job_max_attempts;
+    let max_attempts = state.settings.jobs.job_max_attempts;
     let sent = state
         .store
         .transaction(async |tx: &mut Tx| {

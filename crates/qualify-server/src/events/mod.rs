@@ -12,7 +12,7 @@ use qualify_types::{Event, EventData, EventType, Timestamp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use webhook::{ID_HEADER, SIGNATURE_HEADER, SigningSecret, TIMESTAMP_HEADER};
+pub use webhook::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 use crate::Settings;
 use crate::jobs::Job;
@@ -63,8 +63,8 @@ impl Outbox {
     /// The outbox of a server with `settings`, reached at `public_base`.
     pub(crate) fn new(settings: &Settings, public_base: String) -> Self {
         Self {
-            webhooks: settings.webhooks().map(|w| w.url).collect(),
-            max_attempts: settings.job_max_attempts,
+            webhooks: settings.webhooks.webhooks().map(|w| w.url).collect(),
+            max_attempts: settings.jobs.job_max_attempts,
             public_base,
         }
     }
@@ -150,6 +150,7 @@ pub(crate) async fn deliver(
 ) -> Result<(), Undeliverable> {
     let webhook = state
         .settings
+        .webhooks
         .webhooks()
         .find(|w| w.url.as_str() == delivery.url)
         .ok_or_else(|| {

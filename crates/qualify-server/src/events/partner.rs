@@ -186,7 +186,7 @@ async fn send(
         error: None,
     };
     // Allowed when registered, maybe not now (the operator turned private addresses off).
-    let allow_private = state.settings.webhook_allows_private();
+    let allow_private = state.settings.webhooks.allow_private(state.settings.dev);
     if let Err(why) = url::Url::parse(&registration.url)
         .map_err(|e| e.to_string())
         .and_then(|url| super::guard::check_url(&url, allow_private))

@@ -28,13 +28,23 @@ pub(crate) struct ConnectionLimits {
     pub(crate) max_connections: usize,
 }
 
+/// The bounds the HTTP settings hold every connection to.
+pub(crate) fn limits(settings: &qualify_app::settings::HttpSettings) -> ConnectionLimits {
+    ConnectionLimits {
+        header_read_timeout: settings.header_read_timeout,
+        max_connections: settings
+            .max_connections
+            .unwrap_or_else(default_max_connections),
+    }
+}
+
 /// File descriptors kept for everything but clients' connections: the database's files and
 /// connections, deliveries to webhooks, the log.
 const RESERVED_DESCRIPTORS: u64 = 256;
 
 /// The connection limit when none is configured: what the open-files limit allows once raised
 /// as far as this process may (as Go's runtime does), less the reserve; at least 64.
-pub(crate) fn default_max_connections() -> usize {
+fn default_max_connections() -> usize {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {

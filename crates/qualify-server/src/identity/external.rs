@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
-use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId};
+use qualify_types::PARTNER_CENTER_AUDIENCE;
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
-use url::Url;
 
 use super::AccessClaims;
 use crate::ApiError;
@@ -19,19 +18,7 @@ use crate::ApiError;
 /// How long fetched keys are trusted before they are fetched again.
 const KEYS_TTL: Duration = Duration::from_secs(3600);
 
-/// An issuer the operator trusts (`--trust-issuer`, or `[[trusted_issuers]]` in the file).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrustedIssuer {
-    /// The issuer's URL; its discovery document is at `{url}/.well-known/openid-configuration`.
-    pub url: Url,
-    /// The audience its tokens must carry (default: Partner Center's API).
-    #[serde(default)]
-    pub audience: Option<String>,
-    /// When not empty, only tokens of these tenants.
-    #[serde(default)]
-    pub tenants: Vec<TenantId>,
-}
+pub use qualify_app::settings::TrustedIssuer;
 
 #[derive(Deserialize)]
 struct Discovery {

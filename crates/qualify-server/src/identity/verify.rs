@@ -6,7 +6,7 @@
 //! is read from the database on every call.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 use jsonwebtoken::dangerous::insecure_decode_claims;
@@ -123,9 +123,7 @@ pub(crate) fn token_cache(capacity: u64) -> Option<TokenCache> {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    crate::wall_now().unix_seconds()
 }
 
 /// The token of `Authorization: Bearer <token>` (scheme in any case).

@@ -42,7 +42,7 @@ impl JobRunner {
 
     /// As [`JobRunner::run_next`]; with `only`, among the jobs on that partner's clock.
     async fn run_next_of(&self, only: Option<TenantId>) -> Result<Option<Ran>, StoreError> {
-        let lease = self.state.settings.job_lease;
+        let lease = self.state.settings.jobs.job_lease;
         let Some(claimed) = self
             .state
             .store
@@ -153,7 +153,11 @@ impl JobRunner {
     /// The client for partners' receivers: as [`JobRunner::http`], and resolving names to
     /// public addresses only, unless the operator allows private ones.
     async fn partner_http(&self) -> Result<&reqwest::Client, String> {
-        let allow_private = self.state.settings.webhook_allows_private();
+        let allow_private = self
+            .state
+            .settings
+            .webhooks
+            .allow_private(self.state.settings.dev);
         self.partner_http
             .get_or_try_init(|| async {
                 let builder = self.client_builder();
@@ -172,7 +176,7 @@ impl JobRunner {
     /// What both clients share: a timeout within the lease, no redirects followed, no proxy
     /// from the environment (a proxy would resolve names the guard must see).
     fn client_builder(&self) -> reqwest::ClientBuilder {
-        let lease = self.state.settings.job_lease;
+        let lease = self.state.settings.jobs.job_lease;
         reqwest::Client::builder()
             .timeout(lease.min(Duration::from_secs(30)) / 2)
             .redirect(reqwest::redirect::Policy::none())
@@ -198,7 +202,7 @@ impl JobRunner {
                 (JobOutcome::Done, held.map(|_| ()))
             }
             Attempt::Failed(error) => {
-                let wait = backoff_ms(self.state.settings.job_retry_base, claimed.attempt);
+                let wait = backoff_ms(self.state.settings.jobs.job_retry_base, claimed.attempt);
                 let state = store
                     .fail_job(claimed.id, &self.name, &error, now.plus_millis(wait), now)
                     .await;

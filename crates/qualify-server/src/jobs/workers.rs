@@ -17,10 +17,10 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Starts `state.settings.job_workers` workers named `{node}/{n}`.
+    /// Starts `state.settings.jobs.job_workers` workers named `{node}/{n}`.
     pub(crate) fn start(state: &AppState, node: &str) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let tasks = (0..state.settings.job_workers)
+        let tasks = (0..state.settings.jobs.job_workers)
             .map(|n| {
                 let runner = JobRunner::new(state.clone(), format!("{node}/{n}"));
                 tokio::spawn(work(runner, stopped.clone()))
@@ -41,7 +41,7 @@ impl Workers {
 /// Runs jobs until told to stop.
 async fn work(runner: JobRunner, mut stopped: watch::Receiver<bool>) {
     let ready: Arc<Notify> = Arc::clone(&runner.state.jobs_ready);
-    let poll = runner.state.settings.job_poll_interval;
+    let poll = runner.state.settings.jobs.job_poll_interval;
     while !*stopped.borrow() {
         match runner.run_next().await {
             Ok(Some(_)) => {}

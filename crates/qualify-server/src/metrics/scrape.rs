@@ -34,7 +34,7 @@ pub(crate) async fn serve(listener: TcpListener, state: AppState) {
         .fallback(crate::http::middleware::not_found)
         .with_state(state.clone());
     let limits = ConnectionLimits {
-        header_read_timeout: state.settings.header_read_timeout,
+        header_read_timeout: state.settings.http.header_read_timeout,
         max_connections: SCRAPERS,
     };
     if let Err(error) =

@@ -183,7 +183,7 @@ where
     } else {
         None
     };
-    let (request, body) = match kept_body(request, state.settings.body_limit).await {
+    let (request, body) = match kept_body(request, state.settings.http.body_limit).await {
         Ok(kept) => kept,
         Err(refused) => return refused,
     };

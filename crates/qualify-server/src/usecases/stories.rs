@@ -31,11 +31,11 @@ fn now() -> Timestamp {
 /// Vetting as a server with `settings` does it, without rules, on the wall clock.
 fn vetting_of(settings: &crate::Settings) -> Vetting {
     Vetting {
-        policy: settings.submission_policy(),
+        policy: settings.vetting.submission_policy(),
         outbox: Outbox::new(settings, "http://qualify.test".into()),
         rules: Arc::new(RuleBook::load(None).unwrap()),
         partners: Partners::new(Clock::wall(), false),
-        job_max_attempts: settings.job_max_attempts,
+        job_max_attempts: settings.jobs.job_max_attempts,
     }
 }
 
@@ -46,7 +46,7 @@ fn vetting() -> Vetting {
 /// Vetting whose changes are announced to one webhook.
 fn announcing() -> Vetting {
     let mut settings = crate::Settings::default();
-    settings.webhooks.push(crate::Webhook {
+    settings.webhooks.webhooks.push(crate::Webhook {
         url: "http://127.0.0.1:9/hooks".parse().unwrap(),
         secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".to_owned().into(),
         previous_secret: None,

@@ -17,7 +17,7 @@ use crate::helpers::*;
 async fn app_user_tokens_without_mfa_are_refused_unless_configured_off() {
     for require_mfa in [true, false] {
         let db = TestDatabase::sqlite();
-        let server = TestServer::start_with(&db, |s| s.require_mfa = require_mfa).await;
+        let server = TestServer::start_with(&db, |s| s.identity.require_mfa = require_mfa).await;
         let real = server.token(PARTNER_A, Grant::User).await;
         let mut claims = claims_of(&real);
         claims["amr"] = json!(["pwd"]);
@@ -236,9 +236,10 @@ async fn repeated_wrong_secrets_lock_the_client_id_out() {
 #[tokio::test]
 async fn a_rotated_key_signs_new_tokens_while_the_old_one_still_verifies() {
     for db in TestDatabase::every_backend("key rotation").await {
-        let server =
-            TestServer::start_with(&db, |s| s.signing_key_refresh = Duration::from_millis(100))
-                .await;
+        let server = TestServer::start_with(&db, |s| {
+            s.identity.signing_key_refresh = Duration::from_millis(100)
+        })
+        .await;
         let before = server.token(PARTNER_A, Grant::App).await;
         let old_kid = jsonwebtoken::decode_header(&before).unwrap().kid.unwrap();
 

@@ -186,7 +186,7 @@ async fn records_are_filtered_by_period_customer_name_and_type_and_paged() {
         assert!(items(&records(&server, &a, &format!("?filter={typed}")).await).is_empty());
 
         // A period after everything, and one that holds today.
-        let today = chrono::Utc::now().date_naive();
+        let today = qualify_server::wall_now().as_datetime().date_naive();
         let tomorrow = today.succ_opt().unwrap();
         assert!(items(&records(&server, &a, &format!("?startDate={tomorrow}")).await).is_empty());
         assert_eq!(

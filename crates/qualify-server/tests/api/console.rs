@@ -532,7 +532,7 @@ async fn the_next_page_keeps_the_filters() {
 async fn over_https_the_cookies_are_secure_and_bound_to_the_host_even_when_removed() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start_with(&db, |settings| {
-        settings.public_url = Some("https://qualify.test".parse().unwrap());
+        settings.http.public_url = Some("https://qualify.test".parse().unwrap());
     })
     .await;
     let http = reqwest::Client::builder()

@@ -36,13 +36,13 @@ async fn server_delivering_to(db: &TestDatabase, url: &str) -> (TestServer, Manu
     let clock = ManualClock::starting_at(wall_now());
     let url = url.parse().unwrap();
     let server = TestServer::start_on(db, clock.clock(), move |settings| {
-        settings.webhooks = vec![Webhook {
+        settings.webhooks.webhooks = vec![Webhook {
             url,
             secret: SECRET.to_owned().into(),
             previous_secret: Some(PREVIOUS_SECRET.to_owned().into()),
         }];
-        settings.job_workers = 0;
-        settings.job_retry_base = RETRY_BASE;
+        settings.jobs.job_workers = 0;
+        settings.jobs.job_retry_base = RETRY_BASE;
     })
     .await;
     (server, clock)

@@ -108,8 +108,8 @@ async fn tokens_of_a_trusted_issuer_are_accepted_for_known_partners_across_a_key
         tenants: Vec::new(),
     };
     let server = TestServer::start_with(&db, |s| {
-        s.trusted_issuers = vec![trusted];
-        s.issuer_refresh_interval = Duration::ZERO;
+        s.identity.trusted_issuers = vec![trusted];
+        s.identity.issuer_refresh_interval = Duration::ZERO;
     })
     .await;
 
@@ -211,7 +211,7 @@ async fn an_untrusted_issuer_and_allowed_tenants_are_enforced() {
         audience: None,
         tenants: vec![PARTNER_B.tenant_id.parse().unwrap()],
     };
-    let server = TestServer::start_with(&db, |s| s.trusted_issuers = vec![trusted]).await;
+    let server = TestServer::start_with(&db, |s| s.identity.trusted_issuers = vec![trusted]).await;
     assert_error(
         server.get("/v1/customers", &token).await,
         StatusCode::UNAUTHORIZED,

@@ -29,7 +29,7 @@ async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
 async fn connections_that_never_finish_their_headers_are_closed() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start_with(&db, |settings| {
-        settings.header_read_timeout = Duration::from_millis(300);
+        settings.http.header_read_timeout = Duration::from_millis(300);
     })
     .await;
     let address = server.base.trim_start_matches("http://").to_owned();
@@ -94,7 +94,7 @@ async fn connections_that_never_finish_their_headers_are_closed() {
 async fn connections_beyond_the_limit_wait_until_one_closes() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start_with(&db, |settings| {
-        settings.max_connections = Some(1);
+        settings.http.max_connections = Some(1);
     })
     .await;
     let address = server.base.trim_start_matches("http://").to_owned();
@@ -187,7 +187,7 @@ async fn signing_keys_sealed_with_the_operators_key_are_useless_in_a_copy_of_the
         let kek_file = dir.path().join("kek");
         std::fs::write(&kek_file, "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=\n").unwrap();
         let with_kek = |settings: &mut Settings| {
-            settings.key_encryption_key_file = Some(kek_file.clone());
+            settings.identity.key_encryption_key_file = Some(kek_file.clone());
         };
 
         // A database whose key was stored before there was a key-encryption key...
@@ -239,7 +239,7 @@ async fn signing_keys_sealed_with_the_operators_key_are_useless_in_a_copy_of_the
             if let Some(bytes) = kek {
                 let other = dir.path().join("other");
                 std::fs::write(&other, bytes).unwrap();
-                settings.key_encryption_key_file = Some(other);
+                settings.identity.key_encryption_key_file = Some(other);
             }
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let refused = App::build(settings, listener).await.unwrap_err();

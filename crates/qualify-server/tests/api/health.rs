@@ -38,7 +38,7 @@ async fn health_follows_the_database_down_and_back_up() {
         return;
     };
     let server = TestServer::start_with(&db, |s| {
-        s.db_acquire_timeout = Some(Duration::from_millis(500))
+        s.store.db_acquire_timeout = Some(Duration::from_millis(500))
     })
     .await;
     assert_eq!(health(&server).await, StatusCode::OK);
@@ -112,7 +112,7 @@ async fn readiness_says_why_not_and_liveness_only_that_the_process_answers() {
 async fn a_stopping_node_is_not_ready_and_serves_until_its_shutdown_delay_ends() {
     let db = TestDatabase::sqlite();
     let mut server = TestServer::start_with(&db, |s| {
-        s.shutdown_delay = Duration::from_secs(600);
+        s.http.shutdown_delay = Duration::from_secs(600);
     })
     .await;
     let partner = server.token(PARTNER_A, Grant::App).await;

@@ -1,7 +1,5 @@
 //! A real server on 127.0.0.1:0 over a throw-away database, and a client that speaks to it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use qualify_client::{Client, Credentials, ReviewFilter};
 use qualify_server::{App, Clock, JobRunner, Ran, Settings};
@@ -319,10 +317,7 @@ pub(crate) async fn assert_error(response: Response, status: StatusCode, code: i
 
 /// Claims for a hand-made token; tests change what they attack.
 pub(crate) fn claims_for(server: &TestServer, who: DevIdentity) -> Value {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = qualify_server::wall_now().unix_seconds();
     json!({
         "iss": format!("{}/{}/v2.0", server.public_url, who.tenant_id),
         "aud": "https://api.partnercenter.microsoft.com",

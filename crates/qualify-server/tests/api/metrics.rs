@@ -33,7 +33,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 async fn with_metrics(db: &TestDatabase) -> TestServer {
     TestServer::start_with(db, |s| {
-        s.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        s.http.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     })
     .await
 }

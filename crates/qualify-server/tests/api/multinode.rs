@@ -12,7 +12,7 @@ use crate::helpers::*;
 /// Two nodes on one fresh PostgreSQL database, started at the same moment, behind one public URL.
 async fn two_nodes(db: &TestDatabase) -> (TestServer, TestServer) {
     let configure = |s: &mut qualify_server::Settings| {
-        s.public_url = Some("http://qualify.test".parse().unwrap())
+        s.http.public_url = Some("http://qualify.test".parse().unwrap())
     };
     tokio::join!(
         TestServer::start_with(db, configure),

@@ -210,7 +210,7 @@ async fn each_contract_profile_publishes_the_list_it_answers() {
             "b.edu",
         ),
     ] {
-        let server = TestServer::start_with(&db, |s| s.contract = contract).await;
+        let server = TestServer::start_with(&db, |s| s.http.contract = contract).await;
         let document: Value = server.get_json("/openapi.json").await;
         let list = &document["paths"]["/v1/customers/{customer_id}/qualifications"]["get"]["responses"]
             ["200"]["content"]["application/json"]["schema"];

@@ -35,9 +35,9 @@ const RETRY_BASE: Duration = Duration::from_secs(10);
 async fn server(db: &TestDatabase, allow_private: bool) -> (TestServer, ManualClock) {
     let clock = ManualClock::starting_at(wall_now());
     let server = TestServer::start_on(db, clock.clock(), |settings| {
-        settings.job_workers = 0;
-        settings.job_retry_base = RETRY_BASE;
-        settings.webhook_allow_private = Some(allow_private);
+        settings.jobs.job_workers = 0;
+        settings.jobs.job_retry_base = RETRY_BASE;
+        settings.webhooks.webhook_allow_private = Some(allow_private);
     })
     .await;
     (server, clock)

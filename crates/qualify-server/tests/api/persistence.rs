@@ -62,14 +62,16 @@ async fn a_restart_keeps_customers_requests_keys_and_idempotency_records() {
 async fn the_well_known_credentials_are_refused_without_dev_even_on_a_dev_database() {
     for db in TestDatabase::every_backend("dev refused").await {
         let public_url = "http://qualify.test";
-        let dev =
-            TestServer::start_with(&db, |s| s.public_url = Some(public_url.parse().unwrap())).await;
+        let dev = TestServer::start_with(&db, |s| {
+            s.http.public_url = Some(public_url.parse().unwrap())
+        })
+        .await;
         let token = dev.token(PARTNER_A, Grant::User).await;
         dev.stop().await;
 
         let prod = TestServer::start_with(&db, |s| {
             s.dev = false;
-            s.public_url = Some(public_url.parse().unwrap());
+            s.http.public_url = Some(public_url.parse().unwrap());
         })
         .await;
         for grant in [Grant::App, Grant::User] {

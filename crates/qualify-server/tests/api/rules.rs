@@ -49,9 +49,9 @@ fn rules_file(text: &str) -> (tempfile::TempDir, PathBuf) {
 async fn server_with_rules(db: &TestDatabase, path: &std::path::Path) -> TestServer {
     let path = path.to_owned();
     TestServer::start_with(db, move |s| {
-        s.rules = Some(path);
+        s.vetting.rules = Some(path);
         // Every node of one deployment has the same public URL: a token of one is good on all.
-        s.public_url = Some("http://qualify.test".parse().unwrap());
+        s.http.public_url = Some("http://qualify.test".parse().unwrap());
     })
     .await
 }
@@ -517,7 +517,7 @@ async fn a_server_does_not_start_with_a_bad_rules_file() {
     );
     let db = TestDatabase::sqlite();
     let mut settings = qualify_server::Settings::new(db.url().clone());
-    settings.rules = Some(path.clone());
+    settings.vetting.rules = Some(path.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let error = qualify_server::App::build(settings, listener)
         .await

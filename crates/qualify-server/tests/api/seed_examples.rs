@@ -169,7 +169,7 @@ async fn a_customer_without_qualifications_has_an_empty_list() {
 #[tokio::test]
 async fn the_sdk_profile_answers_a_bare_array_with_vetting_create_date() {
     for db in TestDatabase::every_backend("sdk profile").await {
-        let server = TestServer::start_with(&db, |s| s.contract = ContractProfile::Sdk).await;
+        let server = TestServer::start_with(&db, |s| s.http.contract = ContractProfile::Sdk).await;
         let partner = server.token(PARTNER_A, Grant::User).await;
         let (customer, created) =
             education_customer(&server, &partner, "sdk.onmicrosoft.com").await;

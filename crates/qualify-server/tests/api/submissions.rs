@@ -131,7 +131,7 @@ async fn a_held_qualification_is_a_duplicate_and_a_denied_one_may_be_resubmitted
 #[tokio::test]
 async fn the_resubmission_limit_is_configurable() {
     let db = TestDatabase::sqlite();
-    let server = TestServer::start_with(&db, |s| s.max_vetting_requests = 1).await;
+    let server = TestServer::start_with(&db, |s| s.vetting.max_vetting_requests = 1).await;
     let partner = server.token(PARTNER_A, Grant::User).await;
     let reviewer = server.token(OPERATOR, Grant::User).await;
     let customer = server

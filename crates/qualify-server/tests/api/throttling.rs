@@ -23,7 +23,7 @@ fn limit(operation: &str, key: RateLimitKey, requests: u32) -> RateLimit {
 async fn a_configured_limit_answers_429_at_its_count_within_one_window() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start_with(&db, |s| {
-        s.rate_limits = vec![
+        s.http.rate_limits = vec![
             limit("getQualifications", RateLimitKey::PartnerAndCustomer, 3),
             limit("listCustomers", RateLimitKey::Partner, 2),
         ];
@@ -93,7 +93,7 @@ async fn a_configured_limit_answers_429_at_its_count_within_one_window() {
 async fn a_limit_on_an_unknown_operation_stops_the_server_from_starting() {
     let db = TestDatabase::sqlite();
     let mut settings = qualify_server::Settings::new(db.url().clone());
-    settings.rate_limits = vec![limit("submitQualifications", RateLimitKey::Partner, 3)];
+    settings.http.rate_limits = vec![limit("submitQualifications", RateLimitKey::Partner, 3)];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let error = qualify_server::App::build(settings, listener)
         .await

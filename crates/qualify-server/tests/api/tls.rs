@@ -24,9 +24,9 @@ async fn a_client_with_partner_centers_url_reaches_qualify_over_https() {
     let db = TestDatabase::sqlite();
     let dir = tempfile_dir();
     let self_signed = |s: &mut qualify_server::Settings| {
-        s.tls_self_signed = true;
-        s.tls_dir = dir.path().to_owned();
-        s.tls_names = vec![HOST.to_owned(), "localhost".to_owned()];
+        s.http.tls_self_signed = true;
+        s.http.tls_dir = dir.path().to_owned();
+        s.http.tls_names = vec![HOST.to_owned(), "localhost".to_owned()];
     };
     let server = TestServer::start_with(&db, self_signed).await;
     let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
@@ -126,9 +126,9 @@ async fn the_development_authority_is_private_short_lived_and_limited_to_its_nam
         "127.0.0.1".to_owned(),
     ];
     let server = TestServer::start_with(&db, |s| {
-        s.tls_self_signed = true;
-        s.tls_dir = tls_dir.clone();
-        s.tls_names = names.clone();
+        s.http.tls_self_signed = true;
+        s.http.tls_dir = tls_dir.clone();
+        s.http.tls_names = names.clone();
     })
     .await;
     server.stop().await;

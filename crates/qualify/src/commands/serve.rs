@@ -157,9 +157,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let settings = config::load(args.config.as_deref(), &args)?;
     // Held until the server has stopped, so its last lines are written out.
-    let _log_writer = telemetry::init(settings.log_format);
-    let addr = settings.listen;
-    let contract = settings.contract;
+    let _log_writer = telemetry::init(settings.http.log_format);
+    let addr = settings.http.listen;
+    let contract = settings.http.contract;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;

@@ -118,7 +118,6 @@ pub(crate) async fn populate_for(
 
 /// When seeded rows say they were made: now, by the wall clock (the server under test runs on
 /// it too).
-#[allow(clippy::disallowed_methods)] // no server's clock to ask: this fills its database
 fn seeded_at() -> Timestamp {
-    Timestamp::now()
+    qualify_app::wall_now()
 }

@@ -69,7 +69,7 @@ pub(crate) async fn advance(
         .await?;
     let runner = JobRunner::new(state.clone(), format!("clock-advance/{partner}"));
     runner
-        .settle(partner, state.settings.request_timeout / 2)
+        .settle(partner, state.settings.http.request_timeout / 2)
         .await?;
     let now = state
         .vetting

@@ -1,0 +1,9 @@
+//! Qualify's application core: every write the product makes, as use cases behind one façade,
+//! with identity, events, jobs, settings and the clock, and nothing of HTTP. `qualify-server`
+//! adapts it to HTTP; `qualify admin` and the tests drive it directly.
+
+pub mod clock;
+pub mod settings;
+
+pub use clock::{Clock, ManualClock, wall_now};
+pub use settings::Settings;
