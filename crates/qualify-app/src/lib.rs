@@ -3,7 +3,10 @@
 //! adapts it to HTTP; `qualify admin` and the tests drive it directly.
 
 pub mod clock;
+pub mod identity;
+pub mod partners;
 pub mod settings;
+pub mod vetting_rules;
 
 pub use clock::{Clock, ManualClock, wall_now};
 pub use settings::Settings;

@@ -11,6 +11,8 @@ use qualify_domain::{InvalidValue, SubmissionRefused};
 use qualify_store::{StoreError, Unique};
 use qualify_types::{ErrorBody, ParseEnumError, codes};
 
+use qualify_app::identity::{AuthError, OAuthError};
+
 use crate::usecases::UseCaseError;
 use crate::wire::Wire;
 
@@ -177,6 +179,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(refused: AuthError) -> Self {
+        match refused {
+            AuthError::MissingToken => Self::MissingToken,
+            AuthError::InvalidToken(why) => Self::InvalidToken(why),
+            AuthError::Forbidden(why) => Self::Forbidden(why),
+            AuthError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<UseCaseError> for ApiError {
     fn from(error: UseCaseError) -> Self {
         let conflict = |code, error: &UseCaseError| Self::Conflict {
@@ -249,107 +262,30 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A token endpoint failure, answered as OAuth 2.0 (RFC 6749 §5.2) and Entra ID do:
-/// `{"error": "invalid_client", "error_description": "…"}`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{error}: {description}")]
-pub struct OAuthError {
-    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`, …
-    pub error: &'static str,
-    /// A sentence for a human, prefixed like Entra's with an `AADSTS` code where one fits.
-    pub description: String,
-    /// 401 when the client authenticated with HTTP Basic and failed (RFC 6749 requires it).
-    pub basic_auth_failed: bool,
-}
-
-/// Every `error` an [`OAuthError`] carries.
-pub(crate) const OAUTH_ERRORS: [&str; 5] = [
-    "invalid_request",
-    "invalid_client",
-    "invalid_grant",
-    "unsupported_grant_type",
-    "invalid_scope",
-];
-
-impl OAuthError {
-    fn new(error: &'static str, description: impl Into<String>) -> Self {
-        debug_assert!(
-            OAUTH_ERRORS.contains(&error),
-            "{error} is not in OAUTH_ERRORS"
+/// A token endpoint's refusal, answered as OAuth 2.0 (RFC 6749 §5.2) and Entra ID do: 400 (401
+/// when the client failed HTTP Basic authentication, with its challenge), the error body, never
+/// cached.
+pub(crate) fn oauth_response(refused: OAuthError) -> Response {
+    let status = if refused.basic_auth_failed {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let body = qualify_types::OAuthErrorBody {
+        error: refused.error.to_owned(),
+        error_description: refused.description,
+    };
+    let mut response = Wire::with_status(status, body).into_response();
+    if refused.basic_auth_failed {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"qualify\""),
         );
-        Self {
-            error,
-            description: description.into(),
-            basic_auth_failed: false,
-        }
     }
-
-    /// The request is malformed.
-    pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new("invalid_request", description)
-    }
-
-    /// The client could not be authenticated.
-    pub fn invalid_client(description: impl Into<String>) -> Self {
-        Self::new("invalid_client", description)
-    }
-
-    /// The grant (user credentials, refresh token) is not valid.
-    pub fn invalid_grant(description: impl Into<String>) -> Self {
-        Self::new("invalid_grant", description)
-    }
-
-    /// The grant type is not one this endpoint issues.
-    pub fn unsupported_grant_type(grant: &str) -> Self {
-        let shown: String = grant.chars().take(64).collect();
-        Self::new(
-            "unsupported_grant_type",
-            format!(
-                "AADSTS70003: The grant type '{shown}' is not supported; use client_credentials or password."
-            ),
-        )
-    }
-
-    /// The client id is locked out after repeated failures.
-    pub fn locked(wait: std::time::Duration) -> Self {
-        Self::new(
-            "invalid_client",
-            format!(
-                "AADSTS50053: Too many failed sign-ins for this client; try again in {} seconds.",
-                wait.as_secs().max(1)
-            ),
-        )
-    }
-
-    /// The scope is not this API's.
-    pub fn invalid_scope(description: impl Into<String>) -> Self {
-        Self::new("invalid_scope", description)
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let status = if self.basic_auth_failed {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        let body = qualify_types::OAuthErrorBody {
-            error: self.error.to_owned(),
-            error_description: self.description,
-        };
-        let mut response = Wire::with_status(status, body).into_response();
-        if self.basic_auth_failed {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"qualify\""),
-            );
-        }
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
-    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ pub mod events;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod http;
-pub mod identity;
 mod jobs;
 mod metrics;
 mod openapi;
@@ -30,10 +29,9 @@ mod state;
 mod test_control;
 pub mod tls;
 mod usecases;
-pub mod vetting_rules;
 mod wire;
 
-pub use error::{ApiError, OAuthError};
+pub use error::ApiError;
 pub use http::RequestIds;
 pub use jobs::{JobOutcome, JobRunner, Ran};
 pub use qualify_app::clock::{self, Clock, ManualClock, wall_now};
@@ -41,9 +39,10 @@ pub use qualify_app::settings::{
     self, ContractProfile, InvalidSettings, LogFormat, RateLimit, RateLimitKey, Settings,
     TlsSettings, TrustedIssuer, Webhook,
 };
+pub use qualify_app::vetting_rules;
 pub use state::AppState;
 
-use identity::{Authenticator, ExternalIssuers, KeyRing};
+use qualify_app::identity::{self, Identity};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -137,12 +136,6 @@ impl App {
             .transpose()
             .map_err(|e| StartupError::Keys(Box::new(e)))?
             .map(Arc::new);
-        let keys = Arc::new(
-            KeyRing::load(store.clone(), settings.identity.token_lifetime, kek.clone())
-                .await
-                .map_err(|e| StartupError::Keys(Box::new(e)))?,
-        );
-        keys.make_first_key_in_background();
         let tls = match &settings.http.tls()? {
             Some(tls) => Some(tls::server_config(tls).map_err(|e| StartupError::Tls(Box::new(e)))?),
             None => None,
@@ -152,24 +145,20 @@ impl App {
             || format!("{scheme}://{local_addr}"),
             |url| url.as_str().trim_end_matches('/').to_owned(),
         );
-        let authenticator = Authenticator {
-            keys: Arc::clone(&keys),
-            external: ExternalIssuers::new(
-                settings.identity.trusted_issuers(),
-                settings.identity.issuer_refresh_interval,
-            ),
-            issuer_base: issuer_base.clone(),
-            clock_skew_secs: settings.identity.clock_skew.as_secs(),
-            store: store.clone(),
-            dev_mode: settings.dev,
-            require_mfa: settings.identity.require_mfa,
-            cache: identity::token_cache(settings.identity.token_cache),
-        };
+        let identity = Identity::open(
+            store.clone(),
+            &settings.identity,
+            settings.dev,
+            issuer_base.clone(),
+            kek.clone(),
+        )
+        .await
+        .map_err(|e| StartupError::Keys(Box::new(e)))?;
         let vetting = usecases::Vetting {
             policy: settings.vetting.submission_policy(),
             outbox: events::Outbox::new(&settings, issuer_base.clone()),
             rules,
-            partners: test_control::Partners::new(clock.clone(), settings.dev),
+            partners: qualify_app::partners::Partners::new(clock.clone(), settings.dev),
             job_max_attempts: settings.jobs.job_max_attempts,
         };
         let test_control = settings.dev.then(Arc::default);
@@ -193,10 +182,8 @@ impl App {
             rate_limits,
             test_control,
             settings: Arc::new(settings),
-            keys,
-            authenticator: Arc::new(authenticator),
+            identity,
             jobs_ready: Arc::new(tokio::sync::Notify::new()),
-            login_throttle: Arc::default(),
             kek,
             webhook_signer: tokio::sync::OnceCell::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),
@@ -374,7 +361,7 @@ async fn refresh_signing_keys(state: AppState) {
     every.tick().await;
     loop {
         every.tick().await;
-        if let Err(error) = state.keys.reload().await {
+        if let Err(error) = state.identity.reload_keys().await {
             tracing::warn!(error = %error, "reloading the signing keys failed");
         }
     }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use qualify_store::Store;
 
+use qualify_app::identity::{Identity, KeyEncryptionKey};
+
 use crate::Settings;
-use crate::identity::{Authenticator, KeyRing};
 
 /// The shared state of one server: one `Arc`, since axum clones the state several times per
 /// request (a clone of each field would be an atomic increment, and a decrement, apiece).
@@ -19,20 +20,18 @@ pub struct Shared {
     /// Where every date the service writes comes from.
     pub(crate) clock: crate::Clock,
     pub(crate) settings: Arc<Settings>,
-    pub(crate) keys: Arc<KeyRing>,
-    pub(crate) authenticator: Arc<Authenticator>,
+    /// The token issuer and verifier.
+    pub(crate) identity: Identity,
     /// What the vetting use cases work with.
     pub(crate) vetting: crate::usecases::Vetting,
     /// The configured rate limits and their counts.
     pub(crate) rate_limits: crate::http::throttle::RateLimits,
     /// The test control plane's faults and journal; only in development mode.
     pub(crate) test_control: Option<Arc<crate::test_control::TestControl>>,
-    /// Failed sign-ins by client id, for brute-force protection.
-    pub(crate) login_throttle: Arc<crate::identity::LoginThrottle>,
     /// Woken when this node enqueues jobs, so its idle workers start at once.
     pub(crate) jobs_ready: Arc<tokio::sync::Notify>,
     /// The operator's key-encryption key, sealing the keys stored in the database.
-    pub(crate) kek: Option<Arc<crate::identity::KeyEncryptionKey>>,
+    pub(crate) kek: Option<Arc<KeyEncryptionKey>>,
     /// Set once the node has been asked to stop: `/readyz` then says so while it drains.
     pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// What the node counts for Prometheus.
@@ -64,12 +63,12 @@ impl AppState {
 
     /// The issuer of the built-in token service for `tenant`: `{public URL}/{tenant}/v2.0`.
     pub(crate) fn issuer_for(&self, tenant: &str) -> String {
-        self.authenticator.issuer_for(tenant)
+        self.identity.issuer_for(tenant)
     }
 
     /// The public URL, without a trailing slash.
     pub(crate) fn public_base(&self) -> &str {
-        &self.authenticator.issuer_base
+        self.identity.public_base()
     }
 }
 

@@ -12,8 +12,8 @@ use super::audit_query::{
     AuditFilter, DEFAULT_WINDOW_DAYS, DateParam, RETENTION_DAYS, days_after, days_before,
 };
 use super::pagination;
+use crate::http::auth::{Partner, Reviewer};
 use crate::http::{PathText, QueryParams};
-use crate::identity::{Partner, Reviewer};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 

@@ -14,8 +14,8 @@ use qualify_types::{
 use serde::Deserialize;
 
 use super::pagination;
+use crate::http::auth::Partner;
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
-use crate::identity::Partner;
 use crate::usecases::{self, Actor};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};

@@ -6,9 +6,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::http::{IdPath, PathText};
-use crate::identity::Authority;
 use crate::wire::{Wire, json_bytes};
-use crate::{ApiError, AppState, OAuthError};
+use qualify_app::identity::{Authority, OAuthError};
+
+use crate::error::oauth_response;
+use crate::{ApiError, AppState};
 
 /// The OpenID provider metadata of one tenant's issuer, with the fields Entra's document has
 /// (Microsoft's libraries read some of them: MSAL the endpoints and the issuer's host).
@@ -162,19 +164,19 @@ pub(crate) async fn user_realm(username: Result<PathText, ApiError>) -> Wire<Use
 
 /// `GET /{tenant}/oauth2/v2.0/authorize`: published because OIDC metadata requires it, but the
 /// built-in issuer has no interactive sign-in.
-pub(crate) async fn authorize() -> OAuthError {
-    OAuthError {
+pub(crate) async fn authorize() -> Response {
+    oauth_response(OAuthError {
         error: "unsupported_response_type",
         description: "Qualify's built-in issuer has no interactive sign-in; use the token endpoint's client_credentials or password grant.".into(),
         basic_auth_failed: false,
-    }
+    })
 }
 
 /// `GET /discovery/v2.0/keys`: the public keys that verify tokens.
 #[utoipa::path(get, path = "/discovery/v2.0/keys", tag = "identity", operation_id = "signingKeys",
     responses((status = 200, description = "A JWK set (RFC 7517)", body = serde_json::Value)))]
 pub(crate) async fn keys(State(state): State<AppState>) -> Response {
-    let jwks = state.keys.current().await.jwks.clone();
+    let jwks = state.identity.jwks().await;
     let mut response =
         json_bytes(StatusCode::OK, axum::body::Bytes::from_owner(jwks)).into_response();
     // Short, so clients see a rotation soon.

@@ -15,8 +15,8 @@ use qualify_types::{CustomerId, QualificationChoice};
 use serde_json::Value;
 
 use super::qualifications::{SubmitQuery, requestable, submit_for_vetting, validation_code};
+use crate::http::auth::{PartnerCustomerHistory, PartnerUser};
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
-use crate::identity::{PartnerCustomerHistory, PartnerUser};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 

@@ -15,12 +15,13 @@ use qualify_types::{
 };
 use serde::Deserialize;
 
+use crate::http::auth::{PartnerCustomerHistory, PartnerUser};
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
-use crate::identity::{PartnerCustomerHistory, PartnerUser, Principal};
 use crate::metrics::DecidedBy;
 use crate::usecases::{self, Actor, UseCaseError};
 use crate::wire::Wire;
 use crate::{ApiError, AppState, ContractProfile};
+use qualify_app::identity::Principal;
 
 /// How the latest request of a qualification reads in the list: an approved qualification
 /// carries neither reason nor date, as in the seed document.

@@ -10,8 +10,8 @@ use qualify_types::{
 use serde::Deserialize;
 
 use super::pagination;
+use crate::http::auth::Reviewer;
 use crate::http::{IdPath, LenientJson, QueryParams};
-use crate::identity::Reviewer;
 use crate::metrics::DecidedBy;
 use crate::usecases::{self, Decider, When};
 use crate::wire::Wire;

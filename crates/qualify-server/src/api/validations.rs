@@ -5,7 +5,7 @@ use axum::extract::State;
 use qualify_store::ValidationCodeRecord;
 use qualify_types::ValidationCode;
 
-use crate::identity::Partner;
+use crate::http::auth::Partner;
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 

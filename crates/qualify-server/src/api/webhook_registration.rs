@@ -16,8 +16,8 @@ use qualify_types::webhooks::{
 use qualify_types::{TenantId, codes};
 
 use crate::events::{guard, partner};
+use crate::http::auth::Partner;
 use crate::http::{LenientJson, PathText};
-use crate::identity::Partner;
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 

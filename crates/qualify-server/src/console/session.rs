@@ -10,17 +10,14 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use qualify_types::{TenantId, Timestamp};
+use qualify_types::TenantId;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::pages::{self, SignInPage};
-use crate::clock::wall_now;
-use crate::identity::{ReviewerRefused, check_reviewer, is_reviewer, random_secret, secret_hash};
-use crate::{ApiError, AppState};
+use qualify_app::identity::{SignInRefused, random_secret};
 
-/// How long a session lasts from sign-in: a working day.
-const SESSION_HOURS: i64 = 10;
+use super::pages::{self, SignInPage};
+use crate::{ApiError, AppState};
 
 /// A signed-in reviewer, from the request's session cookie.
 #[derive(Debug, Clone)]
@@ -91,33 +88,16 @@ impl FromRequestParts<AppState> for SignedIn {
         let Some(id) = jar.get(session_cookie).map(Cookie::value) else {
             return Err(NotSignedIn::SignIn);
         };
-        let failed = |error: qualify_store::StoreError| NotSignedIn::Failed(error.into());
-        let session = state
-            .store
-            .find_console_session(&secret_hash(id), wall_now())
+        let reviewer = state
+            .identity
+            .session_reviewer(id)
             .await
-            .map_err(failed)?
+            .map_err(|error| NotSignedIn::Failed(error.into()))?
             .ok_or(NotSignedIn::SignIn)?;
-        // The user and role are read on every page, so disabling a reviewer or taking the role
-        // away ends their sessions at once.
-        let user = state
-            .store
-            .find_user(session.user_id)
-            .await
-            .map_err(failed)?
-            .ok_or(NotSignedIn::SignIn)?;
-        let tenant = state
-            .store
-            .find_tenant(user.tenant_id)
-            .await
-            .map_err(failed)?;
-        if !is_reviewer(&user, tenant.as_ref()) || (user.dev && !state.settings.dev) {
-            return Err(NotSignedIn::SignIn);
-        }
         Ok(Self {
-            tenant: user.tenant_id,
-            username: user.username,
-            csrf_token: session.csrf_token,
+            tenant: reviewer.tenant,
+            username: reviewer.username,
+            csrf_token: reviewer.csrf_token,
         })
     }
 }
@@ -175,32 +155,21 @@ pub(crate) async fn sign_in(
     if !expected.is_some_and(|expected| same_secret(&form.csrf, &expected)) {
         return Ok(pages::refused_form());
     }
-    // Counted under the name tried, as the token endpoint counts under the client id.
-    let throttle_key = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!("console:{}", form.username.trim().to_lowercase()).as_bytes(),
-    )
-    .to_string();
-    if let Some(wait) = state.login_throttle.locked_for(&throttle_key) {
-        let problem = format!(
-            "Too many failed sign-ins for this name. Try again in {} seconds.",
-            wait.as_secs().max(1)
-        );
-        return sign_in_page(&state, jar, Some(problem), StatusCode::TOO_MANY_REQUESTS);
-    }
-    let user = match check_reviewer(
-        &state.store,
-        &form.username,
-        &form.password,
-        state.settings.dev,
-    )
-    .await
+    let replacing = jar.get(session_cookie).map(|old| old.value().to_owned());
+    let session = match state
+        .identity
+        .sign_in_reviewer(&form.username, &form.password, replacing.as_deref())
+        .await
     {
-        Ok(user) => user,
-        Err(ReviewerRefused::Unavailable(error)) => return Err(error.into()),
-        Err(refused) => {
-            state.login_throttle.failed(&throttle_key);
-            tracing::info!(reason = ?refused, "console sign-in refused");
+        Ok(session) => session,
+        Err(SignInRefused::Locked(wait)) => {
+            let problem = format!(
+                "Too many failed sign-ins for this name. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            );
+            return sign_in_page(&state, jar, Some(problem), StatusCode::TOO_MANY_REQUESTS);
+        }
+        Err(SignInRefused::BadCredentials) => {
             return sign_in_page(
                 &state,
                 jar,
@@ -208,33 +177,10 @@ pub(crate) async fn sign_in(
                 StatusCode::UNAUTHORIZED,
             );
         }
+        Err(SignInRefused::Store(error)) => return Err(error.into()),
+        Err(SignInRefused::Internal(why)) => return Err(ApiError::internal(why)),
     };
-    state.login_throttle.succeeded(&throttle_key);
-    // A new id at every sign-in: whatever session cookie the browser held before is ended.
-    if let Some(old) = jar.get(session_cookie) {
-        state
-            .store
-            .delete_console_session(&secret_hash(old.value()))
-            .await?;
-    }
-    let session_id =
-        random_secret().ok_or_else(|| ApiError::internal("the OS random generator failed"))?;
-    let csrf_token =
-        random_secret().ok_or_else(|| ApiError::internal("the OS random generator failed"))?;
-    let now = wall_now();
-    let expires_at = Timestamp::from_unix_millis(now.unix_millis() + SESSION_HOURS * 3_600_000)
-        .ok_or_else(|| ApiError::internal("the session's expiry is out of range"))?;
-    state
-        .store
-        .insert_console_session(
-            &secret_hash(&session_id),
-            user.id,
-            &csrf_token,
-            now,
-            expires_at,
-        )
-        .await?;
-    tracing::info!(reviewer = %user.username, "console sign-in");
+    let session_id = session.id;
     let jar = jar
         .remove(cookie(&state, sign_in_cookie, String::new()))
         .add(cookie(&state, session_cookie, session_id));
@@ -259,10 +205,7 @@ pub(crate) async fn sign_out(
     }
     let (session_cookie, _) = cookie_names(&state);
     if let Some(current) = jar.get(session_cookie) {
-        state
-            .store
-            .delete_console_session(&secret_hash(current.value()))
-            .await?;
+        state.identity.sign_out_reviewer(current.value()).await?;
     }
     let jar = jar.remove(cookie(&state, session_cookie, String::new()));
     Ok((jar, Redirect::to("/console/sign-in")).into_response())

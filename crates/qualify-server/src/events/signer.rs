@@ -14,7 +14,7 @@ use rcgen::{CertificateParams, DnType, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-use crate::identity::{KeyEncryptionKey, SealError, key_to_store, open_stored_key};
+use qualify_app::identity::{KeyEncryptionKey, SealError, key_to_store, open_stored_key};
 
 /// How the sealed key is named when sealed (its "kid"): what binds the ciphertext to its use.
 const SEAL_NAME: &str = "webhook-signing";

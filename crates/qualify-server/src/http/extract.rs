@@ -135,6 +135,10 @@ impl PathId for qualify_types::TenantId {
     const WHAT: &'static str = "tenant id";
 }
 
+impl PathId for qualify_app::identity::Authority {
+    const WHAT: &'static str = "tenant id (or organizations, common)";
+}
+
 /// The text of a route's one path parameter, %-escapes decoded.
 #[derive(Debug)]
 pub(crate) struct PathText(pub String);

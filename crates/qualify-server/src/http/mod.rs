@@ -1,6 +1,7 @@
 //! HTTP plumbing: extractors that turn requests into typed values, the middleware every request
 //! passes through, and the HTTP side of idempotency. The route table is `crate::router`.
 
+pub(crate) mod auth;
 pub(crate) mod caller;
 pub(crate) mod connections;
 pub(crate) mod docs_assets;
@@ -11,5 +12,5 @@ pub(crate) mod request_ids;
 pub(crate) mod throttle;
 pub(crate) mod trace;
 
-pub(crate) use extract::{IdPath, LenientJson, PathId, PathText, QueryParams};
+pub(crate) use extract::{IdPath, LenientJson, PathText, QueryParams};
 pub use request_ids::RequestIds;

@@ -143,7 +143,16 @@ pub(crate) async fn throttle(
         return next.run(request).await;
     };
     // A request without a valid token is the handler's to refuse, and counts for nobody.
-    let Some(partner) = state.authenticator.verified_tenant(request.headers()).await else {
+    let Some(partner) = state
+        .identity
+        .verified_tenant(
+            request
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok()),
+        )
+        .await
+    else {
         return next.run(request).await;
     };
     for limit in limits {

@@ -231,12 +231,12 @@ impl Metrics {
                     .inc_by(0);
             }
         }
-        for reason in crate::error::OAUTH_ERRORS {
+        for reason in qualify_app::identity::OAUTH_ERRORS {
             self.token_refusals
                 .get_or_create(&RefusalLabels { reason })
                 .inc_by(0);
         }
-        for grant_type in crate::api::token::GRANT_TYPES {
+        for grant_type in qualify_app::identity::GRANT_TYPES {
             self.tokens_issued
                 .get_or_create(&GrantLabels { grant_type })
                 .inc_by(0);

@@ -179,7 +179,15 @@ where
     // Whose request it is: known before the handler only when a fault may apply (verifying the
     // token here); otherwise learnt from the handler's own authentication, which is not repeated.
     let faulted_partner = if control.faults.any() {
-        state.authenticator.verified_tenant(request.headers()).await
+        state
+            .identity
+            .verified_tenant(
+                request
+                    .headers()
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|value| value.to_str().ok()),
+            )
+            .await
     } else {
         None
     };

@@ -1,15 +1,12 @@
-//! The test control plane's machinery (development mode): partners' clocks and own rules
-//! (durable, in the database), the faults a test injects and the journal of what a partner sent
-//! (in this node's memory, bounded), and partners made on demand. The `/test/v1` handlers are
-//! in `api/test_control/`.
+//! The test control plane's HTTP side (development mode): the faults a test injects into its
+//! partner's requests and the journal of what the partner sent (in this node's memory, bounded),
+//! and the layer that applies and records them. Partners' clocks and own rules are the core's
+//! (`qualify_app::partners`); the `/test/v1` handlers are in `api/test_control/`.
 
 pub(crate) mod faults;
 pub(crate) mod journal;
 pub(crate) mod layer;
 pub(crate) mod on_demand;
-pub(crate) mod partners;
-
-pub(crate) use partners::Partners;
 
 /// What a development server keeps of its partners' tests in memory.
 #[derive(Debug, Default)]

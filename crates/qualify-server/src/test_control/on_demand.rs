@@ -9,8 +9,8 @@ use qualify_store::{
 use qualify_types::{TenantId, TestPartner, Timestamp};
 use uuid::Uuid;
 
-use crate::identity::{hash_well_known, random_secret};
 use crate::usecases::UseCaseError;
+use qualify_app::identity::{hash_well_known, random_secret};
 
 /// The creates a new partner's GCC validation code allows, as partner A's.
 const VALIDATION_CODE_CREATES: u32 = qualify_types::dev::PARTNER_A_VALIDATION_CODE_MAX_CREATES;

@@ -24,8 +24,8 @@ pub(crate) use submit::submit;
 use std::sync::Arc;
 
 use crate::events::Outbox;
-use crate::test_control::Partners;
-use crate::vetting_rules::RuleBook;
+use qualify_app::partners::Partners;
+use qualify_app::vetting_rules::RuleBook;
 
 /// What the vetting use cases work with besides the transaction.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub(crate) struct Actor {
 
 impl Actor {
     /// The caller of a request.
-    pub(crate) fn caller(principal: &crate::identity::Principal) -> Self {
+    pub(crate) fn caller(principal: &qualify_app::identity::Principal) -> Self {
         Self {
             tenant: principal.tenant_id.to_string(),
             name: principal.actor(),

@@ -21,8 +21,8 @@ use super::idempotency::{Answer, IdempotencyKey, once};
 use super::{Actor, Decider, UseCaseError, Vetting, When, create_customer, decide, submit};
 use crate::Clock;
 use crate::events::Outbox;
-use crate::test_control::Partners;
-use crate::vetting_rules::RuleBook;
+use qualify_app::partners::Partners;
+use qualify_app::vetting_rules::RuleBook;
 
 fn now() -> Timestamp {
     Clock::wall().now()

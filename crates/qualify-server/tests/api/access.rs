@@ -244,7 +244,7 @@ async fn a_rotated_key_signs_new_tokens_while_the_old_one_still_verifies() {
         let old_kid = jsonwebtoken::decode_header(&before).unwrap().kid.unwrap();
 
         let store = admin_store(&db).await;
-        let (kid, pem) = qualify_server::identity::generate_signing_key().unwrap();
+        let (kid, pem) = qualify_app::identity::generate_signing_key().unwrap();
         store
             .transaction(async |tx: &mut Tx| tx.rotate_signing_key(&kid, &pem, wall_now()).await)
             .await

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use qualify_server::vetting_rules::read_rules_file;
+use qualify_app::vetting_rules::read_rules_file;
 
 use super::output::ignore_closed_stdout;
 

@@ -6,7 +6,7 @@ use qualify_store::Tx;
 use qualify_types::{AdvanceClock, ClockNow};
 
 use crate::http::LenientJson;
-use crate::identity::Partner;
+use crate::http::auth::Partner;
 use crate::jobs::JobRunner;
 use crate::wire::Wire;
 use crate::{ApiError, AppState};

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use qualify_store::Tx;
 
-use crate::identity::Partner;
+use crate::http::auth::Partner;
 use crate::{ApiError, AppState};
 
 /// `DELETE /test/v1/data`: the partner's customers, vetting requests (and their pending timed

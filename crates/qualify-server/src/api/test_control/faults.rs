@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use qualify_types::TestFaults;
 
 use crate::http::LenientJson;
-use crate::identity::Partner;
+use crate::http::auth::Partner;
 use crate::test_control::TestControl;
 use crate::test_control::faults::FaultsRefused;
 use crate::wire::Wire;

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use qualify_types::Journal;
 
-use crate::identity::Partner;
+use crate::http::auth::Partner;
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 

@@ -8,10 +8,10 @@ use qualify_store::Tx;
 use qualify_types::{TestRules, VettingRule};
 
 use crate::http::LenientJson;
-use crate::identity::Partner;
-use crate::test_control::partners::PartnerRules;
+use crate::http::auth::Partner;
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
+use qualify_app::partners::PartnerRules;
 
 /// `GET /test/v1/rules`: the partner's rules, with what remains of each one's `times`.
 #[utoipa::path(get, path = "/test/v1/rules", tag = "test-control", operation_id = "getTestRules",

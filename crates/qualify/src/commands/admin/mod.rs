@@ -466,7 +466,7 @@ async fn command(admin: &Admin, command: AdminCommand, output: OutputFormat) -> 
         }) => {
             let kek = key_encryption_key_file
                 .as_deref()
-                .map(qualify_server::identity::KeyEncryptionKey::from_file)
+                .map(qualify_app::identity::KeyEncryptionKey::from_file)
                 .transpose()?;
             let kid = admin.rotate_signing_key(kek.as_ref()).await?;
             show(

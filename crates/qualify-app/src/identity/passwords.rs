@@ -12,7 +12,7 @@ pub fn hash_secret(secret: &str) -> String {
 
 /// Hashes a secret that is public anyway (the documented development identities), with minimal
 /// parameters so `--dev` starts fast. Verification reads the parameters from the hash.
-pub(crate) fn hash_well_known(secret: &str) -> String {
+pub fn hash_well_known(secret: &str) -> String {
     let params = Params::new(Params::MIN_M_COST * 2, 1, 1, None).unwrap_or_default();
     hash_with(
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params),

@@ -8,19 +8,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, header};
 use jsonwebtoken::dangerous::insecure_decode_claims;
-use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use qualify_store::{HistoryEntry, PrincipalStatus, Store, TenantKind};
 use qualify_types::{CustomerId, PARTNER_CENTER_AUDIENCE, TenantId};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::AuthError;
 use super::external::ExternalIssuers;
 use super::principal::{Principal, PrincipalUser};
 use super::{AccessClaims, KeyRing, USER_IMPERSONATION};
-use crate::ApiError;
 
 /// Tokens longer than this are refused unread; Entra's are well under 4 KiB.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -45,12 +43,12 @@ struct Claimed {
 }
 
 impl Claimed {
-    fn of(verified: &Verified) -> Result<Self, ApiError> {
+    fn of(verified: &Verified) -> Result<Self, AuthError> {
         let claims = &verified.claims;
         let tenant_id: TenantId = claims
             .tid
             .parse()
-            .map_err(|_| ApiError::InvalidToken("its tenant (tid) is not a GUID."))?;
+            .map_err(|_| AuthError::InvalidToken("its tenant (tid) is not a GUID."))?;
         let delegated = claims.scopes().any(|scope| scope == USER_IMPERSONATION);
         let app_id = claims
             .appid
@@ -126,32 +124,17 @@ fn now_secs() -> i64 {
     crate::wall_now().unix_seconds()
 }
 
-/// The token of `Authorization: Bearer <token>` (scheme in any case).
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::MissingToken)?;
-    let value = value.to_str().map_err(|_| ApiError::MissingToken)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::MissingToken)?;
+/// The token of `Authorization: Bearer <token>` (scheme in any case), from the header's value.
+fn bearer(authorization: Option<&str>) -> Result<&str, AuthError> {
+    let value = authorization.ok_or(AuthError::MissingToken)?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or(AuthError::MissingToken)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::MissingToken);
+        return Err(AuthError::MissingToken);
     }
     Ok(token.trim())
-}
-
-/// Why a token failed `jsonwebtoken`'s checks, for the client.
-pub(crate) fn rejection(kind: &ErrorKind) -> ApiError {
-    ApiError::InvalidToken(match kind {
-        ErrorKind::ExpiredSignature => "it has expired.",
-        ErrorKind::ImmatureSignature => "it is not valid yet (nbf).",
-        ErrorKind::InvalidAudience => "its audience is not this API's.",
-        ErrorKind::InvalidSignature => "its signature does not verify.",
-        ErrorKind::InvalidAlgorithm => "it is not signed with its key's algorithm.",
-        ErrorKind::MissingRequiredClaim(_) => {
-            "it lacks a required claim (exp, nbf, iss, aud, sub)."
-        }
-        _ => "it could not be decoded.",
-    })
 }
 
 impl Authenticator {
@@ -161,8 +144,11 @@ impl Authenticator {
     }
 
     /// Who sent `headers`, if their token is valid and their tenant, application and user may act.
-    pub(crate) async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
-        let verified = self.verified(headers).await?;
+    pub(crate) async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Principal, AuthError> {
+        let verified = self.verified(authorization).await?;
         let claimed = Claimed::of(&verified)?;
         let status = self
             .store
@@ -176,10 +162,10 @@ impl Authenticator {
     /// caller's status (`Store::principal_status_and_history`).
     pub(crate) async fn authenticate_reading_history(
         &self,
-        headers: &HeaderMap,
+        authorization: Option<&str>,
         customer: CustomerId,
-    ) -> Result<(Principal, Option<Vec<HistoryEntry>>), ApiError> {
-        let verified = self.verified(headers).await?;
+    ) -> Result<(Principal, Option<Vec<HistoryEntry>>), AuthError> {
+        let verified = self.verified(authorization).await?;
         let claimed = Claimed::of(&verified)?;
         let (status, history) = self
             .store
@@ -196,16 +182,16 @@ impl Authenticator {
     /// The tenant of `headers`' token, if its signature and claims verify; its status is not
     /// read (the handler reads it). For what must know whose request it is before the handler
     /// runs: the test control plane's faults and journal.
-    pub(crate) async fn verified_tenant(&self, headers: &HeaderMap) -> Option<TenantId> {
-        let verified = self.verified(headers).await.ok()?;
+    pub(crate) async fn verified_tenant(&self, authorization: Option<&str>) -> Option<TenantId> {
+        let verified = self.verified(authorization).await.ok()?;
         Claimed::of(&verified).ok().map(|claimed| claimed.tenant_id)
     }
 
     /// The verified token of `headers` (from the cache when it was seen before).
-    async fn verified(&self, headers: &HeaderMap) -> Result<Arc<Verified>, ApiError> {
-        let token = bearer(headers)?;
+    async fn verified(&self, authorization: Option<&str>) -> Result<Arc<Verified>, AuthError> {
+        let token = bearer(authorization)?;
         if token.len() > MAX_TOKEN_LEN {
-            return Err(ApiError::InvalidToken("it is too long."));
+            return Err(AuthError::InvalidToken("it is too long."));
         }
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let verified = match self.cache.as_ref().and_then(|cache| cache.get(&digest)) {
@@ -228,25 +214,25 @@ impl Authenticator {
     }
 
     /// Checks a token's signature and claims.
-    async fn verify(&self, token: &str) -> Result<Verified, ApiError> {
+    async fn verify(&self, token: &str) -> Result<Verified, AuthError> {
         let header =
-            decode_header(token).map_err(|_| ApiError::InvalidToken("it is not a JWT."))?;
+            decode_header(token).map_err(|_| AuthError::InvalidToken("it is not a JWT."))?;
         // Read unverified only to choose the issuer whose key must have signed it.
         let unverified: AccessClaims = insecure_decode_claims(token)
-            .map_err(|_| ApiError::InvalidToken("it could not be decoded."))?;
+            .map_err(|_| AuthError::InvalidToken("it could not be decoded."))?;
         if unverified.iss == self.issuer_for(&unverified.tid) {
             // Only the key's own algorithm: never `none`, never HMAC with the public key as secret.
             if header.alg != Algorithm::RS256 {
-                return Err(ApiError::InvalidToken("it is not signed with RS256."));
+                return Err(AuthError::InvalidToken("it is not signed with RS256."));
             }
             let kid = header
                 .kid
-                .ok_or(ApiError::InvalidToken("it names no signing key (kid)."))?;
+                .ok_or(AuthError::InvalidToken("it names no signing key (kid)."))?;
             let key = self
                 .keys
                 .verifier(&kid)
                 .await
-                .ok_or(ApiError::InvalidToken(
+                .ok_or(AuthError::InvalidToken(
                     "it is signed by a key this issuer does not have.",
                 ))?;
             let mut validation = Validation::new(Algorithm::RS256);
@@ -255,10 +241,10 @@ impl Authenticator {
             validation.leeway = self.clock_skew_secs;
             validation.validate_nbf = true;
             let claims = decode::<AccessClaims>(token, &key, &validation)
-                .map_err(|e| rejection(e.kind()))?
+                .map_err(|e| AuthError::rejected(e.kind()))?
                 .claims;
             if claims.iss != self.issuer_for(&claims.tid) {
-                return Err(ApiError::InvalidToken("its issuer is not this server's."));
+                return Err(AuthError::InvalidToken("its issuer is not this server's."));
             }
             return Ok(Verified {
                 claims,
@@ -279,7 +265,7 @@ impl Authenticator {
                 claims,
                 built_in: false,
             }),
-            None => Err(ApiError::InvalidToken("its issuer is not trusted here.")),
+            None => Err(AuthError::InvalidToken("its issuer is not trusted here.")),
         }
     }
 
@@ -290,7 +276,7 @@ impl Authenticator {
         verified: &Verified,
         claimed: &Claimed,
         status: PrincipalStatus,
-    ) -> Result<Principal, ApiError> {
+    ) -> Result<Principal, AuthError> {
         let claims = &verified.claims;
         let Claimed {
             tenant_id,
@@ -300,12 +286,12 @@ impl Authenticator {
         } = *claimed;
         let tenant = status
             .tenant
-            .ok_or(ApiError::InvalidToken("its tenant is not known here."))?;
+            .ok_or(AuthError::InvalidToken("its tenant is not known here."))?;
         if tenant.disabled {
-            return Err(ApiError::InvalidToken("its tenant is disabled."));
+            return Err(AuthError::InvalidToken("its tenant is disabled."));
         }
         if tenant.dev && !self.dev_mode {
-            return Err(ApiError::InvalidToken(
+            return Err(AuthError::InvalidToken(
                 "it belongs to a well-known development identity, refused because the server is not running with --dev.",
             ));
         }
@@ -313,9 +299,9 @@ impl Authenticator {
         if verified.built_in {
             match status.app_disabled {
                 Some(false) => {}
-                Some(true) => return Err(ApiError::InvalidToken("its application is disabled.")),
+                Some(true) => return Err(AuthError::InvalidToken("its application is disabled.")),
                 None => {
-                    return Err(ApiError::InvalidToken(
+                    return Err(AuthError::InvalidToken(
                         "its application is not registered here.",
                     ));
                 }
@@ -323,20 +309,22 @@ impl Authenticator {
             if delegated {
                 match status.user {
                     Some((user_role, false)) => role = Some(user_role),
-                    Some((_, true)) => return Err(ApiError::InvalidToken("its user is disabled.")),
-                    None => return Err(ApiError::InvalidToken("its user is not known here.")),
+                    Some((_, true)) => {
+                        return Err(AuthError::InvalidToken("its user is disabled."));
+                    }
+                    None => return Err(AuthError::InvalidToken("its user is not known here.")),
                 }
             }
         } else if tenant.kind != TenantKind::Partner {
             // External identity providers speak for partners; reviewers sign in here.
-            return Err(ApiError::InvalidToken("its tenant is not a partner's."));
+            return Err(AuthError::InvalidToken("its tenant is not a partner's."));
         }
         let mfa = claims
             .amr
             .as_ref()
             .is_some_and(|amr| amr.iter().any(|m| m == "mfa"));
         if delegated && !mfa && self.require_mfa {
-            return Err(ApiError::Forbidden(
+            return Err(AuthError::Forbidden(
                 "Multi-factor authentication is required: the App+User token's amr claim has no mfa.",
             ));
         }

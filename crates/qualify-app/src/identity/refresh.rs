@@ -27,7 +27,7 @@ pub fn random_secret() -> Option<String> {
 
 /// What is stored of a refresh token or a console session id: its SHA-256. (They are random and
 /// long, so a fast hash is enough; passwords and client secrets, which people choose, get Argon2.)
-pub(crate) fn hash(token: &str) -> String {
+pub fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -8,7 +8,7 @@ use qualify_types::TenantId;
 
 /// Whose tokens a path's tenant segment asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Authority {
+pub enum Authority {
     /// One tenant, by its id.
     Tenant(TenantId),
     /// Any work or school tenant.
@@ -20,7 +20,7 @@ pub(crate) enum Authority {
 impl Authority {
     /// The segment as a path carries it; `None` when it is neither a tenant id nor a
     /// multi-tenant authority.
-    pub(crate) fn parse(segment: &str) -> Option<Self> {
+    pub fn parse(segment: &str) -> Option<Self> {
         match segment {
             "organizations" => Some(Self::Organizations),
             "common" => Some(Self::Common),
@@ -29,7 +29,7 @@ impl Authority {
     }
 
     /// The one tenant it names, if it names one.
-    pub(crate) fn tenant(self) -> Option<TenantId> {
+    pub fn tenant(self) -> Option<TenantId> {
         match self {
             Self::Tenant(tenant) => Some(tenant),
             Self::Organizations | Self::Common => None,
@@ -43,10 +43,6 @@ impl std::str::FromStr for Authority {
     fn from_str(segment: &str) -> Result<Self, ()> {
         Self::parse(segment).ok_or(())
     }
-}
-
-impl crate::http::PathId for Authority {
-    const WHAT: &'static str = "tenant id (or organizations, common)";
 }
 
 impl fmt::Display for Authority {

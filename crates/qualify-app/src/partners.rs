@@ -12,13 +12,13 @@ use crate::Clock;
 use crate::vetting_rules::rule_from;
 
 /// The most rules a partner may set.
-pub(crate) const MAX_RULES: usize = 100;
+pub const MAX_RULES: usize = 100;
 /// Partners whose parsed rules a node keeps.
 const CACHED_PARTNERS: u64 = 1024;
 
 /// A partner's own rules, parsed, at one revision.
 #[derive(Debug)]
-pub(crate) struct PartnerRules {
+pub struct PartnerRules {
     revision: String,
     entries: Vec<VettingRule>,
     set: RuleSet,
@@ -27,7 +27,7 @@ pub(crate) struct PartnerRules {
 impl PartnerRules {
     /// Checks `entries` as `PUT /test/v1/rules` sets them: each as the rules file's, `times` at
     /// least 1, names unique, at most [`MAX_RULES`].
-    pub(crate) fn check(entries: Vec<VettingRule>) -> Result<(Vec<VettingRule>, RuleSet), String> {
+    pub fn check(entries: Vec<VettingRule>) -> Result<(Vec<VettingRule>, RuleSet), String> {
         if entries.len() > MAX_RULES {
             return Err(format!("at most {MAX_RULES} rules, not {}", entries.len()));
         }
@@ -75,24 +75,24 @@ impl PartnerRules {
 
 /// A partner as a submission sees it: its time, and its own rules, if any.
 #[derive(Debug, Clone)]
-pub(crate) struct PartnerView {
+pub struct PartnerView {
     /// The partner's time.
-    pub(crate) now: Timestamp,
+    pub now: Timestamp,
     rules: Option<Arc<PartnerRules>>,
 }
 
 /// The rule that decides a submission, if any: the partner's own first, then the server's.
 #[derive(Debug)]
-pub(crate) struct Matched<'a> {
+pub struct Matched<'a> {
     /// The rule.
-    pub(crate) rule: &'a Rule,
+    pub rule: &'a Rule,
     /// A counted rule of the partner's, to be used up: its rules and the rule's position.
     counted: Option<(&'a PartnerRules, usize)>,
 }
 
 /// The partners' clocks and rules.
 #[derive(Debug, Clone)]
-pub(crate) struct Partners {
+pub struct Partners {
     server: Clock,
     /// Development mode: partners' clocks move and partners have rules of their own.
     controlled: bool,
@@ -101,7 +101,7 @@ pub(crate) struct Partners {
 
 impl Partners {
     /// Partners over the `server`'s clock; `controlled` in development mode.
-    pub(crate) fn new(server: Clock, controlled: bool) -> Self {
+    pub fn new(server: Clock, controlled: bool) -> Self {
         Self {
             server,
             controlled,
@@ -110,16 +110,12 @@ impl Partners {
     }
 
     /// The server's time: what jobs are scheduled and idempotency records kept by.
-    pub(crate) fn server_now(&self) -> Timestamp {
+    pub fn server_now(&self) -> Timestamp {
         self.server.now()
     }
 
     /// `partner`'s time, as `tx` sees its clock.
-    pub(crate) async fn now_for(
-        &self,
-        tx: &mut Tx,
-        partner: TenantId,
-    ) -> Result<Timestamp, StoreError> {
+    pub async fn now_for(&self, tx: &mut Tx, partner: TenantId) -> Result<Timestamp, StoreError> {
         let now = self.server.now();
         if !self.controlled {
             return Ok(now);
@@ -128,7 +124,7 @@ impl Partners {
     }
 
     /// `partner`'s time, read outside any transaction.
-    pub(crate) async fn read_now_for(
+    pub async fn read_now_for(
         &self,
         store: &Store,
         partner: TenantId,
@@ -142,11 +138,7 @@ impl Partners {
 
     /// `partner`'s time and rules, as `tx` sees them (one statement, and a parse when its rules
     /// changed since this node last read them).
-    pub(crate) async fn view(
-        &self,
-        tx: &mut Tx,
-        partner: TenantId,
-    ) -> Result<PartnerView, StoreError> {
+    pub async fn view(&self, tx: &mut Tx, partner: TenantId) -> Result<PartnerView, StoreError> {
         let now = self.server.now();
         if !self.controlled {
             return Ok(PartnerView { now, rules: None });
@@ -181,7 +173,7 @@ impl Partners {
 
 impl PartnerView {
     /// The rule that decides `facts`: the partner's own first, then one of `server`'s.
-    pub(crate) fn first_match<'a>(
+    pub fn first_match<'a>(
         &'a self,
         server: &'a RuleSet,
         facts: &Facts<'_>,
@@ -204,7 +196,7 @@ impl PartnerView {
 impl Matched<'_> {
     /// Uses the rule once, if its uses are counted: in `tx`, so that a submission that fails
     /// uses nothing. A concurrent change of the partner's rules makes this one fail, to retry.
-    pub(crate) async fn use_once(&self, tx: &mut Tx, partner: TenantId) -> Result<(), StoreError> {
+    pub async fn use_once(&self, tx: &mut Tx, partner: TenantId) -> Result<(), StoreError> {
         let Some((rules, index)) = self.counted else {
             return Ok(());
         };

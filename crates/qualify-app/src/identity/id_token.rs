@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::keys::KeySet;
 
 /// The scopes of OpenID Connect, which ask for an ID token (`openid`) and what it says.
-pub(crate) const OPENID_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+pub const OPENID_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
 /// An ID token's claims, as Entra's v2 endpoint writes them for a user.
 #[derive(Debug, Serialize)]

@@ -9,9 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use qualify_domain::RuleSet;
 
-#[cfg(feature = "fuzzing")]
-pub(crate) use file::parse_rules;
-pub use file::{RulesFileError, read_rules_file, rule_from};
+pub use file::{RulesFileError, parse_rules, read_rules_file, rule_from};
 
 /// The rules in force, and where they come from.
 #[derive(Debug)]

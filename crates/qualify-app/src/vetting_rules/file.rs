@@ -72,7 +72,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// Reads the rules in `text`, the contents of `file`.
-pub(crate) fn parse_rules(file: &Path, text: &str) -> Result<RuleSet, RulesFileError> {
+pub fn parse_rules(file: &Path, text: &str) -> Result<RuleSet, RulesFileError> {
     let error = |line, why: String| RulesFileError {
         file: file.to_owned(),
         line,

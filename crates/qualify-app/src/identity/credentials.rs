@@ -6,8 +6,8 @@ use qualify_store::{AppRecord, Store, UserRecord};
 use uuid::Uuid;
 
 use super::Authority;
+use super::OAuthError;
 use super::passwords::verify_secret;
-use crate::error::OAuthError;
 
 /// Verifies `secret` against `hash` without blocking the async runtime.
 async fn verify_off_thread(secret: &str, hash: &str) -> bool {
@@ -19,11 +19,7 @@ async fn verify_off_thread(secret: &str, hash: &str) -> bool {
 
 fn store_failure(error: qualify_store::StoreError) -> OAuthError {
     tracing::error!(error = %error, "token request: store failure");
-    OAuthError {
-        error: "temporarily_unavailable",
-        description: "The service is temporarily unavailable; retry later.".into(),
-        basic_auth_failed: false,
-    }
+    OAuthError::temporarily_unavailable()
 }
 
 /// The application `client_id` of the tenant `authority` names (any, for a multi-tenant

@@ -13,12 +13,12 @@ use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
 use super::AccessClaims;
-use crate::ApiError;
+use super::AuthError;
 
 /// How long fetched keys are trusted before they are fetched again.
 const KEYS_TTL: Duration = Duration::from_secs(3600);
 
-pub use qualify_app::settings::TrustedIssuer;
+use crate::settings::TrustedIssuer;
 
 #[derive(Deserialize)]
 struct Discovery {
@@ -183,7 +183,7 @@ impl ExternalIssuers {
         unverified: &AccessClaims,
         kid: Option<&str>,
         clock_skew_secs: u64,
-    ) -> Result<Option<AccessClaims>, ApiError> {
+    ) -> Result<Option<AccessClaims>, AuthError> {
         for issuer in &self.issuers {
             let expired =
                 |f: &Option<Fetched>| f.as_ref().is_none_or(|f| f.fetched_at.elapsed() > KEYS_TTL);
@@ -199,7 +199,7 @@ impl ExternalIssuers {
             if !matches {
                 continue;
             }
-            let kid = kid.ok_or(ApiError::InvalidToken("it names no signing key (kid)."))?;
+            let kid = kid.ok_or(AuthError::InvalidToken("it names no signing key (kid)."))?;
             let unknown =
                 |f: &Option<Fetched>| f.as_ref().is_none_or(|f| !f.keys.contains_key(kid));
             if unknown(&*issuer.fetched.read().await) {
@@ -210,7 +210,7 @@ impl ExternalIssuers {
                 fetched
                     .as_ref()
                     .and_then(|f| f.keys.get(kid))
-                    .ok_or(ApiError::InvalidToken(
+                    .ok_or(AuthError::InvalidToken(
                         "it is signed by a key its issuer does not publish.",
                     ))?;
             let mut validation = Validation::new(*alg);
@@ -224,7 +224,7 @@ impl ExternalIssuers {
             validation.leeway = clock_skew_secs;
             validation.validate_nbf = true;
             let claims = decode::<AccessClaims>(token, key, &validation)
-                .map_err(|e| super::verify::rejection(e.kind()))?
+                .map_err(|e| AuthError::rejected(e.kind()))?
                 .claims;
             if !issuer.trust.tenants.is_empty()
                 && !issuer
@@ -233,7 +233,7 @@ impl ExternalIssuers {
                     .iter()
                     .any(|t| t.to_string() == claims.tid.to_ascii_lowercase())
             {
-                return Err(ApiError::InvalidToken(
+                return Err(AuthError::InvalidToken(
                     "its tenant is not one this issuer is trusted for.",
                 ));
             }

@@ -165,11 +165,7 @@ pub(crate) fn is_sealed(stored: &str) -> bool {
 }
 
 /// What to store for the new key `kid`: sealed with `kek` when there is one, else the PEM.
-pub(crate) fn to_store(
-    kek: Option<&KeyEncryptionKey>,
-    kid: &str,
-    pem: &str,
-) -> Result<String, SealError> {
+pub fn to_store(kek: Option<&KeyEncryptionKey>, kid: &str, pem: &str) -> Result<String, SealError> {
     match kek {
         Some(kek) => kek.seal(kid, pem),
         None => Ok(pem.to_owned()),
@@ -177,7 +173,7 @@ pub(crate) fn to_store(
 }
 
 /// The PEM of the stored key `kid`: opened with `kek` when sealed, as stored otherwise.
-pub(crate) fn from_store(
+pub fn from_store(
     kek: Option<&KeyEncryptionKey>,
     kid: &str,
     stored: &str,
