@@ -13,8 +13,9 @@ use qualify_types::{ErrorBody, ParseEnumError, codes};
 
 use qualify_app::identity::{AuthError, OAuthError};
 
-use crate::usecases::UseCaseError;
 use crate::wire::Wire;
+use qualify_app::audit::InvalidDate;
+use qualify_app::usecases::UseCaseError;
 
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,12 @@ pub enum ApiError {
         /// What conflicts.
         description: String,
     },
+    /// The caller asked too often (Partner Center's throttling answer).
+    #[error("Rate limit is exceeded. Try again in {retry_after} seconds.")]
+    Throttled {
+        /// Seconds before it may ask again.
+        retry_after: u32,
+    },
     /// The database is unavailable.
     #[error("The service is temporarily unavailable; retry later.")]
     Unavailable(#[source] StoreError),
@@ -131,6 +138,8 @@ impl ApiError {
                 (StatusCode::METHOD_NOT_ALLOWED, codes::METHOD_NOT_ALLOWED)
             }
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+            // Partner Center's throttling body carries the status where others carry a code.
+            Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, 429),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, codes::TIMEOUT),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL),
@@ -141,6 +150,12 @@ impl ApiError {
 impl From<InvalidValue> for ApiError {
     fn from(invalid: InvalidValue) -> Self {
         Self::InvalidProperty(invalid.to_string())
+    }
+}
+
+impl From<InvalidDate> for ApiError {
+    fn from(invalid: InvalidDate) -> Self {
+        Self::InvalidProperty(invalid.0)
     }
 }
 
@@ -222,14 +237,40 @@ impl From<UseCaseError> for ApiError {
                 conflict(codes::DUPLICATE_CUSTOMER_DOMAIN, &error)
             }
             UseCaseError::RequestIdReused => conflict(codes::IDEMPOTENCY_KEY_REUSED, &error),
+            UseCaseError::Invalid(why) => Self::InvalidProperty(why),
+            UseCaseError::WebhookNotRegistered => Self::NotFound {
+                code: codes::WEBHOOK_REGISTRATION_NOT_FOUND,
+                description: error.to_string(),
+            },
+            UseCaseError::WebhookRegistrationExists => {
+                conflict(codes::WEBHOOK_REGISTRATION_EXISTS, &error)
+            }
+            UseCaseError::Throttled { retry_after } => Self::Throttled { retry_after },
             UseCaseError::Store(error) => error.into(),
             UseCaseError::Internal(cause) => Self::Internal(cause),
         }
     }
 }
 
+/// Partner Center's throttling answer: 429, `Retry-After`, and its own body,
+/// `{"statusCode": 429, "message": "Rate limit is exceeded. Try again in N seconds."}`.
+pub(crate) fn throttled(retry_after: u32) -> Response {
+    let body = qualify_types::ThrottleBody {
+        status_code: 429,
+        message: format!("Rate limit is exceeded. Try again in {retry_after} seconds."),
+    };
+    let mut response = Wire::with_status(StatusCode::TOO_MANY_REQUESTS, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::Throttled { retry_after } = self {
+            return throttled(retry_after);
+        }
         let (status, code) = self.status_and_code();
         let description = match &self {
             Self::MalformedId { what, value } => {

@@ -130,7 +130,7 @@ fn router(state: AppState) -> Router {
         // Only when metrics are served: without them, requests pay nothing for counting.
         .option_layer(
             state
-                .settings
+                .settings()
                 .http
                 .metrics_listen
                 .is_some()
@@ -146,11 +146,11 @@ fn router(state: AppState) -> Router {
         // Development mode only: a server without --dev has no such layer at all.
         .option_layer(
             state
-                .settings
+                .settings()
                 .dev
                 .then(|| crate::test_control::layer::TestControlLayer(state.clone())),
         )
-        .layer(DefaultBodyLimit::max(state.settings.http.body_limit));
+        .layer(DefaultBodyLimit::max(state.settings().http.body_limit));
     let mut routes = routes();
     if !state.rate_limits.is_empty() {
         // Only when configured: without limits, requests pay nothing for them.
@@ -159,7 +159,7 @@ fn router(state: AppState) -> Router {
             crate::http::throttle::throttle,
         ));
     }
-    if state.settings.dev {
+    if state.settings().dev {
         routes = routes.merge(test_control_routes());
     }
     routes = routes.merge(console_routes());
@@ -169,7 +169,7 @@ fn router(state: AppState) -> Router {
             Router::from(
                 utoipa_swagger_ui::SwaggerUi::new("/docs").external_url_unchecked(
                     "/openapi.json",
-                    crate::openapi::published(state.settings.dev, state.settings.http.contract),
+                    crate::openapi::published(state.settings().dev, state.settings().http.contract),
                 ),
             )
             .layer(middleware::from_fn(

@@ -242,6 +242,65 @@ impl Tx {
         Ok(())
     }
 
+    /// Stores `registration` as its partner's first; false when the partner has one already.
+    pub async fn insert_webhook_registration(
+        &mut self,
+        registration: &WebhookRegistration,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "INSERT INTO webhook_registrations \
+                           (partner_tenant_id, subscriber_id, url, events, signature_header, created_at, updated_at) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (partner_tenant_id) DO NOTHING";
+        let events = serde_json::to_string(&registration.events).unwrap_or_else(|_| "[]".into());
+        let inserted = db::query(SQL)
+            .bind(registration.partner.to_string())
+            .bind(&registration.subscriber_id)
+            .bind(&registration.url)
+            .bind(&events)
+            .bind(i64::from(registration.signature_header))
+            .bind(at.unix_millis())
+            .execute(&mut *self)
+            .await?
+            .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Replaces the partner's registration's URL, events and signature header; false when it
+    /// has none.
+    pub async fn update_webhook_registration(
+        &mut self,
+        registration: &WebhookRegistration,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE webhook_registrations SET url = $2, events = $3, signature_header = $4, updated_at = $5 \
+                           WHERE partner_tenant_id = $1";
+        let events = serde_json::to_string(&registration.events).unwrap_or_else(|_| "[]".into());
+        let updated = db::query(SQL)
+            .bind(registration.partner.to_string())
+            .bind(&registration.url)
+            .bind(&events)
+            .bind(i64::from(registration.signature_header))
+            .bind(at.unix_millis())
+            .execute(&mut *self)
+            .await?
+            .rows_affected();
+        Ok(updated == 1)
+    }
+
+    /// Removes the partner's registration; false when it had none.
+    pub async fn delete_webhook_registration(
+        &mut self,
+        partner: TenantId,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "DELETE FROM webhook_registrations WHERE partner_tenant_id = $1";
+        let deleted = db::query(SQL)
+            .bind(partner.to_string())
+            .execute(&mut *self)
+            .await?
+            .rows_affected();
+        Ok(deleted == 1)
+    }
+
     /// Makes the finished job `id`, if it is of one of `kinds`, run again now as a first
     /// attempt (`qualify admin webhooks redeliver`). False when there is no such job, or it is
     /// still pending.
@@ -279,62 +338,6 @@ impl Store {
             .fetch_optional(pool)
             .await?);
         row.map(WebhookRegistration::try_from).transpose()
-    }
-
-    /// Stores `registration` as its partner's first; false when the partner has one already.
-    pub async fn insert_webhook_registration(
-        &self,
-        registration: &WebhookRegistration,
-        at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        const SQL: &str = "INSERT INTO webhook_registrations \
-                           (partner_tenant_id, subscriber_id, url, events, signature_header, created_at, updated_at) \
-                           VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (partner_tenant_id) DO NOTHING";
-        let events = serde_json::to_string(&registration.events).unwrap_or_else(|_| "[]".into());
-        let inserted = on_writer!(self, |pool| db::query(SQL)
-            .bind(registration.partner.to_string())
-            .bind(&registration.subscriber_id)
-            .bind(&registration.url)
-            .bind(&events)
-            .bind(i64::from(registration.signature_header))
-            .bind(at.unix_millis())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(inserted == 1)
-    }
-
-    /// Replaces the partner's registration's URL, events and signature header; false when it
-    /// has none.
-    pub async fn update_webhook_registration(
-        &self,
-        registration: &WebhookRegistration,
-        at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        const SQL: &str = "UPDATE webhook_registrations SET url = $2, events = $3, signature_header = $4, updated_at = $5 \
-                           WHERE partner_tenant_id = $1";
-        let events = serde_json::to_string(&registration.events).unwrap_or_else(|_| "[]".into());
-        let updated = on_writer!(self, |pool| db::query(SQL)
-            .bind(registration.partner.to_string())
-            .bind(&registration.url)
-            .bind(&events)
-            .bind(i64::from(registration.signature_header))
-            .bind(at.unix_millis())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(updated == 1)
-    }
-
-    /// Removes the partner's registration; false when it had none.
-    pub async fn delete_webhook_registration(&self, partner: TenantId) -> Result<bool, StoreError> {
-        const SQL: &str = "DELETE FROM webhook_registrations WHERE partner_tenant_id = $1";
-        let deleted = on_writer!(self, |pool| db::query(SQL)
-            .bind(partner.to_string())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(deleted == 1)
     }
 
     /// A validation event, by its correlation id.

@@ -1,6 +1,6 @@
 //! Loading `qualify serve`'s [`Settings`], layered: their defaults, then the config file
 //! (`--config` or `QUALIFY_CONFIG`, TOML), then `QUALIFY_*` environment variables, then flags.
-//! The keys are the fields of `qualify_server::Settings`, the one structure the server reads.
+//! The keys are the fields of `qualify_app::Settings`, the one structure the server reads.
 //! Loading reads files and the environment but changes nothing.
 
 use std::path::Path;
@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use qualify_server::Settings;
+use qualify_app::Settings;
 use serde::Serialize;
 
 /// Layers the sources; `flags` holds only the flags given on the command line, under their

@@ -4,13 +4,14 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use qualify_store::{AuditQuery, AuditRecord as StoredRecord};
-use qualify_types::{Attributes, AuditRecord, Collection, KeyValue, TenantId, Timestamp, codes};
+use qualify_app::audit::{
+    DEFAULT_WINDOW_DAYS, DateParam, RETENTION_DAYS, days_after, days_before, dto, record_id,
+};
+use qualify_store::AuditQuery;
+use qualify_types::{AuditRecord, Collection, TenantId, Timestamp, codes};
 use serde::Deserialize;
 
-use super::audit_query::{
-    AuditFilter, DEFAULT_WINDOW_DAYS, DateParam, RETENTION_DAYS, days_after, days_before,
-};
+use super::audit_query::AuditFilter;
 use super::pagination;
 use crate::http::auth::{Partner, Reviewer};
 use crate::http::{PathText, QueryParams};
@@ -137,14 +138,8 @@ async fn page(
     base: &str,
 ) -> Result<Collection<AuditRecord>, ApiError> {
     let now = match reader {
-        Reader::Partner(partner) => {
-            state
-                .vetting
-                .partners
-                .read_now_for(&state.store, partner)
-                .await?
-        }
-        Reader::Operator => state.clock.now(),
+        Reader::Partner(partner) => state.app.partner_now(partner).await?,
+        Reader::Operator => state.app.clock().now(),
     };
     let selected = store_query(query, reader, now)?;
     let size = match query.size.as_deref() {
@@ -152,7 +147,11 @@ async fn page(
         Some(raw) => pagination::page_size(Some(raw))?.min(PAGE_SIZE),
     };
     let after = pagination::decode(headers, query.continuation_token.as_deref())?;
-    let page = state.store.audit_records(&selected, after, size).await?;
+    let page = state
+        .app
+        .store()
+        .audit_records(&selected, after, size)
+        .await?;
     let operator = matches!(reader, Reader::Operator);
     let items = page.records.iter().map(|r| dto(r, operator)).collect();
     Ok(Collection::page(
@@ -210,7 +209,12 @@ pub(crate) async fn show(
     let Some(seq) = id.rsplit('_').next().and_then(|s| s.parse::<i64>().ok()) else {
         return Err(not_found());
     };
-    let record = state.store.audit_record(seq).await?.ok_or_else(not_found)?;
+    let record = state
+        .app
+        .store()
+        .audit_record(seq)
+        .await?
+        .ok_or_else(not_found)?;
     // The whole id must match, and the record be the caller's: a guessed position is not enough.
     let own = record.partner.as_deref() == Some(principal.tenant_id.to_string().as_str());
     if !own || record_id(&record) != id {
@@ -245,73 +249,4 @@ pub(crate) async fn review_list(
     )
     .await
     .map(Wire::ok)
-}
-
-/// A record's id: `{partnerId}_{customerId}_{operationType}_{position}`, as Partner Center
-/// builds its own (partner, customer, operation, and a number that orders them).
-pub(crate) fn record_id(record: &StoredRecord) -> String {
-    crate::usecases::audit::record_id(
-        record.partner.as_deref().unwrap_or(&record.actor_tenant),
-        record.customer.as_deref().unwrap_or_default(),
-        &operation_type(record),
-        record.seq,
-    )
-}
-
-/// The operation type; the operator's own records (no Partner Center type) are named after
-/// their action: `tenant.created` is `tenant_created`.
-fn operation_type(record: &StoredRecord) -> String {
-    record
-        .operation_type
-        .clone()
-        .unwrap_or_else(|| record.action.replace('.', "_"))
-}
-
-/// A record as the operator reads it: who acted, and what the trail says of it, included.
-pub(crate) fn operator_view(record: &StoredRecord) -> AuditRecord {
-    dto(record, true)
-}
-
-/// The record on the wire; the operator's view also names who acted and what the trail says.
-fn dto(record: &StoredRecord, operator: bool) -> AuditRecord {
-    let mut customized = Vec::new();
-    let pair = |key: &str, value: &str| KeyValue {
-        key: key.to_owned(),
-        value: Some(value.to_owned()),
-    };
-    if record.action.starts_with("vetting.") {
-        customized.push(pair("VettingRequestId", &record.subject));
-    }
-    if operator {
-        customized.push(pair("Actor", &record.actor));
-        customized.push(pair("ActorTenantId", &record.actor_tenant));
-        customized.push(pair("Action", &record.action));
-        customized.push(pair("Detail", &record.detail));
-    }
-    AuditRecord {
-        id: record_id(record),
-        partner_id: record
-            .partner
-            .clone()
-            .unwrap_or_else(|| record.actor_tenant.clone()),
-        customer_id: record.customer.clone(),
-        customer_name: record.customer_name.clone(),
-        user_principal_name: record.user_principal_name.clone(),
-        application_id: record.application_id.clone(),
-        resource_type: record.resource_type.clone().unwrap_or_else(|| {
-            record
-                .action
-                .split('.')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        }),
-        resource_old_value: record.old_value.clone(),
-        resource_new_value: record.new_value.clone(),
-        operation_type: operation_type(record),
-        operation_status: "succeeded".into(),
-        operation_date: record.at,
-        customized_data: customized,
-        attributes: Attributes::new("AuditRecord"),
-    }
 }

@@ -4,10 +4,11 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use qualify_app::usecases::Actor;
 use qualify_domain::{
     CompanyName, CustomerDomain, InvalidValue, optional_country, optional_email, optional_text,
 };
-use qualify_store::{BillingRecord, CustomerRecord, NewCustomerRecord, Tx};
+use qualify_store::{BillingRecord, CustomerRecord, NewCustomerRecord};
 use qualify_types::{
     Address, Attributes, BillingProfile, Collection, CompanyProfile, Customer, CustomerId,
 };
@@ -16,7 +17,6 @@ use serde::Deserialize;
 use super::pagination;
 use crate::http::auth::Partner;
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
-use crate::usecases::{self, Actor};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
@@ -195,16 +195,12 @@ pub(crate) async fn create(
     );
     let fingerprint = idempotency::fingerprint("POST", "/v1/customers", &normalised);
     let key = idempotency::key(caller.tenant_id, &ids, fingerprint);
-    let actor = Actor::caller(&caller);
-    let at = state.clock.now();
-    let answered = usecases::idempotency::once(
-        &state.store,
-        key.as_ref(),
-        at,
-        async |tx: &mut Tx| usecases::create_customer(tx, &state.vetting, &actor, &new).await,
-        |created| idempotency::answer(StatusCode::CREATED, &customer_dto(created)),
-    )
-    .await?;
+    let answered = state
+        .app
+        .create_customer(&Actor::caller(&caller), &new, key.as_ref(), |created| {
+            idempotency::answer(StatusCode::CREATED, &customer_dto(created))
+        })
+        .await?;
     idempotency::respond(answered)
 }
 
@@ -220,7 +216,8 @@ pub(crate) async fn show(
     IdPath(id): IdPath<CustomerId>,
 ) -> Result<Wire<Customer>, ApiError> {
     let record = state
-        .store
+        .app
+        .store()
         .find_customer(caller.tenant_id, id)
         .await?
         .ok_or(ApiError::CustomerNotFound(id))?;
@@ -247,7 +244,8 @@ pub(crate) async fn list(
     let size = pagination::page_size(query.size.as_deref())?;
     let after = pagination::decode(&headers, None)?;
     let page = state
-        .store
+        .app
+        .store()
         .list_customers(caller.tenant_id, after, size)
         .await?;
     let items = page.customers.into_iter().map(customer_dto).collect();

@@ -176,7 +176,7 @@ pub(crate) async fn authorize() -> Response {
 #[utoipa::path(get, path = "/discovery/v2.0/keys", tag = "identity", operation_id = "signingKeys",
     responses((status = 200, description = "A JWK set (RFC 7517)", body = serde_json::Value)))]
 pub(crate) async fn keys(State(state): State<AppState>) -> Response {
-    let jwks = state.identity.jwks().await;
+    let jwks = state.app.identity().jwks().await;
     let mut response =
         json_bytes(StatusCode::OK, axum::body::Bytes::from_owner(jwks)).into_response();
     // Short, so clients see a rotation soon.

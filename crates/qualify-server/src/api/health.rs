@@ -32,7 +32,7 @@ fn answer(status: &'static str) -> Wire<Health> {
 
 /// Whether the database answers within [`PING_TIMEOUT`]; says why not in the log.
 async fn database_answers(state: &AppState) -> bool {
-    match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
+    match tokio::time::timeout(PING_TIMEOUT, state.app.store().ping()).await {
         Ok(Ok(())) => true,
         Ok(Err(error)) => {
             tracing::warn!(error = %error, "health check: database unavailable");
@@ -79,7 +79,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Wire<Health> {
         return answer("stopping");
     }
     // One statement answers both questions: the database answers, and with what it has.
-    match tokio::time::timeout(PING_TIMEOUT, state.store.migrations_applied()).await {
+    match tokio::time::timeout(PING_TIMEOUT, state.app.store().migrations_applied()).await {
         Ok(Ok(true)) => answer("ok"),
         Ok(Ok(false)) => answer("migrating"),
         Ok(Err(error)) => {

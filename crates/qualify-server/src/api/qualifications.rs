@@ -5,23 +5,22 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use qualify_app::identity::Principal;
+use qualify_app::usecases::{Actor, UseCaseError};
 use qualify_domain::{
     Submission, ValidationCodeValue, VettingState, Website, latest_per_qualification,
 };
-use qualify_store::{HistoryEntry, Tx, VettingRecord};
+use qualify_store::{HistoryEntry, VettingRecord};
 use qualify_types::{
     CustomerId, EducationSegment, Qualification, QualificationChoice, QualificationState,
-    Qualifications, SdkQualifications, SubmittedQualification, VettingStatus,
+    Qualifications, SdkQualifications, SubmittedQualification,
 };
 use serde::Deserialize;
 
 use crate::http::auth::{PartnerCustomerHistory, PartnerUser};
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
-use crate::metrics::DecidedBy;
-use crate::usecases::{self, Actor, UseCaseError};
 use crate::wire::Wire;
 use crate::{ApiError, AppState, ContractProfile};
-use qualify_app::identity::Principal;
 
 /// How the latest request of a qualification reads in the list: an approved qualification
 /// carries neither reason nor date, as in the seed document.
@@ -57,7 +56,7 @@ pub(crate) async fn list(
             .into_iter()
             .map(qualification_state)
             .collect();
-    Ok(match state.settings.http.contract {
+    Ok(match state.settings().http.contract {
         ContractProfile::Documented => Wire::ok(Qualifications {
             qualifications: states,
         })
@@ -164,38 +163,17 @@ pub(crate) async fn submit_for_vetting(
         &normalised(submission),
     );
     let key = idempotency::key(caller.tenant_id, ids, fingerprint);
-    let actor = Actor::caller(caller);
-    let at = state.clock.now();
-    // Set when a rule decided the new request in its own transaction: counted once committed.
-    let mut decided_at_once = None;
-    let answered = usecases::idempotency::once(
-        &state.store,
-        key.as_ref(),
-        at,
-        async |tx: &mut Tx| {
-            usecases::submit(
-                tx,
-                &state.vetting,
-                &actor,
-                caller.tenant_id,
-                customer,
-                submission,
-            )
-            .await
-        },
-        |created| {
-            decided_at_once =
-                (created.state.status() != VettingStatus::InReview).then(|| created.state.status());
-            answer(created)
-        },
-    )
-    .await?;
-    // A replayed answer is another request's decision (a retry that lost a race ran the use
-    // case too, and rolled it back): only this request's own committed decision counts.
-    if let (Some(status), false) = (decided_at_once, answered.replayed) {
-        state.metrics.decided(status, DecidedBy::Rule);
-    }
-    state.jobs_ready.notify_waiters();
+    let answered = state
+        .app
+        .submit(
+            &Actor::caller(caller),
+            caller.tenant_id,
+            customer,
+            submission,
+            key.as_ref(),
+            answer,
+        )
+        .await?;
     idempotency::respond(answered)
 }
 

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use qualify_domain::Verdict;
-use qualify_store::{Tx, VettingFilter, VettingRecord};
+use qualify_store::{VettingFilter, VettingRecord};
 use qualify_types::{
     Collection, CustomerId, TenantId, VettingRequest, VettingRequestId, VettingStatus,
 };
@@ -12,8 +12,6 @@ use serde::Deserialize;
 use super::pagination;
 use crate::http::auth::Reviewer;
 use crate::http::{IdPath, LenientJson, QueryParams};
-use crate::metrics::DecidedBy;
-use crate::usecases::{self, Decider, When};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
@@ -108,7 +106,8 @@ pub(crate) async fn list(
     let size = pagination::page_size(query.size.as_deref())?;
     let after = pagination::decode(&headers, query.continuation_token.as_deref())?;
     let page = state
-        .store
+        .app
+        .store()
         .list_vetting_requests(&filter, after, size)
         .await?;
     let mut uri = format!("/review/v1/requests?size={size}");
@@ -145,7 +144,8 @@ pub(crate) async fn show(
     IdPath(id): IdPath<VettingRequestId>,
 ) -> Result<Wire<VettingRequest>, ApiError> {
     let record = state
-        .store
+        .app
+        .store()
         .find_vetting_request(id)
         .await?
         .ok_or(ApiError::VettingRequestNotFound(id))?;
@@ -157,32 +157,6 @@ pub(crate) async fn show(
 pub(crate) struct DecisionInput {
     vetting_status: Option<String>,
     vetting_reason: Option<String>,
-}
-
-/// A reviewer's decision, however the reviewer made it (this API or the console): through the
-/// one use case, in one transaction, then announced, counted and logged the same way.
-pub(crate) async fn decide_as_reviewer(
-    state: &AppState,
-    (tenant, username): (TenantId, &str),
-    id: VettingRequestId,
-    verdict: &Verdict,
-) -> Result<VettingRecord, ApiError> {
-    let decider = Decider::Reviewer {
-        tenant: tenant.to_string(),
-        username: username.to_owned(),
-    };
-    let decided = state
-        .store
-        .transaction(async |tx: &mut Tx| {
-            usecases::decide(tx, &state.vetting, id, verdict, &decider, When::Now).await
-        })
-        .await?;
-    state.jobs_ready.notify_waiters();
-    state
-        .metrics
-        .decided(decided.state.status(), DecidedBy::Reviewer);
-    tracing::info!(request = %id, status = %decided.state.status(), reviewer = ?decider, "decided");
-    Ok(decided)
 }
 
 /// `POST /review/v1/requests/{id}/decision`: `Approved`, or `Denied` with a reason. Deciding a
@@ -205,12 +179,13 @@ pub(crate) async fn decide(
         .as_deref()
         .ok_or_else(|| ApiError::missing("vettingStatus"))?;
     let verdict = Verdict::from_request(status.parse()?, input.vetting_reason.as_deref())?;
-    let decided = decide_as_reviewer(
-        &state,
-        (reviewer.principal.tenant_id, &reviewer.username),
-        id,
-        &verdict,
-    )
-    .await?;
+    let decided = state
+        .app
+        .decide_as_reviewer(
+            (reviewer.principal.tenant_id, &reviewer.username),
+            id,
+            &verdict,
+        )
+        .await?;
     Ok(Wire::ok(vetting_request_dto(decided)))
 }

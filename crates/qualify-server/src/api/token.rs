@@ -74,8 +74,8 @@ pub(crate) async fn issue(
 ) -> Response {
     let issued = issue_token(&state, tenant, &headers, form).await;
     match &issued {
-        Ok(grant_type) => state.metrics.token_issued(grant_type.1),
-        Err(refused) => state.metrics.token_refused(refused.error),
+        Ok(grant_type) => state.app.metrics().token_issued(grant_type.1),
+        Err(refused) => state.app.metrics().token_refused(refused.error),
     }
     match issued {
         Ok((response, _)) => response,
@@ -109,7 +109,7 @@ async fn issue_token(
             .as_ref()
             .map(|(id, secret)| (id.as_str(), secret.as_str())),
     };
-    let issued = state.identity.issue_token(&request).await?;
+    let issued = state.app.identity().issue_token(&request).await?;
     let mut response = Wire::ok(issued.response).into_response();
     response
         .headers_mut()

@@ -38,7 +38,11 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Partner(caller): Partner,
 ) -> Result<Wire<Vec<ValidationCode>>, ApiError> {
-    let codes = state.store.validation_codes(Some(caller.tenant_id)).await?;
+    let codes = state
+        .app
+        .store()
+        .validation_codes(Some(caller.tenant_id))
+        .await?;
     Ok(Wire::ok(
         codes.into_iter().map(validation_code_dto).collect(),
     ))

@@ -8,61 +8,22 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use qualify_store::{DeliveryAttempt, StoreError, Tx, WebhookRegistration as Stored};
+use qualify_app::usecases::webhooks::VALIDATION_EVENTS_KEPT;
+use qualify_app::usecases::{Actor, UseCaseError};
+use qualify_store::{DeliveryAttempt, WebhookRegistration as Stored};
+use qualify_types::codes;
 use qualify_types::webhooks::{
-    EVENT_NAMES, TEST_CREATED, ValidationEventCreated, ValidationEventStatus, ValidationResult,
+    EVENT_NAMES, ValidationEventCreated, ValidationEventStatus, ValidationResult,
     WebhookRegistration, WebhookRegistrationRequest,
 };
-use qualify_types::{TenantId, codes};
 
-use crate::events::{guard, partner};
 use crate::http::auth::Partner;
 use crate::http::{LenientJson, PathText};
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
-/// The longest receiver URL accepted.
-pub(crate) const MAX_URL_LEN: usize = 2048;
-
-/// What a receiver's URL may be, as the server checks it and the OpenAPI document publishes it:
-/// http(s); a host name (its last label starting with a letter), an IPv4 address, or an IPv6
-/// one in brackets; a port; any printable path and query. Narrower than what a URL parser reads,
-/// so that the document and the server agree on every value.
-pub(crate) const WEBHOOK_URL_PATTERN: &str = concat!(
-    "^[Hh][Tt][Tt][Pp][Ss]?://(",
-    r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
-    r"|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
-    r"|\[(",
-    r"([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}",
-    r"|([0-9A-Fa-f]{1,4}:){1,7}:",
-    r"|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}",
-    r"|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}",
-    r"|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}",
-    r"|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}",
-    r"|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}",
-    r"|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}",
-    r"|:((:[0-9A-Fa-f]{1,4}){1,7}|:)",
-    r")\]",
-    ")(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?",
-    "([/?][!-~]*)?$",
-);
-
-static WEBHOOK_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(WEBHOOK_URL_PATTERN).expect("the webhook URL pattern compiles")
-});
-/// Validation events a partner may ask for per minute, as in Partner Center.
-const VALIDATION_EVENTS_PER_MINUTE: u32 = 2;
-/// How long a validation event and its results can be read, as in Partner Center.
-pub(crate) const VALIDATION_EVENTS_KEPT: std::time::Duration =
-    std::time::Duration::from_secs(7 * 24 * 3600);
-
 fn not_registered() -> ApiError {
-    ApiError::NotFound {
-        code: codes::WEBHOOK_REGISTRATION_NOT_FOUND,
-        description:
-            "The partner has no webhook registration; POST /webhooks/v1/registration makes one."
-                .into(),
-    }
+    UseCaseError::WebhookNotRegistered.into()
 }
 
 fn dto(stored: Stored) -> WebhookRegistration {
@@ -72,65 +33,6 @@ fn dto(stored: Stored) -> WebhookRegistration {
         webhook_events: stored.events,
         signature_token_to_ms_signature_header: stored.signature_header,
     }
-}
-
-/// `request`, checked, as the partner's registration with `subscriber_id`.
-fn checked(
-    state: &AppState,
-    partner: TenantId,
-    subscriber_id: String,
-    request: WebhookRegistrationRequest,
-) -> Result<Stored, ApiError> {
-    let url = &request.webhook_url;
-    if url.len() > MAX_URL_LEN {
-        return Err(ApiError::InvalidProperty(format!(
-            "The property 'WebhookUrl' may be at most {MAX_URL_LEN} characters."
-        )));
-    }
-    let not_a_url = || {
-        ApiError::InvalidProperty(
-            "The property 'WebhookUrl' must be an absolute http(s) URL with a host name or an IP address.".into(),
-        )
-    };
-    if !WEBHOOK_URL.is_match(url) {
-        return Err(not_a_url());
-    }
-    let parsed = url::Url::parse(url).map_err(|_| not_a_url())?;
-    guard::check_url(
-        &parsed,
-        state.settings.webhooks.allow_private(state.settings.dev),
-    )
-    .map_err(|why| {
-        ApiError::InvalidProperty(format!("The property 'WebhookUrl' is refused: {why}."))
-    })?;
-    let mut events = Vec::new();
-    for name in &request.webhook_events {
-        let known = EVENT_NAMES
-            .iter()
-            .find(|known| known.eq_ignore_ascii_case(name.trim()))
-            .ok_or_else(|| {
-                ApiError::InvalidProperty(format!(
-                    "The event '{}' does not exist; GET /webhooks/v1/registration/events lists them: {}.",
-                    name.chars().take(100).collect::<String>(),
-                    EVENT_NAMES.join(", ")
-                ))
-            })?;
-        if !events.iter().any(|e| e == known) {
-            events.push((*known).to_owned());
-        }
-    }
-    if events.is_empty() {
-        return Err(ApiError::InvalidProperty(
-            "The property 'WebhookEvents' must name at least one event.".into(),
-        ));
-    }
-    Ok(Stored {
-        partner,
-        subscriber_id,
-        url: parsed.to_string(),
-        events,
-        signature_header: request.signature_token_to_ms_signature_header,
-    })
 }
 
 /// `GET /webhooks/v1/registration/events`: the events a partner may register for.
@@ -152,23 +54,10 @@ pub(crate) async fn create(
     Partner(principal): Partner,
     LenientJson(request): LenientJson<WebhookRegistrationRequest>,
 ) -> Result<Wire<WebhookRegistration>, ApiError> {
-    let registration = checked(
-        &state,
-        principal.tenant_id,
-        uuid::Uuid::new_v4().to_string(),
-        request,
-    )?;
-    let now = state.clock.now();
-    if !state
-        .store
-        .insert_webhook_registration(&registration, now)
-        .await?
-    {
-        return Err(ApiError::Conflict {
-            code: codes::WEBHOOK_REGISTRATION_EXISTS,
-            description: "The partner has a webhook registration already; PUT /webhooks/v1/registration changes it.".into(),
-        });
-    }
+    let registration = state
+        .app
+        .register_webhook(&Actor::caller(&principal), principal.tenant_id, &request)
+        .await?;
     Ok(Wire::ok(dto(registration)))
 }
 
@@ -182,7 +71,8 @@ pub(crate) async fn show(
     Partner(principal): Partner,
 ) -> Result<Wire<WebhookRegistration>, ApiError> {
     let stored = state
-        .store
+        .app
+        .store()
         .webhook_registration(principal.tenant_id)
         .await?
         .ok_or_else(not_registered)?;
@@ -201,19 +91,10 @@ pub(crate) async fn update(
     Partner(principal): Partner,
     LenientJson(request): LenientJson<WebhookRegistrationRequest>,
 ) -> Result<Wire<WebhookRegistration>, ApiError> {
-    let existing = state
-        .store
-        .webhook_registration(principal.tenant_id)
-        .await?
-        .ok_or_else(not_registered)?;
-    let registration = checked(&state, principal.tenant_id, existing.subscriber_id, request)?;
-    if !state
-        .store
-        .update_webhook_registration(&registration, state.clock.now())
-        .await?
-    {
-        return Err(not_registered());
-    }
+    let registration = state
+        .app
+        .update_webhook(&Actor::caller(&principal), principal.tenant_id, &request)
+        .await?;
     Ok(Wire::ok(dto(registration)))
 }
 
@@ -227,30 +108,11 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     Partner(principal): Partner,
 ) -> Result<StatusCode, ApiError> {
-    if state
-        .store
-        .delete_webhook_registration(principal.tenant_id)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_registered())
-    }
-}
-
-/// Why a validation event was not made.
-enum NotSent {
-    Store(StoreError),
-    Unserialisable(serde_json::Error),
-    NotRegistered,
-    NotForTests,
-    Throttled,
-}
-
-impl From<StoreError> for NotSent {
-    fn from(error: StoreError) -> Self {
-        Self::Store(error)
-    }
+    state
+        .app
+        .remove_webhook(&Actor::caller(&principal), principal.tenant_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /webhooks/v1/registration/validationEvents`: sends a `test-created` event to the
@@ -265,49 +127,8 @@ pub(crate) async fn create_validation_event(
     State(state): State<AppState>,
     Partner(principal): Partner,
 ) -> Result<Response, ApiError> {
-    let partner = principal.tenant_id;
-    let correlation_id = uuid::Uuid::new_v4().to_string();
-    let now = state.clock.now();
-    let public_base = state.public_base().to_owned();
-    let max_attempts = state.settings.jobs.job_max_attempts;
-    let sent = state
-        .store
-        .transaction(async |tx: &mut Tx| {
-            let registration = tx
-                .webhook_registration(partner)
-                .await?
-                .ok_or(NotSent::NotRegistered)?;
-            if !registration.events.iter().any(|e| e == TEST_CREATED) {
-                return Err(NotSent::NotForTests);
-            }
-            let minute_ago = now.plus_millis(-60_000);
-            if tx.validation_events_since(partner, minute_ago).await?
-                >= VALIDATION_EVENTS_PER_MINUTE
-            {
-                return Err(NotSent::Throttled);
-            }
-            tx.insert_validation_event(&correlation_id, partner, &registration.url, now)
-                .await?;
-            let delivery = partner::test_created(&public_base, partner, &correlation_id, now);
-            let job =
-                partner::job(delivery, None, now, max_attempts).map_err(NotSent::Unserialisable)?;
-            tx.enqueue_jobs(&[job], now).await?;
-            Ok(())
-        })
-        .await;
-    match sent {
-        Ok(()) => {
-            state.jobs_ready.notify_waiters();
-            Ok(Wire::ok(ValidationEventCreated { correlation_id }).into_response())
-        }
-        Err(NotSent::NotRegistered) => Err(not_registered()),
-        Err(NotSent::NotForTests) => Err(ApiError::InvalidProperty(
-            "The registration does not include the event 'test-created'; PUT /webhooks/v1/registration adds it.".into(),
-        )),
-        Err(NotSent::Throttled) => Ok(crate::http::throttle::throttled(60)),
-        Err(NotSent::Store(error)) => Err(error.into()),
-        Err(NotSent::Unserialisable(error)) => Err(ApiError::Internal(Box::new(error))),
-    }
+    let correlation_id = state.app.send_validation_event(principal.tenant_id).await?;
+    Ok(Wire::ok(ValidationEventCreated { correlation_id }).into_response())
 }
 
 /// `GET /webhooks/v1/registration/validationEvents/{correlationId}`: what became of a
@@ -330,17 +151,19 @@ pub(crate) async fn show_validation_event(
         ),
     };
     let event = state
-        .store
+        .app
+        .store()
         .validation_event(&correlation_id)
         .await?
         .ok_or_else(not_found)?;
     let kept_ms = i64::try_from(VALIDATION_EVENTS_KEPT.as_millis()).unwrap_or(i64::MAX);
-    let kept_since = state.clock.now().plus_millis(-kept_ms);
+    let kept_since = state.app.clock().now().plus_millis(-kept_ms);
     if event.partner != principal.tenant_id || event.created_at < kept_since {
         return Err(not_found());
     }
     let results = state
-        .store
+        .app
+        .store()
         .delivery_attempts_of(&correlation_id)
         .await?
         .iter()
@@ -426,7 +249,9 @@ pub(crate) async fn certificate(
     PathText(name): PathText,
 ) -> Result<Response, ApiError> {
     let signer = state
-        .webhook_signer()
+        .app
+        .deliveries()
+        .signer()
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     if name != signer.certificate_name() {
@@ -443,41 +268,4 @@ pub(crate) async fn certificate(
         signer.certificate_der().to_vec(),
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_url_grammar_takes_receivers_and_only_what_a_parser_reads_as_them() {
-        for taken in [
-            "https://receiver.contoso.com/events?key=a%20b&x=1",
-            "HTTP://localhost:8080",
-            "http://10.0.0.7:65535/",
-            "http://[::1]/events",
-            "http://[2001:db8::8a2e:370:7334]:443/x",
-            "https://a.b/#fragment",
-        ] {
-            assert!(WEBHOOK_URL.is_match(taken), "{taken}");
-            let parsed = url::Url::parse(taken).expect(taken);
-            assert!(parsed.host().is_some(), "{taken}");
-        }
-        for refused in [
-            " https://contoso.com",
-            "https://contoso.com ",
-            "ftp://contoso.com",
-            "https://contoso.s*/",
-            "https://1.2.3",
-            "http://256.0.0.1",
-            "https://contoso.com:0",
-            "https://contoso.com:65536",
-            "https://user:pw@contoso.com",
-            "http://[::1::2]",
-            "https://%63ontoso.com",
-            "https://contoso.com/a b",
-        ] {
-            assert!(!WEBHOOK_URL.is_match(refused), "{refused}");
-        }
-    }
 }

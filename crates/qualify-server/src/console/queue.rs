@@ -69,7 +69,7 @@ pub(crate) async fn show(
         .transpose()
         .ok()
         .flatten();
-    let counts = state.store.vetting_request_counts().await?;
+    let counts = state.app.store().vetting_request_counts().await?;
     let states = VettingStatus::ALL
         .iter()
         .map(|s| StateCount {
@@ -100,10 +100,11 @@ pub(crate) async fn show(
                 ..VettingFilter::default()
             };
             let page = state
-                .store
+                .app
+                .store()
                 .list_vetting_requests(&filter, after, PAGE_SIZE)
                 .await?;
-            let now = state.clock.now();
+            let now = state.app.clock().now();
             let next = page.next_after.map(|after| {
                 format!(
                     "/console?state={}{filters}&after={}",

@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use super::pages::{self, COMMON_REASONS, Chrome, MessagePage, RequestPage, Row};
 use super::session::SignedIn;
-use crate::api::review::decide_as_reviewer;
 use crate::http::IdPath;
 use crate::{ApiError, AppState};
 
@@ -36,7 +35,7 @@ async fn page(
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let Some(record) = state.store.find_vetting_request(id).await? else {
+    let Some(record) = state.app.store().find_vetting_request(id).await? else {
         let page = MessagePage {
             title: "No such request",
             message: "There is no vetting request with this id.",
@@ -44,10 +43,11 @@ async fn page(
         return Ok((StatusCode::NOT_FOUND, pages::render(&page)?).into_response());
     };
     let history = state
-        .store
+        .app
+        .store()
         .customer_requests(record.customer_id, HISTORY_LIMIT)
         .await?;
-    let now = state.clock.now();
+    let now = state.app.clock().now();
     let page = RequestPage {
         chrome: Chrome {
             reviewer: &reviewer.username,
@@ -108,11 +108,15 @@ pub(crate) async fn decide(
             return page(&state, &reviewer, id, Some(notice), StatusCode::BAD_REQUEST).await;
         }
     };
-    match decide_as_reviewer(&state, (reviewer.tenant, &reviewer.username), id, &verdict).await {
+    let decided = state
+        .app
+        .decide_as_reviewer((reviewer.tenant, &reviewer.username), id, &verdict)
+        .await;
+    match decided {
         Ok(_) => Ok(Redirect::to(&next_in_review(&state, id).await?).into_response()),
         Err(error) => {
             // Decided by someone else since the page was shown: say by whom and how.
-            let decided: Option<VettingRecord> = state.store.find_vetting_request(id).await?;
+            let decided: Option<VettingRecord> = state.app.store().find_vetting_request(id).await?;
             match decided {
                 Some(record) if record.state.status() != VettingStatus::InReview => {
                     let notice = format!(
@@ -122,7 +126,7 @@ pub(crate) async fn decide(
                     );
                     page(&state, &reviewer, id, Some(notice), StatusCode::CONFLICT).await
                 }
-                _ => Err(error),
+                _ => Err(error.into()),
             }
         }
     }
@@ -135,7 +139,11 @@ async fn next_in_review(state: &AppState, decided: VettingRequestId) -> Result<S
         status: Some(VettingStatus::InReview),
         ..VettingFilter::default()
     };
-    let page = state.store.list_vetting_requests(&filter, None, 2).await?;
+    let page = state
+        .app
+        .store()
+        .list_vetting_requests(&filter, None, 2)
+        .await?;
     Ok(page.requests.iter().find(|r| r.id != decided).map_or_else(
         || "/console".to_owned(),
         |r| format!("/console/requests/{}", r.id),

@@ -89,7 +89,8 @@ impl FromRequestParts<AppState> for SignedIn {
             return Err(NotSignedIn::SignIn);
         };
         let reviewer = state
-            .identity
+            .app
+            .identity()
             .session_reviewer(id)
             .await
             .map_err(|error| NotSignedIn::Failed(error.into()))?
@@ -157,7 +158,8 @@ pub(crate) async fn sign_in(
     }
     let replacing = jar.get(session_cookie).map(|old| old.value().to_owned());
     let session = match state
-        .identity
+        .app
+        .identity()
         .sign_in_reviewer(&form.username, &form.password, replacing.as_deref())
         .await
     {
@@ -205,7 +207,11 @@ pub(crate) async fn sign_out(
     }
     let (session_cookie, _) = cookie_names(&state);
     if let Some(current) = jar.get(session_cookie) {
-        state.identity.sign_out_reviewer(current.value()).await?;
+        state
+            .app
+            .identity()
+            .sign_out_reviewer(current.value())
+            .await?;
     }
     let jar = jar.remove(cookie(&state, session_cookie, String::new()));
     Ok((jar, Redirect::to("/console/sign-in")).into_response())

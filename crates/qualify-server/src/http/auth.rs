@@ -38,7 +38,11 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(Self(principal.clone()));
         }
-        let principal = state.identity.authenticate(authorization(parts)).await?;
+        let principal = state
+            .app
+            .identity()
+            .authenticate(authorization(parts))
+            .await?;
         remember(parts, &principal);
         Ok(Self(principal))
     }
@@ -97,7 +101,8 @@ impl FromRequestParts<AppState> for PartnerCustomerHistory {
             }
         };
         let (principal, history) = state
-            .identity
+            .app
+            .identity()
             .authenticate_reading_history(authorization(parts), customer)
             .await?;
         remember(parts, &principal);

@@ -90,7 +90,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for LenientJson<T> {
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::BodyTooLarge {
-                        limit: state.settings.http.body_limit,
+                        limit: state.settings().http.body_limit,
                     }
                 } else {
                     ApiError::MalformedBody(rejection.body_text())

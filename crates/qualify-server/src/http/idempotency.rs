@@ -9,8 +9,9 @@ use sha2::{Digest, Sha256};
 
 use super::RequestIds;
 use crate::ApiError;
-use crate::usecases::idempotency::{Answer, IdempotencyKey};
 use crate::wire::json_bytes;
+use qualify_app::usecases::UseCaseError;
+use qualify_app::usecases::idempotency::{Answer, IdempotencyKey};
 
 /// Set on a response that replays an earlier one.
 const REPLAYED_HEADER: &str = "Idempotent-Replayed";
@@ -47,10 +48,10 @@ pub(crate) fn key(
 pub(crate) fn answer(
     status: StatusCode,
     body: &impl serde::Serialize,
-) -> Result<(u16, String), crate::usecases::UseCaseError> {
+) -> Result<(u16, String), UseCaseError> {
     serde_json::to_string(body)
         .map(|body| (status.as_u16(), body))
-        .map_err(crate::usecases::UseCaseError::internal)
+        .map_err(UseCaseError::internal)
 }
 
 /// The response to an answer; a replayed one says so.

@@ -59,7 +59,7 @@ pub(crate) async fn request_timeout(
     request: Request,
     next: Next,
 ) -> Response {
-    match tokio::time::timeout(state.settings.http.request_timeout, next.run(request)).await {
+    match tokio::time::timeout(state.settings().http.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     }

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use qualify_types::{CustomerId, TenantId, ThrottleBody};
+use qualify_types::{CustomerId, TenantId};
 
 use crate::settings::{RateLimit, RateLimitKey};
 use crate::{AppState, InvalidSettings};
@@ -111,20 +111,7 @@ fn customer_of(template: &str, path: &str) -> Option<CustomerId> {
     path.split('/').nth(index)?.parse().ok()
 }
 
-/// Partner Center's answer to a throttled request: 429, `Retry-After`, and its own body (not
-/// the error body of other failures), as its API throttling guidance shows.
-pub(crate) fn throttled(retry_after: u32) -> Response {
-    let body = ThrottleBody {
-        status_code: 429,
-        message: format!("Rate limit is exceeded. Try again in {retry_after} seconds."),
-    };
-    let mut response =
-        crate::wire::Wire::with_status(StatusCode::TOO_MANY_REQUESTS, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-    response
-}
+pub(crate) use crate::error::throttled;
 
 /// Counts the request against its operation's limits; answers 429 when one is spent.
 pub(crate) async fn throttle(
@@ -144,7 +131,8 @@ pub(crate) async fn throttle(
     };
     // A request without a valid token is the handler's to refuse, and counts for nobody.
     let Some(partner) = state
-        .identity
+        .app
+        .identity()
         .verified_tenant(
             request
                 .headers()

@@ -92,7 +92,7 @@ where
         let this = self.project();
         let answered = ready!(this.inner.poll(cx));
         if let (Ok(response), Some((route, method))) = (&answered, this.labels.take()) {
-            this.state.metrics.request(
+            this.state.app.metrics().request(
                 route,
                 method,
                 response.status().as_u16(),

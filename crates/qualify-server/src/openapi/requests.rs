@@ -10,9 +10,9 @@ use qualify_types::PARTNER_CENTER_AUDIENCE;
 use qualify_types::webhooks::EVENT_NAMES;
 use serde_json::{Value, json};
 
-use crate::api::webhook_registration::{MAX_URL_LEN, WEBHOOK_URL_PATTERN};
 use crate::test_control::faults::MAX_DELAY_MS;
 use qualify_app::identity::USER_IMPERSONATION;
+use qualify_app::usecases::webhooks::{MAX_URL_LEN, WEBHOOK_URL_PATTERN};
 use qualify_domain::MAX_NAME;
 
 /// Text without control characters, starting with a visible one: what the server's

@@ -70,7 +70,7 @@ where
             Some(control) if !request.uri().path().starts_with("/test/") => Arc::clone(control),
             _ => return Either::Right(Box::pin(self.inner.call(request))),
         };
-        let noted = Noted::of(&request, &self.state.clock);
+        let noted = Noted::of(&request, self.state.app.clock());
         if control.faults.any() || !bodiless(request.method()) {
             // The service made ready goes with the request, a clone stays for the next (tower's
             // contract: `call` follows a `poll_ready` of the same service).
@@ -180,7 +180,8 @@ where
     // token here); otherwise learnt from the handler's own authentication, which is not repeated.
     let faulted_partner = if control.faults.any() {
         state
-            .identity
+            .app
+            .identity()
             .verified_tenant(
                 request
                     .headers()
@@ -191,7 +192,7 @@ where
     } else {
         None
     };
-    let (request, body) = match kept_body(request, state.settings.http.body_limit).await {
+    let (request, body) = match kept_body(request, state.settings().http.body_limit).await {
         Ok(kept) => kept,
         Err(refused) => return refused,
     };

@@ -6,7 +6,6 @@
 pub(crate) mod faults;
 pub(crate) mod journal;
 pub(crate) mod layer;
-pub(crate) mod on_demand;
 
 /// What a development server keeps of its partners' tests in memory.
 #[derive(Debug, Default)]

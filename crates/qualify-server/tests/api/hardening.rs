@@ -178,8 +178,8 @@ fn kid_of(token: &str) -> String {
 
 #[tokio::test]
 async fn signing_keys_sealed_with_the_operators_key_are_useless_in_a_copy_of_the_database() {
+    use qualify_app::admin::Admin;
     use qualify_app::identity::KeyEncryptionKey;
-    use qualify_server::admin::Admin;
     use qualify_server::{App, Clock, Settings};
 
     for db in TestDatabase::every_backend("sealed signing keys").await {

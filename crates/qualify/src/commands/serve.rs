@@ -237,7 +237,7 @@ mod tests {
     /// The flags of `serve` are its settings' keys, spelt with dashes.
     #[test]
     fn every_flag_is_a_settings_key() {
-        let keys = qualify_server::Settings::keys();
+        let keys = qualify_app::Settings::keys();
         let command = crate::cli::Cli::command();
         let serve = command.find_subcommand("serve").unwrap();
         for arg in serve.get_arguments() {

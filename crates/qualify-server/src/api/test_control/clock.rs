@@ -2,12 +2,11 @@
 //! decisions fall due without waiting for them.
 
 use axum::extract::State;
-use qualify_store::Tx;
+use qualify_app::usecases::Actor;
 use qualify_types::{AdvanceClock, ClockNow};
 
 use crate::http::LenientJson;
 use crate::http::auth::Partner;
-use crate::jobs::JobRunner;
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
@@ -21,11 +20,7 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     Partner(caller): Partner,
 ) -> Result<Wire<ClockNow>, ApiError> {
-    let now = state
-        .vetting
-        .partners
-        .read_now_for(&state.store, caller.tenant_id)
-        .await?;
+    let now = state.app.partner_now(caller.tenant_id).await?;
     Ok(Wire::ok(ClockNow { now }))
 }
 
@@ -63,19 +58,13 @@ pub(crate) async fn advance(
 ) -> Result<Wire<ClockNow>, ApiError> {
     let by = advance_ms(input)?;
     let partner = caller.tenant_id;
+    // Within the request's own time limit, so the answer comes before the client gives up.
+    let patience = state.settings().http.request_timeout / 2;
     state
-        .store
-        .transaction(async |tx: &mut Tx| tx.advance_partner_clock(partner, by).await)
+        .app
+        .advance_clock(&Actor::caller(&caller), partner, by, patience)
         .await?;
-    let runner = JobRunner::new(state.clone(), format!("clock-advance/{partner}"));
-    runner
-        .settle(partner, state.settings.http.request_timeout / 2)
-        .await?;
-    let now = state
-        .vetting
-        .partners
-        .read_now_for(&state.store, partner)
-        .await?;
+    let now = state.app.partner_now(partner).await?;
     Ok(Wire::ok(ClockNow { now }))
 }
 

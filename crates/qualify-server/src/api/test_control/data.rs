@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use qualify_store::Tx;
+use qualify_app::usecases::Actor;
 
 use crate::http::auth::Partner;
 use crate::{ApiError, AppState};
@@ -17,15 +17,14 @@ pub(crate) async fn reset(
     Partner(caller): Partner,
 ) -> Result<StatusCode, ApiError> {
     let partner = caller.tenant_id;
-    let at = state.clock.now();
     state
-        .store
-        .transaction(async |tx: &mut Tx| tx.reset_partner_data(partner, at).await)
+        .app
+        .reset_partner_data(&Actor::caller(&caller), partner)
         .await?;
+    // What the HTTP side keeps of the partner's tests goes with it.
     if let Some(control) = state.test_control.as_deref() {
         control.faults.clear(partner);
         control.journal.clear(partner);
     }
-    tracing::info!(%partner, "reset a partner's data");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use qualify_types::TestPartner;
 
-use crate::test_control::on_demand;
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
 
@@ -14,7 +13,6 @@ use crate::{ApiError, AppState};
     security(()),
     responses((status = 201, description = "A new partner of its own for a test run: its tenant, an application and a user (App+User), and a GCC validation code", body = TestPartner)))]
 pub(crate) async fn create(State(state): State<AppState>) -> Result<Wire<TestPartner>, ApiError> {
-    let partner = on_demand::create_partner(&state.store, state.clock.now()).await?;
-    tracing::info!(tenant = %partner.tenant_id, "created a partner on demand");
+    let partner = state.app.create_test_partner().await?;
     Ok(Wire::with_status(StatusCode::CREATED, partner))
 }

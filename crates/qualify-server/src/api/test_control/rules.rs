@@ -4,14 +4,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use qualify_store::Tx;
+use qualify_app::usecases::Actor;
 use qualify_types::{TestRules, VettingRule};
 
 use crate::http::LenientJson;
 use crate::http::auth::Partner;
 use crate::wire::Wire;
 use crate::{ApiError, AppState};
-use qualify_app::partners::PartnerRules;
 
 /// `GET /test/v1/rules`: the partner's rules, with what remains of each one's `times`.
 #[utoipa::path(get, path = "/test/v1/rules", tag = "test-control", operation_id = "getTestRules",
@@ -20,7 +19,7 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     Partner(caller): Partner,
 ) -> Result<Wire<TestRules>, ApiError> {
-    let stored = state.store.partner_rules(caller.tenant_id).await?;
+    let stored = state.app.store().partner_rules(caller.tenant_id).await?;
     let rules: Vec<VettingRule> = match stored {
         Some(stored) => serde_json::from_str(&stored.rules).map_err(ApiError::internal)?,
         None => Vec::new(),
@@ -39,12 +38,9 @@ pub(crate) async fn set(
     Partner(caller): Partner,
     LenientJson(body): LenientJson<TestRules>,
 ) -> Result<Wire<TestRules>, ApiError> {
-    let (rules, _) = PartnerRules::check(body.rules).map_err(ApiError::InvalidProperty)?;
-    let json = serde_json::to_string(&rules).map_err(ApiError::internal)?;
-    let partner = caller.tenant_id;
-    state
-        .store
-        .transaction(async |tx: &mut Tx| tx.set_partner_rules(partner, &json).await)
+    let rules = state
+        .app
+        .set_test_rules(&Actor::caller(&caller), caller.tenant_id, body.rules)
         .await?;
     Ok(Wire::ok(TestRules { rules }))
 }
@@ -56,10 +52,9 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     Partner(caller): Partner,
 ) -> Result<StatusCode, ApiError> {
-    let partner = caller.tenant_id;
     state
-        .store
-        .transaction(async |tx: &mut Tx| tx.delete_partner_rules(partner).await)
+        .app
+        .delete_test_rules(&Actor::caller(&caller), caller.tenant_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

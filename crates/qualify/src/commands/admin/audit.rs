@@ -2,7 +2,7 @@
 //! naming who acted.
 
 use clap::Args;
-use qualify_server::admin::{Admin, TrailSelection};
+use qualify_app::admin::{Admin, TrailSelection};
 use qualify_types::{CustomerId, TenantId};
 use serde_json::json;
 

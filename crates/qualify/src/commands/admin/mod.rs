@@ -1,6 +1,6 @@
 //! `qualify admin …`: operators manage partners, applications, users, reviewers and signing
 //! keys directly in the database (so it works before any server is up, and running servers see
-//! the change on their next request), through `qualify_server::admin`, which holds the rules and
+//! the change on their next request), through `qualify_app::admin`, which holds the rules and
 //! writes each change with its audit record (which `qualify admin audit` reads). Generated secrets and passwords are printed once and
 //! stored only as slow hashes.
 
@@ -8,8 +8,8 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use qualify_server::Clock;
-use qualify_server::admin::Admin;
+use qualify_app::Clock;
+use qualify_app::admin::Admin;
 use qualify_store::{DatabaseUrl, Store, StoreOptions, TenantKind};
 use qualify_types::TenantId;
 use serde_json::{Value, json};

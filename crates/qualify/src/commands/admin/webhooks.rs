@@ -1,7 +1,7 @@
 //! `qualify admin webhooks`: every attempt to deliver a partner's event, and a redelivery.
 
 use clap::Subcommand;
-use qualify_server::admin::Admin;
+use qualify_app::admin::Admin;
 use qualify_types::TenantId;
 use serde_json::json;
 

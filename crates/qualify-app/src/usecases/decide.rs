@@ -10,7 +10,7 @@ use super::{Actor, UseCaseError, Vetting, audit};
 
 /// Who decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Decider {
+pub enum Decider {
     /// A reviewer of the operator tenant.
     Reviewer {
         /// The operator tenant.
@@ -47,7 +47,7 @@ impl Decider {
 
 /// When a decision is dated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum When {
+pub enum When {
     /// Now, on the clock of the request's partner.
     Now,
     /// At this time on that clock: when a rule's delay ended.

@@ -1,34 +1,28 @@
 //! Events and their delivery: each vetting change enqueues, in its own transaction, one
-//! delivery job per webhook the operator configured and one for the partner's own registered
-//! receiver ([`Outbox`]); the job runners deliver them, signed, at least once.
+//! delivery job per webhook the operator configured ([`OperatorDelivery`]) and one for the
+//! partner's own registered receiver ([`PartnerDelivery`]), through the [`Outbox`]; the job
+//! runners deliver them, signed, at least once, with what [`Deliveries`] holds.
 
-pub(crate) mod guard;
-pub(crate) mod partner;
-pub(crate) mod signer;
-mod webhook;
+mod deliveries;
+pub mod guard;
+mod operator;
+pub mod partner;
+pub mod signer;
 
 use qualify_store::{NewJob, StoreError, Tx, VettingRecord};
 use qualify_types::{Event, EventData, EventType, Timestamp};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use webhook::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+pub use deliveries::Deliveries;
+pub use operator::{ID_HEADER, OperatorDelivery, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+pub use partner::PartnerDelivery;
 
-use crate::Settings;
-use crate::jobs::Job;
+use crate::jobs::JobKind;
+use crate::settings::WebhookSettings;
 
-/// A delivery's payload: which endpoint, and the event's exact body (so every attempt and every
-/// node sends the same bytes, and the same event id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Delivery {
-    pub(crate) url: String,
-    pub(crate) body: String,
-}
-
-/// The sequence of a webhook's deliveries about one customer: they run in order.
-fn sequence_key(url: &str, record: &VettingRecord) -> String {
-    format!("webhook:{url}:{}", record.customer_id)
-}
+/// The kinds that deliver an event: what may be redelivered, and what the delivery history
+/// keeps.
+pub const DELIVERY_KINDS: [&str; 2] = [OperatorDelivery::NAME, PartnerDelivery::NAME];
 
 /// The event a vetting change causes.
 fn event(event_type: EventType, record: &VettingRecord, at: Timestamp) -> Event {
@@ -52,7 +46,7 @@ fn event(event_type: EventType, record: &VettingRecord, at: Timestamp) -> Event 
 /// Where vetting changes are announced: one delivery job per configured webhook, enqueued in
 /// the change's own transaction.
 #[derive(Debug, Clone)]
-pub(crate) struct Outbox {
+pub struct Outbox {
     webhooks: Vec<url::Url>,
     max_attempts: u32,
     /// The URL clients reach the server at: the base of partners' events' URIs.
@@ -60,11 +54,12 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// The outbox of a server with `settings`, reached at `public_base`.
-    pub(crate) fn new(settings: &Settings, public_base: String) -> Self {
+    /// The outbox of a server with the webhooks of `settings`, whose jobs get `max_attempts`,
+    /// reached at `public_base`.
+    pub fn new(settings: &WebhookSettings, max_attempts: u32, public_base: String) -> Self {
         Self {
-            webhooks: settings.webhooks.webhooks().map(|w| w.url).collect(),
-            max_attempts: settings.jobs.job_max_attempts,
+            webhooks: settings.webhooks().map(|w| w.url).collect(),
+            max_attempts,
             public_base,
         }
     }
@@ -112,12 +107,12 @@ impl Outbox {
             self.webhooks
                 .iter()
                 .map(|url| {
-                    let delivery = Delivery {
+                    let delivery = OperatorDelivery {
                         url: url.to_string(),
                         body: body.clone(),
                     };
-                    let sequence = sequence_key(url.as_str(), record);
-                    let mut job = Job::DeliverEvent(delivery).to_new(run_at, self.max_attempts)?;
+                    let sequence = operator::sequence_key(url.as_str(), record);
+                    let mut job = delivery.to_new(run_at, self.max_attempts)?;
                     job.sequence_key = Some(sequence);
                     Ok(job)
                 })
@@ -130,58 +125,14 @@ impl Outbox {
     }
 }
 
-/// Why a delivery did not happen.
-#[derive(Debug)]
-pub(crate) enum Undeliverable {
-    /// It failed this time; another attempt may succeed.
-    Retry(String),
-    /// It can never succeed (the webhook was removed from the configuration, say).
-    Never(String),
-}
-
-/// Delivers `delivery` to its webhook, if it is still configured, as attempt `attempt` of the
-/// job `job_id`; logs the attempt beside partners' (`qualify admin webhooks deliveries`).
-pub(crate) async fn deliver(
-    state: &crate::AppState,
-    http: &reqwest::Client,
-    delivery: &Delivery,
-    job_id: i64,
-    attempt: u32,
-) -> Result<(), Undeliverable> {
-    let webhook = state
-        .settings
-        .webhooks
-        .webhooks()
-        .find(|w| w.url.as_str() == delivery.url)
-        .ok_or_else(|| {
-            Undeliverable::Never(format!(
-                "the webhook {} is no longer configured",
-                delivery.url
-            ))
-        })?;
-    let event: Event = serde_json::from_str(&delivery.body)
-        .map_err(|_| Undeliverable::Never("the event is not readable".into()))?;
-    let (at, started) = (state.clock.now(), std::time::Instant::now());
-    let sent = webhook::deliver(http, &webhook, &event.id, &delivery.body).await;
-    let logged = qualify_store::DeliveryAttempt {
-        seq: 0,
-        event_id: event.id.clone(),
-        job_id,
-        partner: event.data.partner_tenant_id,
-        event_name: event.event_type.as_str().to_owned(),
-        url: delivery.url.clone(),
-        attempt,
-        at,
-        status_code: match &sent {
-            Ok(status) | Err(webhook::DeliveryError::Refused(status)) => Some(*status),
-            Err(_) => None,
-        },
-        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        error: sent.as_ref().err().map(ToString::to_string),
-    };
-    if let Err(error) = state.store.record_delivery_attempt(&logged).await {
-        tracing::warn!(%error, "logging a delivery attempt failed");
+/// What a failed request says, with its causes (a refused address names itself there).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
-    sent.map(|_| ())
-        .map_err(|error| Undeliverable::Retry(error.to_string()))
+    text
 }

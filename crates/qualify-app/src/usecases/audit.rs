@@ -3,28 +3,29 @@
 //! qualification before and after. Decisions name the vetting service, never the operator's
 //! reviewer or rule: those are the operator's to know (the reviewer API shows them).
 
-use qualify_store::{AuditedChange, HistoryEntry, VettingRecord};
+use qualify_store::{AuditEvent, AuditedChange, HistoryEntry, Tx, VettingRecord};
+use qualify_types::Timestamp;
 use serde_json::json;
 
-use super::Actor;
+use super::{Actor, UseCaseError};
 
 /// Partner Center's resource type of every change audited here: the qualification is the
 /// customer's.
-pub(crate) const CUSTOMER: &str = "customer";
+pub const CUSTOMER: &str = "customer";
 /// Partner Center's operation type of a new customer.
-pub(crate) const ADD_CUSTOMER: &str = "add_customer";
+pub const ADD_CUSTOMER: &str = "add_customer";
 /// Partner Center's operation type of a qualification submitted.
-pub(crate) const UPDATE_QUALIFICATION: &str = "update_customer_qualification";
+pub const UPDATE_QUALIFICATION: &str = "update_customer_qualification";
 /// Qualify's operation type of a qualification decided (Partner Center has none: its vetting
 /// is not audited for the partner).
-pub(crate) const DECIDE_QUALIFICATION: &str = "decide_customer_qualification";
+pub const DECIDE_QUALIFICATION: &str = "decide_customer_qualification";
 /// The application a decision names.
-pub(crate) const VETTING_SERVICE: &str = "VettingService";
+pub const VETTING_SERVICE: &str = "VettingService";
 
 /// The id of an audit record, as Partner Center builds them:
 /// `{partnerId}_{customerId}_{operationType}_{position}`. `GET /v1/auditrecords/{id}` and an
 /// event's `AuditUri` use it.
-pub(crate) fn record_id(partner: &str, customer: &str, operation_type: &str, seq: i64) -> String {
+pub fn record_id(partner: &str, customer: &str, operation_type: &str, seq: i64) -> String {
     format!("{partner}_{customer}_{operation_type}_{seq}")
 }
 
@@ -84,4 +85,28 @@ pub(crate) fn qualification_change<'a>(
         old_value,
         new_value: Some(new_value),
     }
+}
+
+/// Records, in `tx`, that `actor` did `action` to `subject` (`detail` in JSON): a change of the
+/// operator's trail only, with no customer's qualification in it (Partner Center's feed shows
+/// partners the changes to their customers alone).
+pub(crate) async fn record(
+    tx: &mut Tx,
+    at: Timestamp,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), UseCaseError> {
+    tx.record_audit(&AuditEvent {
+        at,
+        actor_tenant: &actor.tenant,
+        actor: &actor.name,
+        action,
+        subject,
+        detail,
+        change: None,
+    })
+    .await?;
+    Ok(())
 }

@@ -11,24 +11,24 @@ use super::UseCaseError;
 /// What makes two requests the same one: the partner, its request id, and a digest of what it
 /// asked (method, path and normalised body).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct IdempotencyKey {
+pub struct IdempotencyKey {
     /// The partner.
-    pub(crate) partner: TenantId,
+    pub partner: TenantId,
     /// Its `MS-RequestId`.
-    pub(crate) request_id: String,
+    pub request_id: String,
     /// The digest of the request; a retry must match it.
-    pub(crate) fingerprint: String,
+    pub fingerprint: String,
 }
 
 /// A use case's answer as the client gets it: the status and JSON body, fresh or replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Answer {
+pub struct Answer {
     /// The HTTP status.
-    pub(crate) status: u16,
+    pub status: u16,
     /// The JSON body.
-    pub(crate) body: String,
+    pub body: String,
     /// An earlier answer to the same request, given again.
-    pub(crate) replayed: bool,
+    pub replayed: bool,
 }
 
 /// Runs `work` in a transaction and answers with `answer` of its outcome; with a `key`, only

@@ -11,8 +11,9 @@ use qualify_domain::{
 use qualify_store::{AuditEvent, CodeSpent, HistoryEntry, NewVettingRequest, Tx, VettingRecord};
 use qualify_types::{CustomerId, EventType, TenantId, VettingRequestId};
 
+use super::TimedDecision;
 use super::{Actor, Decider, UseCaseError, Vetting, When, audit, decide};
-use crate::jobs::{Job, TimedDecision};
+use crate::jobs::JobKind;
 
 /// Submits `submission` for the `partner`'s `customer`: the request is created in review if the
 /// customer's history and the partner's GCC codes allow it, then a vetting rule may decide it.
@@ -182,7 +183,7 @@ async fn apply(
         record.created_at.plus_millis(after_ms),
     );
     let server_now = vetting.partners.server_now();
-    let job = Job::DecideByRule(timed)
+    let job = timed
         .to_new(server_now.plus_millis(after_ms), vetting.job_max_attempts)
         .map_err(UseCaseError::internal)?;
     tx.enqueue_jobs(&[job], server_now).await?;

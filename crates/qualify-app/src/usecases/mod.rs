@@ -1,31 +1,39 @@
-//! The use cases: what a submission, a decision and a new customer do, each a plain async
-//! function over an open [`Tx`](qualify_store::Tx). Each composes, in that one transaction, the
-//! domain's rules (`qualify-domain`), the GCC code, the audit record and the outbox; a caller
-//! that needs more in the same transaction (an idempotency record, a second use case) adds it
-//! around. The HTTP handlers, and every other caller, reach the database's vetting data only
-//! through these, so a decision is written, audited and announced the same way whoever makes it.
+//! The use cases: what each write of the product does, each a plain async function over an
+//! open [`Tx`](qualify_store::Tx): a submission, a decision, a new customer, a partner's webhook
+//! registration and validation events, what a test does to its partner (clock, rules, reset,
+//! partners on demand). Each composes, in that one transaction, the domain's rules
+//! (`qualify-domain`), the GCC code, the audit record and the outbox; a caller that needs more
+//! in the same transaction (an idempotency record) adds it around. The façade
+//! ([`crate::Qualify`]) opens the transaction and does what follows a commit; whoever writes,
+//! a handler, the console, a rule's timed job, writes through the same one.
 
-pub(crate) mod audit;
+pub mod audit;
 mod customers;
 mod decide;
 mod error;
-pub(crate) mod idempotency;
+pub mod idempotency;
 #[cfg(test)]
 mod stories;
 mod submit;
+pub(crate) mod test_control;
+pub(crate) mod test_partners;
+mod timed_decision;
+pub mod webhooks;
 
 use qualify_domain::SubmissionPolicy;
 
 pub(crate) use customers::create_customer;
-pub(crate) use decide::{Decider, When, decide};
-pub(crate) use error::UseCaseError;
+pub(crate) use decide::decide;
+pub use decide::{Decider, When};
+pub use error::UseCaseError;
 pub(crate) use submit::submit;
+pub use timed_decision::TimedDecision;
 
 use std::sync::Arc;
 
 use crate::events::Outbox;
-use qualify_app::partners::Partners;
-use qualify_app::vetting_rules::RuleBook;
+use crate::partners::Partners;
+use crate::vetting_rules::RuleBook;
 
 /// What the vetting use cases work with besides the transaction.
 #[derive(Debug, Clone)]
@@ -44,20 +52,20 @@ pub(crate) struct Vetting {
 
 /// Who did something, as the audit trail names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Actor {
+pub struct Actor {
     /// Their tenant: a partner's id, or `operator`.
-    pub(crate) tenant: String,
+    pub tenant: String,
     /// A user's sign-in name, `app:<client id>`, `rule:<name>`.
-    pub(crate) name: String,
+    pub name: String,
     /// The calling application's client id, when a request acted.
-    pub(crate) application_id: Option<String>,
+    pub application_id: Option<String>,
     /// The user's sign-in name, when a user acted.
-    pub(crate) user_principal_name: Option<String>,
+    pub user_principal_name: Option<String>,
 }
 
 impl Actor {
     /// The caller of a request.
-    pub(crate) fn caller(principal: &qualify_app::identity::Principal) -> Self {
+    pub fn caller(principal: &crate::identity::Principal) -> Self {
         Self {
             tenant: principal.tenant_id.to_string(),
             name: principal.actor(),

@@ -65,10 +65,10 @@ pub enum AdminError {
     Hashing,
     /// Making a signing key failed.
     #[error(transparent)]
-    Key(#[from] qualify_app::identity::KeyError),
+    Key(#[from] crate::identity::KeyError),
     /// A signing key can't be sealed or opened with the key-encryption key given.
     #[error(transparent)]
-    Sealed(#[from] qualify_app::identity::SealError),
+    Sealed(#[from] crate::identity::SealError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -126,13 +126,13 @@ impl Admin {
 
 /// A new secret, `Err` if the OS generator failed.
 fn secret() -> Result<String, AdminError> {
-    qualify_app::identity::random_secret().ok_or(AdminError::Random)
+    crate::identity::random_secret().ok_or(AdminError::Random)
 }
 
 /// The Argon2 hash of `secret`, computed off the runtime's threads.
 async fn hash(secret: &str) -> Result<String, AdminError> {
     let secret = secret.to_owned();
-    tokio::task::spawn_blocking(move || qualify_app::identity::hash_secret(&secret))
+    tokio::task::spawn_blocking(move || crate::identity::hash_secret(&secret))
         .await
         .map_err(|_| AdminError::Hashing)
 }

@@ -14,14 +14,14 @@ use rcgen::{CertificateParams, DnType, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-use qualify_app::identity::{KeyEncryptionKey, SealError, key_to_store, open_stored_key};
+use crate::identity::{KeyEncryptionKey, SealError, key_to_store, open_stored_key};
 
 /// How the sealed key is named when sealed (its "kid"): what binds the ciphertext to its use.
 const SEAL_NAME: &str = "webhook-signing";
 
 /// Why the signer could not be loaded or made.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SignerError {
+pub enum SignerError {
     /// The store failed.
     #[error("reading or storing the webhook signing key")]
     Store(#[from] StoreError),
@@ -34,7 +34,7 @@ pub(crate) enum SignerError {
 }
 
 /// Signs partners' events.
-pub(crate) struct WebhookSigner {
+pub struct WebhookSigner {
     key: RsaKeyPair,
     certificate_der: Vec<u8>,
     /// What the certificate is served as: a digest of it, so a new certificate gets a new URL.
@@ -103,7 +103,7 @@ impl WebhookSigner {
     }
 
     /// The signature of `body`, base64: what follows `Signature ` in the header.
-    pub(crate) fn sign(&self, body: &[u8]) -> Result<String, SignerError> {
+    pub fn sign(&self, body: &[u8]) -> Result<String, SignerError> {
         let mut signature = vec![0; self.key.public_modulus_len()];
         self.key
             .sign(
@@ -117,12 +117,12 @@ impl WebhookSigner {
     }
 
     /// The certificate, DER.
-    pub(crate) fn certificate_der(&self) -> &[u8] {
+    pub fn certificate_der(&self) -> &[u8] {
         &self.certificate_der
     }
 
     /// The certificate's file name under `/webhooks/v1/certificates/`.
-    pub(crate) fn certificate_name(&self) -> &str {
+    pub fn certificate_name(&self) -> &str {
         &self.certificate_name
     }
 }

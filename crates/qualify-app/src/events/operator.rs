@@ -4,8 +4,13 @@
 //! scheme's libraries (Python, JavaScript, Rust, Go…) verify deliveries unchanged. During a
 //! rotation a delivery carries one signature per secret, and a receiver holding either accepts.
 
+use qualify_store::{ClaimedJob, VettingRecord};
+use qualify_types::Event;
 use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
 
+use super::Deliveries;
+use crate::jobs::{Attempt, JobKind};
 use crate::settings::{SigningSecret, Webhook};
 
 /// The event's id: the same on every attempt, for receivers to drop duplicates by.
@@ -14,6 +19,75 @@ pub const ID_HEADER: &str = "webhook-id";
 pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
 /// `v1,<base64 signature>`, one per secret, separated by spaces.
 pub const SIGNATURE_HEADER: &str = "webhook-signature";
+
+/// A delivery to one of the operator's webhooks: which endpoint, and the event's exact body (so
+/// every attempt and every node sends the same bytes, and the same event id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorDelivery {
+    pub(crate) url: String,
+    pub(crate) body: String,
+}
+
+impl JobKind for OperatorDelivery {
+    const NAME: &'static str = "webhook.deliver";
+    const DELIVERS_TO: Option<&'static str> = Some("operator");
+}
+
+/// The sequence of a webhook's deliveries about one customer: they run in order.
+pub(super) fn sequence_key(url: &str, record: &VettingRecord) -> String {
+    format!("webhook:{url}:{}", record.customer_id)
+}
+
+impl Deliveries {
+    /// Delivers `delivery` to its webhook, if it is still configured, as an attempt of the job
+    /// `claimed`; logs the attempt beside partners' (`qualify admin webhooks deliveries`).
+    pub(crate) async fn to_operator(
+        &self,
+        delivery: &OperatorDelivery,
+        claimed: &ClaimedJob,
+    ) -> Attempt {
+        let Some(webhook) = self
+            .webhooks
+            .iter()
+            .find(|w| w.url.as_str() == delivery.url)
+        else {
+            return Attempt::Hopeless(format!(
+                "the webhook {} is no longer configured",
+                delivery.url
+            ));
+        };
+        let Ok(event) = serde_json::from_str::<Event>(&delivery.body) else {
+            return Attempt::Hopeless("the event is not readable".into());
+        };
+        let http = match self.http().await {
+            Ok(http) => http,
+            Err(error) => return Attempt::Failed(error),
+        };
+        let (at, started) = (self.clock.now(), std::time::Instant::now());
+        let sent = deliver(http, webhook, &event.id, &delivery.body).await;
+        let logged = qualify_store::DeliveryAttempt {
+            seq: 0,
+            event_id: event.id.clone(),
+            job_id: claimed.id,
+            partner: event.data.partner_tenant_id,
+            event_name: event.event_type.as_str().to_owned(),
+            url: delivery.url.clone(),
+            attempt: claimed.attempt,
+            at,
+            status_code: match &sent {
+                Ok(status) | Err(DeliveryError::Refused(status)) => Some(*status),
+                Err(_) => None,
+            },
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            error: sent.as_ref().err().map(ToString::to_string),
+        };
+        self.log(&logged).await;
+        match sent {
+            Ok(_) => Attempt::Done,
+            Err(error) => Attempt::Failed(error.to_string()),
+        }
+    }
+}
 
 /// The `webhook-signature` value for `body`: a signature by each of `webhook`'s secrets, the
 /// current one first.
@@ -27,7 +101,7 @@ fn signatures(webhook: &Webhook, id: &str, timestamp: u64, body: &str) -> Result
 
 /// Why a delivery failed.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum DeliveryError {
+enum DeliveryError {
     /// The receiver could not be reached, or did not answer in time.
     #[error("could not deliver: {0}")]
     Transport(#[source] reqwest::Error),
@@ -40,7 +114,7 @@ pub(crate) enum DeliveryError {
 }
 
 /// POSTs `body` (the event `event_id`) to `webhook`, signed now; the receiver's 2xx status.
-pub(crate) async fn deliver(
+async fn deliver(
     http: &reqwest::Client,
     webhook: &Webhook,
     event_id: &str,

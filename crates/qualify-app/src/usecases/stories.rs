@@ -21,8 +21,8 @@ use super::idempotency::{Answer, IdempotencyKey, once};
 use super::{Actor, Decider, UseCaseError, Vetting, When, create_customer, decide, submit};
 use crate::Clock;
 use crate::events::Outbox;
-use qualify_app::partners::Partners;
-use qualify_app::vetting_rules::RuleBook;
+use crate::partners::Partners;
+use crate::vetting_rules::RuleBook;
 
 fn now() -> Timestamp {
     Clock::wall().now()
@@ -32,7 +32,11 @@ fn now() -> Timestamp {
 fn vetting_of(settings: &crate::Settings) -> Vetting {
     Vetting {
         policy: settings.vetting.submission_policy(),
-        outbox: Outbox::new(settings, "http://qualify.test".into()),
+        outbox: Outbox::new(
+            &settings.webhooks,
+            settings.jobs.job_max_attempts,
+            "http://qualify.test".into(),
+        ),
         rules: Arc::new(RuleBook::load(None).unwrap()),
         partners: Partners::new(Clock::wall(), false),
         job_max_attempts: settings.jobs.job_max_attempts,
@@ -46,7 +50,7 @@ fn vetting() -> Vetting {
 /// Vetting whose changes are announced to one webhook.
 fn announcing() -> Vetting {
     let mut settings = crate::Settings::default();
-    settings.webhooks.webhooks.push(crate::Webhook {
+    settings.webhooks.webhooks.push(crate::settings::Webhook {
         url: "http://127.0.0.1:9/hooks".parse().unwrap(),
         secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".to_owned().into(),
         previous_secret: None,

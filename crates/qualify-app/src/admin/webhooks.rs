@@ -7,7 +7,7 @@ use qualify_types::TenantId;
 use serde_json::json;
 
 use super::{Admin, AdminError};
-use crate::jobs;
+use crate::events::DELIVERY_KINDS;
 
 impl Admin {
     /// The latest `limit` delivery attempts (of events about `partner`'s customers, when
@@ -24,10 +24,10 @@ impl Admin {
     /// receiver was fixed, say. The job must have ended (delivered, or given up).
     pub async fn redeliver(&self, job: i64) -> Result<(), AdminError> {
         // Jobs run on the server's clock: the wall clock.
-        let now = crate::clock::wall_now();
+        let now = crate::wall_now();
         self.store
             .transaction(async |tx: &mut Tx| {
-                if !tx.rerun_job(job, jobs::DELIVERY_KINDS, now).await? {
+                if !tx.rerun_job(job, DELIVERY_KINDS, now).await? {
                     return Err(AdminError::Invalid(format!(
                         "no delivery job {job} that has ended (qualify admin webhooks deliveries lists them; a pending one runs by itself)"
                     )));

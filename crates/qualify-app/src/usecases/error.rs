@@ -1,5 +1,5 @@
 //! Why a use case did not do what it was asked: a refusal the caller can explain, or a failure
-//! of the store. Only `crate::error` turns these into statuses and Partner Center codes.
+//! of the store. Only the HTTP adapter turns these into statuses and Partner Center codes.
 
 use qualify_domain::{DecisionRefused, SubmissionRefused};
 use qualify_store::StoreError;
@@ -7,7 +7,7 @@ use qualify_types::{CustomerId, VettingRequestId};
 
 /// A use case's refusal or failure.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum UseCaseError {
+pub enum UseCaseError {
     /// No such customer, or not the caller's.
     #[error("The customer '{0}' was not found.")]
     CustomerNotFound(CustomerId),
@@ -28,6 +28,23 @@ pub(crate) enum UseCaseError {
         "The MS-RequestId was already used for a different request; send a new MS-RequestId for a new request."
     )]
     RequestIdReused,
+    /// Something the caller sent is not acceptable, and why (in Partner Center's words).
+    #[error("{0}")]
+    Invalid(String),
+    /// The partner has no webhook registration.
+    #[error("The partner has no webhook registration; POST /webhooks/v1/registration makes one.")]
+    WebhookNotRegistered,
+    /// The partner has a webhook registration already.
+    #[error(
+        "The partner has a webhook registration already; PUT /webhooks/v1/registration changes it."
+    )]
+    WebhookRegistrationExists,
+    /// The caller asked too often: it may ask again after `retry_after` seconds.
+    #[error("Rate limit is exceeded. Try again in {retry_after} seconds.")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: u32,
+    },
     /// The store failed (or a concurrent write won a race the schema settled).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -38,7 +55,7 @@ pub(crate) enum UseCaseError {
 
 impl UseCaseError {
     /// A bug, with what went wrong.
-    pub(crate) fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Internal(cause.into())
     }
 }

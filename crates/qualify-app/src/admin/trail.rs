@@ -5,8 +5,7 @@ use qualify_store::AuditQuery;
 use qualify_types::{AuditRecord, CustomerId, TenantId};
 
 use super::{Admin, AdminError};
-use crate::api::audit_query::{DEFAULT_WINDOW_DAYS, DateParam, days_before};
-use crate::api::audit_records;
+use crate::audit::{self, DEFAULT_WINDOW_DAYS, DateParam, days_before};
 
 /// Which records: a partner's or everyone's, of a customer or all, in a period.
 #[derive(Debug, Clone, Default)]
@@ -28,7 +27,7 @@ impl Admin {
         selection: &TrailSelection<'_>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, AdminError> {
-        let invalid = |e: crate::ApiError| AdminError::Invalid(e.to_string());
+        let invalid = |e: audit::InvalidDate| AdminError::Invalid(e.to_string());
         let now = self.now();
         let from = match selection.since {
             Some(raw) => DateParam::parse("since", raw).map_err(invalid)?.as_start(),
@@ -47,10 +46,6 @@ impl Admin {
             resource_type: None,
         };
         let page = self.store.audit_records(&query, None, limit).await?;
-        Ok(page
-            .records
-            .iter()
-            .map(audit_records::operator_view)
-            .collect())
+        Ok(page.records.iter().map(audit::operator_view).collect())
     }
 }

@@ -7,9 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{Admin, AdminError};
-use qualify_app::identity::{
-    KeyEncryptionKey, generate_signing_key, key_to_store, open_stored_key,
-};
+use crate::identity::{KeyEncryptionKey, generate_signing_key, key_to_store, open_stored_key};
 
 /// A code issued to a partner.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,462 @@
+//! What a node counts for Prometheus, in a registry of its own (tests run several nodes in one
+//! process): requests (counted by the HTTP adapter), decisions, tokens, job attempts and
+//! deliveries, and the counts read from the database at each scrape. Every label takes values
+//! from a small fixed set (route templates, methods, statuses, states, outcomes, reasons, job
+//! kinds), never an id, a path or anything a client chose, so the series stay few however the
+//! node is used. Serving `/metrics` is the HTTP adapter's.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+use qualify_store::JOB_COUNT_STATES;
+use qualify_types::VettingStatus;
+
+/// Every metric of one server, in the registry a scrape encodes.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: Family<RouteLabels, Histogram>,
+    decisions: Family<DecisionLabels, Counter>,
+    tokens_issued: Family<GrantLabels, Counter>,
+    token_refusals: Family<RefusalLabels, Counter>,
+    job_attempts: Family<JobAttemptLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    /// Read from the database at each scrape (`scrape.rs`).
+    pub counted: Counted,
+}
+
+/// The gauges a scrape sets from the database's counts.
+#[derive(Debug, Default)]
+pub struct Counted {
+    pub vetting_requests: Family<StateLabels, Gauge>,
+    pub oldest_in_review_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub jobs: Family<JobLabels, Gauge>,
+    /// 1 when the last scrape could read the counts, 0 when the database did not answer.
+    pub database_up: Gauge,
+    /// Held by a scrape while it reads the counts and encodes them.
+    pub reading: tokio::sync::Mutex<()>,
+    /// The job kinds this node runs: each has its series, zero or not.
+    job_kinds: std::sync::Mutex<Vec<&'static str>>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: Cow<'static, str>,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: Cow<'static, str>,
+    method: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    outcome: &'static str,
+    decided_by: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GrantLabels {
+    grant_type: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobAttemptLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    receiver: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub kind: &'static str,
+    pub state: &'static str,
+}
+
+/// Who made a decision, as the decisions are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecidedBy {
+    Reviewer,
+    Rule,
+}
+
+/// What became of one attempt of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Done.
+    Done,
+    /// Failed; it will be tried again.
+    Retry,
+    /// Failed for the last time, or can never succeed: given up.
+    Dead,
+}
+
+impl AttemptOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Retry => "retry",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// The outcome as deliveries are counted.
+    fn delivery(self) -> &'static str {
+        match self {
+            Self::Done => "delivered",
+            Self::Retry => "failed",
+            Self::Dead => "given_up",
+        }
+    }
+}
+
+impl Metrics {
+    /// The server's metrics, with what `store` observes of its own.
+    pub fn new(store: &qualify_store::Store) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::default();
+        registry.register(
+            "qualify_http_requests",
+            "HTTP requests answered, by route template, method and status",
+            requests.clone(),
+        );
+        let request_seconds =
+            Family::<RouteLabels, Histogram>::new_with_constructor(request_latency_histogram);
+        registry.register_with_unit(
+            "qualify_http_request_duration",
+            "Time from a request's arrival to its response's headers, by route template and method",
+            Unit::Seconds,
+            request_seconds.clone(),
+        );
+        let decisions = Family::default();
+        registry.register(
+            "qualify_vetting_decisions",
+            "Vetting requests decided by this node, by outcome and by who decided (reviewer or rule)",
+            decisions.clone(),
+        );
+        let tokens_issued = Family::default();
+        registry.register(
+            "qualify_tokens_issued",
+            "Access tokens issued by the built-in token endpoint, by grant type",
+            tokens_issued.clone(),
+        );
+        let token_refusals = Family::default();
+        registry.register(
+            "qualify_token_refusals",
+            "Token requests refused, by OAuth error (invalid_client, invalid_grant, …)",
+            token_refusals.clone(),
+        );
+        let job_attempts = Family::default();
+        registry.register(
+            "qualify_job_attempts",
+            "Attempts of background jobs run by this node, by kind and outcome",
+            job_attempts.clone(),
+        );
+        let deliveries = Family::default();
+        registry.register(
+            "qualify_webhook_deliveries",
+            "Event delivery attempts, by receiver (operator or partner) and outcome",
+            deliveries.clone(),
+        );
+        let counted = Counted::default();
+        registry.register(
+            "qualify_vetting_requests",
+            "Vetting requests in the database, by state (read at each scrape)",
+            counted.vetting_requests.clone(),
+        );
+        registry.register_with_unit(
+            "qualify_vetting_oldest_in_review_age",
+            "How long the oldest request still in review has waited (0 when none is)",
+            Unit::Seconds,
+            counted.oldest_in_review_seconds.clone(),
+        );
+        registry.register(
+            "qualify_jobs",
+            "Background jobs not done, by kind and state: due, running, scheduled, dead",
+            counted.jobs.clone(),
+        );
+        registry.register(
+            "qualify_database_up",
+            "1 when the last scrape read the counts from the database, 0 when it did not answer",
+            counted.database_up.clone(),
+        );
+        store.register_metrics(&mut registry);
+        let metrics = Self {
+            registry,
+            requests,
+            request_seconds,
+            decisions,
+            tokens_issued,
+            token_refusals,
+            job_attempts,
+            deliveries,
+            counted,
+        };
+        metrics.start_at_zero();
+        metrics
+    }
+
+    /// Creates the series of every fixed label combination at zero: a series that appears only
+    /// with its first increase hides that increase from `rate()` and `increase()`.
+    fn start_at_zero(&self) {
+        for outcome in ["Approved", "Denied"] {
+            for decided_by in ["reviewer", "rule"] {
+                self.decisions
+                    .get_or_create(&DecisionLabels {
+                        outcome,
+                        decided_by,
+                    })
+                    .inc_by(0);
+            }
+        }
+        for reason in crate::identity::OAUTH_ERRORS {
+            self.token_refusals
+                .get_or_create(&RefusalLabels { reason })
+                .inc_by(0);
+        }
+        for grant_type in crate::identity::GRANT_TYPES {
+            self.tokens_issued
+                .get_or_create(&GrantLabels { grant_type })
+                .inc_by(0);
+        }
+        for outcome in [
+            AttemptOutcome::Done,
+            AttemptOutcome::Retry,
+            AttemptOutcome::Dead,
+        ] {
+            for receiver in ["operator", "partner"] {
+                self.deliveries
+                    .get_or_create(&DeliveryLabels {
+                        receiver,
+                        outcome: outcome.delivery(),
+                    })
+                    .inc_by(0);
+            }
+        }
+    }
+
+    /// Starts the series of each job kind's attempts and counts at zero.
+    pub fn job_kinds(&self, kinds: &[&'static str]) {
+        for kind in kinds.iter().copied() {
+            for outcome in [
+                AttemptOutcome::Done,
+                AttemptOutcome::Retry,
+                AttemptOutcome::Dead,
+            ] {
+                self.job_attempts
+                    .get_or_create(&JobAttemptLabels {
+                        kind,
+                        outcome: outcome.as_str(),
+                    })
+                    .inc_by(0);
+            }
+        }
+        *self
+            .counted
+            .job_kinds
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = kinds.to_vec();
+    }
+
+    /// Counts an answered request; `route` is the matched route template.
+    pub fn request(
+        &self,
+        route: Cow<'static, str>,
+        method: &'static str,
+        status: u16,
+        seconds: f64,
+    ) {
+        let route_labels = RouteLabels { route, method };
+        self.request_seconds
+            .get_or_create(&route_labels)
+            .observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route_labels.route,
+                method,
+                status,
+            })
+            .inc();
+    }
+
+    /// Counts a decision that was committed.
+    pub fn decided(&self, status: VettingStatus, by: DecidedBy) {
+        let outcome = match status {
+            VettingStatus::Approved => "Approved",
+            VettingStatus::Denied => "Denied",
+            VettingStatus::InReview => return,
+        };
+        let decided_by = match by {
+            DecidedBy::Reviewer => "reviewer",
+            DecidedBy::Rule => "rule",
+        };
+        self.decisions
+            .get_or_create(&DecisionLabels {
+                outcome,
+                decided_by,
+            })
+            .inc();
+    }
+
+    /// Counts an access token issued with `grant_type` (one the endpoint accepts).
+    pub fn token_issued(&self, grant_type: &'static str) {
+        self.tokens_issued
+            .get_or_create(&GrantLabels { grant_type })
+            .inc();
+    }
+
+    /// Counts a token request refused with the OAuth error `reason`.
+    pub fn token_refused(&self, reason: &'static str) {
+        self.token_refusals
+            .get_or_create(&RefusalLabels { reason })
+            .inc();
+    }
+
+    /// Counts one attempt of a job of `kind` (a kind this server names).
+    pub fn job_attempt(&self, kind: &'static str, outcome: AttemptOutcome) {
+        self.job_attempts
+            .get_or_create(&JobAttemptLabels {
+                kind,
+                outcome: outcome.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts one attempt to deliver an event to the operator's or a partner's receiver.
+    pub fn delivery(&self, receiver: &'static str, outcome: AttemptOutcome) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                receiver,
+                outcome: outcome.delivery(),
+            })
+            .inc();
+    }
+
+    /// The registry, for a scrape to encode.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// Latency buckets from 250 µs to about 16 s, doubling: a GET on SQLite answers in well under a
+/// millisecond, a submission waits for an fsync, and a request may run to its 30 s timeout.
+fn request_latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 17))
+}
+
+/// How long a scrape waits for the database's counts before answering without them.
+pub const COUNTS_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Metrics {
+    /// Sets the gauges read from the database. A database that does not answer in time leaves them
+    /// out (rather than stale) and says so in `qualify_database_up`.
+    pub async fn read_counts(
+        &self,
+        store: &qualify_store::Store,
+        now: qualify_types::Timestamp,
+        label: impl Fn(&str) -> &'static str,
+    ) {
+        let counted = &self.counted;
+        let read = tokio::time::timeout(COUNTS_TIMEOUT, async {
+            tokio::try_join!(
+                store.vetting_request_counts(),
+                store.oldest_in_review(),
+                store.job_counts(now),
+            )
+        })
+        .await;
+        // Until the counts are read, nothing is said of them: a failed read leaves no stale value.
+        counted.vetting_requests.clear();
+        counted.jobs.clear();
+        counted.oldest_in_review_seconds.set(f64::NAN);
+        let (states, oldest, jobs) = match read {
+            Ok(Ok(counts)) => counts,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "metrics: reading the counts failed");
+                counted.database_up.set(0);
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?COUNTS_TIMEOUT, "metrics: the database did not give the counts in time");
+                counted.database_up.set(0);
+                return;
+            }
+        };
+        counted.database_up.set(1);
+        // Every state and kind has a series, zero or not: a rate over a series that appears
+        // only once it is non-zero misses its first increase.
+        for status in [
+            VettingStatus::InReview,
+            VettingStatus::Approved,
+            VettingStatus::Denied,
+        ] {
+            let count = states
+                .iter()
+                .filter(|(stored, _)| stored == status.as_str())
+                .map(|(_, count)| *count)
+                .sum::<u64>();
+            counted
+                .vetting_requests
+                .get_or_create(&StateLabels {
+                    state: status.as_str(),
+                })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+        let waited_ms = oldest.map_or(0, |created| {
+            (now.unix_millis() - created.unix_millis()).max(0)
+        });
+        counted
+            .oldest_in_review_seconds
+            .set(waited_ms as f64 / 1000.0);
+        let kinds = counted
+            .job_kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for kind in kinds {
+            for job_state in JOB_COUNT_STATES {
+                counted
+                    .jobs
+                    .get_or_create(&JobLabels {
+                        kind,
+                        state: job_state,
+                    })
+                    .set(0);
+            }
+        }
+        for job in jobs {
+            counted
+                .jobs
+                .get_or_create(&JobLabels {
+                    kind: label(&job.kind),
+                    state: job.state,
+                })
+                .inc_by(i64::try_from(job.count).unwrap_or(i64::MAX));
+        }
+    }
+}
