@@ -43,7 +43,7 @@ pub struct Counted {
     /// Held by a scrape while it reads the counts and encodes them.
     pub reading: tokio::sync::Mutex<()>,
     /// The job kinds this node runs: each has its series, zero or not.
-    job_kinds: std::sync::Mutex<Vec<&'static str>>,
+    job_kinds: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -98,6 +98,19 @@ pub struct JobLabels {
     pub state: &'static str,
 }
 
+/// The fixed values of labels that name things other parts know: each has its series from the
+/// start, zero or not (a series that appears only with its first increase hides that increase
+/// from `rate()` and `increase()`).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownLabels<'a> {
+    /// The grant types the token endpoint issues under.
+    pub grant_types: &'a [&'static str],
+    /// The OAuth errors it refuses with.
+    pub token_refusals: &'a [&'static str],
+    /// The kinds of job the node runs.
+    pub job_kinds: &'a [&'static str],
+}
+
 /// Who made a decision, as the decisions are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecidedBy {
@@ -137,7 +150,7 @@ impl AttemptOutcome {
 
 impl Metrics {
     /// The server's metrics, with what `store` observes of its own.
-    pub fn new(store: &qualify_store::Store) -> Self {
+    pub fn new(store: &qualify_store::Store, labels: &KnownLabels<'_>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::default();
         registry.register(
@@ -183,7 +196,10 @@ impl Metrics {
             "Event delivery attempts, by receiver (operator or partner) and outcome",
             deliveries.clone(),
         );
-        let counted = Counted::default();
+        let counted = Counted {
+            job_kinds: labels.job_kinds.to_vec(),
+            ..Counted::default()
+        };
         registry.register(
             "qualify_vetting_requests",
             "Vetting requests in the database, by state (read at each scrape)",
@@ -217,13 +233,13 @@ impl Metrics {
             deliveries,
             counted,
         };
-        metrics.start_at_zero();
+        metrics.start_at_zero(labels);
         metrics
     }
 
     /// Creates the series of every fixed label combination at zero: a series that appears only
     /// with its first increase hides that increase from `rate()` and `increase()`.
-    fn start_at_zero(&self) {
+    fn start_at_zero(&self, labels: &KnownLabels<'_>) {
         for outcome in ["Approved", "Denied"] {
             for decided_by in ["reviewer", "rule"] {
                 self.decisions
@@ -234,12 +250,12 @@ impl Metrics {
                     .inc_by(0);
             }
         }
-        for reason in crate::identity::OAUTH_ERRORS {
+        for reason in labels.token_refusals.iter().copied() {
             self.token_refusals
                 .get_or_create(&RefusalLabels { reason })
                 .inc_by(0);
         }
-        for grant_type in crate::identity::GRANT_TYPES {
+        for grant_type in labels.grant_types.iter().copied() {
             self.tokens_issued
                 .get_or_create(&GrantLabels { grant_type })
                 .inc_by(0);
@@ -249,6 +265,14 @@ impl Metrics {
             AttemptOutcome::Retry,
             AttemptOutcome::Dead,
         ] {
+            for kind in labels.job_kinds.iter().copied() {
+                self.job_attempts
+                    .get_or_create(&JobAttemptLabels {
+                        kind,
+                        outcome: outcome.as_str(),
+                    })
+                    .inc_by(0);
+            }
             for receiver in ["operator", "partner"] {
                 self.deliveries
                     .get_or_create(&DeliveryLabels {
@@ -258,29 +282,6 @@ impl Metrics {
                     .inc_by(0);
             }
         }
-    }
-
-    /// Starts the series of each job kind's attempts and counts at zero.
-    pub fn job_kinds(&self, kinds: &[&'static str]) {
-        for kind in kinds.iter().copied() {
-            for outcome in [
-                AttemptOutcome::Done,
-                AttemptOutcome::Retry,
-                AttemptOutcome::Dead,
-            ] {
-                self.job_attempts
-                    .get_or_create(&JobAttemptLabels {
-                        kind,
-                        outcome: outcome.as_str(),
-                    })
-                    .inc_by(0);
-            }
-        }
-        *self
-            .counted
-            .job_kinds
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = kinds.to_vec();
     }
 
     /// Counts an answered request; `route` is the matched route template.
@@ -433,12 +434,7 @@ impl Metrics {
         counted
             .oldest_in_review_seconds
             .set(waited_ms as f64 / 1000.0);
-        let kinds = counted
-            .job_kinds
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for kind in kinds {
+        for kind in counted.job_kinds.iter().copied() {
             for job_state in JOB_COUNT_STATES {
                 counted
                     .jobs

@@ -8,7 +8,7 @@ use qualify_domain::{Facts, Rule, RuleSet};
 use qualify_store::{Store, StoreError, StoredRules, Tx};
 use qualify_types::{TenantId, Timestamp, VettingRule};
 
-use crate::Clock;
+use crate::clock::Clock;
 use crate::vetting_rules::rule_from;
 
 /// The most rules a partner may set.

@@ -6,24 +6,24 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::AppState;
 use crate::http;
+use crate::state::AppState;
 
 /// The chores running for one node.
 #[derive(Debug)]
 pub(crate) struct Chores(Vec<JoinHandle<()>>);
 
-/// Starts every chore of the node serving `state`.
-pub(crate) fn start(state: &AppState) -> Chores {
-    Chores(vec![
-        tokio::spawn(forget_old_records(state.clone())),
-        tokio::spawn(reload_rules_on_hangup(state.clone())),
-        tokio::spawn(http::throttle::tidy(state.clone())),
-        tokio::spawn(refresh_signing_keys(state.clone())),
-    ])
-}
-
 impl Chores {
+    /// Starts every chore of the node serving `state`.
+    pub(crate) fn start(state: &AppState) -> Self {
+        Self(vec![
+            tokio::spawn(forget_old_records(state.clone())),
+            tokio::spawn(reload_rules_on_hangup(state.clone())),
+            tokio::spawn(http::throttle::tidy(state.clone())),
+            tokio::spawn(refresh_signing_keys(state.clone())),
+        ])
+    }
+
     /// Ends every chore.
     pub(crate) fn stop(self) {
         for chore in self.0 {

@@ -13,7 +13,8 @@ use qualify_store::testing::TestDatabase;
 use qualify_types::{Qualification, TenantId, dev};
 use tower::ServiceExt;
 
-use crate::{App, Settings};
+use crate::startup::App;
+use qualify_app::Settings;
 
 type Service = tower::util::MapRequest<axum::Router, fn(Request<Body>) -> Request<Body>>;
 

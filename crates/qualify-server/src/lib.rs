@@ -8,7 +8,6 @@
 //! segment, in `api/`; the one place that knows statuses and error bodies is `error`.
 
 mod api;
-mod app;
 mod chores;
 mod console;
 mod error;
@@ -17,13 +16,14 @@ pub mod fuzzing;
 mod http;
 mod metrics;
 mod openapi;
+mod rate_limits;
 mod router;
+mod startup;
 mod state;
 mod test_control;
 pub mod tls;
 mod wire;
 
-pub use app::{App, StartupError};
 pub use error::ApiError;
 pub use http::RequestIds;
 pub use qualify_app::clock::{self, Clock, ManualClock, wall_now};
@@ -33,7 +33,5 @@ pub use qualify_app::settings::{
     TlsSettings, TrustedIssuer, Webhook,
 };
 pub use qualify_app::vetting_rules;
+pub use startup::{App, JobRunner, StartupError};
 pub use state::AppState;
-
-/// Runs this server's jobs; tests drain them with it.
-pub type JobRunner = qualify_app::jobs::JobRunner<qualify_app::Core>;

@@ -15,8 +15,9 @@ use crate::api::{
     audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
     token, validations, webhook_registration,
 };
+use crate::error::ApiError;
 use crate::http::{middleware as layers, request_ids, trace};
-use crate::{ApiError, AppState};
+use crate::state::AppState;
 
 /// Every route of the server.
 fn routes() -> Router<AppState> {
@@ -148,7 +149,7 @@ fn router(state: AppState) -> Router {
             state
                 .settings()
                 .dev
-                .then(|| crate::test_control::layer::TestControlLayer(state.clone())),
+                .then(|| crate::http::test_control::TestControlLayer(state.clone())),
         )
         .layer(DefaultBodyLimit::max(state.settings().http.body_limit));
     let mut routes = routes();

@@ -17,7 +17,7 @@ pub struct Shared {
     /// The application core: every write goes through it.
     pub(crate) app: Qualify,
     /// The configured rate limits and their counts.
-    pub(crate) rate_limits: crate::http::throttle::RateLimits,
+    pub(crate) rate_limits: crate::rate_limits::RateLimits,
     /// The test control plane's faults and journal; only in development mode.
     pub(crate) test_control: Option<Arc<crate::test_control::TestControl>>,
     /// Set once the node has been asked to stop: `/readyz` then says so while it drains.

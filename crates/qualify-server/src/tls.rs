@@ -182,7 +182,7 @@ fn generate(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError
         "names.txt",
     ]
     .map(|name| dir.join(name));
-    let now = SystemTime::from(crate::wall_now().as_datetime());
+    let now = SystemTime::from(qualify_app::wall_now().as_datetime());
     let authority_serves = ca_cert.exists()
         && ca_key.exists()
         && Made::read(&ca_made).is_some_and(|made| made.serves(names, now));

@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use qualify_types::{ErrorBody, codes};
 use serde::Serialize;
 
 /// The content type of every JSON response.
@@ -44,8 +45,16 @@ impl<T: Serialize> IntoResponse for Wire<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.body) {
             Ok(bytes) => json_bytes(self.status, bytes),
-            // Only a bug (a map with non-string keys, say) fails here.
-            Err(error) => crate::ApiError::internal(error).into_response(),
+            // Only a bug (a map with non-string keys, say) fails here: the client gets Partner
+            // Center's generic 500, the log the cause.
+            Err(error) => {
+                tracing::error!(%error, "a response body could not be serialised");
+                let body = ErrorBody::new(codes::INTERNAL, "An unexpected error occurred.");
+                json_bytes(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::to_vec(&body).unwrap_or_default(),
+                )
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ pub use codes::IssuedCode;
 pub use identities::{NewCredentials, NewReviewer};
 pub use trail::TrailSelection;
 
-use crate::Clock;
+use crate::clock::Clock;
 
 /// The tenant the audit trail names for an operator's actions.
 const OPERATOR: &str = "operator";

@@ -6,7 +6,7 @@ use qualify_store::{AuditRecord, Backend, DatabaseUrl, Store, StoreOptions, Tena
 use sqlx::Connection;
 
 use super::{Admin, AdminError};
-use crate::Clock;
+use crate::clock::Clock;
 
 /// Runs `statements` on the database directly, as its administrator would.
 async fn administer(url: &DatabaseUrl, statements: &str) {

@@ -24,7 +24,7 @@ impl Admin {
     /// receiver was fixed, say. The job must have ended (delivered, or given up).
     pub async fn redeliver(&self, job: i64) -> Result<(), AdminError> {
         // Jobs run on the server's clock: the wall clock.
-        let now = crate::wall_now();
+        let now = crate::clock::wall_now();
         self.store
             .transaction(async |tx: &mut Tx| {
                 if !tx.rerun_job(job, DELIVERY_KINDS, now).await? {

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use super::guard::PublicAddressesOnly;
 use super::signer::{SignerError, WebhookSigner};
-use crate::Clock;
+use crate::clock::Clock;
 use crate::identity::KeyEncryptionKey;
 use crate::settings::Webhook;
 

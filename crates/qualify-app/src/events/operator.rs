@@ -121,7 +121,7 @@ async fn deliver(
     body: &str,
 ) -> Result<u16, DeliveryError> {
     // Receivers compare it with real time, whatever a test did to the server's clock.
-    let now = u64::try_from(crate::wall_now().unix_seconds()).unwrap_or_default();
+    let now = u64::try_from(crate::clock::wall_now().unix_seconds()).unwrap_or_default();
     let signature = signatures(webhook, event_id, now, body).map_err(DeliveryError::Secret)?;
     let response = http
         .post(webhook.url.clone())

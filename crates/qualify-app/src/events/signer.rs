@@ -146,7 +146,7 @@ fn make() -> Result<Made, SignerError> {
         .distinguished_name
         .push(DnType::OrganizationName, "Qualify");
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    let year = crate::wall_now().as_datetime().year();
+    let year = crate::clock::wall_now().as_datetime().year();
     params.not_before = rcgen::date_time_ymd(year - 1, 1, 1);
     params.not_after = rcgen::date_time_ymd(year + 5, 1, 1);
     let certificate = params.self_signed(&key).map_err(unusable)?;

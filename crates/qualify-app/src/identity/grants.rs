@@ -184,7 +184,7 @@ impl Identity {
         let keys = self.keys.current().await;
         // One issuer and one moment for every token of the answer, as Entra's share their `iat`.
         let issuer = self.issuer_for(&tenant.to_string());
-        let now = crate::wall_now();
+        let now = crate::clock::wall_now();
         let access_token =
             mint(&keys, issuer.clone(), subject, lifetime, now).map_err(signing_failed)?;
         // OpenID Connect rides along a delegated grant, as with Entra: the ID token when the scope
@@ -273,7 +273,7 @@ impl Identity {
                 "AADSTS70008: The refresh token has expired or is invalid; sign in again.",
             )
         };
-        let now = crate::wall_now();
+        let now = crate::clock::wall_now();
         let expires = now.plus_millis(
             i64::try_from(self.settings.refresh_token_lifetime.as_millis()).unwrap_or(i64::MAX),
         );
@@ -329,7 +329,7 @@ impl Identity {
         scope: &str,
     ) -> Result<String, OAuthError> {
         let token = random_secret().ok_or_else(|| server_error("no randomness"))?;
-        let now = crate::wall_now();
+        let now = crate::clock::wall_now();
         let family = Uuid::new_v4().to_string();
         let hash = secret_hash(&token);
         let record = NewRefreshToken {

@@ -87,7 +87,7 @@ impl Identity {
         let random =
             || random_secret().ok_or(SignInRefused::Internal("the OS random generator failed"));
         let (id, csrf_token) = (random()?, random()?);
-        let now = crate::wall_now();
+        let now = crate::clock::wall_now();
         let expires_at = Timestamp::from_unix_millis(now.unix_millis() + SESSION_HOURS * 3_600_000)
             .ok_or(SignInRefused::Internal(
                 "the session's expiry is out of range",
@@ -107,7 +107,7 @@ impl Identity {
     pub async fn session_reviewer(&self, id: &str) -> Result<Option<SessionReviewer>, StoreError> {
         let Some(session) = self
             .store
-            .find_console_session(&secret_hash(id), crate::wall_now())
+            .find_console_session(&secret_hash(id), crate::clock::wall_now())
             .await?
         else {
             return Ok(None);

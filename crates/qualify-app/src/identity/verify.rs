@@ -121,7 +121,7 @@ pub(crate) fn token_cache(capacity: u64) -> Option<TokenCache> {
 }
 
 fn now_secs() -> i64 {
-    crate::wall_now().unix_seconds()
+    crate::clock::wall_now().unix_seconds()
 }
 
 /// The token of `Authorization: Bearer <token>` (scheme in any case), from the header's value.

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::{Attempt, JobOutcome, Ran, Registry};
-use crate::Clock;
+use crate::clock::Clock;
 use crate::metrics::{AttemptOutcome, Metrics};
 use crate::settings::JobSettings;
 

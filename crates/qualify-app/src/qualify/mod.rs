@@ -15,11 +15,11 @@ use std::sync::Arc;
 use qualify_store::{Store, StoreError};
 use qualify_types::VettingStatus;
 
-use crate::Clock;
+use crate::clock::Clock;
 use crate::events::{Deliveries, OperatorDelivery, Outbox, PartnerDelivery};
 use crate::identity::{self, Identity, KeyEncryptionKey};
 use crate::jobs::{JobRunner, Jobs, Registry, Workers};
-use crate::metrics::{DecidedBy, Metrics};
+use crate::metrics::{DecidedBy, KnownLabels, Metrics};
 use crate::partners::Partners;
 use crate::settings::{InvalidSettings, Settings};
 use crate::usecases::{TimedDecision, Vetting};
@@ -133,9 +133,15 @@ impl Qualify {
             settings.jobs.job_lease,
             kek,
         );
-        let metrics = Arc::new(Metrics::new(&store));
         let registry = Self::registry();
-        metrics.job_kinds(&registry.names());
+        let metrics = Arc::new(Metrics::new(
+            &store,
+            &KnownLabels {
+                grant_types: &identity::GRANT_TYPES,
+                token_refusals: &identity::OAUTH_ERRORS,
+                job_kinds: &registry.names(),
+            },
+        ));
         let jobs = Arc::new(Jobs {
             store: store.clone(),
             clock: clock.clone(),

@@ -4,7 +4,7 @@
 //! partners on demand). Each composes, in that one transaction, the domain's rules
 //! (`qualify-domain`), the GCC code, the audit record and the outbox; a caller that needs more
 //! in the same transaction (an idempotency record) adds it around. The façade
-//! ([`crate::Qualify`]) opens the transaction and does what follows a commit; whoever writes,
+//! ([`crate::qualify::Qualify`]) opens the transaction and does what follows a commit; whoever writes,
 //! a handler, the console, a rule's timed job, writes through the same one.
 
 pub mod audit;

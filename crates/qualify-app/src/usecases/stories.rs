@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::idempotency::{Answer, IdempotencyKey, once};
 use super::{Actor, Decider, UseCaseError, Vetting, When, create_customer, decide, submit};
-use crate::Clock;
+use crate::clock::Clock;
 use crate::events::Outbox;
 use crate::partners::Partners;
 use crate::vetting_rules::RuleBook;
@@ -29,7 +29,7 @@ fn now() -> Timestamp {
 }
 
 /// Vetting as a server with `settings` does it, without rules, on the wall clock.
-fn vetting_of(settings: &crate::Settings) -> Vetting {
+fn vetting_of(settings: &crate::settings::Settings) -> Vetting {
     Vetting {
         policy: settings.vetting.submission_policy(),
         outbox: Outbox::new(
@@ -44,12 +44,12 @@ fn vetting_of(settings: &crate::Settings) -> Vetting {
 }
 
 fn vetting() -> Vetting {
-    vetting_of(&crate::Settings::default())
+    vetting_of(&crate::settings::Settings::default())
 }
 
 /// Vetting whose changes are announced to one webhook.
 fn announcing() -> Vetting {
-    let mut settings = crate::Settings::default();
+    let mut settings = crate::settings::Settings::default();
     settings.webhooks.webhooks.push(crate::settings::Webhook {
         url: "http://127.0.0.1:9/hooks".parse().unwrap(),
         secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".to_owned().into(),

@@ -1,5 +1,5 @@
 //! A rule's timed decision, the job a submission enqueues when its rule decides after a delay:
-//! made (by [`crate::Qualify::decide_by_rule`]) when the delay has passed on the partner's clock.
+//! made (by `Qualify::decide_by_rule`) when the delay has passed on the partner's clock.
 //! A reviewer who decided first wins; the job then finds nothing to decide, and is done.
 
 use qualify_domain::Verdict;

@@ -4,7 +4,7 @@
 
 use qualify_types::CustomerId;
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// What a `filter` selects.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,11 +12,12 @@ use qualify_types::{AuditRecord, Collection, TenantId, Timestamp, codes};
 use serde::Deserialize;
 
 use super::audit_query::AuditFilter;
-use super::pagination;
+use crate::error::ApiError;
 use crate::http::auth::{Partner, Reviewer};
+use crate::http::pagination;
 use crate::http::{PathText, QueryParams};
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// The largest page, and the page when none is asked for (Partner Center's `size=500`).
 const PAGE_SIZE: u32 = 500;

@@ -14,11 +14,12 @@ use qualify_types::{
 };
 use serde::Deserialize;
 
-use super::pagination;
+use crate::error::ApiError;
 use crate::http::auth::Partner;
+use crate::http::pagination;
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// The create request as sent: everything optional, so a missing property gets a clear error.
 #[derive(Debug, Deserialize)]

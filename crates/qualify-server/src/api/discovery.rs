@@ -9,8 +9,9 @@ use crate::http::{IdPath, PathText};
 use crate::wire::{Wire, json_bytes};
 use qualify_app::identity::{Authority, OAuthError};
 
+use crate::error::ApiError;
 use crate::error::oauth_response;
-use crate::{ApiError, AppState};
+use crate::state::AppState;
 
 /// The OpenID provider metadata of one tenant's issuer, with the fields Entra's document has
 /// (Microsoft's libraries read some of them: MSAL the endpoints and the issuer's host).

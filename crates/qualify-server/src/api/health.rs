@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::wire::Wire;
 
 /// How long the database gets to answer before the server reports itself unavailable.

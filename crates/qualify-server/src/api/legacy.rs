@@ -15,10 +15,11 @@ use qualify_types::{CustomerId, QualificationChoice};
 use serde_json::Value;
 
 use super::qualifications::{SubmitQuery, requestable, submit_for_vetting, validation_code};
+use crate::error::ApiError;
 use crate::http::auth::{PartnerCustomerHistory, PartnerUser};
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// The qualification the customer holds, as the legacy GET reports it: the most recently
 /// approved one, or `none` while nothing is approved (a submission in review is not held yet).

@@ -7,7 +7,6 @@ pub(crate) mod customers;
 pub(crate) mod discovery;
 pub(crate) mod health;
 pub(crate) mod legacy;
-pub(crate) mod pagination;
 pub(crate) mod qualifications;
 pub(crate) mod review;
 pub(crate) mod test_control;

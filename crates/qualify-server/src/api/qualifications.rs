@@ -17,10 +17,12 @@ use qualify_types::{
 };
 use serde::Deserialize;
 
+use crate::error::ApiError;
 use crate::http::auth::{PartnerCustomerHistory, PartnerUser};
 use crate::http::{IdPath, LenientJson, QueryParams, RequestIds, idempotency};
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState, ContractProfile};
+use qualify_app::settings::ContractProfile;
 
 /// How the latest request of a qualification reads in the list: an approved qualification
 /// carries neither reason nor date, as in the seed document.

@@ -9,11 +9,12 @@ use qualify_types::{
 };
 use serde::Deserialize;
 
-use super::pagination;
+use crate::error::ApiError;
 use crate::http::auth::Reviewer;
+use crate::http::pagination;
 use crate::http::{IdPath, LenientJson, QueryParams};
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// A stored vetting request as reviewers see it.
 pub(crate) fn vetting_request_dto(record: VettingRecord) -> VettingRequest {

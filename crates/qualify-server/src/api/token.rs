@@ -12,10 +12,11 @@ use base64::engine::general_purpose::STANDARD;
 use qualify_app::identity::{OAuthError, TokenRequest};
 use serde::Deserialize;
 
+use crate::error::ApiError;
 use crate::error::oauth_response;
 use crate::http::PathText;
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// The form fields of a token request. Unknown fields are ignored, as Entra does.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

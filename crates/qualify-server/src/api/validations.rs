@@ -5,9 +5,10 @@ use axum::extract::State;
 use qualify_store::ValidationCodeRecord;
 use qualify_types::ValidationCode;
 
+use crate::error::ApiError;
 use crate::http::auth::Partner;
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// Partner Center's entity tag of a code: `W/"datetime'<time, colons percent-encoded>'"`.
 fn e_tag(record: &ValidationCodeRecord) -> String {

@@ -17,10 +17,11 @@ use qualify_types::webhooks::{
     WebhookRegistration, WebhookRegistrationRequest,
 };
 
+use crate::error::ApiError;
 use crate::http::auth::Partner;
 use crate::http::{LenientJson, PathText};
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 fn not_registered() -> ApiError {
     UseCaseError::WebhookNotRegistered.into()

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use qualify_store::VettingRecord;
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// Reasons reviewers give most, offered as suggestions for a denial (any other may be typed).
 pub(crate) const COMMON_REASONS: &[&str] = &[

@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use super::pages::{self, Chrome, QueuePage, Row, StateCount};
 use super::session::SignedIn;
-use crate::api::pagination;
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::http::pagination;
+use crate::state::AppState;
 
 /// Requests on a page of the queue.
 const PAGE_SIZE: u32 = 50;

@@ -13,8 +13,9 @@ use serde::Deserialize;
 
 use super::pages::{self, COMMON_REASONS, Chrome, MessagePage, RequestPage, Row};
 use super::session::SignedIn;
+use crate::error::ApiError;
 use crate::http::IdPath;
-use crate::{ApiError, AppState};
+use crate::state::AppState;
 
 /// The most of a customer's requests shown on one page.
 const HISTORY_LIMIT: u32 = 500;

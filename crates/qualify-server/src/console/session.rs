@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use qualify_app::identity::{SignInRefused, random_secret};
 
 use super::pages::{self, SignInPage};
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A signed-in reviewer, from the request's session cookie.
 #[derive(Debug, Clone)]

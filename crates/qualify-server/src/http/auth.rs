@@ -12,8 +12,9 @@ use qualify_app::identity::Principal;
 use qualify_store::HistoryEntry;
 use qualify_types::CustomerId;
 
+use crate::error::ApiError;
 use crate::http::IdPath;
-use crate::{ApiError, AppState};
+use crate::state::AppState;
 
 /// The `Authorization` header's value, when it is text.
 fn authorization(parts: &Parts) -> Option<&str> {

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// The largest asset decompressed (Swagger UI's bundle is 1.5 MB).
 const LARGEST_ASSET: usize = 8 << 20;

@@ -12,7 +12,8 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Every property name Qualify reads from a body, in its canonical spelling. A body's keys are
 /// rewritten to these when they match ignoring case, before typed deserialisation; so

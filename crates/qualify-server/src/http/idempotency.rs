@@ -8,7 +8,7 @@ use qualify_types::TenantId;
 use sha2::{Digest, Sha256};
 
 use super::RequestIds;
-use crate::ApiError;
+use crate::error::ApiError;
 use crate::wire::json_bytes;
 use qualify_app::usecases::UseCaseError;
 use qualify_app::usecases::idempotency::{Answer, IdempotencyKey};

@@ -6,7 +6,8 @@ use axum::http::{Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Lower-cases the path and drops a trailing slash; the query is left as sent.
 pub(crate) fn normalise_path<B>(request: axum::http::Request<B>) -> Request

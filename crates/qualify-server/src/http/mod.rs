@@ -8,7 +8,9 @@ pub(crate) mod docs_assets;
 mod extract;
 pub(crate) mod idempotency;
 pub(crate) mod middleware;
+pub(crate) mod pagination;
 pub(crate) mod request_ids;
+pub(crate) mod test_control;
 pub(crate) mod throttle;
 pub(crate) mod trace;
 

@@ -9,7 +9,7 @@ use qualify_types::{CORRELATION_ID_HEADER, REQUEST_ID_HEADER};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// The longest id accepted; Partner Center's are GUIDs (36 characters).
 const MAX_ID_LEN: usize = 128;

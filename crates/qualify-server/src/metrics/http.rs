@@ -13,7 +13,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::Response;
 use tower::{Layer, Service};
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The route of requests no route took (404, and the fallbacks).
 const UNMATCHED: &str = "unmatched";

@@ -10,8 +10,8 @@ use axum::routing::get;
 use prometheus_client::encoding::{prometheus_text, text};
 use tokio::net::TcpListener;
 
-use crate::AppState;
 use crate::http::connections::{self, ConnectionLimits};
+use crate::state::AppState;
 
 use qualify_app::metrics::COUNTS_TIMEOUT;
 

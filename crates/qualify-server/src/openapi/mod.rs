@@ -19,11 +19,11 @@ use qualify_types::{
     CONTINUATION_TOKEN_HEADER, QualificationState, Qualifications, SdkQualifications,
 };
 
-use crate::ContractProfile;
 use crate::api::{
     audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
     token, validations, webhook_registration,
 };
+use qualify_app::settings::ContractProfile;
 
 /// The document's source: every public operation.
 #[derive(OpenApi)]
@@ -218,7 +218,7 @@ impl Modify for Conventions {
                         parameter.schema = Some(
                             ObjectBuilder::new()
                                 .schema_type(Type::String)
-                                .pattern(Some(crate::api::pagination::TOKEN_PATTERN))
+                                .pattern(Some(crate::http::pagination::TOKEN_PATTERN))
                                 .into(),
                         );
                     }
@@ -363,4 +363,53 @@ fn describe_sdk_list(openapi: &mut Document) {
         SdkQualifications::name().into(),
         SdkQualifications::schema(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use qualify_app::settings::{RateLimit, RateLimitKey};
+
+    use super::*;
+    use crate::rate_limits::RateLimits;
+
+    #[test]
+    fn a_limit_must_name_an_operation_the_api_has() {
+        let document = document(false, ContractProfile::Documented);
+        let limit = |operation: &str, key| RateLimit {
+            operation: operation.into(),
+            key,
+            requests: 5,
+            per: Duration::from_secs(60),
+        };
+        assert!(
+            RateLimits::new(
+                &[limit(
+                    "submitQualification",
+                    RateLimitKey::PartnerAndCustomer
+                )],
+                &document
+            )
+            .is_ok()
+        );
+        assert!(
+            RateLimits::new(&[limit("*", RateLimitKey::PartnerAndCustomer)], &document).is_ok()
+        );
+        let unknown = RateLimits::new(
+            &[limit("submitQualifications", RateLimitKey::Partner)],
+            &document,
+        );
+        assert!(
+            unknown
+                .unwrap_err()
+                .to_string()
+                .contains("submitQualifications")
+        );
+        let no_customer = RateLimits::new(
+            &[limit("listCustomers", RateLimitKey::PartnerAndCustomer)],
+            &document,
+        );
+        assert!(no_customer.unwrap_err().to_string().contains("names none"));
+    }
 }

@@ -1,11 +1,11 @@
-//! The test control plane's HTTP side (development mode): the faults a test injects into its
-//! partner's requests and the journal of what the partner sent (in this node's memory, bounded),
-//! and the layer that applies and records them. Partners' clocks and own rules are the core's
-//! (`qualify_app::partners`); the `/test/v1` handlers are in `api/test_control/`.
+//! What the test control plane keeps on the HTTP side (development mode): the faults a test
+//! injects into its partner's requests and the journal of what the partner sent, in this
+//! node's memory, bounded. The layer that applies and records them is `http::test_control`;
+//! the `/test/v1` handlers are in `api/test_control/`; partners' clocks and own rules are the
+//! core's (`qualify_app::partners`).
 
 pub(crate) mod faults;
 pub(crate) mod journal;
-pub(crate) mod layer;
 
 /// What a development server keeps of its partners' tests in memory.
 #[derive(Debug, Default)]

@@ -5,10 +5,11 @@ use axum::extract::State;
 use qualify_app::usecases::Actor;
 use qualify_types::{AdvanceClock, ClockNow};
 
+use crate::error::ApiError;
 use crate::http::LenientJson;
 use crate::http::auth::Partner;
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// The most one call may move a clock: ten years of 366 days.
 const MAX_ADVANCE_SECONDS: u64 = 10 * 366 * 24 * 3600;

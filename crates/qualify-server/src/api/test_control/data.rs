@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use qualify_app::usecases::Actor;
 
+use crate::error::ApiError;
 use crate::http::auth::Partner;
-use crate::{ApiError, AppState};
+use crate::state::AppState;
 
 /// `DELETE /test/v1/data`: the partner's customers, vetting requests (and their pending timed
 /// decisions), rules, faults, journal and clock are gone, its GCC codes have all their creates

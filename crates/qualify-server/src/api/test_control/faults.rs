@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use qualify_types::TestFaults;
 
+use crate::error::ApiError;
 use crate::http::LenientJson;
 use crate::http::auth::Partner;
+use crate::state::AppState;
 use crate::test_control::TestControl;
 use crate::test_control::faults::FaultsRefused;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 fn control(state: &AppState) -> Result<&TestControl, ApiError> {
     // The routes exist only where the test control plane does.

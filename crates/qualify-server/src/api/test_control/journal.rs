@@ -3,9 +3,10 @@
 use axum::extract::State;
 use qualify_types::Journal;
 
+use crate::error::ApiError;
 use crate::http::auth::Partner;
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// `GET /test/v1/journal`.
 #[utoipa::path(get, path = "/test/v1/journal", tag = "test-control", operation_id = "getJournal",

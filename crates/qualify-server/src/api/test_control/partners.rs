@@ -5,8 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use qualify_types::TestPartner;
 
+use crate::error::ApiError;
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// `POST /test/v1/partners`.
 #[utoipa::path(post, path = "/test/v1/partners", tag = "test-control", operation_id = "createTestPartner",

@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use qualify_app::usecases::Actor;
 use qualify_types::{TestRules, VettingRule};
 
+use crate::error::ApiError;
 use crate::http::LenientJson;
 use crate::http::auth::Partner;
+use crate::state::AppState;
 use crate::wire::Wire;
-use crate::{ApiError, AppState};
 
 /// `GET /test/v1/rules`: the partner's rules, with what remains of each one's `times`.
 #[utoipa::path(get, path = "/test/v1/rules", tag = "test-control", operation_id = "getTestRules",

@@ -11,8 +11,17 @@ use std::sync::Arc;
 use qualify_app::{Clock, OpenError, Qualify, Settings};
 use tokio::net::TcpListener;
 
+use crate::chores::Chores;
+use crate::http::connections;
+use crate::metrics::scrape;
+use crate::openapi::document;
+use crate::rate_limits::RateLimits;
+use crate::router::service;
 use crate::state::{AppState, Shared};
-use crate::{JobRunner, chores, http, metrics, openapi, router, tls};
+use crate::tls::server_config;
+
+/// Runs this server's jobs; tests drain them with it.
+pub type JobRunner = qualify_app::jobs::JobRunner<qualify_app::Core>;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +78,7 @@ impl App {
         settings.check()?;
         let local_addr = listener.local_addr().map_err(StartupError::Listener)?;
         let tls = match &settings.http.tls()? {
-            Some(tls) => Some(tls::server_config(tls).map_err(|e| StartupError::Tls(Box::new(e)))?),
+            Some(tls) => Some(server_config(tls).map_err(|e| StartupError::Tls(Box::new(e)))?),
             None => None,
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -85,9 +94,9 @@ impl App {
             ),
             None => None,
         };
-        let rate_limits = http::throttle::RateLimits::new(
+        let rate_limits = RateLimits::new(
             &settings.http.rate_limits,
-            &openapi::document(settings.dev, settings.http.contract),
+            &document(settings.dev, settings.http.contract),
         )?;
         let test_control = settings.dev.then(Arc::default);
         // Opening the core is most of the work, and most of the future: boxed, the future of a
@@ -148,7 +157,7 @@ impl App {
             tls,
             metrics_listener,
         } = self;
-        let chores = chores::start(&state);
+        let chores = Chores::start(&state);
         // Names this node's workers in job leases, so an operator can tell whose lease it is.
         let node = format!(
             "{}-{}",
@@ -156,11 +165,11 @@ impl App {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         let workers = state.app.start_workers(&node);
-        let metrics_server = metrics_listener
-            .map(|listener| tokio::spawn(metrics::scrape::serve(listener, state.clone())));
+        let metrics_server =
+            metrics_listener.map(|listener| tokio::spawn(scrape::serve(listener, state.clone())));
 
         tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings().dev, metrics_addr = metrics_addr.map(tracing::field::display), "serving");
-        let routes = router::service::<hyper::body::Incoming>(state.clone());
+        let routes = service::<hyper::body::Incoming>(state.clone());
         // Asked to stop, the node says so on /readyz and goes on serving for the shutdown
         // delay (load balancers see it and stop sending requests), then stops accepting.
         let stopping = state.clone();
@@ -175,11 +184,11 @@ impl App {
                 tokio::time::sleep(delay).await;
             }
         };
-        let served = http::connections::serve(
+        let served = connections::serve(
             listener,
             tls.map(tokio_rustls::TlsAcceptor::from),
             routes,
-            http::connections::limits(&state.settings().http),
+            connections::limits(&state.settings().http),
             shutdown,
         )
         .await;

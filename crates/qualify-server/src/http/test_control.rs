@@ -21,14 +21,15 @@ use futures::future::{BoxFuture, Either};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use super::TestControl;
-use super::faults::{Effect, Injected};
-use super::journal::{Sent, body_for_journal};
 use crate::http::RequestIds;
 use crate::http::caller::{self, Watched};
+use crate::test_control::TestControl;
+use crate::test_control::faults::{Effect, Injected};
+use crate::test_control::journal::{Sent, body_for_journal};
 use qualify_types::Timestamp;
 
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Puts [`TestControlService`] around a service.
 #[derive(Debug, Clone)]
@@ -258,7 +259,7 @@ async fn kept_body(request: Request, limit: usize) -> Result<(Request, Option<St
 fn fault_answer(status: u16, retry_after: u32) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     if status == StatusCode::TOO_MANY_REQUESTS {
-        return crate::http::throttle::throttled(retry_after);
+        return crate::error::throttled(retry_after);
     }
     let body = qualify_types::ErrorBody::new(
         qualify_types::codes::INJECTED_FAULT,

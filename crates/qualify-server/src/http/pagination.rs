@@ -9,7 +9,7 @@
 use axum::http::HeaderMap;
 use qualify_types::CONTINUATION_TOKEN_HEADER;
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// Page size when none is asked for.
 pub(crate) const DEFAULT_PAGE_SIZE: u32 = 100;
