@@ -1,15 +1,21 @@
-//! The route table: every path and method the server answers, in one function, and the layers
-//! every request passes through. Handlers live in `api/`, named after their URL segment;
-//! extractors and middleware in `http/`.
+//! The route table: every path and method the server answers, in one place, and the layers
+//! every request passes through. A documented route is registered from its handler's OpenAPI
+//! annotation (`utoipa_axum::routes!`), so its path is written once, there; the document is
+//! made from the same table ([`document`]). Handlers live in `api/`, named after their URL
+//! segment; extractors and middleware in `http/`.
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
+use qualify_app::settings::ContractProfile;
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::openapi::OpenApi as Document;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::{
     audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
@@ -17,97 +23,74 @@ use crate::api::{
 };
 use crate::error::ApiError;
 use crate::http::{middleware as layers, request_ids, trace};
+use crate::openapi;
 use crate::state::AppState;
 
-/// Every route of the server.
-fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health::check))
-        .route("/livez", get(health::live))
-        .route("/readyz", get(health::ready))
+/// Every documented route of the API (the test control plane's aside).
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::check))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
         // The built-in token issuer, at Entra ID's paths.
-        .route("/{tenant}/oauth2/v2.0/token", post(token::issue))
-        .route("/{tenant}/oauth2/v2.0/authorize", get(discovery::authorize))
-        .route("/common/userrealm/{username}", get(discovery::user_realm))
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
-        )
-        .route(
-            "/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration_v1),
-        )
-        .route("/discovery/v2.0/keys", get(discovery::keys))
+        .routes(routes!(token::issue))
+        .routes(routes!(discovery::user_realm))
+        .routes(routes!(discovery::openid_configuration))
+        .routes(routes!(discovery::openid_configuration_v1))
+        .routes(routes!(discovery::keys))
         // Partner Center.
-        .route(
-            "/v1/customers",
-            get(customers::list).post(customers::create),
-        )
-        .route("/v1/customers/all/validations", get(validations::list))
-        .route("/v1/customers/{customer_id}", get(customers::show))
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(validations::list))
+        .routes(routes!(customers::show))
         // The retired singular endpoints, still called by the PowerShell module and the Java SDK.
-        .route(
-            "/v1/customers/{customer_id}/qualification",
-            get(legacy::show).put(legacy::submit),
-        )
-        .route(
-            "/v1/customers/{customer_id}/qualifications",
-            get(qualifications::list).post(qualifications::submit),
-        )
-        .route("/v1/auditrecords", get(audit_records::list))
-        .route("/v1/auditrecords/{id}", get(audit_records::show))
+        .routes(routes!(legacy::show, legacy::submit))
+        .routes(routes!(qualifications::list, qualifications::submit))
+        .routes(routes!(audit_records::list))
+        .routes(routes!(audit_records::show))
         // Partner Center's webhooks.
-        .route(
-            "/webhooks/v1/registration/events",
-            get(webhook_registration::events),
-        )
-        .route(
-            "/webhooks/v1/registration",
-            get(webhook_registration::show)
-                .post(webhook_registration::create)
-                .put(webhook_registration::update)
-                .delete(webhook_registration::delete),
-        )
-        .route(
-            "/webhooks/v1/registration/validationEvents",
-            post(webhook_registration::create_validation_event),
-        )
-        .route(
-            "/webhooks/v1/registration/validationEvents/{correlation_id}",
-            get(webhook_registration::show_validation_event),
-        )
-        .route(
-            "/webhooks/v1/certificates/{name}",
-            get(webhook_registration::certificate),
-        )
+        .routes(routes!(webhook_registration::events))
+        .routes(routes!(
+            webhook_registration::show,
+            webhook_registration::create,
+            webhook_registration::update,
+            webhook_registration::delete
+        ))
+        .routes(routes!(webhook_registration::create_validation_event))
+        .routes(routes!(webhook_registration::show_validation_event))
+        .routes(routes!(webhook_registration::certificate))
         // The reviewers' API.
-        .route("/review/v1/auditrecords", get(audit_records::review_list))
-        .route("/review/v1/requests", get(review::list))
-        .route("/review/v1/requests/{id}", get(review::show))
-        .route("/review/v1/requests/{id}/decision", post(review::decide))
+        .routes(routes!(audit_records::review_list))
+        .routes(routes!(review::list))
+        .routes(routes!(review::show))
+        .routes(routes!(review::decide))
 }
 
 /// The test control plane, only in development mode: without it these paths don't exist.
-fn test_control_routes() -> Router<AppState> {
+fn test_control() -> OpenApiRouter<AppState> {
     use test_control::{clock, data, faults, journal, partners, rules};
-    Router::new()
-        .route("/test/v1/partners", post(partners::create))
-        .route("/test/v1/clock", get(clock::show))
-        .route("/test/v1/clock/advance", post(clock::advance))
-        .route(
-            "/test/v1/rules",
-            get(rules::show).put(rules::set).delete(rules::delete),
-        )
-        .route(
-            "/test/v1/faults",
-            get(faults::show).put(faults::set).delete(faults::delete),
-        )
-        .route("/test/v1/journal", get(journal::show))
-        .route("/test/v1/data", delete(data::reset))
+    OpenApiRouter::new()
+        .routes(routes!(partners::create))
+        .routes(routes!(clock::show))
+        .routes(routes!(clock::advance))
+        .routes(routes!(rules::show, rules::set, rules::delete))
+        .routes(routes!(faults::show, faults::set, faults::delete))
+        .routes(routes!(journal::show))
+        .routes(routes!(data::reset))
+}
+
+/// The OpenAPI document of a server in development mode (`dev`) or not, answering lists in the
+/// `contract` profile: what its routes say of themselves, with the conventions every operation
+/// shares.
+pub(crate) fn document(dev: bool, contract: ContractProfile) -> Document {
+    let mut routes = api();
+    if dev {
+        routes = routes.merge(test_control());
+    }
+    openapi::finish(routes.into_openapi(), dev, contract)
 }
 
 /// The reviewer console's pages, each answer carrying the console's security headers.
-fn console_routes() -> Router<AppState> {
+fn console() -> Router<AppState> {
     use crate::console::{assets, protect, queue, request, session};
     Router::new()
         .route("/console", get(queue::show))
@@ -125,13 +108,13 @@ fn console_routes() -> Router<AppState> {
 
 /// The routes with their layers; the outermost layer is listed first.
 fn router(state: AppState) -> Router {
+    let settings = state.settings();
     let layers = ServiceBuilder::new()
         .layer(trace::RequestLogLayer)
         .layer(middleware::from_fn(request_ids::request_ids))
         // Only when metrics are served: without them, requests pay nothing for counting.
         .option_layer(
-            state
-                .settings()
+            settings
                 .http
                 .metrics_listen
                 .is_some()
@@ -146,13 +129,15 @@ fn router(state: AppState) -> Router {
         ))
         // Development mode only: a server without --dev has no such layer at all.
         .option_layer(
-            state
-                .settings()
+            settings
                 .dev
                 .then(|| crate::http::test_control::TestControlLayer(state.clone())),
         )
-        .layer(DefaultBodyLimit::max(state.settings().http.body_limit));
-    let mut routes = routes();
+        .layer(DefaultBodyLimit::max(settings.http.body_limit));
+    let mut routes = api()
+        // Published because OIDC metadata requires it; the built-in issuer has no
+        // interactive sign-in, and the document describes none.
+        .route("/{tenant}/oauth2/v2.0/authorize", get(discovery::authorize));
     if !state.rate_limits.is_empty() {
         // Only when configured: without limits, requests pay nothing for them.
         routes = routes.route_layer(middleware::from_fn_with_state(
@@ -160,17 +145,18 @@ fn router(state: AppState) -> Router {
             crate::http::throttle::throttle,
         ));
     }
-    if state.settings().dev {
-        routes = routes.merge(test_control_routes());
+    if settings.dev {
+        routes = routes.merge(test_control());
     }
-    routes = routes.merge(console_routes());
+    let (routes, _) = routes.split_for_parts();
     routes
+        .merge(console())
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
         .merge(
             Router::from(
                 utoipa_swagger_ui::SwaggerUi::new("/docs").external_url_unchecked(
                     "/openapi.json",
-                    crate::openapi::published(state.settings().dev, state.settings().http.contract),
+                    openapi::published(document(settings.dev, settings.http.contract)),
                 ),
             )
             .layer(middleware::from_fn(
@@ -195,4 +181,53 @@ where
     ServiceBuilder::new()
         .map_request(layers::normalise_path::<B> as fn(axum::http::Request<B>) -> Request)
         .service(router(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use qualify_app::settings::{RateLimit, RateLimitKey};
+
+    use super::*;
+    use crate::rate_limits::RateLimits;
+
+    #[test]
+    fn a_limit_must_name_an_operation_the_api_has() {
+        let document = document(false, ContractProfile::Documented);
+        let limit = |operation: &str, key| RateLimit {
+            operation: operation.into(),
+            key,
+            requests: 5,
+            per: Duration::from_secs(60),
+        };
+        assert!(
+            RateLimits::new(
+                &[limit(
+                    "submitQualification",
+                    RateLimitKey::PartnerAndCustomer
+                )],
+                &document
+            )
+            .is_ok()
+        );
+        assert!(
+            RateLimits::new(&[limit("*", RateLimitKey::PartnerAndCustomer)], &document).is_ok()
+        );
+        let unknown = RateLimits::new(
+            &[limit("submitQualifications", RateLimitKey::Partner)],
+            &document,
+        );
+        assert!(
+            unknown
+                .unwrap_err()
+                .to_string()
+                .contains("submitQualifications")
+        );
+        let no_customer = RateLimits::new(
+            &[limit("listCustomers", RateLimitKey::PartnerAndCustomer)],
+            &document,
+        );
+        assert!(no_customer.unwrap_err().to_string().contains("names none"));
+    }
 }

@@ -14,9 +14,8 @@ use tokio::net::TcpListener;
 use crate::chores::Chores;
 use crate::http::connections;
 use crate::metrics::scrape;
-use crate::openapi::document;
 use crate::rate_limits::RateLimits;
-use crate::router::service;
+use crate::router::{document, service};
 use crate::state::{AppState, Shared};
 use crate::tls::server_config;
 

@@ -2,7 +2,7 @@
 //! filter and page); `GET /v1/auditrecords/{id}`, one of them (where an event's `AuditUri`
 //! points); and `GET /review/v1/auditrecords`, everyone's, for the operator's reviewers.
 
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::HeaderMap;
 use qualify_app::audit::{
     DEFAULT_WINDOW_DAYS, DateParam, RETENTION_DAYS, days_after, days_before, dto, record_id,
@@ -174,6 +174,7 @@ async fn page(
     responses((status = 200, description = "A page of the caller's audit records, oldest first", body = Collection<AuditRecord>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    route: MatchedPath,
     Partner(principal): Partner,
     QueryParams(query): QueryParams<ListQuery>,
     headers: HeaderMap,
@@ -184,7 +185,7 @@ pub(crate) async fn list(
         ));
     }
     let reader = Reader::Partner(principal.tenant_id);
-    page(&state, reader, &query, &headers, "/v1/auditrecords")
+    page(&state, reader, &query, &headers, route.as_str())
         .await
         .map(Wire::ok)
 }
@@ -237,17 +238,12 @@ pub(crate) async fn show(
     responses((status = 200, description = "A page of audit records, oldest first, each naming who acted", body = Collection<AuditRecord>)))]
 pub(crate) async fn review_list(
     State(state): State<AppState>,
+    route: MatchedPath,
     _reviewer: Reviewer,
     QueryParams(query): QueryParams<ListQuery>,
     headers: HeaderMap,
 ) -> Result<Wire<Collection<AuditRecord>>, ApiError> {
-    page(
-        &state,
-        Reader::Operator,
-        &query,
-        &headers,
-        "/review/v1/auditrecords",
-    )
-    .await
-    .map(Wire::ok)
+    page(&state, Reader::Operator, &query, &headers, route.as_str())
+        .await
+        .map(Wire::ok)
 }

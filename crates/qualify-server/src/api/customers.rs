@@ -1,7 +1,7 @@
 //! `/v1/customers`: a partner creates, lists and reads its own customers.
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use qualify_app::usecases::Actor;
@@ -178,6 +178,7 @@ pub(crate) fn customer_dto(record: CustomerRecord) -> Customer {
         (status = 409, description = "The partner already has a customer with that domain (610007), or the MS-RequestId was used for another request (610005)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
+    route: MatchedPath,
     Partner(caller): Partner,
     Extension(ids): Extension<RequestIds>,
     LenientJson(input): LenientJson<CreateCustomerInput>,
@@ -194,7 +195,7 @@ pub(crate) async fn create(
         "{}|{}|{:?}",
         valid.domain, valid.company_name, valid.billing
     );
-    let fingerprint = idempotency::fingerprint("POST", "/v1/customers", &normalised);
+    let fingerprint = idempotency::fingerprint("POST", route.as_str(), &normalised);
     let key = idempotency::key(caller.tenant_id, &ids, fingerprint);
     let answered = state
         .app
@@ -238,6 +239,7 @@ pub(crate) struct ListQuery {
     responses((status = 200, description = "A page of customers", body = qualify_types::Collection<qualify_types::Customer>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    route: MatchedPath,
     Partner(caller): Partner,
     QueryParams(query): QueryParams<ListQuery>,
     headers: HeaderMap,
@@ -253,7 +255,7 @@ pub(crate) async fn list(
     let continuation = page.next_after.map(pagination::encode);
     Ok(Wire::ok(Collection::page(
         items,
-        format!("/v1/customers?size={size}"),
+        format!("{}?size={size}", route.as_str()),
         continuation,
     )))
 }

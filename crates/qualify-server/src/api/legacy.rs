@@ -6,7 +6,7 @@
 //! that.
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use qualify_domain::{Submission, VettingState};
@@ -89,6 +89,7 @@ fn choice(body: &Value) -> Result<QualificationChoice, ApiError> {
         (status = 409, description = "As for POST …/qualifications", body = qualify_types::ErrorBody)))]
 pub(crate) async fn submit(
     State(state): State<AppState>,
+    route: MatchedPath,
     PartnerUser(caller): PartnerUser,
     Extension(ids): Extension<RequestIds>,
     IdPath(customer): IdPath<CustomerId>,
@@ -101,7 +102,7 @@ pub(crate) async fn submit(
         &state,
         &caller,
         &ids,
-        "/v1/customers/{customer_id}/qualification",
+        &route,
         customer,
         &submission,
         |created| idempotency::answer(StatusCode::OK, &created.qualification.legacy_name()),

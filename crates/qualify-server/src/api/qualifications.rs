@@ -2,7 +2,7 @@
 //! state of its latest vetting request), and submitting one for vetting.
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use qualify_app::identity::Principal;
@@ -149,19 +149,19 @@ pub(crate) fn normalised(submission: &Submission) -> String {
 
 /// Submits for vetting and answers with `answer` of the new request: shared by this endpoint and
 /// the legacy one, so both go through the same use case. `route` (the route template) is part
-/// of the idempotency fingerprint.
+/// of the idempotency fingerprint, which says `POST` for either: a write's fingerprint.
 pub(crate) async fn submit_for_vetting(
     state: &AppState,
     caller: &Principal,
     ids: &RequestIds,
-    route: &'static str,
+    route: &MatchedPath,
     customer: CustomerId,
     submission: &Submission,
     answer: impl FnOnce(VettingRecord) -> Result<(u16, String), UseCaseError>,
 ) -> Result<Response, ApiError> {
     let fingerprint = idempotency::fingerprint(
         "POST",
-        &format!("{route}|{customer}"),
+        &format!("{}|{customer}", route.as_str()),
         &normalised(submission),
     );
     let key = idempotency::key(caller.tenant_id, ids, fingerprint);
@@ -192,6 +192,7 @@ pub(crate) async fn submit_for_vetting(
         (status = 409, description = "Already in review or approved (610001), Education and GCC exclusive (610002), resubmission limit (610003), validation code exhausted (610004), MS-RequestId reused (610005)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn submit(
     State(state): State<AppState>,
+    route: MatchedPath,
     PartnerUser(caller): PartnerUser,
     Extension(ids): Extension<RequestIds>,
     IdPath(customer): IdPath<CustomerId>,
@@ -203,7 +204,7 @@ pub(crate) async fn submit(
         &state,
         &caller,
         &ids,
-        "/v1/customers/{customer_id}/qualifications",
+        &route,
         customer,
         &submission,
         |created| {

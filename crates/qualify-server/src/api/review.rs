@@ -1,6 +1,6 @@
 //! `/review/v1/requests`: the operator's reviewers list vetting requests, read one, and decide.
 
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::HeaderMap;
 use qualify_domain::Verdict;
 use qualify_store::{VettingFilter, VettingRecord};
@@ -89,6 +89,7 @@ fn decided_by(raw: Option<String>) -> Result<Option<String>, ApiError> {
     responses((status = 200, description = "A page of vetting requests, oldest first", body = Collection<VettingRequest>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
+    route: MatchedPath,
     _reviewer: Reviewer,
     QueryParams(query): QueryParams<ListQuery>,
     headers: HeaderMap,
@@ -111,7 +112,7 @@ pub(crate) async fn list(
         .store()
         .list_vetting_requests(&filter, after, size)
         .await?;
-    let mut uri = format!("/review/v1/requests?size={size}");
+    let mut uri = format!("{}?size={size}", route.as_str());
     if let Some(status) = filter.status {
         uri.push_str(&format!("&status={status}"));
     }

@@ -15,17 +15,13 @@ use utoipa::{Modify, OpenApi};
 
 mod requests;
 
+use qualify_app::settings::ContractProfile;
 use qualify_types::{
     CONTINUATION_TOKEN_HEADER, QualificationState, Qualifications, SdkQualifications,
 };
 
-use crate::api::{
-    audit_records, customers, discovery, health, legacy, qualifications, review, test_control,
-    token, validations, webhook_registration,
-};
-use qualify_app::settings::ContractProfile;
-
-/// The document's source: every public operation.
+/// What the document says of itself: its title, description and tags. Its operations come from
+/// the route table (`router::document`), each from its handler's annotation.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -35,39 +31,6 @@ use qualify_app::settings::ContractProfile;
             echoes `MS-RequestId` and `MS-CorrelationId`. See the project's docs/ for the contract profiles, \
             error codes and compatibility notes."
     ),
-    paths(
-        health::check,
-        health::live,
-        health::ready,
-        token::issue,
-        discovery::openid_configuration,
-        discovery::openid_configuration_v1,
-        discovery::user_realm,
-        discovery::keys,
-        customers::create,
-        customers::list,
-        customers::show,
-        qualifications::list,
-        qualifications::submit,
-        legacy::show,
-        legacy::submit,
-        validations::list,
-        audit_records::list,
-        audit_records::show,
-        audit_records::review_list,
-        webhook_registration::events,
-        webhook_registration::create,
-        webhook_registration::show,
-        webhook_registration::update,
-        webhook_registration::delete,
-        webhook_registration::create_validation_event,
-        webhook_registration::show_validation_event,
-        webhook_registration::certificate,
-        review::list,
-        review::show,
-        review::decide,
-    ),
-    modifiers(&Conventions),
     tags(
         (name = "partner-center", description = "Partner Center's qualification API, as partners call it"),
         (name = "identity", description = "The built-in Entra-compatible token issuer"),
@@ -76,28 +39,12 @@ use qualify_app::settings::ContractProfile;
         (name = "operations", description = "Health")
     )
 )]
-pub(crate) struct ApiDoc;
+struct ApiDoc;
 
-/// The test control plane's operations, published only by a server in development mode (the
-/// only one that serves them).
+/// The test control plane's tag, published only by a server in development mode (the only one
+/// that serves it).
 #[derive(OpenApi)]
-#[openapi(
-    paths(
-        test_control::partners::create,
-        test_control::clock::show,
-        test_control::clock::advance,
-        test_control::rules::show,
-        test_control::rules::set,
-        test_control::rules::delete,
-        test_control::faults::show,
-        test_control::faults::set,
-        test_control::faults::delete,
-        test_control::journal::show,
-        test_control::data::reset,
-    ),
-    modifiers(&Conventions),
-    tags((name = "test-control", description = "The test control plane: only with --dev, and acting on the calling partner alone"))
-)]
+#[openapi(tags((name = "test-control", description = "The test control plane: only with --dev, and acting on the calling partner alone")))]
 struct TestControlDoc;
 
 /// Shared parts of every operation.
@@ -283,18 +230,21 @@ impl Modify for Conventions {
     }
 }
 
-/// Where a customer's qualifications are listed and submitted.
-const QUALIFICATIONS_PATH: &str = "/v1/customers/{customer_id}/qualifications";
+/// The operation whose id is `id`: operations are named by their ids here, never by their
+/// paths, which only the handlers' annotations write.
+fn operation_mut<'a>(openapi: &'a mut Document, id: &str) -> Option<&'a mut Operation> {
+    openapi
+        .paths
+        .paths
+        .values_mut()
+        .flat_map(operations)
+        .find(|operation| operation.operation_id.as_deref() == Some(id))
+}
 
 /// Links from a created customer to what can be done with it, so tools (schemathesis' stateful
 /// testing among them) can follow POST → GET.
 fn add_links(openapi: &mut Document) {
-    let Some(create) = openapi
-        .paths
-        .paths
-        .get_mut("/v1/customers")
-        .and_then(|item| item.post.as_mut())
-    else {
+    let Some(create) = operation_mut(openapi, "createCustomer") else {
         return;
     };
     let Some(utoipa::openapi::RefOr::T(created)) = create.responses.responses.get_mut("201") else {
@@ -314,25 +264,27 @@ fn add_links(openapi: &mut Document) {
     }
 }
 
-/// The document as `/openapi.json` serves it: [`document`], with the rules that tie request
+/// The document as `/openapi.json` serves it: `document`, with the rules that tie request
 /// fields together.
-pub(crate) fn published(dev: bool, contract: ContractProfile) -> serde_json::Value {
-    let mut published =
-        serde_json::to_value(document(dev, contract)).expect("the document serialises");
+pub(crate) fn published(document: Document) -> serde_json::Value {
+    let mut published = serde_json::to_value(document).expect("the document serialises");
     requests::describe(&mut published);
     published
 }
 
-/// The document of a server: its contract profile's qualification list, and the test control
-/// plane in development mode. Each profile gets a document of its own, rather than one with a
+/// The document of a server whose routes describe themselves as `routes`: in development mode
+/// (`dev`) with the test control plane's tag, its `contract` profile's qualification list, and
+/// what every operation shares. Each profile gets a document of its own, rather than one with a
 /// union of both lists, so a client generated from it gets the one type the server answers.
-pub(crate) fn document(dev: bool, contract: ContractProfile) -> Document {
+pub(crate) fn finish(routes: Document, dev: bool, contract: ContractProfile) -> Document {
     let mut document = ApiDoc::openapi();
-    if contract == ContractProfile::Sdk {
-        describe_sdk_list(&mut document);
-    }
     if dev {
         document.merge(TestControlDoc::openapi());
+    }
+    document.merge(routes);
+    Conventions.modify(&mut document);
+    if contract == ContractProfile::Sdk {
+        describe_sdk_list(&mut document);
     }
     document
 }
@@ -341,11 +293,7 @@ pub(crate) fn document(dev: bool, contract: ContractProfile) -> Document {
 /// `documented` profile's wrapped list).
 fn describe_sdk_list(openapi: &mut Document) {
     use utoipa::{PartialSchema, ToSchema};
-    let listed = openapi
-        .paths
-        .paths
-        .get_mut(QUALIFICATIONS_PATH)
-        .and_then(|item| item.get.as_mut())
+    let listed = operation_mut(openapi, "getQualifications")
         .and_then(|get| get.responses.responses.get_mut("200"));
     let Some(utoipa::openapi::RefOr::T(listed)) = listed else {
         unreachable!("getQualifications documents its 200");
@@ -363,53 +311,4 @@ fn describe_sdk_list(openapi: &mut Document) {
         SdkQualifications::name().into(),
         SdkQualifications::schema(),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use qualify_app::settings::{RateLimit, RateLimitKey};
-
-    use super::*;
-    use crate::rate_limits::RateLimits;
-
-    #[test]
-    fn a_limit_must_name_an_operation_the_api_has() {
-        let document = document(false, ContractProfile::Documented);
-        let limit = |operation: &str, key| RateLimit {
-            operation: operation.into(),
-            key,
-            requests: 5,
-            per: Duration::from_secs(60),
-        };
-        assert!(
-            RateLimits::new(
-                &[limit(
-                    "submitQualification",
-                    RateLimitKey::PartnerAndCustomer
-                )],
-                &document
-            )
-            .is_ok()
-        );
-        assert!(
-            RateLimits::new(&[limit("*", RateLimitKey::PartnerAndCustomer)], &document).is_ok()
-        );
-        let unknown = RateLimits::new(
-            &[limit("submitQualifications", RateLimitKey::Partner)],
-            &document,
-        );
-        assert!(
-            unknown
-                .unwrap_err()
-                .to_string()
-                .contains("submitQualifications")
-        );
-        let no_customer = RateLimits::new(
-            &[limit("listCustomers", RateLimitKey::PartnerAndCustomer)],
-            &document,
-        );
-        assert!(no_customer.unwrap_err().to_string().contains("names none"));
-    }
 }

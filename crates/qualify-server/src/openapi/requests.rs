@@ -414,9 +414,9 @@ fn audit_parameters(document: &mut Value) {
     let filter = json!({"type": "string", "pattern": format!(
         r#"^(\{{"Field":"CompanyName",{value},"Operator":"substring"\}}|\{{"Field":"CustomerId","Value":"{GUID}","Operator":"equals"\}}|\{{"Field":"ResourceType",{value},"Operator":"equals"\}})$"#
     )});
-    for path in ["/v1/auditrecords", "/review/v1/auditrecords"] {
-        let Some(parameters) = document["paths"][path]["get"]["parameters"].as_array_mut() else {
-            panic!("the document has no GET {path}");
+    for id in ["getAuditRecords", "listAuditRecords"] {
+        let Some(parameters) = operation(document, id)["parameters"].as_array_mut() else {
+            panic!("the document's {id} has no parameters");
         };
         for parameter in parameters {
             match parameter["name"].as_str() {
@@ -430,16 +430,29 @@ fn audit_parameters(document: &mut Value) {
 
 /// The review queue's `decidedBy`: a reviewer's name, `rule:<name>`, or a prefix ending in `*`.
 fn review_parameters(document: &mut Value) {
-    let Some(parameters) =
-        document["paths"]["/review/v1/requests"]["get"]["parameters"].as_array_mut()
+    let Some(parameters) = operation(document, "listVettingRequests")["parameters"].as_array_mut()
     else {
-        panic!("the document has no GET /review/v1/requests");
+        panic!("the document's listVettingRequests has no parameters");
     };
     for parameter in parameters {
         if parameter["name"] == "decidedBy" {
             parameter["schema"] = plain_text(256);
         }
     }
+}
+
+/// The operation whose id is `id`, in the document as JSON: named by its id, never its path,
+/// which only its handler's annotation writes. The document is made from the route table, so
+/// an id it lacks is a mistake of this module's, caught by any test that reads the document.
+fn operation<'a>(document: &'a mut Value, id: &str) -> &'a mut Value {
+    document["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .find(|operation| operation["operationId"] == id)
+        .unwrap_or_else(|| panic!("the document has no operation {id}"))
 }
 
 /// A component schema's name, and what it becomes given what utoipa made of it.
