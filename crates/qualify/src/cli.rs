@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
     admin, backup, completions, customers, migrate, qualifications, review, rules, serve, token,
@@ -102,9 +102,20 @@ enum Command {
     Completions(completions::CompletionsArgs),
 }
 
+/// The command line, as `--help` describes it: with the settings' defaults.
+pub(crate) fn command() -> clap::Command {
+    crate::config::with_defaults(Cli::command())
+}
+
+/// Parses the command line (exiting with usage on a mistake).
+fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
 /// Parses the command line and runs the command.
 pub(crate) async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let outcome = match cli.command {
         Command::Serve(args) => serve::run(*args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => migrate::run(args).await.map(|()| ExitCode::SUCCESS),
@@ -116,7 +127,9 @@ pub(crate) async fn run() -> ExitCode {
         Command::Review(args) => review::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Admin(args) => admin::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Rules(args) => rules::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Completions(args) => completions::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Completions(args) => {
+            completions::run(&args, command()).map(|()| ExitCode::SUCCESS)
+        }
     };
     match outcome {
         Ok(code) => code,

@@ -1,15 +1,111 @@
-//! Loading `qualify serve`'s [`Settings`], layered: their defaults, then the config file
-//! (`--config` or `QUALIFY_CONFIG`, TOML), then `QUALIFY_*` environment variables, then flags.
-//! The keys are the fields of `qualify_app::Settings`, the one structure the server reads.
-//! Loading reads files and the environment but changes nothing.
+//! Loading the [`Settings`], layered: their defaults, then the config file (`--config` or
+//! `QUALIFY_CONFIG`, TOML), then `QUALIFY_*` environment variables, then flags. Every command
+//! that works on the database (`serve`, `admin`, `migrate`, `backup`, `restore`) loads them
+//! here, from its [`ConfigArgs`] and its own flags, so `--config`, the variables and
+//! `--database` mean the same everywhere. The keys are the fields of `qualify_app::Settings`,
+//! and `--help` shows their defaults from `Settings::default()` ([`with_defaults`]), never from
+//! text copied into a flag's help. Loading reads files and the environment but changes nothing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use clap::Args;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use qualify_app::Settings;
+use qualify_store::DatabaseUrl;
 use serde::Serialize;
+
+/// Where a command's settings come from besides its own flags. Flattened into each command
+/// that works on the database.
+#[derive(Debug, Clone, Args, Serialize)]
+pub(crate) struct ConfigArgs {
+    /// TOML config file (the keys of `qualify serve --help`, with underscores).
+    #[arg(long, global = true, env = "QUALIFY_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub(crate) config: Option<PathBuf>,
+    /// Database: sqlite:///path/file.db, a file path, or postgres://….
+    #[arg(long, global = true, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) database: Option<DatabaseFlag>,
+}
+
+impl ConfigArgs {
+    /// The settings these name, with no other flag given.
+    pub(crate) fn load(&self) -> anyhow::Result<Settings> {
+        load(self.config.as_deref(), self)
+    }
+}
+
+/// `--database` as given. It is checked with the other settings (a URL Qualify can't use is a
+/// startup error, not a usage error), and printed without its password.
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub(crate) struct DatabaseFlag(String);
+
+impl From<String> for DatabaseFlag {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl std::fmt::Debug for DatabaseFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.parse::<DatabaseUrl>() {
+            Ok(url) => write!(f, "{url}"),
+            Err(_) => f.write_str("<not a database URL>"),
+        }
+    }
+}
+
+/// `command`, with every flag that is a settings key (`--job-workers` for `job_workers`)
+/// showing its default in `--help`, as `Settings::default()` has it: one source for defaults.
+/// A setting whose default is absent (an option) says in its own help what that means.
+pub(crate) fn with_defaults(command: clap::Command) -> clap::Command {
+    let defaults = Settings::default().defaults();
+    add_defaults(command, &defaults)
+}
+
+fn add_defaults(
+    mut command: clap::Command,
+    defaults: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> clap::Command {
+    // Switches (`--dev`) are off unless given: no default to show.
+    let ids: Vec<String> = command
+        .get_arguments()
+        .filter(|arg| arg.get_action().takes_values())
+        .map(|arg| arg.get_id().to_string())
+        .collect();
+    for id in ids {
+        let shown = match defaults.get(&id.replace('-', "_")) {
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(serde_json::Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            Some(value @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+                value.to_string()
+            }
+            _ => continue,
+        };
+        command = command.mut_arg(id, |arg| {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            arg.help(format!("{help} [default: {shown}]"))
+        });
+    }
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(name, |sub| add_defaults(sub, defaults));
+    }
+    command
+}
 
 /// Layers the sources; `flags` holds only the flags given on the command line, under their
 /// keys. The settings are checked before they are returned.
@@ -48,6 +144,59 @@ mod tests {
 
     #[derive(Serialize)]
     struct NoFlags {}
+
+    /// Every label and help text of every command, with the command's path.
+    fn helps(command: &clap::Command, path: &str, into: &mut Vec<(String, String, String)>) {
+        for arg in command.get_arguments() {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            into.push((path.to_owned(), arg.get_id().to_string(), help));
+        }
+        for sub in command.get_subcommands() {
+            helps(sub, &format!("{path} {}", sub.get_name()), into);
+        }
+    }
+
+    #[test]
+    fn no_flag_writes_a_default_by_hand_and_help_shows_the_settings_own() {
+        use clap::CommandFactory;
+        let mut written = Vec::new();
+        helps(&crate::cli::Cli::command(), "qualify", &mut written);
+        let keys = Settings::keys();
+        for (path, id, help) in &written {
+            if keys.contains(&id.as_str()) {
+                assert!(!help.contains("[default:"), "{path} --{id}: {help}");
+            }
+        }
+        let mut shown = Vec::new();
+        helps(&crate::cli::command(), "qualify", &mut shown);
+        let help_of = |path: &str, id: &str| {
+            shown
+                .iter()
+                .find(|(p, i, _)| p == path && i == id)
+                .map(|(_, _, help)| help.clone())
+                .unwrap_or_else(|| panic!("{path} --{id}"))
+        };
+        let defaults = Settings::default();
+        assert!(
+            help_of("qualify serve", "job_workers")
+                .ends_with(&format!("[default: {}]", defaults.jobs.job_workers))
+        );
+        assert!(help_of("qualify serve", "listen").ends_with("[default: 127.0.0.1:8080]"));
+        for command in [
+            "qualify serve",
+            "qualify migrate",
+            "qualify backup",
+            "qualify admin",
+        ] {
+            assert!(
+                help_of(command, "database")
+                    .ends_with(&format!("[default: {}]", defaults.store.database)),
+                "{command}"
+            );
+        }
+        // A switch is off unless given.
+        assert!(!help_of("qualify serve", "dev").contains("[default:"));
+    }
 
     #[test]
     fn defaults_make_a_local_sqlite_server() {

@@ -9,15 +9,16 @@ use clap::Args;
 use qualify_store::DatabaseUrl;
 use qualify_store::backup::{Copied, backup_sqlite, restore_sqlite};
 
+use crate::config::ConfigArgs;
+
 /// Flags of `qualify backup`.
 #[derive(Debug, Args)]
 pub(crate) struct BackupArgs {
     /// Where to write the copy (written beside as FILE.partial, renamed once complete and checked).
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// Database: sqlite:///path/file.db or a file path [default: ./qualify-data/qualify.db].
-    #[arg(long, env = "QUALIFY_DATABASE", value_name = "URL")]
-    database: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 /// Flags of `qualify restore`.
@@ -26,21 +27,17 @@ pub(crate) struct RestoreArgs {
     /// A copy made by `qualify backup`.
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// Database to restore into (created if missing) [default: ./qualify-data/qualify.db].
-    #[arg(long, env = "QUALIFY_DATABASE", value_name = "URL")]
-    database: Option<String>,
+    /// The database to restore into is `--database` (created if missing).
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Overwrite a database that already holds Qualify's data (stop every server on it first).
     #[arg(long)]
     replace: bool,
 }
 
-/// The SQLite file of `database`, or why the command can't copy it.
-fn sqlite_file(database: Option<&str>, what: &str) -> anyhow::Result<PathBuf> {
-    let url = match database {
-        Some(url) => url.parse()?,
-        None => DatabaseUrl::default_sqlite(),
-    };
-    match url {
+/// The SQLite file the settings of `config` name, or why the command can't copy it.
+fn sqlite_file(config: &ConfigArgs, what: &str) -> anyhow::Result<PathBuf> {
+    match config.load()?.store.database {
         DatabaseUrl::Sqlite(path) => Ok(path),
         DatabaseUrl::Postgres(_) => anyhow::bail!(
             "qualify {what} copies SQLite databases; for PostgreSQL use pg_dump and pg_restore (see docs/operations.md)"
@@ -62,7 +59,7 @@ fn size(copied: Copied) -> String {
 
 /// Copies the database to the file.
 pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<()> {
-    let database = sqlite_file(args.database.as_deref(), "backup")?;
+    let database = sqlite_file(&args.config, "backup")?;
     let file = args.file.clone();
     let from = database.clone();
     let copied = tokio::task::spawn_blocking(move || backup_sqlite(&from, &file))
@@ -79,7 +76,7 @@ pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 
 /// Puts the file back into the database.
 pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
-    let database = sqlite_file(args.database.as_deref(), "restore")?;
+    let database = sqlite_file(&args.config, "restore")?;
     let file = args.file.clone();
     let into = database.clone();
     let copied = tokio::task::spawn_blocking(move || restore_sqlite(&file, &into, args.replace))

@@ -2,10 +2,9 @@
 
 use std::io::Write;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::commands::output::ignore_closed_stdout;
 
 /// Flags of `qualify completions`.
@@ -15,11 +14,11 @@ pub(crate) struct CompletionsArgs {
     shell: Shell,
 }
 
-/// Prints the completion script on stdout.
-pub(crate) fn run(args: &CompletionsArgs) -> anyhow::Result<()> {
+/// Prints the completion script of `command` (the whole command line) on stdout.
+pub(crate) fn run(args: &CompletionsArgs, mut command: clap::Command) -> anyhow::Result<()> {
     // clap_complete panics when its writer fails, as it does when the reader of a pipe has gone
     // (`qualify completions bash | head -1`): the script is made first, then written.
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "qualify", &mut script);
+    clap_complete::generate(args.shell, &mut command, "qualify", &mut script);
     ignore_closed_stdout(std::io::stdout().lock().write_all(&script))
 }

@@ -2,23 +2,22 @@
 //! before it starts (or restarts) its servers.
 
 use clap::Args;
-use qualify_store::{DatabaseUrl, Store, StoreOptions};
+use qualify_store::Store;
+
+use crate::config::ConfigArgs;
 
 /// Flags of `qualify migrate`.
 #[derive(Debug, Args)]
 pub(crate) struct MigrateArgs {
-    /// Database: sqlite:///path/file.db, a file path, or postgres://… [default: ./qualify-data/qualify.db].
-    #[arg(long, env = "QUALIFY_DATABASE", value_name = "URL")]
-    database: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 /// Applies pending migrations.
 pub(crate) async fn run(args: MigrateArgs) -> anyhow::Result<()> {
-    let url = match args.database {
-        Some(url) => url.parse()?,
-        None => DatabaseUrl::default_sqlite(),
-    };
-    let store = Store::connect(&StoreOptions::new(url.clone())).await?;
+    let settings = args.config.load()?;
+    let url = &settings.store.database;
+    let store = Store::connect(&settings.store.options()).await?;
     store.close().await;
     let _ = std::io::Write::write_all(
         &mut std::io::stdout(),

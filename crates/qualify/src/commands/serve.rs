@@ -6,35 +6,29 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use qualify_server::App;
-use qualify_store::DatabaseUrl;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
 use tokio::net::TcpListener;
 
-use crate::config;
+use crate::config::{self, ConfigArgs};
 use crate::telemetry;
 
 /// Flags of `qualify serve`. Each is also a config file key and a `QUALIFY_*` variable; only the
-/// flags given override those.
+/// flags given override those. Their defaults are the settings' own, which `--help` shows.
 #[derive(Debug, Args, Serialize)]
 pub(crate) struct ServeArgs {
-    /// TOML config file (keys as the flags, with underscores).
-    #[arg(long, env = "QUALIFY_CONFIG", value_name = "FILE")]
-    #[serde(skip)]
-    config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080].
+    #[command(flatten)]
+    #[serde(flatten)]
+    config: ConfigArgs,
+    /// Address to listen on
     #[arg(long, value_name = "ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     listen: Option<String>,
-    /// Database: sqlite:///path/file.db, a file path, or postgres://… [default: ./qualify-data/qualify.db].
-    #[arg(long, value_name = "URL")]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    database: Option<DatabaseFlag>,
-    /// The URL clients reach this server at; tokens are issued by {URL}/{tenant}/v2.0 [default: http://ADDR].
+    /// The URL clients reach this server at; tokens are issued by {URL}/{tenant}/v2.0
     #[arg(long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
-    /// Shape of GET …/qualifications: documented (the seed's) or sdk (Microsoft's .NET SDK's) [default: documented].
+    /// Shape of GET …/qualifications: documented (the seed's) or sdk (Microsoft's .NET SDK's)
     #[arg(long, value_name = "PROFILE", value_parser = ["documented", "sdk"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     contract: Option<String>,
@@ -46,7 +40,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     rules: Option<PathBuf>,
-    /// Vetting requests allowed per customer and qualification, counting the first [default: 3].
+    /// Vetting requests allowed per customer and qualification, counting the first
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_vetting_requests: Option<u32>,
@@ -54,43 +48,43 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     key_encryption_key_file: Option<PathBuf>,
-    /// Lifetime of issued access tokens, e.g. 1h [default: 1h].
+    /// Lifetime of issued access tokens, e.g. 1h
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     token_lifetime: Option<String>,
-    /// Largest request body in bytes [default: 65536].
+    /// Largest request body in bytes
     #[arg(long, value_name = "BYTES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     body_limit: Option<usize>,
-    /// Requests taking longer are answered 503, e.g. 30s [default: 30s].
+    /// Requests taking longer are answered 503, e.g. 30s
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     request_timeout: Option<String>,
-    /// A request's headers (and a TLS handshake) must arrive within this; idle keep-alive connections close after it, e.g. 10s [default: 10s].
+    /// A request's headers (and a TLS handshake) must arrive within this; idle keep-alive connections close after it, e.g. 10s
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     header_read_timeout: Option<String>,
-    /// After SIGTERM, keep serving this long with /readyz answering 503, so load balancers take the node out first, e.g. 5s [default: 0s].
+    /// After SIGTERM, keep serving this long with /readyz answering 503, so load balancers take the node out first, e.g. 5s
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     shutdown_delay: Option<String>,
-    /// Serve Prometheus metrics (GET /metrics) on this address, apart from the API, e.g. 127.0.0.1:9464 [default: off] (docs/operations.md).
+    /// Serve Prometheus metrics (GET /metrics) on this address, apart from the API, e.g. 127.0.0.1:9464 [when unset: off] (docs/operations.md).
     #[arg(long, value_name = "ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics_listen: Option<String>,
-    /// Connections open at once; more wait to be accepted [default: the open-files limit, raised to its maximum, less 256].
+    /// Connections open at once; more wait to be accepted [when unset: the open-files limit, raised to its maximum, less 256].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections: Option<usize>,
-    /// SQLite only: durability, full (fsync every commit) or normal [default: full].
+    /// SQLite only: durability, full (fsync every commit) or normal [when unset: full].
     #[arg(long, value_name = "MODE", value_parser = ["full", "normal"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     sqlite_sync: Option<String>,
-    /// PostgreSQL only: the connection pool's size [default: 8].
+    /// PostgreSQL only: the connection pool's size [when unset: 8].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     db_max_connections: Option<u32>,
-    /// PostgreSQL statement timeout, SQLite busy timeout, e.g. 10s [default: 10s].
+    /// PostgreSQL statement timeout, SQLite busy timeout, e.g. 10s
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     db_statement_timeout: Option<String>,
@@ -102,15 +96,15 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "SECRET")]
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secret")]
     webhook_secret: Option<SecretString>,
-    /// Deliver partners' events (their registered webhooks) to loopback, private and link-local addresses [default: only with --dev].
+    /// Deliver partners' events (their registered webhooks) to loopback, private and link-local addresses [when unset: only with --dev].
     #[arg(long, value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_allow_private: Option<bool>,
-    /// Background jobs (event deliveries) run at once on this node; 0 runs none [default: 2].
+    /// Background jobs (event deliveries) run at once on this node; 0 runs none
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     job_workers: Option<usize>,
-    /// How long a claimed job is this node's before another node may take it over, e.g. 60s [default: 60s].
+    /// How long a claimed job is this node's before another node may take it over, e.g. 60s
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     job_lease: Option<String>,
@@ -118,11 +112,11 @@ pub(crate) struct ServeArgs {
     #[arg(long = "trust-issuer", value_name = "URL")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     trust_issuer: Vec<String>,
-    /// Require multi-factor authentication (amr=mfa) on App+User tokens [default: true].
+    /// Require multi-factor authentication (amr=mfa) on App+User tokens
     #[arg(long, value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     require_mfa: Option<bool>,
-    /// Verified tokens to cache, skipping their signature check on reuse; 0 turns it off [default: 10000].
+    /// Verified tokens to cache, skipping their signature check on reuse; 0 turns it off
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     token_cache: Option<u64>,
@@ -138,15 +132,15 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     tls_self_signed: bool,
-    /// Names of the development certificate [default: localhost,127.0.0.1,api.partnercenter.microsoft.com].
+    /// Names of the development certificate
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tls_names: Vec<String>,
-    /// Where the development certificate is kept [default: ./qualify-data/tls].
+    /// Where the development certificate is kept
     #[arg(long, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_dir: Option<String>,
-    /// Log format: text, or json (one object per line) [default: text].
+    /// Log format: text, or json (one object per line)
     #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<String>,
@@ -155,7 +149,7 @@ pub(crate) struct ServeArgs {
 /// Runs the server.
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let settings = config::load(args.config.as_deref(), &args)?;
+    let settings = config::load(args.config.config.as_deref(), &args)?;
     // Held until the server has stopped, so its last lines are written out.
     let _log_writer = telemetry::init(settings.http.log_format);
     let addr = settings.http.listen;
@@ -174,27 +168,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     app.run_until_stopped(shutdown_signal())
         .await
         .context("serving")
-}
-
-/// `--database` as given. It is checked with the other settings (a URL Qualify can't use is a
-/// startup error, not a usage error), and printed without its password.
-#[derive(Clone, Serialize)]
-#[serde(transparent)]
-struct DatabaseFlag(String);
-
-impl From<String> for DatabaseFlag {
-    fn from(url: String) -> Self {
-        Self(url)
-    }
-}
-
-impl std::fmt::Debug for DatabaseFlag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.parse::<DatabaseUrl>() {
-            Ok(url) => write!(f, "{url}"),
-            Err(_) => f.write_str("<not a database URL>"),
-        }
-    }
 }
 
 /// A secret flag, for the settings it overrides.

@@ -48,6 +48,74 @@ fn migrate_applies_the_schema_and_is_idempotent() {
     assert!(dir.path().join("nested/q.db").exists());
 }
 
+/// `--config`, the `QUALIFY_*` variables and `--database` mean the same to every command that
+/// works on the database: the file's database is the one `migrate`, `admin` and `backup` use,
+/// the variable overrides the file, and the flag overrides both.
+#[test]
+fn every_command_on_the_database_reads_the_same_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let in_file = dir.path().join("from-file.db");
+    let from_variable = dir.path().join("from-variable.db");
+    let from_flag = dir.path().join("from-flag.db");
+    let config = dir.path().join("qualify.toml");
+    std::fs::write(
+        &config,
+        format!("database = \"sqlite://{}\"\n", in_file.display()),
+    )
+    .unwrap();
+    let run = |args: &[&str], variable: Option<&std::path::Path>| {
+        let mut command = Command::new(BINARY);
+        command.args(args).env_remove("QUALIFY_DATABASE");
+        if let Some(variable) = variable {
+            command.env(
+                "QUALIFY_DATABASE",
+                format!("sqlite://{}", variable.display()),
+            );
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let config = config.to_str().unwrap();
+    assert!(run(&["migrate", "--config", config], None).contains("from-file.db"));
+    assert!(in_file.exists());
+    run(
+        &[
+            "admin", "--config", config, "--output", "json", "partners", "create", "--name",
+            "Contoso",
+        ],
+        None,
+    );
+    let listed = run(
+        &[
+            "admin", "partners", "list", "--output", "json", "--config", config,
+        ],
+        None,
+    );
+    assert!(listed.contains("Contoso"), "{listed}");
+    let copy = dir.path().join("copy.db");
+    run(
+        &["backup", copy.to_str().unwrap(), "--config", config],
+        None,
+    );
+    assert!(copy.exists());
+    assert!(
+        run(&["migrate", "--config", config], Some(&from_variable)).contains("from-variable.db")
+    );
+    let flag = format!("sqlite://{}", from_flag.display());
+    assert!(
+        run(
+            &["migrate", "--config", config, "--database", &flag],
+            Some(&from_variable)
+        )
+        .contains("from-flag.db")
+    );
+}
+
 /// The script is larger than a pipe's buffer, so the write meets the closed pipe.
 #[test]
 fn a_reader_that_stops_early_never_makes_the_binary_panic() {

@@ -8,9 +8,9 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use qualify_app::Clock;
 use qualify_app::admin::Admin;
-use qualify_store::{DatabaseUrl, Store, StoreOptions, TenantKind};
+use qualify_app::{Clock, Settings};
+use qualify_store::{Store, TenantKind};
 use qualify_types::TenantId;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -20,13 +20,13 @@ mod webhooks;
 
 use super::connection::OutputFormat;
 use super::output::print;
+use crate::config::ConfigArgs;
 
 /// `qualify admin …`.
 #[derive(Debug, Args)]
 pub(crate) struct AdminArgs {
-    /// The database: sqlite:///path/file.db, a file path, or postgres://… [default: ./qualify-data/qualify.db].
-    #[arg(long, global = true, env = "QUALIFY_DATABASE", value_name = "URL")]
-    database: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Output format: json prints one JSON object (or array, for lists) [default: table on a terminal, json otherwise].
     #[arg(
         long,
@@ -221,8 +221,8 @@ enum KeysCommand {
         after_help = "Examples:\n  qualify admin keys rotate\n  qualify admin keys rotate --key-encryption-key-file /etc/qualify/kek"
     )]
     Rotate {
-        /// The key-encryption key the server runs with (--key-encryption-key-file of serve): seals the new key, and opens the stored ones.
-        #[arg(long, env = "QUALIFY_KEY_ENCRYPTION_KEY_FILE", value_name = "FILE")]
+        /// The key-encryption key the server runs with (--key-encryption-key-file of serve): seals the new key, and opens the stored ones [when unset: the settings' key_encryption_key_file].
+        #[arg(long, value_name = "FILE")]
         key_encryption_key_file: Option<std::path::PathBuf>,
     },
 }
@@ -258,21 +258,23 @@ impl AdminArgs {
 
 /// Runs an admin command.
 pub(crate) async fn run(args: AdminArgs) -> anyhow::Result<()> {
-    let url = match &args.database {
-        Some(url) => url.parse()?,
-        None => DatabaseUrl::default_sqlite(),
-    };
-    let store = Store::connect(&StoreOptions::new(url))
+    let settings = args.config.load()?;
+    let store = Store::connect(&settings.store.options())
         .await
         .context("opening the database")?;
     let admin = Admin::new(store.clone(), Clock::wall(), actor());
     let output = args.output();
-    let outcome = command(&admin, args.command, output).await;
+    let outcome = command(&admin, &settings, args.command, output).await;
     store.close().await;
     outcome
 }
 
-async fn command(admin: &Admin, command: AdminCommand, output: OutputFormat) -> anyhow::Result<()> {
+async fn command(
+    admin: &Admin,
+    settings: &Settings,
+    command: AdminCommand,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
     let store = admin.store();
     match command {
         AdminCommand::Partners(PartnersCommand::Create { name, id }) => {
@@ -464,8 +466,10 @@ async fn command(admin: &Admin, command: AdminCommand, output: OutputFormat) -> 
         AdminCommand::Keys(KeysCommand::Rotate {
             key_encryption_key_file,
         }) => {
+            // The flag, or the file the settings name (as the servers' own).
             let kek = key_encryption_key_file
                 .as_deref()
+                .or(settings.identity.key_encryption_key_file.as_deref())
                 .map(qualify_app::identity::KeyEncryptionKey::from_file)
                 .transpose()?;
             let kid = admin.rotate_signing_key(kek.as_ref()).await?;
