@@ -43,9 +43,9 @@ async fn forget_old_records(state: AppState) {
             Ok(purged) => tracing::info!(purged, "forgot old idempotency records"),
             Err(error) => tracing::warn!(error = %error, "purging idempotency records failed"),
         }
-        match state.app.forget_delivery_history().await {
+        match state.app.forget_history().await {
             Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "forgot old deliveries"),
+            Ok(purged) => tracing::info!(purged, "forgot old deliveries and jobs"),
             Err(error) => tracing::warn!(%error, "purging old deliveries failed"),
         }
     }

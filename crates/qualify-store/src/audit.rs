@@ -312,7 +312,6 @@ mod tests {
     use crate::testing::TestDatabase;
     use crate::{
         BillingRecord, NewCustomerRecord, NewTenant, NewVettingRequest, StoreOptions, TenantKind,
-        on_writer,
     };
     use qualify_domain::Submission;
     use qualify_types::{Qualification, VettingRequestId};
@@ -405,11 +404,13 @@ mod tests {
                 .await
                 .unwrap();
             for statement in backfill(&store) {
-                let run = async {
-                    on_writer!(store, |pool| db::query(statement).execute(pool).await?);
-                    Ok::<_, StoreError>(())
-                };
-                run.await.unwrap();
+                store
+                    .transaction(async |tx: &mut Tx| {
+                        db::query(statement).execute(tx).await?;
+                        Ok::<_, StoreError>(())
+                    })
+                    .await
+                    .unwrap();
             }
             let query = AuditQuery {
                 partner: Some(partner),

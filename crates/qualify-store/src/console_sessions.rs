@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::records::{parse, timestamp};
-use crate::{Store, StoreError, on_reader, on_writer};
+use crate::{Store, StoreError, Tx, on_reader};
 
 /// A session as the console reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,37 +29,6 @@ db::row! {
 }
 
 impl Store {
-    /// Starts a session for `user_id`, and forgets every session that has expired (so the
-    /// table holds only live sessions and those since their last sign-in).
-    pub async fn insert_console_session(
-        &self,
-        id_hash: &str,
-        user_id: Uuid,
-        csrf_token: &str,
-        now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<(), StoreError> {
-        const PURGE: &str = "DELETE FROM console_sessions WHERE expires_at <= $1";
-        const INSERT: &str = "INSERT INTO console_sessions (id_hash, user_id, csrf_token, created_at, expires_at) \
-                              VALUES ($1, $2, $3, $4, $5)";
-        self.transaction(async |tx: &mut crate::Tx| {
-            db::query(PURGE)
-                .bind(now.unix_millis())
-                .execute(&mut *tx)
-                .await?;
-            db::query(INSERT)
-                .bind(id_hash)
-                .bind(user_id.to_string())
-                .bind(csrf_token)
-                .bind(now.unix_millis())
-                .bind(expires_at.unix_millis())
-                .execute(&mut *tx)
-                .await?;
-            Ok(())
-        })
-        .await
-    }
-
     /// The session whose id hashes to `id_hash`, unless it has expired by `now`.
     pub async fn find_console_session(
         &self,
@@ -82,15 +51,45 @@ impl Store {
         })
         .transpose()
     }
+}
+
+impl Tx {
+    /// Starts a session for `user_id`, and forgets every session that has expired (so the
+    /// table holds only live sessions and those since their last sign-in).
+    pub async fn insert_console_session(
+        &mut self,
+        id_hash: &str,
+        user_id: Uuid,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        const PURGE: &str = "DELETE FROM console_sessions WHERE expires_at <= $1";
+        const INSERT: &str = "INSERT INTO console_sessions (id_hash, user_id, csrf_token, created_at, expires_at) \
+                              VALUES ($1, $2, $3, $4, $5)";
+        db::query(PURGE)
+            .bind(now.unix_millis())
+            .execute(&mut *self)
+            .await?;
+        db::query(INSERT)
+            .bind(id_hash)
+            .bind(user_id.to_string())
+            .bind(csrf_token)
+            .bind(now.unix_millis())
+            .bind(expires_at.unix_millis())
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
 
     /// Ends the session whose id hashes to `id_hash` (sign-out).
-    pub async fn delete_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
+    pub async fn delete_console_session(&mut self, id_hash: &str) -> Result<(), StoreError> {
         const SQL: &str = "DELETE FROM console_sessions WHERE id_hash = $1";
-        on_writer!(self, |pool| db::query(SQL)
+        db::query(SQL)
             .bind(id_hash)
-            .execute(pool)
+            .execute(&mut *self)
             .await
-            .map(|_| ()))?;
+            .map(|_| ())?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use qualify_types::{TenantId, Timestamp};
 
 use crate::db::{self, Executor};
 use crate::records::parse;
-use crate::{Store, StoreError, Tx, on_reader, on_writer};
+use crate::{Store, StoreError, Tx, on_reader};
 
 /// The first response given to one partner's request id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +96,19 @@ impl Tx {
             .await?;
         Ok(())
     }
+
+    /// Forgets records created before `cutoff`. Returns how many.
+    pub async fn purge_idempotency_records(
+        &mut self,
+        cutoff: Timestamp,
+    ) -> Result<u64, StoreError> {
+        const SQL: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
+        Ok(db::query(SQL)
+            .bind(cutoff.unix_millis())
+            .execute(&mut *self)
+            .await?
+            .rows_affected())
+    }
 }
 
 impl Store {
@@ -106,15 +119,5 @@ impl Store {
         request_id: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         on_reader!(self, |pool| find(pool, partner, request_id).await)
-    }
-
-    /// Forgets records created before `cutoff`. Returns how many.
-    pub async fn purge_idempotency_records(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-        const SQL: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
-        Ok(on_writer!(self, |pool| db::query(SQL)
-            .bind(cutoff.unix_millis())
-            .execute(pool)
-            .await?
-            .rows_affected()))
     }
 }

@@ -7,7 +7,7 @@ use crate::db::{self, Executor};
 use crate::records::{AppRow, SigningKeyRow, TenantRow, UserRow};
 use crate::{
     AppRecord, SigningKeyRecord, Store, StoreError, TenantKind, TenantRecord, Tx, UserRecord,
-    UserRole, on_reader, on_writer,
+    UserRole, on_reader,
 };
 
 /// A tenant to create.
@@ -133,6 +133,45 @@ impl Tx {
             .rows_affected();
         Ok(done == 1)
     }
+
+    /// Stores a new signing key.
+    pub async fn insert_signing_key(
+        &mut self,
+        kid: &str,
+        private_key_pem: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        const SQL: &str =
+            "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3)";
+        db::query(SQL)
+            .bind(kid)
+            .bind(private_key_pem)
+            .bind(at.unix_millis())
+            .execute(&mut *self)
+            .await?
+            .rows_affected();
+        Ok(())
+    }
+
+    /// Replaces the stored text of the key `kid`, if it is still `was`: a key sealed once a
+    /// key-encryption key is given. Whether it was replaced (another node may have been first).
+    pub async fn replace_signing_key_text(
+        &mut self,
+        kid: &str,
+        was: &str,
+        now: &str,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE signing_keys SET private_key_pem = $3 \
+                           WHERE kid = $1 AND private_key_pem = $2";
+        let replaced = db::query(SQL)
+            .bind(kid)
+            .bind(was)
+            .bind(now)
+            .execute(&mut *self)
+            .await?
+            .rows_affected();
+        Ok(replaced == 1)
+    }
 }
 
 impl Store {
@@ -181,44 +220,5 @@ impl Store {
         let rows: Vec<SigningKeyRow> =
             on_reader!(self, |pool| db::query(SQL).fetch_all(pool).await?);
         rows.into_iter().map(SigningKeyRecord::try_from).collect()
-    }
-
-    /// Stores a new signing key.
-    pub async fn insert_signing_key(
-        &self,
-        kid: &str,
-        private_key_pem: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        const SQL: &str =
-            "INSERT INTO signing_keys (kid, private_key_pem, created_at) VALUES ($1, $2, $3)";
-        on_writer!(self, |pool| db::query(SQL)
-            .bind(kid)
-            .bind(private_key_pem)
-            .bind(at.unix_millis())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
-
-    /// Replaces the stored text of the key `kid`, if it is still `was`: a key sealed once a
-    /// key-encryption key is given. Whether it was replaced (another node may have been first).
-    pub async fn replace_signing_key_text(
-        &self,
-        kid: &str,
-        was: &str,
-        now: &str,
-    ) -> Result<bool, StoreError> {
-        const SQL: &str = "UPDATE signing_keys SET private_key_pem = $3 \
-                           WHERE kid = $1 AND private_key_pem = $2";
-        let replaced = on_writer!(self, |pool| db::query(SQL)
-            .bind(kid)
-            .bind(was)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(replaced == 1)
     }
 }

@@ -2,7 +2,14 @@
 //! statements, transactions ([`Store::transaction`] and its [`Tx`]), the translation of the
 //! drivers' errors, and durability (the SQLite writer's group commit and checkpoints). It decides
 //! no business question: which submission is allowed, who may decide, what is audited and what
-//! is announced belong to the service above, which composes these statements in one transaction.
+//! is announced belong to the application core above, which composes these statements in one
+//! transaction.
+//!
+//! There is one way to write a table: a method of [`Tx`], in a transaction (a job's claim and
+//! its outcome, a delivery's log line, a refresh token's rotation too). Reads are methods of
+//! [`Store`], and of [`Tx`] where a use case reads within its transaction; a read on both is one
+//! statement, written once and run on either. Each module holds one table's statements (or a
+//! few tables that are only ever read together), named after it.
 //!
 //! Every statement is written once, in SQL both engines run (`$N` placeholders, `RETURNING`,
 //! `ON CONFLICT`, partial unique indexes), and executed through the dispatch macros below,
@@ -38,14 +45,17 @@ mod identity;
 mod jobs;
 mod metrics;
 mod partner_rules;
-mod partner_webhooks;
 mod records;
 mod refresh_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transaction;
 mod validation_codes;
+mod validation_events;
 mod vetting;
+mod webhook_deliveries;
+mod webhook_registrations;
+mod webhook_signer;
 mod writer;
 
 pub use admin::PrincipalStatus;
@@ -59,9 +69,6 @@ pub use identity::{NewApp, NewTenant, NewUser};
 pub use jobs::{ClaimedJob, JobRecord, JobState, NewJob};
 pub use metrics::{JOB_COUNT_STATES, JobCount};
 pub use partner_rules::{PartnerControls, StoredRules};
-pub use partner_webhooks::{
-    DeliveryAttempt, StoredWebhookSigner, ValidationEvent, WebhookRegistration,
-};
 pub use records::{
     AppRecord, BillingRecord, CustomerRecord, SigningKeyRecord, TenantKind, TenantRecord,
     UserRecord, UserRole, ValidationCodeRecord, VettingRecord,
@@ -69,7 +76,11 @@ pub use records::{
 pub use refresh_tokens::{NewRefreshToken, Redeemed};
 pub use transaction::Tx;
 pub use validation_codes::{CodeSpent, NewValidationCode};
+pub use validation_events::ValidationEvent;
 pub use vetting::{HistoryEntry, ImportedVetting, NewVettingRequest, VettingFilter, VettingPage};
+pub use webhook_deliveries::DeliveryAttempt;
+pub use webhook_registrations::WebhookRegistration;
+pub use webhook_signer::StoredWebhookSigner;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -104,26 +115,7 @@ macro_rules! on_reader {
     };
 }
 
-/// Runs `$body`, a single write statement using `$pool` as its executor: on SQLite in a turn of
-/// the writer (acknowledged once durable), on PostgreSQL on the pool.
-macro_rules! on_writer {
-    ($store:expr, |$pool:ident| $body:expr) => {
-        match &$store.pool {
-            $crate::Pool::Sqlite { writer, .. } => {
-                let mut turn = writer.turn().await?;
-                let value: Result<_, $crate::StoreError> = {
-                    let $pool = turn.conn();
-                    async { Ok($body) }.await
-                };
-                turn.finish(value.is_ok()).await?;
-                value?
-            }
-            $crate::Pool::Postgres($pool) => $body,
-        }
-    };
-}
-
-pub(crate) use {on_reader, on_writer};
+pub(crate) use on_reader;
 
 /// Qualify's database. Cheap to clone: clones share the pools.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::records::parse;
-use crate::{Store, StoreError, Tx, on_writer};
+use crate::{StoreError, Tx};
 
 /// A refresh token to store.
 #[derive(Debug, Clone)]
@@ -59,32 +59,12 @@ db::row! {
 const INSERT_SQL: &str = "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, expires_at, created_at) \
                           VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-impl Store {
-    /// Stores the first refresh token of a new family.
-    pub async fn insert_refresh_token(
-        &self,
-        token: &NewRefreshToken<'_>,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        on_writer!(self, |pool| db::query(INSERT_SQL)
-            .bind(token.token_hash)
-            .bind(token.family_id)
-            .bind(token.client_id.to_string())
-            .bind(token.user_id.to_string())
-            .bind(token.scope)
-            .bind(token.expires_at.unix_millis())
-            .bind(at.unix_millis())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
-    }
-
+impl Tx {
     /// Redeems the token whose hash is `presented`: if it is valid, marks it used and stores its
     /// successor (`successor_hash`, valid until `expires_at`) in the same family, atomically, so
     /// two concurrent redemptions can't both succeed.
     pub async fn redeem_refresh_token(
-        &self,
+        &mut self,
         presented: &str,
         successor_hash: &str,
         expires_at: Timestamp,
@@ -97,64 +77,81 @@ impl Store {
                             FROM refresh_tokens WHERE token_hash = $1";
         const REVOKE_FAMILY: &str =
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
-        self.transaction(async |tx: &mut Tx| {
-            let used: Option<TokenRow> = db::query(USE)
-                .bind(presented)
+        let used: Option<TokenRow> = db::query(USE)
+            .bind(presented)
+            .bind(now.unix_millis())
+            .fetch_optional(&mut *self)
+            .await?;
+        if let Some(row) = used {
+            db::query(INSERT_SQL)
+                .bind(successor_hash)
+                .bind(&row.family_id)
+                .bind(&row.client_id)
+                .bind(&row.user_id)
+                .bind(&row.scope)
+                .bind(expires_at.unix_millis())
                 .bind(now.unix_millis())
-                .fetch_optional(&mut *tx)
+                .execute(&mut *self)
                 .await?;
-            if let Some(row) = used {
-                db::query(INSERT_SQL)
-                    .bind(successor_hash)
+            return Ok(Redeemed::Valid {
+                client_id: parse("refresh_tokens.client_id", &row.client_id)?,
+                user_id: parse("refresh_tokens.user_id", &row.user_id)?,
+                scope: row.scope,
+            });
+        }
+        let found: Option<TokenRow> = db::query(FIND)
+            .bind(presented)
+            .fetch_optional(&mut *self)
+            .await?;
+        Ok(match found {
+            None => Redeemed::Unknown,
+            Some(row) if row.used_at.is_some() && row.revoked_at.is_none() => {
+                db::query(REVOKE_FAMILY)
                     .bind(&row.family_id)
-                    .bind(&row.client_id)
-                    .bind(&row.user_id)
-                    .bind(&row.scope)
-                    .bind(expires_at.unix_millis())
                     .bind(now.unix_millis())
-                    .execute(&mut *tx)
+                    .execute(&mut *self)
                     .await?;
-                return Ok(Redeemed::Valid {
-                    client_id: parse("refresh_tokens.client_id", &row.client_id)?,
-                    user_id: parse("refresh_tokens.user_id", &row.user_id)?,
-                    scope: row.scope,
-                });
+                Redeemed::Reused
             }
-            let found: Option<TokenRow> = db::query(FIND)
-                .bind(presented)
-                .fetch_optional(&mut *tx)
-                .await?;
-            Ok(match found {
-                None => Redeemed::Unknown,
-                Some(row) if row.used_at.is_some() && row.revoked_at.is_none() => {
-                    db::query(REVOKE_FAMILY)
-                        .bind(&row.family_id)
-                        .bind(now.unix_millis())
-                        .execute(&mut *tx)
-                        .await?;
-                    Redeemed::Reused
-                }
-                Some(row) if row.used_at.is_some() => Redeemed::Reused,
-                Some(_) => Redeemed::Expired,
-            })
+            Some(row) if row.used_at.is_some() => Redeemed::Reused,
+            Some(_) => Redeemed::Expired,
         })
-        .await
+    }
+
+    /// Stores the first refresh token of a new family.
+    pub async fn insert_refresh_token(
+        &mut self,
+        token: &NewRefreshToken<'_>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        db::query(INSERT_SQL)
+            .bind(token.token_hash)
+            .bind(token.family_id)
+            .bind(token.client_id.to_string())
+            .bind(token.user_id.to_string())
+            .bind(token.scope)
+            .bind(token.expires_at.unix_millis())
+            .bind(at.unix_millis())
+            .execute(&mut *self)
+            .await
+            .map(|_| ())?;
+        Ok(())
     }
 
     /// Revokes a whole family (e.g. when its token is presented by another application).
     pub async fn revoke_refresh_family_of(
-        &self,
+        &mut self,
         token_hash: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family_id = \
                            (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)";
-        on_writer!(self, |pool| db::query(SQL)
+        db::query(SQL)
             .bind(token_hash)
             .bind(now.unix_millis())
-            .execute(pool)
+            .execute(&mut *self)
             .await
-            .map(|_| ()))?;
+            .map(|_| ())?;
         Ok(())
     }
 }

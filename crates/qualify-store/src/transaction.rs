@@ -58,6 +58,14 @@ impl Store {
 }
 
 impl Tx {
+    /// Which engine this transaction runs on (for the rare statement that differs).
+    pub(crate) fn backend(&self) -> crate::Backend {
+        match self.conn {
+            Conn::Sqlite(_) => crate::Backend::Sqlite,
+            Conn::Postgres(_) => crate::Backend::Postgres,
+        }
+    }
+
     /// Commits (`keep`) or rolls back.
     async fn end(self, keep: bool) -> Result<(), StoreError> {
         match self.conn {

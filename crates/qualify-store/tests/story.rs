@@ -27,6 +27,52 @@ fn now() -> Timestamp {
     Timestamp::from_unix_millis(i64::try_from(since_epoch.as_millis()).unwrap()).unwrap()
 }
 
+/// A job's claim, completion or failure, each in a transaction of its own (as a runner makes
+/// them).
+struct InTx<'a>(&'a Store);
+
+fn in_tx(store: &Store) -> InTx<'_> {
+    InTx(store)
+}
+
+impl InTx<'_> {
+    async fn claim_job(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+        now: Timestamp,
+        only: Option<TenantId>,
+    ) -> Result<Option<qualify_store::ClaimedJob>, StoreError> {
+        self.0
+            .transaction(async |tx: &mut Tx| tx.claim_job(worker, lease, now, only).await)
+            .await
+    }
+
+    async fn complete_job(
+        &self,
+        id: i64,
+        worker: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.0
+            .transaction(async |tx: &mut Tx| tx.complete_job(id, worker, now).await)
+            .await
+    }
+
+    async fn fail_job(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<qualify_store::JobState>, StoreError> {
+        self.0
+            .transaction(async |tx: &mut Tx| tx.fail_job(id, worker, error, retry_at, now).await)
+            .await
+    }
+}
+
 async fn open(db: &TestDatabase) -> Store {
     Store::connect(&StoreOptions::new(db.url().clone()))
         .await
@@ -223,14 +269,14 @@ async fn a_job_is_leased_to_one_worker_and_taken_over_when_the_lease_expires() {
         let now = now();
         let lease = Duration::from_secs(30);
 
-        let first = store
+        let first = in_tx(&store)
             .claim_job("node-1", lease, now, None)
             .await
             .unwrap()
             .expect("a due job");
         assert_eq!(first.attempt, 1);
         assert!(
-            store
+            in_tx(&store)
                 .claim_job("node-2", lease, now, None)
                 .await
                 .unwrap()
@@ -240,18 +286,21 @@ async fn a_job_is_leased_to_one_worker_and_taken_over_when_the_lease_expires() {
 
         // node-1 dies; after its lease ends node-2 takes the job over.
         let later = now.plus_millis(31_000);
-        let second = store
+        let second = in_tx(&store)
             .claim_job("node-2", lease, later, None)
             .await
             .unwrap()
             .expect("the expired lease");
         assert_eq!((second.id, second.attempt), (first.id, 2));
         assert!(
-            !store.complete_job(first.id, "node-1", later).await.unwrap(),
+            !in_tx(&store)
+                .complete_job(first.id, "node-1", later)
+                .await
+                .unwrap(),
             "node-1 lost its lease"
         );
         assert!(
-            store
+            in_tx(&store)
                 .complete_job(second.id, "node-2", later)
                 .await
                 .unwrap()
@@ -259,7 +308,7 @@ async fn a_job_is_leased_to_one_worker_and_taken_over_when_the_lease_expires() {
         let jobs = store.jobs().await.unwrap();
         assert_eq!((jobs[0].state, jobs[0].attempts), (JobState::Done, 2));
         assert!(
-            store
+            in_tx(&store)
                 .claim_job("node-3", lease, later.plus_millis(60_000), None)
                 .await
                 .unwrap()
@@ -277,35 +326,35 @@ async fn a_failed_job_waits_for_its_retry_and_dies_after_its_last_attempt() {
         enqueue(&store, &[job(1)]).await;
         let now = now();
         let lease = Duration::from_secs(30);
-        let claimed = store
+        let claimed = in_tx(&store)
             .claim_job("w", lease, now, None)
             .await
             .unwrap()
             .unwrap();
         let retry_at = now.plus_millis(10_000);
         assert_eq!(
-            store
+            in_tx(&store)
                 .fail_job(claimed.id, "w", "HTTP 500", retry_at, now)
                 .await
                 .unwrap(),
             Some(JobState::Pending)
         );
         assert!(
-            store
+            in_tx(&store)
                 .claim_job("w", lease, now.plus_millis(1), None)
                 .await
                 .unwrap()
                 .is_none(),
             "not before its retry"
         );
-        let again = store
+        let again = in_tx(&store)
             .claim_job("w", lease, retry_at, None)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(again.attempt, 2);
         assert_eq!(
-            store
+            in_tx(&store)
                 .fail_job(again.id, "w", "HTTP 500", retry_at, retry_at)
                 .await
                 .unwrap(),
@@ -329,7 +378,7 @@ async fn concurrent_workers_each_claim_different_jobs() {
                 let store = store.clone();
                 tokio::spawn(async move {
                     let mut mine = Vec::new();
-                    while let Some(job) = store
+                    while let Some(job) = in_tx(&store)
                         .claim_job(&format!("w{w}"), Duration::from_secs(60), now(), None)
                         .await
                         .unwrap()

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use qualify_store::{DeliveryAttempt, Store};
+use qualify_store::{DeliveryAttempt, Store, Tx};
 use tokio::sync::OnceCell;
 
 use super::guard::PublicAddressesOnly;
@@ -105,7 +105,11 @@ impl Deliveries {
 
     /// Logs an attempt; a failure to log does not fail the delivery.
     pub(super) async fn log(&self, attempt: &DeliveryAttempt) {
-        if let Err(error) = self.store.record_delivery_attempt(attempt).await {
+        if let Err(error) = self
+            .store
+            .transaction(async |tx: &mut Tx| tx.record_delivery_attempt(attempt).await)
+            .await
+        {
             tracing::warn!(%error, "logging a delivery attempt failed");
         }
     }

@@ -147,7 +147,10 @@ impl Deliveries {
         if ended && delivery.event_name == TEST_CREATED {
             let finished = self
                 .store
-                .finish_validation_event(&delivery.event_id, self.clock.now())
+                .transaction(async |tx: &mut Tx| {
+                    tx.finish_validation_event(&delivery.event_id, self.clock.now())
+                        .await
+                })
                 .await;
             if let Err(error) = finished {
                 return Attempt::Failed(error.to_string());

@@ -9,7 +9,7 @@ use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Datelike;
-use qualify_store::{Store, StoreError, StoredWebhookSigner};
+use qualify_store::{Store, StoreError, StoredWebhookSigner, Tx};
 use rcgen::{CertificateParams, DnType, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -67,7 +67,10 @@ impl WebhookSigner {
                 };
                 // Another node may have stored its own first: every node uses the stored one.
                 store
-                    .insert_webhook_signer(&stored, crate::clock::wall_now())
+                    .transaction(async |tx: &mut Tx| {
+                        tx.insert_webhook_signer(&stored, crate::clock::wall_now())
+                            .await
+                    })
                     .await?
             }
         };

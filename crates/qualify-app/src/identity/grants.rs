@@ -4,7 +4,7 @@
 //! (rotating: each use returns a new one and retires the old; reusing a retired one revokes
 //! them all). Client ids are throttled against guessing.
 
-use qualify_store::{AppRecord, NewRefreshToken, Redeemed, UserRecord};
+use qualify_store::{AppRecord, NewRefreshToken, Redeemed, Tx, UserRecord};
 use qualify_types::{PARTNER_CENTER_AUDIENCE, TokenResponse};
 use uuid::Uuid;
 
@@ -279,12 +279,15 @@ impl Identity {
         );
         let redeemed = self
             .store
-            .redeem_refresh_token(
-                &secret_hash(presented),
-                &secret_hash(successor),
-                expires,
-                now,
-            )
+            .transaction(async |tx: &mut Tx| {
+                tx.redeem_refresh_token(
+                    &secret_hash(presented),
+                    &secret_hash(successor),
+                    expires,
+                    now,
+                )
+                .await
+            })
             .await
             .map_err(|_| server_error("the store is unavailable"))?;
         let (client_id, user_id, scope) = match redeemed {
@@ -305,7 +308,10 @@ impl Identity {
             // Presented by another application than it was issued to: treat it as stolen.
             let _ = self
                 .store
-                .revoke_refresh_family_of(&secret_hash(successor), now)
+                .transaction(async |tx: &mut Tx| {
+                    tx.revoke_refresh_family_of(&secret_hash(successor), now)
+                        .await
+                })
                 .await;
             return Err(invalid());
         }
@@ -343,7 +349,7 @@ impl Identity {
             ),
         };
         self.store
-            .insert_refresh_token(&record, now)
+            .transaction(async |tx: &mut Tx| tx.insert_refresh_token(&record, now).await)
             .await
             .map_err(|_| server_error("the store is unavailable"))?;
         Ok(token)

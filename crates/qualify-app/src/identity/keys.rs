@@ -14,7 +14,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use qualify_store::{SigningKeyRecord, Store, StoreError, Unique};
+use qualify_store::{SigningKeyRecord, Store, StoreError, Tx, Unique};
 use secrecy::ExposeSecret;
 
 use super::key_encryption::{KeyEncryptionKey, SealError, from_store, is_sealed, to_store};
@@ -110,7 +110,10 @@ async fn seal_stored_keys(
         if !is_sealed(stored) {
             let sealed = to_store(Some(kek), &record.kid, pem.expose_secret())?;
             if store
-                .replace_signing_key_text(&record.kid, stored, &sealed)
+                .transaction(async |tx: &mut Tx| {
+                    tx.replace_signing_key_text(&record.kid, stored, &sealed)
+                        .await
+                })
                 .await?
             {
                 tracing::info!(
@@ -227,7 +230,10 @@ impl KeyRing {
         let stored = to_store(self.kek.as_deref(), &kid, &pem)?;
         match self
             .store
-            .insert_signing_key(&kid, &stored, crate::clock::wall_now())
+            .transaction(async |tx: &mut Tx| {
+                tx.insert_signing_key(&kid, &stored, crate::clock::wall_now())
+                    .await
+            })
             .await
         {
             Ok(()) => tracing::info!(kid, "created a signing key"),

@@ -4,7 +4,7 @@
 //! page reads the reviewer's role again, so disabling a reviewer ends their sessions at once.
 //! The cookies that carry a session are the console's business (`qualify-server`).
 
-use qualify_store::StoreError;
+use qualify_store::{StoreError, Tx};
 use qualify_types::{TenantId, Timestamp};
 
 use super::credentials::{ReviewerRefused, check_reviewer, is_reviewer};
@@ -82,7 +82,9 @@ impl Identity {
         };
         self.login_throttle.succeeded(&throttle_key);
         if let Some(old) = replacing {
-            self.store.delete_console_session(&secret_hash(old)).await?;
+            self.store
+                .transaction(async |tx: &mut Tx| tx.delete_console_session(&secret_hash(old)).await)
+                .await?;
         }
         let random =
             || random_secret().ok_or(SignInRefused::Internal("the OS random generator failed"));
@@ -93,7 +95,10 @@ impl Identity {
                 "the session's expiry is out of range",
             ))?;
         self.store
-            .insert_console_session(&secret_hash(&id), user.id, &csrf_token, now, expires_at)
+            .transaction(async |tx: &mut Tx| {
+                tx.insert_console_session(&secret_hash(&id), user.id, &csrf_token, now, expires_at)
+                    .await
+            })
             .await?;
         tracing::info!(reviewer = %user.username, "console sign-in");
         Ok(NewSession {
@@ -128,6 +133,8 @@ impl Identity {
 
     /// Ends the session `id`.
     pub async fn sign_out_reviewer(&self, id: &str) -> Result<(), StoreError> {
-        self.store.delete_console_session(&secret_hash(id)).await
+        self.store
+            .transaction(async |tx: &mut Tx| tx.delete_console_session(&secret_hash(id)).await)
+            .await
     }
 }

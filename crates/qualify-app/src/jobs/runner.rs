@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use qualify_store::{ClaimedJob, JobState, Store, StoreError};
+use qualify_store::{ClaimedJob, JobState, Store, StoreError, Tx};
 use qualify_types::TenantId;
 use tokio::sync::Notify;
 use tracing::Instrument;
@@ -74,7 +74,10 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
         let jobs = &self.jobs;
         let Some(claimed) = jobs
             .store
-            .claim_job(&self.name, jobs.settings.job_lease, jobs.clock.now(), only)
+            .transaction(async |tx: &mut Tx| {
+                tx.claim_job(&self.name, jobs.settings.job_lease, jobs.clock.now(), only)
+                    .await
+            })
             .await?
         else {
             return Ok(None);
@@ -131,7 +134,11 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
         let delivers_to = jobs.registry.delivers_to(&claimed.kind);
         let (outcome, recorded) = match attempt {
             Attempt::Done => {
-                let held = store.complete_job(claimed.id, &self.name, now).await;
+                let held = store
+                    .transaction(async |tx: &mut Tx| {
+                        tx.complete_job(claimed.id, &self.name, now).await
+                    })
+                    .await;
                 match held {
                     Ok(true) => tracing::info!("job done"),
                     Ok(false) => tracing::warn!(
@@ -144,7 +151,10 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
             Attempt::Failed(error) => {
                 let wait = backoff_ms(jobs.settings.job_retry_base, claimed.attempt);
                 let state = store
-                    .fail_job(claimed.id, &self.name, &error, now.plus_millis(wait), now)
+                    .transaction(async |tx: &mut Tx| {
+                        tx.fail_job(claimed.id, &self.name, &error, now.plus_millis(wait), now)
+                            .await
+                    })
                     .await;
                 let outcome = if matches!(state, Ok(Some(JobState::Dead))) {
                     // A delivery's failures are the receiver's (down, refusing, gone from the
@@ -167,7 +177,11 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
                 } else {
                     tracing::error!(%error, "job given up");
                 }
-                let given_up = store.give_up_job(claimed.id, &self.name, &error, now).await;
+                let given_up = store
+                    .transaction(async |tx: &mut Tx| {
+                        tx.give_up_job(claimed.id, &self.name, &error, now).await
+                    })
+                    .await;
                 (JobOutcome::Dead(error), given_up.map(|_| ()))
             }
         };

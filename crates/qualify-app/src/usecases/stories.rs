@@ -370,7 +370,9 @@ async fn a_repeated_request_id_replays_the_first_response_and_writes_nothing() {
         // Keys older than the cutoff are forgotten.
         assert_eq!(
             store
-                .purge_idempotency_records(now().plus_millis(1))
+                .transaction(async |tx: &mut Tx| tx
+                    .purge_idempotency_records(now().plus_millis(1))
+                    .await)
                 .await
                 .unwrap(),
             1
