@@ -1,109 +1,23 @@
-//! `qualify-bench metrics`: a scrape of a running server parses, and every series moves as the
-//! server works. Starts a server with `--metrics-listen` and a rules file, scrapes it, puts it
-//! through what each series counts (tokens issued and refused, customers and submissions, a
-//! rule's decision at once and one after a delay, a reviewer's approval and denial, a partner's
-//! webhook deliveries, then a load of GETs), scrapes again, and checks each series against what
-//! was done. On SQLite and, when reachable, PostgreSQL (two nodes, whose pools are seen).
+//! What `qualify-bench metrics` puts a server through, and what each series must then say.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
-use clap::Args;
-use prom_text_format_parser::{Scrape, Type, ValueType};
+use anyhow::{Context, ensure};
 use qualify_harness::{ServerProcess, load, user_token};
-use qualify_store::testing::TestDatabase;
 use qualify_types::dev;
-use reqwest::StatusCode;
 use serde_json::{Value as Json, json};
 
-use crate::Common;
-use crate::servers::{qualify, qualify_binary, random_reads};
+use crate::servers::random_reads;
 use crate::webhooks::receiver;
 
-#[derive(Debug, Args)]
-pub(crate) struct MetricsArgs {
-    #[command(flatten)]
-    common: Common,
-    /// Which setups: sqlite, postgres.
-    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-    targets: Vec<String>,
-    /// Write the last scrape of each setup beside FILE, in both formats served, for another
-    /// parser to check: `FILE-sqlite.txt` (Prometheus text), `FILE-sqlite.openmetrics`, ….
-    #[arg(long, value_name = "FILE")]
-    save_scrape: Option<std::path::PathBuf>,
-}
-
-/// Vetting rules for the run: Denied at once for `*.denied.test`, Approved a day after
-/// submission for `*.later.test`; anything else waits for a reviewer.
-const RULES: &str = r#"
-[[rule]]
-name = "denied-at-once"
-customer_domain = "*.denied.test"
-decision = "Denied"
-reason = "Not a State Owned Entity"
-
-[[rule]]
-name = "approved-later"
-customer_domain = "*.later.test"
-decision = "Approved"
-after = "1d"
-"#;
-
-pub(crate) async fn metrics(args: MetricsArgs, cpu: Option<usize>) -> anyhow::Result<()> {
-    let binary = qualify_binary(&args.common)?;
-    let rules = tempfile_with(RULES)?;
-    let rules_path = rules.path().to_string_lossy().into_owned();
-    for target in &args.targets {
-        let (db, nodes) = match target.as_str() {
-            "sqlite" => (TestDatabase::sqlite(), 1),
-            "postgres" => match TestDatabase::postgres("qualify-bench metrics").await {
-                Some(db) => (db, 2),
-                None => continue,
-            },
-            other => bail!("unknown target '{other}': use sqlite, postgres"),
-        };
-        let database = db.url().expose();
-        let flags = [
-            "--rules",
-            rules_path.as_str(),
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ];
-        let servers = (0..nodes)
-            .map(|_| qualify(&binary, &database, &flags, cpu))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let last = exercise(&servers, &args.common, target)
-            .await
-            .with_context(|| format!("{target}: {}", servers[0].log()))?;
-        if let Some(path) = &args.save_scrape {
-            let (prometheus_text, openmetrics) = last;
-            let beside = |suffix: &str| {
-                let mut name = path.as_os_str().to_owned();
-                name.push(format!("-{target}.{suffix}"));
-                std::path::PathBuf::from(name)
-            };
-            std::fs::write(beside("txt"), prometheus_text)?;
-            std::fs::write(beside("openmetrics"), openmetrics)?;
-        }
-        for server in servers {
-            server.terminate()?;
-        }
-    }
-    Ok(())
-}
-
-/// A file holding `text`, removed when dropped.
-fn tempfile_with(text: &str) -> anyhow::Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::NamedTempFile::new()?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    Ok(file)
-}
+use super::scrape::{delta, scrape, scrape_all, scrape_text, value};
+use crate::Common;
 
 /// Does what each series counts, scraping before and after; returns the last scrape of the
 /// first node, in Prometheus's text format and in OpenMetrics.
-async fn exercise(
+pub(super) async fn exercise(
     servers: &[ServerProcess],
     common: &Common,
     target: &str,
@@ -537,60 +451,4 @@ async fn create_customer(
         .as_str()
         .map(str::to_owned)
         .context("the customer's id")
-}
-
-/// One scrape in Prometheus's text format, parsed.
-async fn scrape(http: &reqwest::Client, url: &str) -> anyhow::Result<Scrape> {
-    Ok(scrape_text(http, url).await?.1)
-}
-
-/// A scrape of every node, their families together.
-async fn scrape_all(http: &reqwest::Client, urls: &[String]) -> anyhow::Result<Scrape> {
-    let mut all = scrape(http, &urls[0]).await?;
-    for url in &urls[1..] {
-        all.metrics.extend(scrape(http, url).await?.metrics);
-    }
-    Ok(all)
-}
-
-/// One scrape, as text and parsed (strictly: a line that does not parse fails the run).
-async fn scrape_text(http: &reqwest::Client, url: &str) -> anyhow::Result<(String, Scrape)> {
-    let response = http.get(url).send().await?;
-    ensure!(
-        response.status() == StatusCode::OK,
-        "scraping: {}",
-        response.status()
-    );
-    let text = response.text().await?;
-    let parsed = Scrape::parse(&text)
-        .map_err(|error| anyhow::anyhow!("the scrape does not parse: {error:?}"))?;
-    Ok((text, parsed))
-}
-
-/// The sum of the samples of the series `name` whose labels include `labels`; a histogram's
-/// `_count` and `_sum` are named as in the exposition.
-fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let (family, kind) = match (name.strip_suffix("_count"), name.strip_suffix("_sum")) {
-        (Some(base), _) => (base, ValueType::Count),
-        (_, Some(base)) => (base, ValueType::Sum),
-        _ => (name, ValueType::Sample),
-    };
-    scrape
-        .metrics
-        .iter()
-        .filter(|m| m.name == name || (m.name == family && m.kind == Type::Histogram))
-        .flat_map(|m| &m.samples)
-        .filter(|s| s.value.value_type == kind)
-        .filter(|s| {
-            labels
-                .iter()
-                .all(|(k, v)| s.labels.iter().any(|l| l.key == *k && l.value == *v))
-        })
-        .map(|s| s.value.value.as_f64())
-        .sum()
-}
-
-/// How much `name` (with `labels`) grew from `before` to `after`.
-fn delta(before: &Scrape, after: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
-    value(after, name, labels) - value(before, name, labels)
 }
