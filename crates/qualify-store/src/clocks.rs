@@ -42,6 +42,16 @@ impl Tx {
             RETURNING offset_ms";
         const SHIFT: &str = "UPDATE jobs SET run_at = run_at - $2 \
             WHERE clock_partner = $1 AND state = 'pending'";
+        // Waits for the submissions that read this partner's clock (`Tx::partner_controls`) to
+        // commit, and makes those that follow wait for this advance: none schedules a timed
+        // decision by an offset the advance has changed without moving it.
+        const LOCK_POSTGRES: &str = "SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE";
+        if self.backend() == crate::Backend::Postgres {
+            let _: Option<String> = db::query(LOCK_POSTGRES)
+                .bind(partner.to_string())
+                .fetch_optional(&mut *self)
+                .await?;
+        }
         let offset: i64 = db::query(ADVANCE)
             .bind(partner.to_string())
             .bind(by_ms)

@@ -66,7 +66,7 @@ pub use customers::{CustomerPage, LockedCustomer, NewCustomerRecord};
 pub use error::{StoreError, Unique};
 pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};
-pub use jobs::{ClaimedJob, JobRecord, JobState, NewJob};
+pub use jobs::{Claim, ClaimedJob, JobRecord, JobState, LaneStats, NewJob, OpenReceiver};
 pub use metrics::{JOB_COUNT_STATES, JobCount};
 pub use partner_rules::{PartnerControls, StoredRules};
 pub use records::{
@@ -153,7 +153,7 @@ impl Store {
         };
         // The writer is opened first: it creates the database, so readers open an existing one.
         let writer = writer::Writer::new(
-            db::open_writer(path)?,
+            db::open_writer(path, options.statement_timeout)?,
             group_commit,
             options.statement_timeout,
             write_metrics.batch_writes.clone(),

@@ -68,10 +68,22 @@ impl Tx {
         &mut self,
         partner: TenantId,
     ) -> Result<PartnerControls, StoreError> {
-        const SQL: &str = "SELECT \
+        // On PostgreSQL the partner's tenant row is share-locked until this transaction ends: a
+        // clock's advance (`Tx::advance_partner_clock`) locks it too, so a submission reads
+        // the offset either after an advance has moved the clock and its jobs, or commits its
+        // own job before the advance moves it. SQLite's one writer serialises them already.
+        const POSTGRES: &str = "SELECT \
+            (SELECT offset_ms FROM partner_clocks WHERE partner_tenant_id = $1) AS offset_ms, \
+            (SELECT revision FROM partner_rules WHERE partner_tenant_id = $1) AS revision \
+            FROM tenants WHERE id = $1 FOR SHARE";
+        const SQLITE: &str = "SELECT \
             (SELECT offset_ms FROM partner_clocks WHERE partner_tenant_id = $1) AS offset_ms, \
             (SELECT revision FROM partner_rules WHERE partner_tenant_id = $1) AS revision";
-        let row: Option<ControlsRow> = db::query(SQL)
+        let sql = match self.backend() {
+            crate::Backend::Postgres => POSTGRES,
+            crate::Backend::Sqlite => SQLITE,
+        };
+        let row: Option<ControlsRow> = db::query(sql)
             .bind(partner.to_string())
             .fetch_optional(self)
             .await?;

@@ -404,7 +404,7 @@ mod tests {
     fn writer_of(schema: &str, group_commit: bool) -> (tempfile::TempDir, PathBuf, Arc<Writer>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
-        let conn = crate::db::open_writer(&path).unwrap();
+        let conn = crate::db::open_writer(&path, Duration::from_secs(1)).unwrap();
         conn.execute_batch(schema).unwrap();
         let metrics = crate::metrics::WriteMetrics::default();
         let group_commit = group_commit.then(|| Arc::new(GroupCommit::new(&path, metrics.clone())));

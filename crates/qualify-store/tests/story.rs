@@ -256,6 +256,8 @@ fn job(n: usize) -> qualify_store::NewJob {
         max_attempts: 2,
         clock_partner: None,
         sequence_key: None,
+        lane: "decisions",
+        receiver: None,
     }
 }
 

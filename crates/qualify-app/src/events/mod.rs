@@ -13,7 +13,7 @@ use qualify_store::{NewJob, StoreError, Tx, VettingRecord};
 use qualify_types::{Event, EventData, EventType, Timestamp};
 use uuid::Uuid;
 
-pub use deliveries::Deliveries;
+pub use deliveries::{BREAKER_FAILURES, Deliveries};
 pub use operator::{ID_HEADER, OperatorDelivery, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 pub use partner::PartnerDelivery;
 

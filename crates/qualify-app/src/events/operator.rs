@@ -4,13 +4,14 @@
 //! scheme's libraries (Python, JavaScript, Rust, Go…) verify deliveries unchanged. During a
 //! rotation a delivery carries one signature per secret, and a receiver holding either accepts.
 
-use qualify_store::{ClaimedJob, VettingRecord};
+use qualify_store::VettingRecord;
 use qualify_types::Event;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::Deliveries;
-use crate::jobs::{Attempt, JobKind};
+use super::deliveries::Delivered;
+use crate::jobs::{Attempt, JobKind, Lane, Lease};
 use crate::settings::{SigningSecret, Webhook};
 
 /// The event's id: the same on every attempt, for receivers to drop duplicates by.
@@ -31,6 +32,11 @@ pub struct OperatorDelivery {
 impl JobKind for OperatorDelivery {
     const NAME: &'static str = "webhook.deliver";
     const DELIVERS_TO: Option<&'static str> = Some("operator");
+    const LANE: Lane = Lane::Deliveries;
+
+    fn receiver(&self) -> Option<String> {
+        Some(format!("webhook:{}", self.url))
+    }
 }
 
 /// The sequence of a webhook's deliveries about one customer: they run in order.
@@ -40,39 +46,54 @@ pub(super) fn sequence_key(url: &str, record: &VettingRecord) -> String {
 
 impl Deliveries {
     /// Delivers `delivery` to its webhook, if it is still configured, as an attempt of the job
-    /// `claimed`; logs the attempt beside partners' (`qualify admin webhooks deliveries`).
-    pub(crate) async fn to_operator(
-        &self,
-        delivery: &OperatorDelivery,
-        claimed: &ClaimedJob,
-    ) -> Attempt {
+    /// `lease` holds; logs the attempt beside partners' (`qualify admin webhooks deliveries`),
+    /// in the transaction that records the job's outcome.
+    pub(crate) async fn to_operator(&self, delivery: &OperatorDelivery, lease: &Lease) -> Attempt {
+        let delivered = self.operator_attempt(delivery, lease).await;
+        self.finish(lease, delivered).await
+    }
+
+    async fn operator_attempt(&self, delivery: &OperatorDelivery, lease: &Lease) -> Delivered {
+        let untried = |attempt| Delivered {
+            attempt,
+            logged: None,
+            tried: false,
+            ends_validation: None,
+        };
         let Some(webhook) = self
             .webhooks
             .iter()
             .find(|w| w.url.as_str() == delivery.url)
         else {
-            return Attempt::Hopeless(format!(
+            return untried(Attempt::Hopeless(format!(
                 "the webhook {} is no longer configured",
                 delivery.url
-            ));
+            )));
         };
         let Ok(event) = serde_json::from_str::<Event>(&delivery.body) else {
-            return Attempt::Hopeless("the event is not readable".into());
+            return untried(Attempt::Hopeless("the event is not readable".into()));
         };
         let http = match self.http().await {
             Ok(http) => http,
-            Err(error) => return Attempt::Failed(error),
+            Err(error) => return untried(Attempt::Failed(error)),
         };
         let (at, started) = (self.clock.now(), std::time::Instant::now());
-        let sent = deliver(http, webhook, &event.id, &delivery.body).await;
+        let sent = deliver(
+            http,
+            webhook,
+            &event.id,
+            &delivery.body,
+            self.response_timeout,
+        )
+        .await;
         let logged = qualify_store::DeliveryAttempt {
             seq: 0,
             event_id: event.id.clone(),
-            job_id: claimed.id,
+            job_id: lease.claimed.id,
             partner: event.data.partner_tenant_id,
             event_name: event.event_type.as_str().to_owned(),
             url: delivery.url.clone(),
-            attempt: claimed.attempt,
+            attempt: lease.claimed.attempt,
             at,
             status_code: match &sent {
                 Ok(status) | Err(DeliveryError::Refused(status)) => Some(*status),
@@ -81,10 +102,14 @@ impl Deliveries {
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             error: sent.as_ref().err().map(ToString::to_string),
         };
-        self.log(&logged).await;
-        match sent {
-            Ok(_) => Attempt::Done,
-            Err(error) => Attempt::Failed(error.to_string()),
+        Delivered {
+            attempt: match sent {
+                Ok(_) => Attempt::Done,
+                Err(error) => Attempt::Failed(error.to_string()),
+            },
+            logged: Some(logged),
+            tried: true,
+            ends_validation: None,
         }
     }
 }
@@ -111,6 +136,9 @@ enum DeliveryError {
     /// The configured secret can't sign (settings are checked at start: not seen in practice).
     #[error("the webhook's secret can't sign: {0}")]
     Secret(String),
+    /// The receiver accepted the connection and did not answer in time.
+    #[error("the receiver did not answer within {0:?}")]
+    Silent(std::time::Duration),
 }
 
 /// POSTs `body` (the event `event_id`) to `webhook`, signed now; the receiver's 2xx status.
@@ -119,6 +147,7 @@ async fn deliver(
     webhook: &Webhook,
     event_id: &str,
     body: &str,
+    response_timeout: std::time::Duration,
 ) -> Result<u16, DeliveryError> {
     // Receivers compare it with real time, whatever a test did to the server's clock.
     let now = u64::try_from(crate::clock::wall_now().unix_seconds()).unwrap_or_default();
@@ -130,8 +159,10 @@ async fn deliver(
         .header(TIMESTAMP_HEADER, now.to_string())
         .header(SIGNATURE_HEADER, signature)
         .body(body.to_owned())
-        .send()
+        .send();
+    let response = tokio::time::timeout(response_timeout, response)
         .await
+        .map_err(|_| DeliveryError::Silent(response_timeout))?
         .map_err(|e| DeliveryError::Transport(e.without_url()))?;
     if response.status().is_success() {
         Ok(response.status().as_u16())

@@ -7,14 +7,15 @@
 
 use std::time::Instant;
 
-use qualify_store::{ClaimedJob, DeliveryAttempt, NewJob, StoreError, Tx, VettingRecord};
+use qualify_store::{DeliveryAttempt, NewJob, StoreError, Tx, VettingRecord};
 use qualify_types::TenantId;
 use qualify_types::Timestamp;
 use qualify_types::webhooks::{CUSTOMER_QUALIFICATION_UPDATED, PartnerEvent, TEST_CREATED};
 use serde::{Deserialize, Serialize};
 
+use super::deliveries::{Delivered, ended};
 use super::{Deliveries, describe};
-use crate::jobs::{Attempt, JobKind};
+use crate::jobs::{Attempt, JobKind, Lane, Lease};
 
 /// Where a partner's signature goes, when it did not ask for `x-ms-signature`.
 const AUTHORIZATION: &str = "Authorization";
@@ -110,6 +111,12 @@ pub(crate) fn test_created(
 impl JobKind for PartnerDelivery {
     const NAME: &'static str = "partner-webhook.deliver";
     const DELIVERS_TO: Option<&'static str> = Some("partner");
+    const LANE: Lane = Lane::Deliveries;
+
+    /// The partner's one registered receiver, whatever its URL is when the job runs.
+    fn receiver(&self) -> Option<String> {
+        Some(format!("partner:{}", self.partner))
+    }
 }
 
 impl PartnerDelivery {
@@ -122,103 +129,79 @@ impl PartnerDelivery {
     }
 }
 
-/// Why an attempt did not deliver.
-enum Undeliverable {
-    /// It failed this time; another attempt may succeed.
-    Retry(String),
-    /// It can never succeed (the registration is gone, say).
-    Never(String),
-}
-
 impl Deliveries {
-    /// An attempt of the job `claimed` to deliver `delivery`; a validation event is finished
-    /// when its delivery ends.
-    pub(crate) async fn to_partner(
-        &self,
-        delivery: &PartnerDelivery,
-        claimed: &ClaimedJob,
-    ) -> Attempt {
-        let outcome = self.send(delivery, claimed).await;
+    /// An attempt of the job `lease` holds to deliver `delivery`, recorded with its log line;
+    /// a validation event is finished when its delivery ends.
+    pub(crate) async fn to_partner(&self, delivery: &PartnerDelivery, lease: &Lease) -> Attempt {
+        let mut delivered = self.partner_attempt(delivery, lease).await;
         // A validation event is over once delivered, given up, or dropped: its status says so.
-        let ended = match &outcome {
-            Ok(()) | Err(Undeliverable::Never(_)) => true,
-            Err(Undeliverable::Retry(_)) => claimed.attempt >= claimed.max_attempts,
-        };
-        if ended && delivery.event_name == TEST_CREATED {
-            let finished = self
-                .store
-                .transaction(async |tx: &mut Tx| {
-                    tx.finish_validation_event(&delivery.event_id, self.clock.now())
-                        .await
-                })
-                .await;
-            if let Err(error) = finished {
-                return Attempt::Failed(error.to_string());
-            }
+        let last = lease.claimed.attempt >= lease.claimed.max_attempts;
+        if delivery.event_name == TEST_CREATED && ended(&delivered.attempt, last) {
+            delivered.ends_validation = Some(delivery.event_id.clone());
         }
-        match outcome {
-            Ok(()) => Attempt::Done,
-            Err(Undeliverable::Retry(error)) => Attempt::Failed(error),
-            Err(Undeliverable::Never(error)) => Attempt::Hopeless(error),
-        }
+        self.finish(lease, delivered).await
     }
 
-    /// One attempt: POSTs `delivery` to the partner's receiver as registered now, signed, and
-    /// logs it; a receiver that is no longer allowed is logged as refused.
-    async fn send(
-        &self,
-        delivery: &PartnerDelivery,
-        claimed: &ClaimedJob,
-    ) -> Result<(), Undeliverable> {
-        let store = &self.store;
-        let retry = |e: StoreError| Undeliverable::Retry(e.to_string());
-        let Some(registration) = store
-            .webhook_registration(delivery.partner)
-            .await
-            .map_err(retry)?
-        else {
-            return Err(Undeliverable::Never(
-                "the partner has no webhook registration any more".into(),
-            ));
+    /// One attempt: POSTs `delivery` to the partner's receiver as registered now, signed; a
+    /// receiver that is no longer allowed is logged as refused.
+    async fn partner_attempt(&self, delivery: &PartnerDelivery, lease: &Lease) -> Delivered {
+        let untried = |attempt| Delivered {
+            attempt,
+            logged: None,
+            tried: false,
+            ends_validation: None,
+        };
+        let registration = match self.store.webhook_registration(delivery.partner).await {
+            Ok(Some(registration)) => registration,
+            Ok(None) => {
+                return untried(Attempt::Hopeless(
+                    "the partner has no webhook registration any more".into(),
+                ));
+            }
+            Err(error) => return untried(Attempt::Failed(error.to_string())),
         };
         if !registration.events.contains(&delivery.event_name) {
-            return Err(Undeliverable::Never(format!(
+            return untried(Attempt::Hopeless(format!(
                 "the partner no longer receives {}",
                 delivery.event_name
             )));
         }
         let (http, signer) = match (self.partner_http().await, self.signer().await) {
             (Ok(http), Ok(signer)) => (http, signer),
-            (Err(error), _) => return Err(Undeliverable::Retry(error)),
-            (_, Err(error)) => return Err(Undeliverable::Retry(error.to_string())),
+            (Err(error), _) => return untried(Attempt::Failed(error)),
+            (_, Err(error)) => return untried(Attempt::Failed(error.to_string())),
         };
         let mut logged = DeliveryAttempt {
             seq: 0,
             event_id: delivery.event_id.clone(),
-            job_id: claimed.id,
+            job_id: lease.claimed.id,
             partner: delivery.partner,
             event_name: delivery.event_name.clone(),
             url: registration.url.clone(),
-            attempt: claimed.attempt,
+            attempt: lease.claimed.attempt,
             at: self.clock.now(),
             status_code: None,
             latency_ms: 0,
             error: None,
         };
         // Allowed when registered, maybe not now (the operator turned private addresses off).
-        let allow_private = self.allow_private;
         if let Err(why) = url::Url::parse(&registration.url)
             .map_err(|e| e.to_string())
-            .and_then(|url| super::guard::check_url(&url, allow_private))
+            .and_then(|url| super::guard::check_url(&url, self.allow_private))
         {
             let refused = format!("the receiver {} is refused: {why}", registration.url);
             logged.error = Some(refused.clone());
-            self.log(&logged).await;
-            return Err(Undeliverable::Never(refused));
+            return Delivered {
+                attempt: Attempt::Hopeless(refused),
+                logged: Some(logged),
+                tried: false,
+                ends_validation: None,
+            };
         }
-        let signature = signer
-            .sign(delivery.body.as_bytes())
-            .map_err(|e| Undeliverable::Retry(e.to_string()))?;
+        let signature = match signer.sign(delivery.body.as_bytes()) {
+            Ok(signature) => signature,
+            Err(error) => return untried(Attempt::Failed(error.to_string())),
+        };
         let header = if registration.signature_header {
             MS_SIGNATURE
         } else {
@@ -237,21 +220,35 @@ impl Deliveries {
             .header(CERTIFICATE_URL, certificate_url)
             .header(SIGNATURE_ALGORITHM, "rsa-sha256")
             .body(delivery.body.clone())
-            .send()
-            .await;
+            .send();
+        let sent = tokio::time::timeout(self.response_timeout, sent).await;
         logged.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let outcome = match &sent {
-            Ok(response) if response.status().is_success() => Ok(()),
-            Ok(response) => Err(format!(
+            Ok(Ok(response)) if response.status().is_success() => Ok(()),
+            Ok(Ok(response)) => Err(format!(
                 "the receiver answered HTTP {}",
                 response.status().as_u16()
             )),
-            Err(error) => Err(describe(error)),
+            Ok(Err(error)) => Err(describe(error)),
+            Err(_) => Err(format!(
+                "the receiver did not answer within {:?}",
+                self.response_timeout
+            )),
         };
-        logged.status_code = sent.as_ref().ok().map(|r| r.status().as_u16());
+        logged.status_code = match &sent {
+            Ok(Ok(response)) => Some(response.status().as_u16()),
+            _ => None,
+        };
         logged.error = outcome.as_ref().err().cloned();
-        self.log(&logged).await;
-        outcome.map_err(Undeliverable::Retry)
+        Delivered {
+            attempt: match outcome {
+                Ok(()) => Attempt::Done,
+                Err(error) => Attempt::Failed(error),
+            },
+            logged: Some(logged),
+            tried: true,
+            ends_validation: None,
+        }
     }
 }
 

@@ -1,14 +1,19 @@
 //! Background work: each kind of job is a type implementing [`JobKind`], living beside its
 //! domain (an event's delivery in `events`, a rule's timed decision in `usecases`); its payload
 //! is stored as JSON in the jobs table under the kind's name, in the transaction of the write
-//! that causes it. A [`Registry`] maps each name to what runs it; a [`JobRunner`] claims a due
-//! job with a lease, runs it through the registry, and records the outcome (done, retried with
-//! backoff, or given up). The node's [`Workers`] call the runner in a loop; tests call
-//! [`JobRunner::drain`] to run everything due, deterministically, instead of waiting for them.
-//! Nothing here knows any kind: the registry is filled where the core is put together.
+//! that causes it. Each kind runs in a [`Lane`]: decisions never wait behind deliveries, and a
+//! delivery names its receiver, so one receiver's backlog or silence never delays another's. A
+//! [`Registry`] maps each name to what runs it; a [`JobRunner`] claims due jobs with a lease,
+//! runs them through the registry, and records each outcome (done, retried with backoff, or
+//! given up), in the job's own transaction where the kind can ([`Lease`]). The node's
+//! [`Workers`] run each lane; tests call [`JobRunner::drain`] to run everything due,
+//! deterministically, instead of waiting for them. Nothing here knows any kind: the registry is
+//! filled where the core is put together.
 
+mod lease;
 mod registry;
 mod runner;
+mod wake;
 mod workers;
 
 use qualify_store::NewJob;
@@ -16,9 +21,34 @@ use qualify_types::{TenantId, Timestamp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use lease::Lease;
 pub use registry::Registry;
 pub use runner::{JobRunner, Jobs};
 pub use workers::Workers;
+
+/// Where a job runs: each lane has its own workers, so work in one never waits behind another's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// Decisions (a rule's, when its delay ends) and other work of the core's own: short, on
+    /// time.
+    Decisions,
+    /// Deliveries of events to receivers outside: slow, sometimes failing, isolated per
+    /// receiver.
+    Deliveries,
+}
+
+impl Lane {
+    /// Every lane.
+    pub const ALL: [Self; 2] = [Self::Decisions, Self::Deliveries];
+
+    /// How the lane is named in the jobs table and in metrics. Stored: never change one.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Decisions => "decisions",
+            Self::Deliveries => "deliveries",
+        }
+    }
+}
 
 /// A kind of background work, its payload what a job of the kind holds.
 pub trait JobKind: Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -27,6 +57,15 @@ pub trait JobKind: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Whose receiver a job of this kind delivers an event to (`operator`, `partner`), as
     /// deliveries are counted; `None` for work that delivers nothing.
     const DELIVERS_TO: Option<&'static str> = None;
+    /// The lane its jobs run in.
+    const LANE: Lane = Lane::Decisions;
+
+    /// Who this job delivers to (`partner:<tenant>`, `webhook:<url>`): at most so many of a
+    /// receiver's jobs run at once, and a receiver that keeps failing is backed off. `None`: no
+    /// receiver.
+    fn receiver(&self) -> Option<String> {
+        None
+    }
 
     /// The key of the sequence this job runs in: jobs with one key run one at a time, in the
     /// order they were enqueued. `None`: in any order.
@@ -49,11 +88,13 @@ pub trait JobKind: Serialize + DeserializeOwned + Send + Sync + 'static {
             max_attempts,
             clock_partner: self.clock_partner(),
             sequence_key: self.sequence_key(),
+            lane: Self::LANE.as_str(),
+            receiver: self.receiver(),
         })
     }
 }
 
-/// What one attempt of a job came to, before it is recorded.
+/// What one attempt of a job came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
     /// It is done.
@@ -62,6 +103,9 @@ pub enum Attempt {
     Failed(String),
     /// It can never succeed.
     Hopeless(String),
+    /// The kind recorded the outcome itself, in its own committed transaction
+    /// ([`Lease::finish`]).
+    Recorded(JobOutcome),
 }
 
 /// What became of a job's attempt, once recorded.

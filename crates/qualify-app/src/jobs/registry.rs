@@ -7,16 +7,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use qualify_store::ClaimedJob;
-
-use super::{Attempt, JobKind};
+use super::{Attempt, JobKind, Lane, Lease};
 
 type Run<C> =
-    Box<dyn Fn(Arc<C>, ClaimedJob) -> Pin<Box<dyn Future<Output = Attempt> + Send>> + Send + Sync>;
+    Box<dyn Fn(Arc<C>, Lease) -> Pin<Box<dyn Future<Output = Attempt> + Send>> + Send + Sync>;
 
 /// What a registered kind is, and what runs it.
 struct Entry<C> {
     delivers_to: Option<&'static str>,
+    lane: Lane,
     run: Run<C>,
 }
 
@@ -40,24 +39,25 @@ impl<C> Default for Registry<C> {
 }
 
 impl<C: Send + Sync + 'static> Registry<C> {
-    /// Runs jobs of kind `J` with `run`, given the context and the job's payload and attempt.
+    /// Runs jobs of kind `J` with `run`, given the context, the job's payload and its lease.
     pub fn register<J, F, Fut>(&mut self, run: F)
     where
         J: JobKind,
-        F: Fn(Arc<C>, J, ClaimedJob) -> Fut + Send + Sync + 'static,
+        F: Fn(Arc<C>, J, Lease) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Attempt> + Send + 'static,
     {
         let run = Arc::new(run);
         let entry = Entry {
             delivers_to: J::DELIVERS_TO,
-            run: Box::new(move |context, claimed| {
+            lane: J::LANE,
+            run: Box::new(move |context, lease: Lease| {
                 let run = Arc::clone(&run);
                 Box::pin(async move {
-                    match serde_json::from_str::<J>(&claimed.payload) {
-                        Ok(job) => run(context, job, claimed).await,
+                    match serde_json::from_str::<J>(&lease.claimed.payload) {
+                        Ok(job) => run(context, job, lease).await,
                         Err(error) => Attempt::Hopeless(format!(
                             "the {} job's payload is not readable: {error}",
-                            claimed.kind
+                            lease.claimed.kind
                         )),
                     }
                 })
@@ -66,11 +66,11 @@ impl<C: Send + Sync + 'static> Registry<C> {
         self.kinds.insert(J::NAME, entry);
     }
 
-    /// Runs one attempt of `claimed` in `context`.
-    pub(super) async fn run(&self, context: Arc<C>, claimed: ClaimedJob) -> Attempt {
-        match self.kinds.get(claimed.kind.as_str()) {
-            Some(entry) => (entry.run)(context, claimed).await,
-            None => Attempt::Hopeless(format!("unknown job kind {}", claimed.kind)),
+    /// Runs one attempt of the job `lease` holds, in `context`.
+    pub(super) async fn run(&self, context: Arc<C>, lease: Lease) -> Attempt {
+        match self.kinds.get(lease.claimed.kind.as_str()) {
+            Some(entry) => (entry.run)(context, lease).await,
+            None => Attempt::Hopeless(format!("unknown job kind {}", lease.claimed.kind)),
         }
     }
 }
@@ -94,6 +94,11 @@ impl<C> Registry<C> {
     pub fn delivers_to(&self, kind: &str) -> Option<&'static str> {
         self.kinds.get(kind).and_then(|entry| entry.delivers_to)
     }
+
+    /// The lane of `kind`, if this build runs it.
+    pub fn lane(&self, kind: &str) -> Option<Lane> {
+        self.kinds.get(kind).map(|entry| entry.lane)
+    }
 }
 
 #[cfg(test)]
@@ -111,14 +116,17 @@ mod tests {
         const NAME: &'static str = "test.greet";
     }
 
-    fn claimed(kind: &str, payload: &str) -> ClaimedJob {
-        ClaimedJob {
+    fn claimed(kind: &str, payload: &str) -> Lease {
+        let claimed = qualify_store::ClaimedJob {
             id: 1,
             kind: kind.into(),
             payload: payload.into(),
             attempt: 1,
             max_attempts: 3,
-        }
+            run_at: qualify_types::Timestamp::from_unix_millis(0).unwrap(),
+            receiver: None,
+        };
+        Lease::new(claimed, "test".into(), std::time::Duration::from_secs(1))
     }
 
     #[tokio::test]
@@ -156,5 +164,6 @@ mod tests {
         ));
         assert_eq!(registry.label("test.greet"), "test.greet");
         assert_eq!(registry.label("mystery"), "other");
+        assert_eq!(registry.lane("test.greet"), Some(Lane::Decisions));
     }
 }

@@ -1,18 +1,23 @@
-//! Running jobs: a [`JobRunner`] claims a due job with a lease, runs it through the registry,
-//! and records the outcome.
+//! Running jobs: a [`JobRunner`] claims due jobs with a lease, runs each through the registry,
+//! and records its outcome (in the kind's own transaction when the kind did, else in one of
+//! its own).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use qualify_store::{ClaimedJob, JobState, Store, StoreError, Tx};
+use qualify_store::{Claim, Store, StoreError, Tx};
 use qualify_types::TenantId;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-use super::{Attempt, JobOutcome, Ran, Registry};
+use super::{Attempt, JobOutcome, Lane, Lease, Ran, Registry};
 use crate::clock::Clock;
 use crate::metrics::{AttemptOutcome, Metrics};
 use crate::settings::JobSettings;
+
+/// How often a clock's advance looks again at the due jobs another node holds (this node's
+/// own are awaited: each one's end wakes it).
+const REMOTE_CHECK: Duration = Duration::from_millis(100);
 
 /// The job machinery of one node: where jobs are, the kinds it runs, how claims and retries
 /// go, what it counts, and what wakes its idle workers.
@@ -25,9 +30,12 @@ pub struct Jobs<C> {
     pub(crate) metrics: Arc<Metrics>,
     /// Woken when this node enqueues jobs, so its idle workers start at once.
     pub(crate) ready: Notify,
+    /// Woken when one of this node's jobs ends: a waiting advance looks again, and a lane's
+    /// dispatcher has a free slot.
+    pub(crate) finished: Notify,
 }
 
-/// Runs this node's jobs, one claimed job at a time, as the worker named `name`.
+/// Runs this node's jobs as the worker named `name`.
 #[derive(Debug)]
 pub struct JobRunner<C> {
     jobs: Arc<Jobs<C>>,
@@ -64,40 +72,18 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
         &self.jobs
     }
 
-    /// Claims the oldest due job, runs it and records the outcome; `None` when no job is due.
+    /// Claims the oldest due job of any lane, runs it and records the outcome; `None` when no
+    /// job is due.
     pub async fn run_next(&self) -> Result<Option<Ran>, StoreError> {
-        self.run_next_of(None).await
+        let claimed = self.claim(None, None, 1).await?;
+        match claimed.into_iter().next() {
+            Some(lease) => Ok(Some(self.run(lease).await)),
+            None => Ok(None),
+        }
     }
 
-    /// As [`JobRunner::run_next`]; with `only`, among the jobs on that partner's clock.
-    async fn run_next_of(&self, only: Option<TenantId>) -> Result<Option<Ran>, StoreError> {
-        let jobs = &self.jobs;
-        let Some(claimed) = jobs
-            .store
-            .transaction(async |tx: &mut Tx| {
-                tx.claim_job(&self.name, jobs.settings.job_lease, jobs.clock.now(), only)
-                    .await
-            })
-            .await?
-        else {
-            return Ok(None);
-        };
-        let span = tracing::info_span!("job", id = claimed.id, kind = %claimed.kind, attempt = claimed.attempt, worker = %self.name);
-        let attempt = jobs
-            .registry
-            .run(Arc::clone(&self.context), claimed.clone())
-            .instrument(span.clone())
-            .await;
-        let outcome = self.record(&claimed, attempt).instrument(span).await;
-        Ok(Some(Ran {
-            id: claimed.id,
-            kind: claimed.kind,
-            attempt: claimed.attempt,
-            outcome,
-        }))
-    }
-
-    /// Runs jobs until none is due (by this server's clock); returns what it ran, in order.
+    /// Runs jobs until none is due (by this server's clock), every lane's, one at a time in
+    /// the order they fell due; returns what it ran, in order.
     pub async fn drain(&self) -> Result<Vec<Ran>, StoreError> {
         let mut ran = Vec::new();
         while let Some(attempt) = self.run_next().await? {
@@ -106,87 +92,122 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
         Ok(ran)
     }
 
+    /// Claims up to `limit` due jobs of `lane` (every lane's with `None`; only those on
+    /// `partner`'s clock, with one), oldest first, each under a lease of this worker's.
+    pub(super) async fn claim(
+        &self,
+        lane: Option<Lane>,
+        partner: Option<TenantId>,
+        limit: u32,
+    ) -> Result<Vec<Lease>, StoreError> {
+        let jobs = &self.jobs;
+        let claim = Claim {
+            worker: &self.name,
+            lease: jobs.settings.job_lease,
+            now: jobs.clock.now(),
+            lane: lane.map(Lane::as_str),
+            partner,
+            limit,
+            receivers: lane != Some(Lane::Decisions),
+            per_receiver: jobs.settings.delivery_per_receiver,
+        };
+        let claimed = jobs
+            .store
+            .transaction(async |tx: &mut Tx| tx.claim_jobs(&claim).await)
+            .await?;
+        Ok(claimed
+            .into_iter()
+            .map(|claimed| Lease::new(claimed, self.name.clone(), jobs.settings.job_retry_base))
+            .collect())
+    }
+
+    /// Runs the job `lease` holds and records its outcome.
+    pub(super) async fn run(&self, lease: Lease) -> Ran {
+        let claimed = lease.claimed.clone();
+        let span = tracing::info_span!("job", id = claimed.id, kind = %claimed.kind, attempt = claimed.attempt, worker = %self.name);
+        let attempt = self
+            .jobs
+            .registry
+            .run(Arc::clone(&self.context), lease.clone())
+            .instrument(span.clone())
+            .await;
+        let outcome = self.record(&lease, attempt).instrument(span).await;
+        self.jobs.finished.notify_waiters();
+        Ran {
+            id: claimed.id,
+            kind: claimed.kind,
+            attempt: claimed.attempt,
+            outcome,
+        }
+    }
+
     /// Runs every job on `partner`'s clock that is due, and waits (up to `patience`) for those
-    /// another worker claimed first: once this returns, what fell due has been done.
+    /// another worker claimed first: once this returns, what fell due has been done. This
+    /// node's workers wake it as each of their jobs ends; another node's are looked at again
+    /// every [`REMOTE_CHECK`].
     pub async fn settle(&self, partner: TenantId, patience: Duration) -> Result<(), StoreError> {
         let deadline = Instant::now() + patience;
         loop {
-            while self.run_next_of(Some(partner)).await?.is_some() {}
+            let finished = self.jobs.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            while let Some(lease) = self.claim(None, Some(partner), 1).await?.into_iter().next() {
+                self.run(lease).await;
+            }
             let now = self.jobs.clock.now();
             if self.jobs.store.due_jobs_of(partner, now).await? == 0 {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 tracing::warn!(%partner, "due jobs still run elsewhere; not waiting for them any longer");
                 return Ok(());
             }
-            // Another worker holds one: it takes milliseconds, or its lease ends.
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::select! {
+                () = &mut finished => {}
+                () = tokio::time::sleep(left.min(REMOTE_CHECK)) => {}
+            }
         }
     }
 
-    /// Records `attempt` of `claimed` and says what became of the job. A failure to record
-    /// leaves the lease to expire, and the job runs again (jobs are at-least-once).
-    async fn record(&self, claimed: &ClaimedJob, attempt: Attempt) -> JobOutcome {
+    /// Records `attempt` of the job `lease` holds (unless its kind did, in its own transaction)
+    /// and says what became of the job. A failure to record leaves the lease to expire, and the
+    /// job runs again (jobs are at-least-once).
+    async fn record(&self, lease: &Lease, attempt: Attempt) -> JobOutcome {
         let jobs = &self.jobs;
-        let store = &jobs.store;
+        let claimed = &lease.claimed;
         let now = jobs.clock.now();
-        let delivers_to = jobs.registry.delivers_to(&claimed.kind);
-        let (outcome, recorded) = match attempt {
-            Attempt::Done => {
-                let held = store
-                    .transaction(async |tx: &mut Tx| {
-                        tx.complete_job(claimed.id, &self.name, now).await
-                    })
+        let outcome = match attempt {
+            Attempt::Recorded(outcome) => outcome,
+            attempt => {
+                let recorded = jobs
+                    .store
+                    .transaction(async |tx: &mut Tx| lease.finish(tx, &attempt, now).await)
                     .await;
-                match held {
-                    Ok(true) => tracing::info!("job done"),
-                    Ok(false) => tracing::warn!(
-                        "job done after its lease ended; another worker may have run it too"
-                    ),
-                    Err(_) => {}
-                }
-                (JobOutcome::Done, held.map(|_| ()))
-            }
-            Attempt::Failed(error) => {
-                let wait = backoff_ms(jobs.settings.job_retry_base, claimed.attempt);
-                let state = store
-                    .transaction(async |tx: &mut Tx| {
-                        tx.fail_job(claimed.id, &self.name, &error, now.plus_millis(wait), now)
-                            .await
-                    })
-                    .await;
-                let outcome = if matches!(state, Ok(Some(JobState::Dead))) {
-                    // A delivery's failures are the receiver's (down, refusing, gone from the
-                    // registration): worth a warning, not an error of this server.
-                    if delivers_to.is_some() {
-                        tracing::warn!(%error, "delivery failed for the last time; given up");
-                    } else {
-                        tracing::error!(%error, "job failed for the last time; given up");
+                match recorded {
+                    Ok(outcome) => outcome,
+                    Err(error) => {
+                        tracing::warn!(error = %error, "recording a job's outcome failed; its lease will expire and it will run again");
+                        match attempt {
+                            Attempt::Done => JobOutcome::Done,
+                            Attempt::Failed(why) => JobOutcome::Retry(why),
+                            Attempt::Hopeless(why) => JobOutcome::Dead(why),
+                            Attempt::Recorded(outcome) => outcome,
+                        }
                     }
-                    JobOutcome::Dead(error)
-                } else {
-                    tracing::warn!(%error, "job failed; it will be retried");
-                    JobOutcome::Retry(error)
-                };
-                (outcome, state.map(|_| ()))
-            }
-            Attempt::Hopeless(error) => {
-                if delivers_to.is_some() {
-                    tracing::warn!(%error, "delivery given up");
-                } else {
-                    tracing::error!(%error, "job given up");
                 }
-                let given_up = store
-                    .transaction(async |tx: &mut Tx| {
-                        tx.give_up_job(claimed.id, &self.name, &error, now).await
-                    })
-                    .await;
-                (JobOutcome::Dead(error), given_up.map(|_| ()))
             }
         };
-        if let Err(error) = recorded {
-            tracing::warn!(error = %error, "recording a job's outcome failed; its lease will expire and it will run again");
+        let delivers_to = jobs.registry.delivers_to(&claimed.kind);
+        match &outcome {
+            JobOutcome::Done => tracing::info!("job done"),
+            JobOutcome::Retry(error) => tracing::warn!(%error, "job failed; it will be retried"),
+            // A delivery's failures are the receiver's (down, refusing, gone from the
+            // registration): worth a warning, not an error of this server.
+            JobOutcome::Dead(error) if delivers_to.is_some() => {
+                tracing::warn!(%error, "delivery given up")
+            }
+            JobOutcome::Dead(error) => tracing::error!(%error, "job given up"),
         }
         let counted = match &outcome {
             JobOutcome::Done => AttemptOutcome::Done,
@@ -198,29 +219,12 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
         if let Some(receiver) = delivers_to {
             jobs.metrics.delivery(receiver, counted);
         }
+        if jobs.registry.lane(&claimed.kind) == Some(Lane::Decisions) && outcome == JobOutcome::Done
+        {
+            // How long after it fell due the work was done (the server's clock).
+            let late_ms = (now.unix_millis() - claimed.run_at.unix_millis()).max(0);
+            jobs.metrics.decision_late(late_ms as f64 / 1000.0);
+        }
         outcome
-    }
-}
-
-/// The wait before retrying after failed attempt `attempt` (from 1): `base`, doubling, at most
-/// an hour.
-fn backoff_ms(base: Duration, attempt: u32) -> i64 {
-    let wait = base
-        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(20)))
-        .min(Duration::from_secs(3600));
-    i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_back_off_exponentially_up_to_an_hour() {
-        let base = Duration::from_secs(10);
-        assert_eq!(backoff_ms(base, 1), 10_000);
-        assert_eq!(backoff_ms(base, 2), 20_000);
-        assert_eq!(backoff_ms(base, 4), 80_000);
-        assert_eq!(backoff_ms(base, 30), 3_600_000);
     }
 }

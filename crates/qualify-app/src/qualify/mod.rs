@@ -18,7 +18,7 @@ use qualify_types::VettingStatus;
 use crate::clock::Clock;
 use crate::events::{Deliveries, OperatorDelivery, Outbox, PartnerDelivery};
 use crate::identity::{self, Identity, KeyEncryptionKey};
-use crate::jobs::{JobRunner, Jobs, Registry, Workers};
+use crate::jobs::{JobRunner, Jobs, Lane, Registry, Workers};
 use crate::metrics::{DecidedBy, KnownLabels, Metrics};
 use crate::partners::Partners;
 use crate::settings::{InvalidSettings, Settings};
@@ -130,7 +130,7 @@ impl Qualify {
             settings.webhooks.webhooks().collect(),
             settings.webhooks.allow_private(settings.dev),
             public_base,
-            settings.jobs.job_lease,
+            &settings.jobs,
             kek,
         );
         let registry = Self::registry();
@@ -140,6 +140,7 @@ impl Qualify {
                 grant_types: &identity::GRANT_TYPES,
                 token_refusals: &identity::OAUTH_ERRORS,
                 job_kinds: &registry.names(),
+                lanes: &Lane::ALL.map(Lane::as_str),
             },
         ));
         let jobs = Arc::new(Jobs {
@@ -149,6 +150,7 @@ impl Qualify {
             registry,
             metrics: Arc::clone(&metrics),
             ready: tokio::sync::Notify::new(),
+            finished: tokio::sync::Notify::new(),
         });
         Ok(Self(Arc::new(Core {
             store,
@@ -166,17 +168,17 @@ impl Qualify {
     fn registry() -> Registry<Core> {
         let mut registry = Registry::default();
         registry.register(
-            |core: Arc<Core>, delivery: OperatorDelivery, claimed| async move {
-                core.deliveries.to_operator(&delivery, &claimed).await
+            |core: Arc<Core>, delivery: OperatorDelivery, lease| async move {
+                core.deliveries.to_operator(&delivery, &lease).await
             },
         );
         registry.register(
-            |core: Arc<Core>, delivery: PartnerDelivery, claimed| async move {
-                core.deliveries.to_partner(&delivery, &claimed).await
+            |core: Arc<Core>, delivery: PartnerDelivery, lease| async move {
+                core.deliveries.to_partner(&delivery, &lease).await
             },
         );
-        registry.register(|core: Arc<Core>, timed: TimedDecision, _| async move {
-            Qualify(core).decide_by_rule(&timed).await
+        registry.register(|core: Arc<Core>, timed: TimedDecision, lease| async move {
+            Qualify(core).decide_by_rule(&timed, &lease).await
         });
         registry
     }
@@ -187,11 +189,19 @@ impl Qualify {
         JobRunner::new(Arc::clone(&self.jobs), Arc::clone(&self.0), name)
     }
 
-    /// Starts this node's workers (`job_workers` of them), named `{node}/{n}`.
+    /// Starts this node's workers: `job_workers` of them making decisions, named
+    /// `{node}/{n}`, and the delivery dispatcher, `{node}/deliveries` (none at all with
+    /// `job_workers` 0: the node only serves requests).
     pub fn start_workers(&self, node: &str) -> Workers {
-        Workers::start(
-            (0..self.settings.jobs.job_workers).map(|n| self.job_runner(format!("{node}/{n}"))),
-        )
+        let settings = &self.settings.jobs;
+        let decisions = (0..settings.job_workers).map(|n| self.job_runner(format!("{node}/{n}")));
+        let deliveries = (settings.job_workers > 0).then(|| {
+            (
+                self.job_runner(format!("{node}/deliveries")),
+                settings.delivery_concurrency,
+            )
+        });
+        Workers::start(decisions, deliveries)
     }
 
     /// What follows every committed write, in one place: idle workers wake for the jobs it

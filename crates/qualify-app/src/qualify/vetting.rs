@@ -6,7 +6,7 @@ use qualify_store::{NewCustomerRecord, Tx, VettingRecord};
 use qualify_types::{CustomerId, TenantId, VettingRequestId, VettingStatus};
 
 use super::Qualify;
-use crate::jobs::Attempt;
+use crate::jobs::{Attempt, Lease};
 use crate::metrics::DecidedBy;
 use crate::usecases::idempotency::{self, Answer, IdempotencyKey};
 use crate::usecases::{self, Actor, Decider, TimedDecision, UseCaseError, When};
@@ -94,7 +94,9 @@ impl Qualify {
     /// Makes a rule's timed decision, dated when it fell due: a decision that fell due while
     /// the server was down is made when it is back, with the date the rule gave it. A reviewer
     /// who decided first wins; there is then nothing to decide, and the job is done.
-    pub(crate) async fn decide_by_rule(&self, timed: &TimedDecision) -> Attempt {
+    /// The job is done in the decision's own transaction: a decision is one commit after its
+    /// claim.
+    pub(crate) async fn decide_by_rule(&self, timed: &TimedDecision, lease: &Lease) -> Attempt {
         let verdict =
             match Verdict::from_request(timed.vetting_status, timed.vetting_reason.as_deref()) {
                 Ok(verdict) => verdict,
@@ -106,7 +108,7 @@ impl Qualify {
         let decided = self
             .store
             .transaction(async |tx: &mut Tx| {
-                usecases::decide(
+                let record = usecases::decide(
                     tx,
                     &self.vetting,
                     timed.request,
@@ -114,14 +116,16 @@ impl Qualify {
                     &decider,
                     When::At(timed.due),
                 )
-                .await
+                .await?;
+                let outcome = lease.finish(tx, &Attempt::Done, self.clock.now()).await?;
+                Ok::<_, UseCaseError>((record, outcome))
             })
             .await;
         match decided {
-            Ok(record) => {
+            Ok((record, outcome)) => {
                 self.committed(Some((record.state.status(), DecidedBy::Rule)));
                 tracing::info!(request = %timed.request, rule = %timed.rule, status = %record.state.status(), "decided by a rule");
-                Attempt::Done
+                Attempt::Recorded(outcome)
             }
             Err(UseCaseError::Decision(overtaken)) => {
                 tracing::info!(request = %timed.request, rule = %timed.rule, %overtaken, "nothing to decide: decided first by someone else");

@@ -1,4 +1,5 @@
-//! Background work: how many workers a node runs, how long a claim lasts, how failures retry.
+//! Background work: how many workers a node runs in each lane, how long a claim lasts, how
+//! failures retry, and what a delivery may cost.
 
 use std::time::Duration;
 
@@ -10,8 +11,22 @@ use super::InvalidSettings;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct JobSettings {
-    /// Background jobs run at once on this node; 0 runs none (the node only serves requests).
+    /// Workers making due decisions (a rule's, when its delay ends) on this node; 0 runs no
+    /// job at all, deliveries included (the node only serves requests).
     pub job_workers: usize,
+    /// Deliveries of events in flight at once on this node, every receiver together.
+    pub delivery_concurrency: usize,
+    /// Deliveries to one receiver in flight at once, every node together: a slow receiver
+    /// holds no more slots than this.
+    pub delivery_per_receiver: u32,
+    /// How long a delivery may take to connect to its receiver (at most half the job lease).
+    #[serde(with = "humantime_serde")]
+    pub delivery_connect_timeout: Duration,
+    /// How long a receiver may take to answer a delivery (its status line), from the attempt's
+    /// start (at most half the job lease): a receiver that accepts and says nothing costs a slot
+    /// this long, and counts as a failure.
+    #[serde(with = "humantime_serde")]
+    pub delivery_response_timeout: Duration,
     /// How long a claimed job is this node's: if the node dies, another takes the job over once
     /// the lease ends. Longer than any job runs.
     #[serde(with = "humantime_serde")]
@@ -30,6 +45,10 @@ impl Default for JobSettings {
     fn default() -> Self {
         Self {
             job_workers: 2,
+            delivery_concurrency: 32,
+            delivery_per_receiver: 4,
+            delivery_connect_timeout: Duration::from_secs(2),
+            delivery_response_timeout: Duration::from_secs(5),
             job_lease: Duration::from_secs(60),
             job_poll_interval: Duration::from_secs(1),
             job_retry_base: Duration::from_secs(10),
@@ -45,6 +64,18 @@ impl JobSettings {
         }
         if self.job_max_attempts < 1 {
             return Err(InvalidSettings::new("job_max_attempts must be at least 1"));
+        }
+        if self.delivery_concurrency < 1 || self.delivery_per_receiver < 1 {
+            return Err(InvalidSettings::new(
+                "delivery_concurrency and delivery_per_receiver must be at least 1",
+            ));
+        }
+        if self.delivery_connect_timeout < Duration::from_millis(100)
+            || self.delivery_response_timeout < Duration::from_millis(100)
+        {
+            return Err(InvalidSettings::new(
+                "delivery_connect_timeout and delivery_response_timeout must each be at least 100ms",
+            ));
         }
         Ok(())
     }

@@ -207,7 +207,7 @@ macro_rules! scalar_rows {
     )*};
 }
 
-scalar_rows!(i64, String);
+scalar_rows!(i64, String, Option<i64>);
 
 impl<A: Value + Send, B: Value + Send> FromRow for (A, B) {
     fn from_row(row: &impl Row) -> Result<Self, StoreError> {

@@ -18,9 +18,11 @@ const STATEMENT_CACHE: usize = 256;
 /// writer makes commits durable itself when asked to, see `group_commit.rs`), foreign keys.
 /// It never waits for SQLite's write lock inside a statement: the writer waits between
 /// attempts instead, off the runtime's threads (`writer.rs`).
-pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::ZERO)?;
+    // Another process on the same file (a second node starting, `qualify admin`) may hold a
+    // lock while this one opens: the setup waits for it, as any statement would.
+    conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -30,6 +32,9 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     // undo records fit in memory.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // From here the writer takes the write lock itself, and waits for it off the runtime's
+    // threads (writer.rs): a statement must not wait inside SQLite.
+    conn.busy_timeout(Duration::ZERO)?;
     Ok(conn)
 }
 
@@ -256,7 +261,7 @@ mod tests {
     fn setup() -> (tempfile::TempDir, Readers, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
-        let writer = open_writer(&path).unwrap();
+        let writer = open_writer(&path, Duration::from_secs(1)).unwrap();
         writer.execute_batch("CREATE TABLE t (n INTEGER)").unwrap();
         (dir, Readers::new(&path, Duration::from_secs(5)), writer)
     }

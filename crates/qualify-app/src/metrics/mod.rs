@@ -6,16 +6,17 @@
 //! node is used. Serving `/metrics` is the HTTP adapter's.
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use qualify_store::JOB_COUNT_STATES;
 use qualify_types::VettingStatus;
+
+mod counted;
+
+pub use counted::{COUNTS_TIMEOUT, Counted};
 
 /// Every metric of one server, in the registry a scrape encodes.
 #[derive(Debug)]
@@ -27,23 +28,10 @@ pub struct Metrics {
     tokens_issued: Family<GrantLabels, Counter>,
     token_refusals: Family<RefusalLabels, Counter>,
     job_attempts: Family<JobAttemptLabels, Counter>,
+    decision_lateness: Histogram,
     deliveries: Family<DeliveryLabels, Counter>,
     /// Read from the database at each scrape (`scrape.rs`).
     pub counted: Counted,
-}
-
-/// The gauges a scrape sets from the database's counts.
-#[derive(Debug, Default)]
-pub struct Counted {
-    pub vetting_requests: Family<StateLabels, Gauge>,
-    pub oldest_in_review_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
-    pub jobs: Family<JobLabels, Gauge>,
-    /// 1 when the last scrape could read the counts, 0 when the database did not answer.
-    pub database_up: Gauge,
-    /// Held by a scrape while it reads the counts and encodes them.
-    pub reading: tokio::sync::Mutex<()>,
-    /// The job kinds this node runs: each has its series, zero or not.
-    job_kinds: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -82,6 +70,20 @@ struct JobAttemptLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LaneLabels {
+    /// The lane.
+    pub lane: &'static str,
+    /// `due` (waiting for a worker) or `running`.
+    pub state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LaneOnlyLabels {
+    /// The lane.
+    pub lane: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
     receiver: &'static str,
     outcome: &'static str,
@@ -109,6 +111,8 @@ pub struct KnownLabels<'a> {
     pub token_refusals: &'a [&'static str],
     /// The kinds of job the node runs.
     pub job_kinds: &'a [&'static str],
+    /// The lanes jobs run in.
+    pub lanes: &'a [&'static str],
 }
 
 /// Who made a decision, as the decisions are counted.
@@ -190,6 +194,13 @@ impl Metrics {
             "Attempts of background jobs run by this node, by kind and outcome",
             job_attempts.clone(),
         );
+        let decision_lateness = Histogram::new(exponential_buckets(0.001, 2.0, 17));
+        registry.register_with_unit(
+            "qualify_decision_lateness",
+            "How long after they fell due this node made due decisions (a rule's, when its delay ended)",
+            Unit::Seconds,
+            decision_lateness.clone(),
+        );
         let deliveries = Family::default();
         registry.register(
             "qualify_webhook_deliveries",
@@ -198,6 +209,7 @@ impl Metrics {
         );
         let counted = Counted {
             job_kinds: labels.job_kinds.to_vec(),
+            lanes: labels.lanes.to_vec(),
             ..Counted::default()
         };
         registry.register(
@@ -217,6 +229,22 @@ impl Metrics {
             counted.jobs.clone(),
         );
         registry.register(
+            "qualify_job_lane_jobs",
+            "Jobs of each lane waiting for a worker (due) and held by one (running)",
+            counted.lane_jobs.clone(),
+        );
+        registry.register_with_unit(
+            "qualify_job_lane_oldest_due_age",
+            "How long the oldest job of each lane waiting for a worker has been due (0 when none is)",
+            Unit::Seconds,
+            counted.lane_oldest_due_seconds.clone(),
+        );
+        registry.register(
+            "qualify_webhook_receivers_backed_off",
+            "Receivers whose deliveries are held back after failing in a row (their breaker is open)",
+            counted.receivers_backed_off.clone(),
+        );
+        registry.register(
             "qualify_database_up",
             "1 when the last scrape read the counts from the database, 0 when it did not answer",
             counted.database_up.clone(),
@@ -230,6 +258,7 @@ impl Metrics {
             tokens_issued,
             token_refusals,
             job_attempts,
+            decision_lateness,
             deliveries,
             counted,
         };
@@ -338,6 +367,11 @@ impl Metrics {
             .inc();
     }
 
+    /// Observes a decision made `seconds` after it fell due.
+    pub fn decision_late(&self, seconds: f64) {
+        self.decision_lateness.observe(seconds);
+    }
+
     /// Counts one attempt of a job of `kind` (a kind this server names).
     pub fn job_attempt(&self, kind: &'static str, outcome: AttemptOutcome) {
         self.job_attempts
@@ -368,91 +402,4 @@ impl Metrics {
 /// millisecond, a submission waits for an fsync, and a request may run to its 30 s timeout.
 fn request_latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_25, 2.0, 17))
-}
-
-/// How long a scrape waits for the database's counts before answering without them.
-pub const COUNTS_TIMEOUT: Duration = Duration::from_secs(5);
-
-impl Metrics {
-    /// Sets the gauges read from the database. A database that does not answer in time leaves them
-    /// out (rather than stale) and says so in `qualify_database_up`.
-    pub async fn read_counts(
-        &self,
-        store: &qualify_store::Store,
-        now: qualify_types::Timestamp,
-        label: impl Fn(&str) -> &'static str,
-    ) {
-        let counted = &self.counted;
-        let read = tokio::time::timeout(COUNTS_TIMEOUT, async {
-            tokio::try_join!(
-                store.vetting_request_counts(),
-                store.oldest_in_review(),
-                store.job_counts(now),
-            )
-        })
-        .await;
-        // Until the counts are read, nothing is said of them: a failed read leaves no stale value.
-        counted.vetting_requests.clear();
-        counted.jobs.clear();
-        counted.oldest_in_review_seconds.set(f64::NAN);
-        let (states, oldest, jobs) = match read {
-            Ok(Ok(counts)) => counts,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "metrics: reading the counts failed");
-                counted.database_up.set(0);
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(timeout = ?COUNTS_TIMEOUT, "metrics: the database did not give the counts in time");
-                counted.database_up.set(0);
-                return;
-            }
-        };
-        counted.database_up.set(1);
-        // Every state and kind has a series, zero or not: a rate over a series that appears
-        // only once it is non-zero misses its first increase.
-        for status in [
-            VettingStatus::InReview,
-            VettingStatus::Approved,
-            VettingStatus::Denied,
-        ] {
-            let count = states
-                .iter()
-                .filter(|(stored, _)| stored == status.as_str())
-                .map(|(_, count)| *count)
-                .sum::<u64>();
-            counted
-                .vetting_requests
-                .get_or_create(&StateLabels {
-                    state: status.as_str(),
-                })
-                .set(i64::try_from(count).unwrap_or(i64::MAX));
-        }
-        let waited_ms = oldest.map_or(0, |created| {
-            (now.unix_millis() - created.unix_millis()).max(0)
-        });
-        counted
-            .oldest_in_review_seconds
-            .set(waited_ms as f64 / 1000.0);
-        for kind in counted.job_kinds.iter().copied() {
-            for job_state in JOB_COUNT_STATES {
-                counted
-                    .jobs
-                    .get_or_create(&JobLabels {
-                        kind,
-                        state: job_state,
-                    })
-                    .set(0);
-            }
-        }
-        for job in jobs {
-            counted
-                .jobs
-                .get_or_create(&JobLabels {
-                    kind: label(&job.kind),
-                    state: job.state,
-                })
-                .inc_by(i64::try_from(job.count).unwrap_or(i64::MAX));
-        }
-    }
 }

@@ -1,16 +1,22 @@
-//! Background jobs, claimed with leases. A worker claims a due job for a lease (`locked_until`)
-//! and must complete it before the lease ends; if its node dies, the job becomes claimable again
-//! when the lease expires, by any node. Claiming never holds a transaction open while the job
-//! runs. On PostgreSQL the claim skips rows other nodes are claiming (`FOR UPDATE SKIP LOCKED`);
-//! on SQLite the single writer connection serialises claims.
+//! Background jobs, claimed with leases. A worker claims due jobs for a lease (`locked_until`)
+//! and must finish them before the lease ends; if its node dies, a job becomes claimable again
+//! when the lease expires, by any node. Claiming never holds a transaction open while a job
+//! runs (`claims.rs`). Each job is in a lane, fixed by its kind, so decisions never wait behind
+//! deliveries; a delivery names its receiver, whose failures back it off (`receivers.rs`).
 
 use std::time::Duration;
 
 use qualify_types::{TenantId, Timestamp};
 
+mod claims;
+mod receivers;
+
 use crate::db;
 use crate::records::timestamp;
 use crate::{Store, StoreError, Tx, on_reader};
+
+pub use claims::Claim;
+pub use receivers::{LaneStats, OpenReceiver};
 
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +35,11 @@ pub struct NewJob {
     /// Jobs with the same key run one at a time, in the order they were enqueued (a later one
     /// waits while an earlier one is pending, retries included). `None`: in any order.
     pub sequence_key: Option<String>,
+    /// Its lane: a worker claims from one lane, so work in another never waits behind it.
+    pub lane: &'static str,
+    /// Who it delivers to, for a delivery: at most so many of a receiver's jobs run at once,
+    /// and a receiver that keeps failing is backed off. `None`: no receiver.
+    pub receiver: Option<String>,
 }
 
 /// A job claimed by a worker.
@@ -44,6 +55,10 @@ pub struct ClaimedJob {
     pub attempt: u32,
     /// Attempts allowed.
     pub max_attempts: u32,
+    /// When it fell due (the server's clock): what a decision's lateness is counted from.
+    pub run_at: Timestamp,
+    /// Who it delivers to, for a delivery.
+    pub receiver: Option<String>,
 }
 
 /// Where a job stands.
@@ -79,16 +94,6 @@ pub struct JobRecord {
 }
 
 db::row! {
-    struct ClaimedRow {
-        id: i64,
-        kind: String,
-        payload: String,
-        attempts: i64,
-        max_attempts: i64,
-    }
-}
-
-db::row! {
     struct JobRow {
         id: i64,
         kind: String,
@@ -101,11 +106,11 @@ db::row! {
     }
 }
 
-fn count(value: i64) -> u32 {
+pub(crate) fn count(value: i64) -> u32 {
     u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }
 
-fn millis(duration: Duration) -> i64 {
+pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -176,8 +181,8 @@ impl Tx {
 
     /// Enqueues `jobs`, created at `at`: they run only if this transaction commits.
     pub async fn enqueue_jobs(&mut self, jobs: &[NewJob], at: Timestamp) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, clock_partner, sequence_key) \
-                           VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        const SQL: &str = "INSERT INTO jobs (kind, payload, run_at, max_attempts, created_at, clock_partner, sequence_key, lane, receiver) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         for job in jobs {
             db::query(SQL)
                 .bind(&job.kind)
@@ -187,6 +192,8 @@ impl Tx {
                 .bind(at.unix_millis())
                 .bind(job.clock_partner.map(|p| p.to_string()))
                 .bind(job.sequence_key.as_deref())
+                .bind(job.lane)
+                .bind(job.receiver.as_deref())
                 .execute(&mut *self)
                 .await?;
         }
@@ -267,56 +274,6 @@ impl Tx {
             .rows_affected();
         Ok(done == 1)
     }
-
-    /// Claims the oldest due job for `worker` until `now + lease`, if there is one; with
-    /// `only`, the oldest due job on that partner's clock.
-    pub async fn claim_job(
-        &mut self,
-        worker: &str,
-        lease: Duration,
-        now: Timestamp,
-        only: Option<TenantId>,
-    ) -> Result<Option<ClaimedJob>, StoreError> {
-        // The one statement that differs: PostgreSQL skips rows other nodes are claiming, so
-        // concurrent claimers each get a different job instead of queueing on one row lock.
-        const POSTGRES: &str = "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
-            WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
-                        AND (locked_until IS NULL OR locked_until <= $3) \
-                        AND ($4 IS NULL OR clock_partner = $4) \
-                        AND (sequence_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs earlier \
-                             WHERE earlier.sequence_key = jobs.sequence_key AND earlier.state = 'pending' \
-                             AND earlier.id < jobs.id)) \
-                        ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-            RETURNING id, kind, payload, attempts, max_attempts";
-        const SQLITE: &str = "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
-            WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
-                        AND (locked_until IS NULL OR locked_until <= $3) \
-                        AND ($4 IS NULL OR clock_partner = $4) \
-                        AND (sequence_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs earlier \
-                             WHERE earlier.sequence_key = jobs.sequence_key AND earlier.state = 'pending' \
-                             AND earlier.id < jobs.id)) \
-                        ORDER BY run_at, id LIMIT 1) \
-            RETURNING id, kind, payload, attempts, max_attempts";
-        let until = now.unix_millis().saturating_add(millis(lease));
-        let sql = match self.backend() {
-            crate::Backend::Postgres => POSTGRES,
-            crate::Backend::Sqlite => SQLITE,
-        };
-        let row: Option<ClaimedRow> = db::query(sql)
-            .bind(worker)
-            .bind(until)
-            .bind(now.unix_millis())
-            .bind(only.map(|p| p.to_string()))
-            .fetch_optional(&mut *self)
-            .await?;
-        Ok(row.map(|row| ClaimedJob {
-            id: row.id,
-            kind: row.kind,
-            payload: row.payload,
-            attempt: count(row.attempts),
-            max_attempts: count(row.max_attempts),
-        }))
-    }
 }
 
 impl Store {
@@ -367,6 +324,8 @@ mod tests {
                 max_attempts: 1,
                 clock_partner: None,
                 sequence_key: None,
+                lane: "decisions",
+                receiver: None,
             };
             store
                 .transaction(async |tx: &mut Tx| {
