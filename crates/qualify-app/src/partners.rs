@@ -78,6 +78,8 @@ impl PartnerRules {
 pub struct PartnerView {
     /// The partner's time.
     pub now: Timestamp,
+    /// How far the partner's clock runs ahead of the server's, in milliseconds.
+    pub offset_ms: i64,
     rules: Option<Arc<PartnerRules>>,
 }
 
@@ -141,21 +143,35 @@ impl Partners {
     pub async fn view(&self, tx: &mut Tx, partner: TenantId) -> Result<PartnerView, StoreError> {
         let now = self.server.now();
         if !self.controlled {
-            return Ok(PartnerView { now, rules: None });
+            return Ok(PartnerView {
+                now,
+                offset_ms: 0,
+                rules: None,
+            });
         }
         let controls = tx.partner_controls(partner).await?;
-        let now = now.plus_millis(controls.clock_offset_ms);
+        let offset_ms = controls.clock_offset_ms;
+        let now = now.plus_millis(offset_ms);
         let Some(revision) = controls.rules_revision else {
-            return Ok(PartnerView { now, rules: None });
+            return Ok(PartnerView {
+                now,
+                offset_ms,
+                rules: None,
+            });
         };
         if let Some(cached) = self.cache.get(&partner).filter(|r| r.revision == revision) {
             return Ok(PartnerView {
                 now,
+                offset_ms,
                 rules: Some(cached),
             });
         }
         let Some(stored) = tx.partner_rules(partner).await? else {
-            return Ok(PartnerView { now, rules: None });
+            return Ok(PartnerView {
+                now,
+                offset_ms,
+                rules: None,
+            });
         };
         let rules = Arc::new(
             PartnerRules::parse(stored).map_err(|why| StoreError::Internal {
@@ -166,6 +182,7 @@ impl Partners {
         self.cache.insert(partner, Arc::clone(&rules));
         Ok(PartnerView {
             now,
+            offset_ms,
             rules: Some(rules),
         })
     }

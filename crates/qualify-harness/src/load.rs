@@ -97,6 +97,20 @@ pub async fn run(
     duration: Duration,
     source: impl RequestSource,
 ) -> LoadReport {
+    run_paced(targets, connections, duration, None, source).await
+}
+
+/// As [`run`], but with `rate`, requests are sent at that steady rate (request `n` not before
+/// `n / rate` seconds into the run) rather than as fast as answered: load as a day's traffic
+/// brings it, with `connections` enough that the pace never waits for an answer. A request's
+/// latency counts from its sending.
+pub async fn run_paced(
+    targets: &[SocketAddr],
+    connections: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    source: impl RequestSource,
+) -> LoadReport {
     let source = Arc::new(source);
     let counter = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -113,6 +127,13 @@ pub async fn run(
                 let mut sender = connect(target).await;
                 while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
+                    if let Some(rate) = rate {
+                        let due = started + Duration::from_secs_f64(n as f64 / rate);
+                        if due >= deadline {
+                            break;
+                        }
+                        tokio::time::sleep_until(due.into()).await;
+                    }
                     let Some(request) = source.request(n) else {
                         stop.store(true, Ordering::Relaxed);
                         break;

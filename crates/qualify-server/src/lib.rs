@@ -27,7 +27,7 @@ mod wire;
 pub use error::ApiError;
 pub use http::RequestIds;
 pub use qualify_app::clock::{self, Clock, ManualClock, wall_now};
-pub use qualify_app::jobs::{JobOutcome, Ran};
+pub use qualify_app::jobs::{JobOutcome, Lane, Ran};
 pub use qualify_app::settings::{
     self, ContractProfile, InvalidSettings, LogFormat, RateLimit, RateLimitKey, Settings,
     TlsSettings, TrustedIssuer, Webhook,

@@ -44,7 +44,8 @@ impl Tx {
             WHERE clock_partner = $1 AND state = 'pending'";
         // Waits for the submissions that read this partner's clock (`Tx::partner_controls`) to
         // commit, and makes those that follow wait for this advance: none schedules a timed
-        // decision by an offset the advance has changed without moving it.
+        // decision by an offset the advance has changed without moving it. By a statement of
+        // its own, so the shift below sees every job those submissions committed.
         const LOCK_POSTGRES: &str = "SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE";
         if self.backend() == crate::Backend::Postgres {
             let _: Option<String> = db::query(LOCK_POSTGRES)

@@ -66,7 +66,9 @@ pub use customers::{CustomerPage, LockedCustomer, NewCustomerRecord};
 pub use error::{StoreError, Unique};
 pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};
-pub use jobs::{Claim, ClaimedJob, JobRecord, JobState, LaneStats, NewJob, OpenReceiver};
+pub use jobs::{
+    Claim, ClaimedJob, JobRecord, JobState, LaneStats, NewJob, OnJobsCommitted, OpenReceiver,
+};
 pub use metrics::{JOB_COUNT_STATES, JobCount};
 pub use partner_rules::{PartnerControls, StoredRules};
 pub use records::{
@@ -121,6 +123,8 @@ pub(crate) use on_reader;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// Who hears of jobs committed (the node's workers).
+    signals: jobs::signals::Signals,
 }
 
 impl Store {
@@ -174,6 +178,7 @@ impl Store {
                 migrations,
                 write_metrics,
             },
+            signals: jobs::signals::Signals::default(),
         })
     }
 
@@ -191,6 +196,7 @@ impl Store {
             .await?;
         Ok(Self {
             pool: Pool::Postgres(pool),
+            signals: jobs::signals::Signals::default(),
         })
     }
 
@@ -209,6 +215,17 @@ impl Store {
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Has `listener` told, after each commit that enqueued jobs (once it is durable), the
+    /// earliest due time it enqueued in each lane: how a node's idle workers learn of work
+    /// without looking at every write. One listener per store (and its clones); false if one
+    /// was set already.
+    pub fn on_jobs_committed(
+        &self,
+        listener: impl Fn(&str, qualify_types::Timestamp) + Send + Sync + 'static,
+    ) -> bool {
+        self.signals.listen(Box::new(listener))
     }
 
     /// Which engine this store runs on.

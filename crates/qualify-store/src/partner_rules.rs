@@ -71,19 +71,20 @@ impl Tx {
         // On PostgreSQL the partner's tenant row is share-locked until this transaction ends: a
         // clock's advance (`Tx::advance_partner_clock`) locks it too, so a submission reads
         // the offset either after an advance has moved the clock and its jobs, or commits its
-        // own job before the advance moves it. SQLite's one writer serialises them already.
-        const POSTGRES: &str = "SELECT \
-            (SELECT offset_ms FROM partner_clocks WHERE partner_tenant_id = $1) AS offset_ms, \
-            (SELECT revision FROM partner_rules WHERE partner_tenant_id = $1) AS revision \
-            FROM tenants WHERE id = $1 FOR SHARE";
-        const SQLITE: &str = "SELECT \
+        // own job before the advance moves it. The lock is taken by a statement of its own:
+        // the read that follows then sees what an advance it waited for committed (a
+        // statement's snapshot is taken when it starts). SQLite's one writer serialises them.
+        const LOCK_POSTGRES: &str = "SELECT id FROM tenants WHERE id = $1 FOR SHARE";
+        const SQL: &str = "SELECT \
             (SELECT offset_ms FROM partner_clocks WHERE partner_tenant_id = $1) AS offset_ms, \
             (SELECT revision FROM partner_rules WHERE partner_tenant_id = $1) AS revision";
-        let sql = match self.backend() {
-            crate::Backend::Postgres => POSTGRES,
-            crate::Backend::Sqlite => SQLITE,
-        };
-        let row: Option<ControlsRow> = db::query(sql)
+        if self.backend() == crate::Backend::Postgres {
+            let _: Option<String> = db::query(LOCK_POSTGRES)
+                .bind(partner.to_string())
+                .fetch_optional(&mut *self)
+                .await?;
+        }
+        let row: Option<ControlsRow> = db::query(SQL)
             .bind(partner.to_string())
             .fetch_optional(self)
             .await?;

@@ -4,6 +4,7 @@
 //! in which order, is the caller's business; the store makes it atomic and durable.
 
 use crate::db::{Executor, FromRow, Query, Rows};
+use crate::jobs::signals::Enqueued;
 use crate::{Pool, Store, StoreError, writer};
 
 /// An open write transaction. Its statements see each other's writes; none is visible to
@@ -16,6 +17,8 @@ use crate::{Pool, Store, StoreError, writer};
 #[derive(Debug)]
 pub struct Tx {
     conn: Conn,
+    /// What it enqueued, for the job workers once it commits.
+    pub(crate) enqueued: Enqueued,
 }
 
 enum Conn {
@@ -42,9 +45,47 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        self.transaction_as(Flush::Wait, work).await
+    }
+
+    /// As [`Store::transaction`], but returns without waiting for the commit to be durable (it
+    /// is with the next commit that waits, or PostgreSQL's WAL writer): for writes whose loss in
+    /// a crash only repeats work, such as a job's claim (a lost claim leaves the job to be
+    /// claimed again; jobs are at-least-once anyway). What it wrote is seen by every later
+    /// transaction.
+    pub async fn transaction_unflushed<T, E>(
+        &self,
+        work: impl AsyncFnOnce(&mut Tx) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.transaction_as(Flush::DontWait, work).await
+    }
+
+    async fn transaction_as<T, E>(
+        &self,
+        flush: Flush,
+        work: impl AsyncFnOnce(&mut Tx) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
         let mut tx = self.begin().await?;
+        if flush == Flush::DontWait
+            && let Conn::Postgres(conn) = &mut tx.conn
+        {
+            sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                .execute(&mut **conn)
+                .await
+                .map_err(StoreError::from)?;
+        }
         let outcome = work(&mut tx).await;
-        tx.end(outcome.is_ok()).await?;
+        let enqueued = std::mem::take(&mut tx.enqueued);
+        tx.end(outcome.is_ok(), flush).await?;
+        if outcome.is_ok() && !enqueued.is_empty() {
+            self.signals.committed(&enqueued);
+        }
         outcome
     }
 
@@ -53,8 +94,18 @@ impl Store {
             Pool::Sqlite { writer, .. } => Conn::Sqlite(writer.turn().await?),
             Pool::Postgres(pool) => Conn::Postgres(pool.begin().await?),
         };
-        Ok(Tx { conn })
+        Ok(Tx {
+            conn,
+            enqueued: Enqueued::default(),
+        })
     }
+}
+
+/// Whether a commit waits until it is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    Wait,
+    DontWait,
 }
 
 impl Tx {
@@ -67,9 +118,9 @@ impl Tx {
     }
 
     /// Commits (`keep`) or rolls back.
-    async fn end(self, keep: bool) -> Result<(), StoreError> {
+    async fn end(self, keep: bool, flush: Flush) -> Result<(), StoreError> {
         match self.conn {
-            Conn::Sqlite(turn) => turn.finish(keep).await,
+            Conn::Sqlite(turn) => turn.finish(keep, flush == Flush::Wait).await,
             Conn::Postgres(tx) if keep => Ok(tx.commit().await?),
             Conn::Postgres(tx) => Ok(tx.rollback().await?),
         }

@@ -44,10 +44,17 @@ const MAX_LOCK_RETRY: Duration = Duration::from_millis(50);
 /// One shared transaction, and the outcome of its commit once known.
 #[derive(Debug)]
 struct Batch {
+    /// The commit's outcome, once it is durable.
     outcome: OnceLock<Result<(), String>>,
     committed: Notify,
+    /// The commit's outcome, once it is written (seen by every reader), durable or not yet.
+    written: OnceLock<Result<(), String>>,
+    written_notify: Notify,
     /// Writers whose writes the batch holds (or will, once their turn ends).
     writers: AtomicUsize,
+    /// Those of them who wait for their writes to be durable: without any, the batch is
+    /// committed without an fsync (the next one's covers it).
+    flushed_writers: AtomicUsize,
     opened: Instant,
 }
 
@@ -56,14 +63,24 @@ impl Batch {
         Arc::new(Self {
             outcome: OnceLock::new(),
             committed: Notify::new(),
+            written: OnceLock::new(),
+            written_notify: Notify::new(),
             writers: AtomicUsize::new(0),
+            flushed_writers: AtomicUsize::new(0),
             opened: Instant::now(),
         })
     }
 
     fn publish(&self, outcome: Result<(), String>) {
+        // Durable is written too (a failed commit is both at once).
+        self.written(outcome.clone());
         let _ = self.outcome.set(outcome);
         self.committed.notify_waiters();
+    }
+
+    fn written(&self, outcome: Result<(), String>) {
+        let _ = self.written.set(outcome);
+        self.written_notify.notify_waiters();
     }
 
     fn is_full(&self) -> bool {
@@ -296,6 +313,9 @@ async fn commit_batch(
     })
     .await;
     let (batch, committed) = closed.unwrap_or_else(|join| (open, Err(join.to_string())));
+    if let Some(batch) = &batch {
+        batch.written(committed.clone());
+    }
     publish(batch, committed, group_commit.as_deref()).await
 }
 
@@ -310,8 +330,11 @@ impl Turn {
     }
 
     /// Ends the turn: keeps its writes (`keep`) or undoes them, then returns once the batch they
-    /// belong to is committed and durable. Committing is the job of the last writer present.
-    pub(crate) async fn finish(mut self, keep: bool) -> Result<(), StoreError> {
+    /// belong to is committed and durable; without `flush`, once it is committed (seen by
+    /// every reader), not waiting for its fsync: it is durable with the next one (for writes
+    /// whose loss in a crash only repeats work). Committing is the job of the last writer
+    /// present.
+    pub(crate) async fn finish(mut self, keep: bool, flush: bool) -> Result<(), StoreError> {
         let mut state = self.guard.take().expect("a turn ends once");
         // The turn itself is not held across the awaits below: it is not `Sync` (a connection
         // is not), and nothing of it is needed once the connection is taken out of it.
@@ -332,21 +355,26 @@ impl Turn {
         state.abandoned_savepoint = false;
         if !keep {
             batch.writers.fetch_sub(1, Ordering::AcqRel);
+        } else if flush {
+            batch.flushed_writers.fetch_add(1, Ordering::AcqRel);
         }
         let last_present = writer.waiting.load(Ordering::Acquire) == 0;
         if !last_present && !batch.is_full() {
             drop(state); // the next writer continues the batch
             return match keep {
-                true => await_commit(&writer, &batch).await,
+                true => await_commit(&writer, &batch, flush).await,
                 false => Ok(()),
             };
         }
-        // A batch of nobody's writes needs no fsync.
-        let holds_writes = batch.writers.load(Ordering::Acquire) > 0;
+        // A batch of nobody's durable writes needs no fsync.
+        let holds_writes = batch.flushed_writers.load(Ordering::Acquire) > 0;
         let group_commit = writer.group_commit.clone().filter(|_| holds_writes);
         let committing = tokio::spawn(commit_batch(state, group_commit));
         if !keep {
             return Ok(()); // nothing of this writer's is in it
+        }
+        if !flush {
+            return await_commit(&writer, &batch, false).await;
         }
         committing
             .await
@@ -355,13 +383,22 @@ impl Turn {
     }
 }
 
-/// Waits for `batch` to be committed; commits it if nobody else is left to.
-async fn await_commit(writer: &Arc<Writer>, batch: &Arc<Batch>) -> Result<(), StoreError> {
+/// Waits for `batch` to be committed and (with `flush`) durable; commits it if nobody else is
+/// left to.
+async fn await_commit(
+    writer: &Arc<Writer>,
+    batch: &Arc<Batch>,
+    flush: bool,
+) -> Result<(), StoreError> {
+    let (outcome, notify) = match flush {
+        true => (&batch.outcome, &batch.committed),
+        false => (&batch.written, &batch.written_notify),
+    };
     loop {
-        let woken = batch.committed.notified();
+        let woken = notify.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        if let Some(outcome) = batch.outcome.get() {
+        if let Some(outcome) = outcome.get() {
             return outcome.clone().map_err(failed);
         }
         if tokio::time::timeout(WATCHDOG, woken).await.is_ok() {
@@ -469,7 +506,7 @@ mod tests {
     async fn insert(writer: &Arc<Writer>, n: i64) -> Result<(), StoreError> {
         let mut turn = writer.turn().await?;
         let inserted = turn.conn().execute("INSERT INTO t (n) VALUES (?1)", [n]);
-        turn.finish(inserted.is_ok()).await?;
+        turn.finish(inserted.is_ok(), true).await?;
         inserted.map(|_| ()).map_err(StoreError::from)
     }
 
@@ -484,7 +521,7 @@ mod tests {
             turn.conn()
                 .execute("INSERT INTO pages (fill) VALUES (?1)", [&fill])
                 .unwrap();
-            turn.finish(true).await.unwrap();
+            turn.finish(true, true).await.unwrap();
             longest = longest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
         }
         longest

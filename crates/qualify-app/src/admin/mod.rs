@@ -3,10 +3,11 @@
 //! operator tenant and its application made with the first reviewer, unique names and codes).
 //! Every change is written in one transaction with its audit record. `qualify admin` calls this
 //! library on the database directly; a server sees each change on its next request. It also
-//! reads the audit trail as the operator sees it.
+//! reads the audit trail and the background work as the operator sees them.
 
 mod codes;
 mod identities;
+mod jobs;
 #[cfg(test)]
 mod tests;
 mod trail;
@@ -17,6 +18,7 @@ use qualify_types::{TenantId, Timestamp};
 
 pub use codes::IssuedCode;
 pub use identities::{NewCredentials, NewReviewer};
+pub use jobs::{BackedOffReceiver, JobsOverview, LATENESS_WINDOW, LaneOverview, Lateness};
 pub use trail::TrailSelection;
 
 use crate::clock::Clock;

@@ -149,12 +149,16 @@ impl Deliveries {
     /// receiver's count of failures in a row (or the breaker closed), the end of a validation
     /// event, and the job's outcome. When that can't be written, the runner records the outcome
     /// alone (the log line is lost; the job runs again either way).
+    ///
+    /// The commit does not wait for the disk: a receiver's next delivery should not wait for an
+    /// fsync. What a power cut (not a crash of the process) may lose is the last fraction of a
+    /// second of outcomes, whose events are then delivered again: deliveries are at-least-once.
     pub(super) async fn finish(&self, lease: &Lease, delivered: Delivered) -> Attempt {
         let now = self.clock.now();
         let receiver = lease.claimed.receiver.as_deref();
         let recorded = self
             .store
-            .transaction(async |tx: &mut Tx| {
+            .transaction_unflushed(async |tx: &mut Tx| {
                 if let Some(logged) = &delivered.logged {
                     tx.record_delivery_attempt(logged).await?;
                 }

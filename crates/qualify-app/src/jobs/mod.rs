@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 pub use lease::Lease;
 pub use registry::Registry;
 pub use runner::{JobRunner, Jobs};
+pub(crate) use wake::LaneWake;
 pub use workers::Workers;
 
 /// Where a job runs: each lane has its own workers, so work in one never waits behind another's.

@@ -1,6 +1,8 @@
 //! Which code runs each kind of job: filled once where the core is put together, read by every
-//! runner. A job of a kind this build does not know (left by another version) is given up, and
-//! counted under `other`, so metrics' labels stay a fixed set whatever the table holds.
+//! runner. A kind runs its jobs one at a time, or (`register_batch`) several claimed together at
+//! once, in one transaction say. A job of a kind this build does not know (left by another
+//! version) is given up, and counted under `other`, so metrics' labels stay a fixed set whatever
+//! the table holds.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,14 +11,26 @@ use std::sync::Arc;
 
 use super::{Attempt, JobKind, Lane, Lease};
 
-type Run<C> =
-    Box<dyn Fn(Arc<C>, Lease) -> Pin<Box<dyn Future<Output = Attempt> + Send>> + Send + Sync>;
+/// Runs the jobs of one kind claimed together, giving each one's attempt in their order.
+type RunAll<C> = Box<
+    dyn Fn(Arc<C>, Vec<Lease>) -> Pin<Box<dyn Future<Output = Vec<Attempt>> + Send>> + Send + Sync,
+>;
 
 /// What a registered kind is, and what runs it.
 struct Entry<C> {
     delivers_to: Option<&'static str>,
     lane: Lane,
-    run: Run<C>,
+    run_all: RunAll<C>,
+}
+
+/// The job `lease` holds, read back as a `J`; or why it can never run.
+fn read<J: JobKind>(lease: &Lease) -> Result<J, Attempt> {
+    serde_json::from_str::<J>(&lease.claimed.payload).map_err(|error| {
+        Attempt::Hopeless(format!(
+            "the {} job's payload is not readable: {error}",
+            lease.claimed.kind
+        ))
+    })
 }
 
 /// The kinds of job a node runs, each with what runs it in the context `C`.
@@ -39,7 +53,8 @@ impl<C> Default for Registry<C> {
 }
 
 impl<C: Send + Sync + 'static> Registry<C> {
-    /// Runs jobs of kind `J` with `run`, given the context, the job's payload and its lease.
+    /// Runs jobs of kind `J` with `run`, given the context, the job's payload and its lease;
+    /// jobs claimed together run at once.
     pub fn register<J, F, Fut>(&mut self, run: F)
     where
         J: JobKind,
@@ -47,31 +62,114 @@ impl<C: Send + Sync + 'static> Registry<C> {
         Fut: Future<Output = Attempt> + Send + 'static,
     {
         let run = Arc::new(run);
+        self.insert::<J>(Box::new(move |context, leases: Vec<Lease>| {
+            let run = Arc::clone(&run);
+            Box::pin(async move {
+                let each = leases.into_iter().map(|lease| {
+                    let (run, context) = (Arc::clone(&run), Arc::clone(&context));
+                    async move {
+                        match read::<J>(&lease) {
+                            Ok(job) => run(context, job, lease).await,
+                            Err(unreadable) => unreadable,
+                        }
+                    }
+                });
+                futures::future::join_all(each).await
+            })
+        }));
+    }
+
+    /// Runs the jobs of kind `J` claimed together with one call of `run`, given the context and
+    /// each readable job with its lease; `run` answers each one's attempt, in their order.
+    pub fn register_batch<J, F, Fut>(&mut self, run: F)
+    where
+        J: JobKind,
+        F: Fn(Arc<C>, Vec<(J, Lease)>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<Attempt>> + Send + 'static,
+    {
+        let run = Arc::new(run);
+        self.insert::<J>(Box::new(move |context, leases: Vec<Lease>| {
+            let run = Arc::clone(&run);
+            Box::pin(async move {
+                let mut attempts: Vec<Option<Attempt>> = Vec::with_capacity(leases.len());
+                let mut readable = Vec::new();
+                for lease in leases {
+                    match read::<J>(&lease) {
+                        Ok(job) => {
+                            attempts.push(None);
+                            readable.push((job, lease));
+                        }
+                        Err(unreadable) => attempts.push(Some(unreadable)),
+                    }
+                }
+                let mut ran = run(context, readable).await.into_iter();
+                attempts
+                    .into_iter()
+                    .map(|attempt| {
+                        attempt.or_else(|| ran.next()).unwrap_or_else(|| {
+                            Attempt::Failed("the batch gave no outcome for this job".into())
+                        })
+                    })
+                    .collect()
+            })
+        }));
+    }
+
+    fn insert<J: JobKind>(&mut self, run_all: RunAll<C>) {
         let entry = Entry {
             delivers_to: J::DELIVERS_TO,
             lane: J::LANE,
-            run: Box::new(move |context, lease: Lease| {
-                let run = Arc::clone(&run);
-                Box::pin(async move {
-                    match serde_json::from_str::<J>(&lease.claimed.payload) {
-                        Ok(job) => run(context, job, lease).await,
-                        Err(error) => Attempt::Hopeless(format!(
-                            "the {} job's payload is not readable: {error}",
-                            lease.claimed.kind
-                        )),
-                    }
-                })
-            }),
+            run_all,
         };
         self.kinds.insert(J::NAME, entry);
     }
 
-    /// Runs one attempt of the job `lease` holds, in `context`.
-    pub(super) async fn run(&self, context: Arc<C>, lease: Lease) -> Attempt {
-        match self.kinds.get(lease.claimed.kind.as_str()) {
-            Some(entry) => (entry.run)(context, lease).await,
-            None => Attempt::Hopeless(format!("unknown job kind {}", lease.claimed.kind)),
+    /// Runs one attempt of each job `leases` hold (claimed together), in `context`: those of
+    /// one kind together as the kind runs them. Gives each one's attempt, in their order.
+    pub(super) async fn run_all(&self, context: Arc<C>, leases: Vec<Lease>) -> Vec<Attempt> {
+        let mut by_kind: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (at, lease) in leases.iter().enumerate() {
+            let kind = lease.claimed.kind.as_str();
+            match by_kind.iter_mut().find(|(known, _)| *known == kind) {
+                Some((_, positions)) => positions.push(at),
+                None => by_kind.push((kind, vec![at])),
+            }
         }
+        let groups = by_kind.into_iter().map(|(kind, positions)| {
+            let group: Vec<Lease> = positions.iter().map(|&at| leases[at].clone()).collect();
+            let context = Arc::clone(&context);
+            async move {
+                let attempts = match self.kinds.get(kind) {
+                    Some(entry) => (entry.run_all)(context, group).await,
+                    None => group
+                        .iter()
+                        .map(|_| Attempt::Hopeless(format!("unknown job kind {kind}")))
+                        .collect(),
+                };
+                positions.into_iter().zip(attempts).collect::<Vec<_>>()
+            }
+        });
+        let mut attempts: Vec<Option<Attempt>> = vec![None; leases.len()];
+        for (at, attempt) in futures::future::join_all(groups)
+            .await
+            .into_iter()
+            .flatten()
+        {
+            attempts[at] = Some(attempt);
+        }
+        attempts
+            .into_iter()
+            .map(|attempt| attempt.unwrap_or_else(|| Attempt::Failed("no outcome".into())))
+            .collect()
+    }
+
+    /// Runs one attempt of the job `lease` holds, in `context`.
+    #[cfg(test)]
+    pub(super) async fn run(&self, context: Arc<C>, lease: Lease) -> Attempt {
+        let mut attempts = self.run_all(context, vec![lease]).await;
+        attempts
+            .pop()
+            .unwrap_or(Attempt::Failed("no outcome".into()))
     }
 }
 

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use qualify_store::{Claim, Store, StoreError, Tx};
-use qualify_types::TenantId;
+use qualify_types::{TenantId, Timestamp};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use super::wake::LaneWake;
 use super::{Attempt, JobOutcome, Lane, Lease, Ran, Registry};
 use crate::clock::Clock;
 use crate::metrics::{AttemptOutcome, Metrics};
@@ -18,6 +19,8 @@ use crate::settings::JobSettings;
 /// How often a clock's advance looks again at the due jobs another node holds (this node's
 /// own are awaited: each one's end wakes it).
 const REMOTE_CHECK: Duration = Duration::from_millis(100);
+/// Due jobs a clock's advance claims and runs together.
+const SETTLE_BATCH: u32 = 16;
 
 /// The job machinery of one node: where jobs are, the kinds it runs, how claims and retries
 /// go, what it counts, and what wakes its idle workers.
@@ -28,11 +31,29 @@ pub struct Jobs<C> {
     pub(crate) settings: JobSettings,
     pub(crate) registry: Registry<C>,
     pub(crate) metrics: Arc<Metrics>,
-    /// Woken when this node enqueues jobs, so its idle workers start at once.
-    pub(crate) ready: Notify,
-    /// Woken when one of this node's jobs ends: a waiting advance looks again, and a lane's
-    /// dispatcher has a free slot.
+    /// What wakes the decisions lane's idle workers.
+    pub(crate) decisions_wake: LaneWake,
+    /// What wakes the delivery dispatcher.
+    pub(crate) deliveries_wake: LaneWake,
+    /// Woken when one of this node's jobs ends: a waiting advance looks again.
     pub(crate) finished: Notify,
+}
+
+impl<C> Jobs<C> {
+    /// What wakes `lane`'s idle workers.
+    pub(crate) fn wake(&self, lane: Lane) -> &LaneWake {
+        match lane {
+            Lane::Decisions => &self.decisions_wake,
+            Lane::Deliveries => &self.deliveries_wake,
+        }
+    }
+
+    /// This node committed jobs of the lane named `lane`, the earliest due at `due`.
+    pub(crate) fn committed(&self, lane: &str, due: Timestamp) {
+        if let Some(lane) = Lane::ALL.into_iter().find(|known| known.as_str() == lane) {
+            self.wake(lane).committed(due);
+        }
+    }
 }
 
 /// Runs this node's jobs as the worker named `name`.
@@ -92,6 +113,14 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
         Ok(ran)
     }
 
+    /// Claims up to `limit` due jobs of `lane` as its workers would, runs them at once, and
+    /// returns what it ran, oldest first: what a test uses to see a lane work apart from the
+    /// others.
+    pub async fn run_lane(&self, lane: Lane, limit: u32) -> Result<Vec<Ran>, StoreError> {
+        let claimed = self.claim(Some(lane), None, limit).await?;
+        Ok(self.run_all(claimed).await)
+    }
+
     /// Claims up to `limit` due jobs of `lane` (every lane's with `None`; only those on
     /// `partner`'s clock, with one), oldest first, each under a lease of this worker's.
     pub(super) async fn claim(
@@ -111,10 +140,7 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
             receivers: lane != Some(Lane::Decisions),
             per_receiver: jobs.settings.delivery_per_receiver,
         };
-        let claimed = jobs
-            .store
-            .transaction(async |tx: &mut Tx| tx.claim_jobs(&claim).await)
-            .await?;
+        let claimed = jobs.store.claim_jobs(&claim).await?;
         Ok(claimed
             .into_iter()
             .map(|claimed| Lease::new(claimed, self.name.clone(), jobs.settings.job_retry_base))
@@ -123,22 +149,35 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
 
     /// Runs the job `lease` holds and records its outcome.
     pub(super) async fn run(&self, lease: Lease) -> Ran {
-        let claimed = lease.claimed.clone();
-        let span = tracing::info_span!("job", id = claimed.id, kind = %claimed.kind, attempt = claimed.attempt, worker = %self.name);
-        let attempt = self
+        let mut ran = self.run_all(vec![lease]).await;
+        ran.pop().expect("one job ran")
+    }
+
+    /// Runs the jobs `leases` hold, claimed together (those of a kind that runs them in a
+    /// batch, together), and records each one's outcome; gives what became of each, in their
+    /// order.
+    pub(super) async fn run_all(&self, leases: Vec<Lease>) -> Vec<Ran> {
+        let span = tracing::info_span!("jobs", count = leases.len(), worker = %self.name);
+        let attempts = self
             .jobs
             .registry
-            .run(Arc::clone(&self.context), lease.clone())
-            .instrument(span.clone())
+            .run_all(Arc::clone(&self.context), leases.clone())
+            .instrument(span)
             .await;
-        let outcome = self.record(&lease, attempt).instrument(span).await;
-        self.jobs.finished.notify_waiters();
-        Ran {
-            id: claimed.id,
-            kind: claimed.kind,
-            attempt: claimed.attempt,
-            outcome,
+        let mut ran = Vec::with_capacity(leases.len());
+        for (lease, attempt) in leases.into_iter().zip(attempts) {
+            let claimed = &lease.claimed;
+            let span = tracing::info_span!("job", id = claimed.id, kind = %claimed.kind, attempt = claimed.attempt, worker = %self.name);
+            let outcome = self.record(&lease, attempt).instrument(span).await;
+            ran.push(Ran {
+                id: claimed.id,
+                kind: claimed.kind.clone(),
+                attempt: claimed.attempt,
+                outcome,
+            });
         }
+        self.jobs.finished.notify_waiters();
+        ran
     }
 
     /// Runs every job on `partner`'s clock that is due, and waits (up to `patience`) for those
@@ -151,8 +190,12 @@ impl<C: Send + Sync + 'static> JobRunner<C> {
             let finished = self.jobs.finished.notified();
             tokio::pin!(finished);
             finished.as_mut().enable();
-            while let Some(lease) = self.claim(None, Some(partner), 1).await?.into_iter().next() {
-                self.run(lease).await;
+            loop {
+                let claimed = self.claim(None, Some(partner), SETTLE_BATCH).await?;
+                if claimed.is_empty() {
+                    break;
+                }
+                self.run_all(claimed).await;
             }
             let now = self.jobs.clock.now();
             if self.jobs.store.due_jobs_of(partner, now).await? == 0 {

@@ -18,7 +18,7 @@ use qualify_types::VettingStatus;
 use crate::clock::Clock;
 use crate::events::{Deliveries, OperatorDelivery, Outbox, PartnerDelivery};
 use crate::identity::{self, Identity, KeyEncryptionKey};
-use crate::jobs::{JobRunner, Jobs, Lane, Registry, Workers};
+use crate::jobs::{JobRunner, Jobs, Lane, LaneWake, Lease, Registry, Workers};
 use crate::metrics::{DecidedBy, KnownLabels, Metrics};
 use crate::partners::Partners;
 use crate::settings::{InvalidSettings, Settings};
@@ -149,9 +149,21 @@ impl Qualify {
             settings: settings.jobs.clone(),
             registry,
             metrics: Arc::clone(&metrics),
-            ready: tokio::sync::Notify::new(),
+            decisions_wake: LaneWake::default(),
+            deliveries_wake: LaneWake::default(),
             finished: tokio::sync::Notify::new(),
         });
+        // Jobs this node commits wake its workers (the listener must not keep them alive).
+        let listening = Arc::downgrade(&jobs);
+        if !store.on_jobs_committed(move |lane, due| {
+            if let Some(jobs) = listening.upgrade() {
+                jobs.committed(lane, due);
+            }
+        }) {
+            tracing::warn!(
+                "another core listens to this store's jobs: this one's workers find new jobs at their poll"
+            );
+        }
         Ok(Self(Arc::new(Core {
             store,
             clock,
@@ -177,9 +189,11 @@ impl Qualify {
                 core.deliveries.to_partner(&delivery, &lease).await
             },
         );
-        registry.register(|core: Arc<Core>, timed: TimedDecision, lease| async move {
-            Qualify(core).decide_by_rule(&timed, &lease).await
-        });
+        registry.register_batch(
+            |core: Arc<Core>, batch: Vec<(TimedDecision, Lease)>| async move {
+                Qualify(core).decide_by_rule(batch).await
+            },
+        );
         registry
     }
 
@@ -204,10 +218,9 @@ impl Qualify {
         Workers::start(decisions, deliveries)
     }
 
-    /// What follows every committed write, in one place: idle workers wake for the jobs it
-    /// enqueued, and a decision it made is counted.
+    /// What follows every committed write, in one place: a decision it made is counted. (The
+    /// jobs it enqueued wake the workers through the store: `Store::on_jobs_committed`.)
     fn committed(&self, decided: Option<(VettingStatus, DecidedBy)>) {
-        self.jobs.ready.notify_waiters();
         if let Some((status, by)) = decided {
             self.metrics.decided(status, by);
         }

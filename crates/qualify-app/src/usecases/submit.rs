@@ -143,18 +143,20 @@ pub(crate) async fn submit(
         )
         .await?;
     match rule {
-        Some(rule) => apply(tx, vetting, record, rule).await,
+        Some(rule) => apply(tx, vetting, record, rule, view.offset_ms).await,
         None => Ok(record),
     }
 }
 
 /// What `rule` does to the new request `record`: decides it now, schedules its decision, or
-/// leaves it to a reviewer.
+/// leaves it to a reviewer. `offset_ms` is how far its partner's clock runs ahead of the
+/// server's, as the submission read it.
 async fn apply(
     tx: &mut Tx,
     vetting: &Vetting,
     record: VettingRecord,
     rule: &Rule,
+    offset_ms: i64,
 ) -> Result<VettingRecord, UseCaseError> {
     let verdict = match rule.decision() {
         RuleDecision::Hold => return Ok(record),
@@ -176,15 +178,13 @@ async fn apply(
         .await;
     };
     let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
-    let timed = TimedDecision::new(
-        &record,
-        rule.name(),
-        &verdict,
-        record.created_at.plus_millis(after_ms),
-    );
+    let due = record.created_at.plus_millis(after_ms);
+    let timed = TimedDecision::new(&record, rule.name(), &verdict, due);
+    // Due when the partner's clock reaches the date: on the server's clock, the date less the
+    // offset the submission read (and share-locked: an advance moves it, and this job, after).
     let server_now = vetting.partners.server_now();
     let job = timed
-        .to_new(server_now.plus_millis(after_ms), vetting.job_max_attempts)
+        .to_new(due.plus_millis(-offset_ms), vetting.job_max_attempts)
         .map_err(UseCaseError::internal)?;
     tx.enqueue_jobs(&[job], server_now).await?;
     Ok(record)

@@ -2,7 +2,7 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use qualify_client::{Client, Credentials, ReviewFilter};
-use qualify_server::{App, Clock, JobRunner, Ran, Settings};
+use qualify_server::{App, Clock, JobRunner, Lane, Ran, Settings};
 use qualify_store::testing::TestDatabase;
 use qualify_store::{Store, StoreOptions};
 use qualify_types::dev::DevIdentity;
@@ -127,6 +127,15 @@ impl TestServer {
     /// Runs every job that is due by the server's clock, as its workers would; returns what ran.
     pub(crate) async fn drain_jobs(&self) -> Vec<Ran> {
         self.jobs.drain().await.expect("the jobs table answers")
+    }
+
+    /// Claims up to `limit` due jobs of `lane` and runs them at once, as that lane's workers
+    /// would, and nothing of any other lane; returns what ran.
+    pub(crate) async fn run_lane(&self, lane: Lane, limit: u32) -> Vec<Ran> {
+        self.jobs
+            .run_lane(lane, limit)
+            .await
+            .expect("the jobs table answers")
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

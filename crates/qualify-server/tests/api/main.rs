@@ -18,6 +18,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod isolation;
+mod lanes;
 mod legacy;
 mod metrics;
 mod multinode;

@@ -2,7 +2,7 @@
 //! and must finish them before the lease ends; if its node dies, a job becomes claimable again
 //! when the lease expires, by any node. Claiming never holds a transaction open while a job
 //! runs (`claims.rs`). Each job is in a lane, fixed by its kind, so decisions never wait behind
-//! deliveries; a delivery names its receiver, whose failures back it off (`receivers.rs`).
+//! deliveries; a delivery names its receiver, whose failures back it off (`receivers.rs`); `stats.rs` says what each lane holds.
 
 use std::time::Duration;
 
@@ -10,13 +10,17 @@ use qualify_types::{TenantId, Timestamp};
 
 mod claims;
 mod receivers;
+pub(crate) mod signals;
+mod stats;
 
 use crate::db;
 use crate::records::timestamp;
 use crate::{Store, StoreError, Tx, on_reader};
 
 pub use claims::Claim;
-pub use receivers::{LaneStats, OpenReceiver};
+pub use receivers::OpenReceiver;
+pub use signals::OnJobsCommitted;
+pub use stats::LaneStats;
 
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +95,12 @@ pub struct JobRecord {
     pub last_error: Option<String>,
     /// When it was done or given up.
     pub finished_at: Option<Timestamp>,
+    /// When it falls due (the server's clock; moved with its partner's clock).
+    pub run_at: Timestamp,
+    /// The lane whose workers run it.
+    pub lane: String,
+    /// Who it delivers to, for a delivery.
+    pub receiver: Option<String>,
 }
 
 db::row! {
@@ -103,6 +113,9 @@ db::row! {
         locked_by: Option<String>,
         last_error: Option<String>,
         finished_at: Option<i64>,
+        run_at: i64,
+        lane: String,
+        receiver: Option<String>,
     }
 }
 
@@ -135,6 +148,9 @@ impl TryFrom<JobRow> for JobRecord {
                 .finished_at
                 .map(|at| timestamp("jobs.finished_at", at))
                 .transpose()?,
+            run_at: timestamp("jobs.run_at", row.run_at)?,
+            lane: row.lane,
+            receiver: row.receiver,
         })
     }
 }
@@ -196,6 +212,7 @@ impl Tx {
                 .bind(job.receiver.as_deref())
                 .execute(&mut *self)
                 .await?;
+            self.enqueued.add(job.lane, job.run_at);
         }
         Ok(())
     }
@@ -291,7 +308,7 @@ impl Store {
 
     /// Every job, oldest first: for operators and tests.
     pub async fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
-        const SQL: &str = "SELECT id, kind, payload, state, attempts, locked_by, last_error, finished_at FROM jobs ORDER BY id";
+        const SQL: &str = "SELECT id, kind, payload, state, attempts, locked_by, last_error, finished_at, run_at, lane, receiver FROM jobs ORDER BY id";
         let rows: Vec<JobRow> = on_reader!(self, |pool| db::query(SQL).fetch_all(pool).await?);
         rows.into_iter().map(JobRecord::try_from).collect()
     }

@@ -1,5 +1,4 @@
-//! Receivers that keep failing, backed off (a circuit breaker shared by every node), and what
-//! each lane holds: what an operator reads to see a stuck lane before partners do.
+//! Receivers that keep failing, backed off: a circuit breaker shared by every node.
 
 use qualify_types::Timestamp;
 
@@ -18,41 +17,12 @@ pub struct OpenReceiver {
     pub open_until: Timestamp,
 }
 
-/// What one lane holds at a moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LaneStats {
-    /// The lane.
-    pub lane: String,
-    /// Jobs due and waiting for a worker.
-    pub due: u64,
-    /// Jobs a worker holds now.
-    pub running: u64,
-    /// Jobs not due yet.
-    pub scheduled: u64,
-    /// When the oldest job waiting for a worker fell due.
-    pub oldest_due: Option<Timestamp>,
-}
-
 db::row! {
     struct ReceiverRow {
         receiver: String,
         failures: i64,
         open_until: i64,
     }
-}
-
-db::row! {
-    struct LaneRow {
-        lane: String,
-        due: i64,
-        running: i64,
-        scheduled: i64,
-        oldest_due: Option<i64>,
-    }
-}
-
-fn number(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or_default()
 }
 
 impl Tx {
@@ -106,34 +76,6 @@ impl Store {
                     receiver: row.receiver,
                     failures: u32::try_from(row.failures).unwrap_or(u32::MAX),
                     open_until: timestamp("job_receivers.open_until", row.open_until)?,
-                })
-            })
-            .collect()
-    }
-
-    /// What each lane holds at `now` (a lane with no pending job is not listed).
-    pub async fn lane_stats(&self, now: Timestamp) -> Result<Vec<LaneStats>, StoreError> {
-        const SQL: &str = "SELECT lane, \
-            SUM(CASE WHEN locked_until > $1 THEN 0 WHEN run_at <= $1 THEN 1 ELSE 0 END) AS due, \
-            SUM(CASE WHEN locked_until > $1 THEN 1 ELSE 0 END) AS running, \
-            SUM(CASE WHEN locked_until > $1 THEN 0 WHEN run_at > $1 THEN 1 ELSE 0 END) AS scheduled, \
-            MIN(CASE WHEN locked_until > $1 THEN NULL WHEN run_at <= $1 THEN run_at END) AS oldest_due \
-            FROM jobs WHERE state = 'pending' GROUP BY lane ORDER BY lane";
-        let rows: Vec<LaneRow> = on_reader!(self, |pool| db::query(SQL)
-            .bind(now.unix_millis())
-            .fetch_all(pool)
-            .await?);
-        rows.into_iter()
-            .map(|row| {
-                Ok(LaneStats {
-                    lane: row.lane,
-                    due: number(row.due),
-                    running: number(row.running),
-                    scheduled: number(row.scheduled),
-                    oldest_due: row
-                        .oldest_due
-                        .map(|at| timestamp("jobs.run_at", at))
-                        .transpose()?,
                 })
             })
             .collect()

@@ -38,6 +38,16 @@ pub(crate) fn ignore_closed_stdout(written: std::io::Result<()>) -> anyhow::Resu
     }
 }
 
+/// Prints one line of a result on stdout (between tables, say).
+pub(crate) fn line(text: &str) -> anyhow::Result<()> {
+    ignore_closed_stdout(writeln!(std::io::stdout().lock(), "{text}"))
+}
+
+/// `2m 5s`, not `2m 5s 12ms 3us`: a duration as a person reads it, to the second.
+pub(crate) fn rounded(duration: std::time::Duration) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(duration.as_secs())).to_string()
+}
+
 /// Prints one line for people on stderr (progress, notes), keeping stdout for results.
 pub(crate) fn note(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");

@@ -14,7 +14,7 @@ use qualify_types::{
 };
 
 use super::connection::{Connection, OutputFormat};
-use super::output::{cell, note, print};
+use super::output::{cell, note, print, rounded};
 
 /// Exit status when `--wait` ends with a denial.
 pub(crate) const EXIT_DENIED: u8 = 3;
@@ -182,16 +182,12 @@ async fn wait_for(
         Err(ClientError::VettingTimeout { waited, .. }) => {
             note(&format!(
                 "timed out: {qualification} still in review after {}; wait again with `qualify qualifications wait {customer} --qualification {qualification}`",
-                humantime::format_duration(round(waited))
+                rounded(waited)
             ));
             Ok(ExitCode::from(EXIT_TIMEOUT))
         }
         Err(error) => Err(error.into()),
     }
-}
-
-fn round(duration: Duration) -> Duration {
-    Duration::from_secs(duration.as_secs())
 }
 
 /// A spinner with the elapsed time, on a terminal only.

@@ -100,10 +100,22 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_allow_private: Option<bool>,
-    /// Background jobs (event deliveries) run at once on this node; 0 runs none
+    /// Workers making timed decisions on this node (deliveries have their own: --delivery-concurrency); 0 runs no background job at all
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     job_workers: Option<usize>,
+    /// Event deliveries in flight at once on this node, every receiver together
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_concurrency: Option<usize>,
+    /// Deliveries to one receiver in flight at once, every node together: a slow receiver holds no more
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_per_receiver: Option<u32>,
+    /// How long a receiver has to answer a delivery (after connecting), e.g. 5s
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_response_timeout: Option<String>,
     /// How long a claimed job is this node's before another node may take it over, e.g. 60s
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]

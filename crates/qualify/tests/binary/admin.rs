@@ -358,3 +358,120 @@ async fn an_operator_reads_the_deliveries_of_a_partners_events_and_redelivers_on
     let (stopped, log) = server.terminate().unwrap();
     assert!(stopped, "{log}");
 }
+
+#[tokio::test]
+async fn an_operator_sees_each_lanes_backlog_and_a_failing_receiver_backed_off() {
+    use qualify_types::dev::PARTNER_A;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"a-day\"\ndecision = \"Approved\"\nafter = \"1d\"\n",
+    )
+    .unwrap();
+    // A receiver that fails every delivery, reporting each attempt.
+    let (tx, mut attempts) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(());
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let server = start(&[
+        "--dev",
+        "--database",
+        &database,
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    let token = crate::process::user_token(&server.base, PARTNER_A).await;
+    let http = reqwest::Client::new();
+    let registered = http
+        .post(format!("{}/webhooks/v1/registration", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"WebhookUrl": url, "WebhookEvents": ["customer-qualification-updated"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(registered.status().is_success());
+    for n in 0..5 {
+        let customer = crate::process::create_customer(
+            &server.base,
+            &token,
+            &format!("lane{n}.onmicrosoft.com"),
+        )
+        .await;
+        let submitted =
+            crate::process::submit_state_owned(&http, &server.base, &token, &customer).await;
+        assert!(submitted.status().is_success());
+    }
+    // Five failures in a row open the receiver's breaker.
+    for _ in 0..5 {
+        attempts.recv().await.expect("an attempt");
+    }
+    let receiver = format!("partner:{}", PARTNER_A.tenant_id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let overview = loop {
+        let overview = admin(&database, &["jobs"]);
+        if overview["openReceivers"].as_array().unwrap().len() == 1 {
+            break overview;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no receiver backed off: {overview}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(overview["openReceivers"][0]["receiver"], receiver);
+    assert!(overview["openReceivers"][0]["failures"].as_u64().unwrap() >= 5);
+    let lane = |name: &str| {
+        overview["lanes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|lane| lane["lane"] == name)
+            .unwrap_or_else(|| panic!("lane {name} listed: {overview}"))
+            .clone()
+    };
+    // The five decisions wait a day; the five events wait for their receiver, none lost.
+    let decisions = lane("decisions");
+    assert_eq!(decisions["scheduled"], 5, "{decisions}");
+    assert_eq!(decisions["due"], 0, "{decisions}");
+    let deliveries = lane("deliveries");
+    let pending = ["due", "running", "scheduled"]
+        .iter()
+        .map(|field| deliveries[field].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(pending, 5, "{deliveries}");
+    assert_eq!(overview["decisionLateness"]["count"], 0);
+    // People get the same in columns.
+    let table = Command::new(BINARY)
+        .args([
+            "admin",
+            "--database",
+            &database,
+            "--output",
+            "table",
+            "jobs",
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains("OLDEST DUE FOR"), "{table}");
+    assert!(table.contains(&receiver), "{table}");
+    assert!(
+        table.contains("No decision done in the last 10m"),
+        "{table}"
+    );
+    let (stopped, log) = server.terminate().unwrap();
+    assert!(stopped, "{log}");
+}

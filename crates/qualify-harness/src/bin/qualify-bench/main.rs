@@ -7,6 +7,7 @@
 //! - `submissions`: durable submissions per second on SQLite and PostgreSQL, one and two nodes.
 //! - `reads`: GET throughput with the verified-token cache on and off.
 //! - `rules`, `webhooks`: what vetting rules and a partner's registered webhook cost.
+//! - `jobs`: timed decisions and healthy deliveries on time, with a receiver failing and one silent.
 //! - `start`: how long a server on an empty database takes to answer.
 //! - `metrics`: a scrape parses, and every series moves as the server works.
 //! - `crash`: the reliability suite: SIGKILLs under load, then every acknowledged write checked.
@@ -17,6 +18,7 @@ mod baseline;
 mod console;
 mod crash;
 mod disk;
+mod jobs;
 mod metrics;
 mod postgres;
 mod reads;
@@ -60,6 +62,11 @@ enum Command {
     /// Submissions per second with a partner's registered webhook against none, and deliveries per second.
     #[command(after_help = "Example:\n  qualify-bench webhooks --duration 10s --rounds 3")]
     Webhooks(webhooks::WebhookArgs),
+    /// Timed decisions' lateness and each receiver's deliveries, at a steady rate with a failing and a silent receiver.
+    #[command(
+        after_help = "Examples:\n  qualify-bench jobs                                  # 1,000 submissions/s for 30 s, SQLite then PostgreSQL\n  qualify-bench jobs --rate 200 --duration 5s --targets sqlite"
+    )]
+    Jobs(jobs::JobsArgs),
     /// GET …/qualifications per second, with the token cache on and off (alternating runs).
     #[command(after_help = "Example:\n  qualify-bench reads --duration 5s --rounds 3")]
     Reads(reads::ReadArgs),
@@ -126,6 +133,7 @@ fn main() -> anyhow::Result<()> {
             Command::Reads(args) => reads::reads(args, server_cpu).await,
             Command::Rules(args) => rules::rules(args, server_cpu).await,
             Command::Webhooks(args) => webhooks::webhooks(args, server_cpu).await,
+            Command::Jobs(args) => jobs::jobs(args, server_cpu).await,
             Command::Crash(args) => crash::crash(args, server_cpu).await,
             Command::Start(args) => start::start(args, server_cpu).await,
             Command::Console(args) => console::console(args, server_cpu).await,

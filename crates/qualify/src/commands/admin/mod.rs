@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod audit;
+mod jobs;
 mod webhooks;
 
 use super::connection::OutputFormat;
@@ -86,6 +87,9 @@ enum AdminCommand {
         after_help = "Example:\n  qualify admin webhooks deliveries --limit 20"
     )]
     Webhooks(webhooks::WebhooksCommand),
+    /// Background work: what each lane holds and how long its oldest due job has waited, receivers backed off after failing, and how late decisions ran in the last ten minutes.
+    #[command(after_help = "Examples:\n  qualify admin jobs\n  qualify admin jobs --output json")]
+    Jobs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -463,6 +467,7 @@ async fn command(
         }
         AdminCommand::Audit(args) => audit::run(admin, args, output).await,
         AdminCommand::Webhooks(command) => webhooks::run(admin, command, output).await,
+        AdminCommand::Jobs => jobs::run(admin, output).await,
         AdminCommand::Keys(KeysCommand::Rotate {
             key_encryption_key_file,
         }) => {
