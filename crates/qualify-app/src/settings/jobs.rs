@@ -45,8 +45,12 @@ impl Default for JobSettings {
     fn default() -> Self {
         Self {
             job_workers: 2,
-            delivery_concurrency: 32,
-            delivery_per_receiver: 4,
+            // A receiver's throughput is its share over a delivery's round trip (claim, POST,
+            // record): 16 keeps up with a partner's 1,000 changes a second on SQLite, where 4
+            // fell seconds behind (`qualify-bench jobs`), and 64 slots leave 48 for others
+            // while one receiver holds its 16 in timeouts.
+            delivery_concurrency: 64,
+            delivery_per_receiver: 16,
             delivery_connect_timeout: Duration::from_secs(2),
             delivery_response_timeout: Duration::from_secs(5),
             job_lease: Duration::from_secs(60),
