@@ -6,9 +6,11 @@ use qualify_types::{TenantId, Timestamp};
 use uuid::Uuid;
 
 use crate::db::{self, Executor};
+use crate::read_cache::Lookup;
 use crate::records::{AppRow, TenantRow, UserRow};
 use crate::{
-    AppRecord, Store, StoreError, TenantKind, TenantRecord, Tx, UserRecord, UserRole, on_reader,
+    AppRecord, Store, StoreError, TenantKind, TenantRecord, Tx, UserRecord, UserRole,
+    on_hot_reader, on_reader,
 };
 
 /// Whether a caller may act: its tenant, and its application and user when the token names them.
@@ -89,10 +91,26 @@ impl Store {
         app: Option<Uuid>,
         user: Option<Uuid>,
     ) -> Result<PrincipalStatus, StoreError> {
-        let row: Option<StatusRow> = on_reader!(self, |pool| status_query(tenant, app, user)
+        let caller = (tenant, app, user);
+        let cached = self
+            .read_cache
+            .as_deref()
+            .and_then(|cache| cache.lookup_status(caller));
+        if let Some(Lookup {
+            found: Some(status),
+            ..
+        }) = cached
+        {
+            return Ok(status);
+        }
+        let row: Option<StatusRow> = on_hot_reader!(self, |pool| status_query(tenant, app, user)
             .fetch_optional(pool)
             .await?);
-        principal_status(row)
+        let status = principal_status(row)?;
+        if let (Some(cache), Some(lookup)) = (self.read_cache.as_deref(), cached) {
+            cache.fill_status(&lookup, caller, &status);
+        }
+        Ok(status)
     }
 
     /// Every tenant of `kind` (or all), in creation order.

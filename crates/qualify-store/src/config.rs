@@ -142,6 +142,10 @@ impl fmt::Display for SqliteSync {
     }
 }
 
+/// The read cache's default bound, in MiB: a million customers with a request each take about
+/// 130 MiB of it.
+pub const DEFAULT_READ_CACHE_MIB: u64 = 160;
+
 /// How the store connects.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -152,10 +156,16 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// PostgreSQL only: how long to wait for a free connection before giving up (503).
     pub acquire_timeout: Duration,
+    /// PostgreSQL only: the connections that every request's hot reads share, pipelined
+    /// (besides the pool's).
+    pub shared_read_connections: usize,
     /// PostgreSQL's `statement_timeout`; SQLite's busy timeout.
     pub statement_timeout: Duration,
     /// SQLite only: its durability. (PostgreSQL's is its own: `synchronous_commit`.)
     pub sqlite_sync: SqliteSync,
+    /// SQLite only: the most memory the read cache's customer histories take, roughly; 0 keeps
+    /// no cache (`read_cache`).
+    pub read_cache_bytes: u64,
 }
 
 impl StoreOptions {
@@ -165,8 +175,10 @@ impl StoreOptions {
             url,
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            shared_read_connections: 4,
             statement_timeout: Duration::from_secs(10),
             sqlite_sync: SqliteSync::Full,
+            read_cache_bytes: DEFAULT_READ_CACHE_MIB << 20,
         }
     }
 }

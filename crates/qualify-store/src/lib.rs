@@ -45,6 +45,7 @@ mod identity;
 mod jobs;
 mod metrics;
 mod partner_rules;
+mod read_cache;
 mod records;
 mod refresh_tokens;
 #[cfg(feature = "testing")]
@@ -60,7 +61,9 @@ mod writer;
 
 pub use admin::PrincipalStatus;
 pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditRecord, AuditedChange};
-pub use config::{Backend, DatabaseUrl, SqliteSync, StoreOptions, UnsupportedDatabaseUrl};
+pub use config::{
+    Backend, DEFAULT_READ_CACHE_MIB, DatabaseUrl, SqliteSync, StoreOptions, UnsupportedDatabaseUrl,
+};
 pub use console_sessions::ConsoleSession;
 pub use customers::{CustomerPage, LockedCustomer, NewCustomerRecord};
 pub use error::{StoreError, Unique};
@@ -71,6 +74,7 @@ pub use jobs::{
 };
 pub use metrics::{JOB_COUNT_STATES, JobCount};
 pub use partner_rules::{PartnerControls, StoredRules};
+pub use read_cache::ReadCacheUsage;
 pub use records::{
     AppRecord, BillingRecord, CustomerRecord, SigningKeyRecord, TenantKind, TenantRecord,
     UserRecord, UserRole, ValidationCodeRecord, VettingRecord,
@@ -100,8 +104,9 @@ enum Pool {
         /// What the writer and the group commit observe, for Prometheus.
         write_metrics: metrics::WriteMetrics,
     },
-    /// PostgreSQL serves reads and writes from one pool.
-    Postgres(PgPool),
+    /// PostgreSQL serves reads and writes from one pool, and the hot reads (see
+    /// [`on_hot_reader`]) from a few connections every request shares (`db/pipeline.rs`).
+    Postgres(PgPool, Arc<db::Pipeline>),
 }
 
 /// Runs `$body` with `$pool` bound to the pool that serves reads, once per backend.
@@ -112,17 +117,38 @@ macro_rules! on_reader {
                 let $pool: &$crate::db::Readers = readers;
                 $body
             }
-            $crate::Pool::Postgres($pool) => $body,
+            $crate::Pool::Postgres($pool, _) => $body,
         }
     };
 }
 
 pub(crate) use on_reader;
 
+/// As [`on_reader`], for the reads every request makes (its caller's status, a customer's
+/// history): on PostgreSQL, `$pool` is the shared, pipelined connections.
+macro_rules! on_hot_reader {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite { readers, .. } => {
+                let $pool: &$crate::db::Readers = readers;
+                $body
+            }
+            $crate::Pool::Postgres(_, pipeline) => {
+                let $pool: &$crate::db::Pipeline = pipeline;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use on_hot_reader;
+
 /// Qualify's database. Cheap to clone: clones share the pools.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// SQLite only, unless turned off: what GETs read, kept in memory (`read_cache`).
+    read_cache: Option<Arc<read_cache::ReadCache>>,
     /// Who hears of jobs committed (the node's workers).
     signals: jobs::signals::Signals,
 }
@@ -155,12 +181,26 @@ impl Store {
             ))),
             SqliteSync::Normal => None,
         };
+        // Every process writing the database tells the others of its commits; one that keeps a
+        // cache also drops from it what its own commits change.
+        let counter = read_cache::changes::ChangeCounter::open(path)?;
+        let (read_cache, after_commit) = match options.read_cache_bytes {
+            0 => (None, read_cache::AfterCommit::Announce(counter)),
+            bytes => {
+                let cache = Arc::new(read_cache::ReadCache::new(counter, bytes)?);
+                (
+                    Some(Arc::clone(&cache)),
+                    read_cache::AfterCommit::Drop(cache),
+                )
+            }
+        };
         // The writer is opened first: it creates the database, so readers open an existing one.
         let writer = writer::Writer::new(
             db::open_writer(path, options.statement_timeout)?,
             group_commit,
             options.statement_timeout,
             write_metrics.batch_writes.clone(),
+            Some(after_commit),
         );
         let readers = Arc::new(db::Readers::new(path, options.statement_timeout));
         let migrations = Arc::new(
@@ -178,6 +218,7 @@ impl Store {
                 migrations,
                 write_metrics,
             },
+            read_cache,
             signals: jobs::signals::Signals::default(),
         })
     }
@@ -194,10 +235,22 @@ impl Store {
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await?;
+        let pipeline = db::Pipeline::new(
+            url,
+            options.shared_read_connections,
+            options.statement_timeout,
+            options.acquire_timeout,
+        )?;
         Ok(Self {
-            pool: Pool::Postgres(pool),
+            pool: Pool::Postgres(pool, Arc::new(pipeline)),
+            read_cache: None,
             signals: jobs::signals::Signals::default(),
         })
+    }
+
+    /// How full the read cache is; `None` without one (PostgreSQL, or turned off).
+    pub fn read_cache_usage(&self) -> Option<ReadCacheUsage> {
+        self.read_cache.as_deref().map(read_cache::ReadCache::usage)
     }
 
     /// Applies pending migrations.
@@ -211,8 +264,10 @@ impl Store {
                 let mut conn = SqliteConnection::connect_with(migrations).await?;
                 SQLITE_MIGRATIONS.run(&mut conn).await?;
                 conn.close().await?;
+                drop(_idle);
+                writer.capture_changes().await?;
             }
-            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool, _) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
@@ -232,7 +287,7 @@ impl Store {
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite { .. } => Backend::Sqlite,
-            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -267,7 +322,7 @@ impl Store {
                 readers.close();
                 writer.close().await;
             }
-            Pool::Postgres(pool) => pool.close().await,
+            Pool::Postgres(pool, _) => pool.close().await,
         }
     }
 }

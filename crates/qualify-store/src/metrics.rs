@@ -104,7 +104,7 @@ impl Store {
                     write_metrics.fsync_seconds.clone(),
                 );
             }
-            Pool::Postgres(pool) => registry.register_collector(Box::new(PoolUse(pool.clone()))),
+            Pool::Postgres(pool, _) => registry.register_collector(Box::new(PoolUse(pool.clone()))),
         }
     }
 

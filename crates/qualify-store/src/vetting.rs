@@ -6,12 +6,15 @@ use qualify_domain::{Submission, Verdict, VettingState};
 use qualify_types::{
     CustomerId, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus,
 };
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use crate::admin;
 use crate::db::{self, Executor};
+use crate::read_cache::Lookup;
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
-use crate::{Pool, PrincipalStatus, Store, StoreError, Tx, VettingRecord, on_reader};
+use crate::{PrincipalStatus, Store, StoreError, Tx, VettingRecord, on_hot_reader, on_reader};
 
 /// A vetting request to insert, in review.
 #[derive(Debug, Clone)]
@@ -136,6 +139,39 @@ fn history_query(partner: TenantId, customer: CustomerId) -> db::Query {
         .bind(partner.to_string())
 }
 
+/// The caller's status (`admin::status_query`'s columns) beside its customer's history
+/// (`HISTORY_SQL`'s), a row per request: no row when the tenant does not exist, one with
+/// `customer_found` false when the customer is not the tenant's, one row of NULL history when
+/// the customer has no requests yet.
+const STATUS_AND_HISTORY_SQL: &str = "SELECT t.id, t.kind, t.name, t.dev, t.disabled_at, \
+    a.client_id AS app_found, a.disabled_at AS app_disabled_at, \
+    u.role AS user_role, u.disabled_at AS user_disabled_at, \
+    CAST(CASE WHEN c.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS customer_found, \
+    v.qualification, v.status, v.reason, v.attempt, v.created_at \
+    FROM tenants t \
+    LEFT JOIN apps a ON a.client_id = $2 AND a.tenant_id = t.id \
+    LEFT JOIN users u ON u.id = $3 AND u.tenant_id = t.id \
+    LEFT JOIN customers c ON c.id = $4 AND c.partner_tenant_id = t.id \
+    LEFT JOIN vetting_requests v ON v.customer_id = c.id \
+    WHERE t.id = $1 ORDER BY v.seq";
+
+/// A row of `STATUS_AND_HISTORY_SQL`.
+struct StatusHistoryRow {
+    status: admin::StatusRow,
+    customer_found: bool,
+    history: HistoryRow,
+}
+
+impl db::FromRow for StatusHistoryRow {
+    fn from_row(row: &impl db::Row) -> Result<Self, StoreError> {
+        Ok(Self {
+            status: admin::StatusRow::from_row_at(row, 0)?,
+            customer_found: db::Row::get_expected_at::<i64>(row, 9, "customer_found")? != 0,
+            history: HistoryRow::from_row_at(row, 10)?,
+        })
+    }
+}
+
 impl Store {
     /// The partner's customer's vetting history, oldest first; `None` when the customer does
     /// not exist or is another partner's.
@@ -150,32 +186,58 @@ impl Store {
         history(rows)
     }
 
-    /// What a partner's read of its customer's history needs, read together: the status of the
-    /// token's tenant, application and user (see [`Store::principal_status`]), and the history
-    /// (see [`Store::customer_history`]). On SQLite both come from one read transaction, which
-    /// takes SQLite's read lock once instead of twice; on PostgreSQL they are two statements.
+    /// What a partner's read of its customer's history needs: the status of the token's
+    /// tenant, application and user (see [`Store::principal_status`]), and the history (see
+    /// [`Store::customer_history`]). On SQLite, from the read cache when it holds both; else in
+    /// one statement (one round trip on PostgreSQL, where a GET's time is mostly round trips).
     pub async fn principal_status_and_history(
         &self,
         partner: TenantId,
         app: Option<Uuid>,
         user: Option<Uuid>,
         customer: CustomerId,
-    ) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
-        let status = admin::status_query(partner, app, user);
-        let history_rows = history_query(partner, customer);
-        let (status, rows): (Option<admin::StatusRow>, Vec<HistoryRow>) = match &self.pool {
-            Pool::Sqlite { readers, .. } => readers.in_snapshot(|snapshot| {
-                Ok((
-                    snapshot.fetch_optional(status)?,
-                    snapshot.fetch_all(history_rows)?,
-                ))
-            })?,
-            Pool::Postgres(pool) => (
-                status.fetch_optional(pool).await?,
-                history_rows.fetch_all(pool).await?,
+    ) -> Result<(PrincipalStatus, Option<Arc<[HistoryEntry]>>), StoreError> {
+        let caller = (partner, app, user);
+        let cached = self
+            .read_cache
+            .as_deref()
+            .and_then(|cache| cache.lookup(caller, customer));
+        if let Some(Lookup {
+            found: Some(found), ..
+        }) = cached
+        {
+            return Ok(found);
+        }
+        let rows: Vec<StatusHistoryRow> =
+            on_hot_reader!(self, |pool| db::query(STATUS_AND_HISTORY_SQL)
+                .bind(partner.to_string())
+                .bind(app.map(|a| a.to_string()))
+                .bind(user.map(|u| u.to_string()))
+                .bind(customer.to_string())
+                .fetch_all(pool)
+                .await?);
+        let mut caller_row = None;
+        let mut history_rows = Vec::with_capacity(rows.len());
+        for row in rows {
+            caller_row.get_or_insert((row.status, row.customer_found));
+            history_rows.push(row.history);
+        }
+        let (status, history) = match caller_row {
+            // No such tenant: no status, and so no customer of its.
+            None => (admin::principal_status(None)?, None),
+            Some((status, false)) => (admin::principal_status(Some(status))?, None),
+            Some((status, true)) => (
+                admin::principal_status(Some(status))?,
+                history(history_rows)?.map(Arc::from),
             ),
         };
-        Ok((admin::principal_status(status)?, history(rows)?))
+        if let (Some(cache), Some(lookup)) = (self.read_cache.as_deref(), cached) {
+            cache.fill_status(&lookup, caller, &status);
+            if let Some(history) = &history {
+                cache.fill_history(&lookup, partner, customer, history);
+            }
+        }
+        Ok((status, history))
     }
 
     /// The vetting request `id`.

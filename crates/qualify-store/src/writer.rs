@@ -31,6 +31,8 @@ use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 use crate::StoreError;
 use crate::checkpoint::Checkpoints;
 use crate::group_commit::GroupCommit;
+use crate::read_cache::AfterCommit;
+use crate::read_cache::changes::{self, Changed};
 
 /// How many writers may share one transaction before it is committed regardless.
 const MAX_BATCH: usize = 128;
@@ -99,6 +101,11 @@ struct State {
     checkpoints: Checkpoints,
     /// Writes per committed transaction, for Prometheus.
     batch_writes: Histogram,
+    /// Whether the connection notes what each transaction changes (`read_cache/changes.rs`),
+    /// once the schema exists.
+    capturing: bool,
+    /// Who is told what a commit changed, before its writers are.
+    after_commit: Option<AfterCommit>,
 }
 
 impl State {
@@ -120,9 +127,17 @@ impl State {
         let Some(batch) = self.open.take() else {
             return (None, abandoned.map_err(|e| e.to_string()));
         };
-        let committed = abandoned.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?));
-        match committed {
-            Ok(()) => {
+        let committed = abandoned
+            .and_then(|()| self.take_changes())
+            .and_then(|changed| {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(changed)
+            });
+        match &committed {
+            Ok(changed) => {
+                if let Some(after_commit) = &self.after_commit {
+                    after_commit.committed(changed);
+                }
                 // A batch whose writers all rolled back commits nothing of theirs.
                 let writes = batch.writers.load(Ordering::Acquire);
                 if writes > 0 {
@@ -132,7 +147,15 @@ impl State {
             }
             Err(_) => drop(self.conn.execute_batch("ROLLBACK")),
         }
-        (Some(batch), committed.map_err(|e| e.to_string()))
+        (Some(batch), committed.map(drop).map_err(|e| e.to_string()))
+    }
+
+    /// What the open transaction changed that cached reads depend on.
+    fn take_changes(&self) -> Result<Changed, StoreError> {
+        match self.capturing {
+            true => changes::take(&self.conn),
+            false => Ok(Changed::Nothing),
+        }
     }
 }
 
@@ -180,6 +203,7 @@ impl Writer {
         group_commit: Option<Arc<GroupCommit>>,
         lock_timeout: Duration,
         batch_writes: Histogram,
+        after_commit: Option<AfterCommit>,
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Arc::new(Mutex::new(State {
@@ -188,11 +212,22 @@ impl Writer {
                 open: None,
                 abandoned_savepoint: false,
                 batch_writes,
+                capturing: false,
+                after_commit,
             })),
             waiting: AtomicUsize::new(0),
             group_commit,
             lock_timeout,
         })
+    }
+
+    /// From now on, notes what each transaction changes and tells `after_commit` (see
+    /// `read_cache/changes.rs`); called once the schema exists.
+    pub(crate) async fn capture_changes(&self) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        changes::capture(&state.conn)?;
+        state.capturing = true;
+        Ok(())
     }
 
     /// Commits whatever is open and holds the connection idle until the returned guard is
@@ -450,6 +485,7 @@ mod tests {
             group_commit,
             Duration::from_secs(5),
             metrics.batch_writes,
+            None,
         );
         (dir, path, writer)
     }

@@ -21,6 +21,10 @@ pub struct StoreSettings {
         serialize_with = "displayed_option"
     )]
     pub sqlite_sync: Option<SqliteSync>,
+    /// SQLite only: the most memory, in MiB, that the read cache of what GETs read (callers'
+    /// statuses, customers' histories) takes; 0 turns it off [default: 160, about a million
+    /// customers with a request each].
+    pub read_cache_mib: Option<u64>,
     /// PostgreSQL only: the connection pool's size [default: 8]. (SQLite reads on as many
     /// connections as threads run statements at once, and writes on one.)
     pub db_max_connections: Option<u32>,
@@ -39,6 +43,7 @@ impl Default for StoreSettings {
         Self {
             database: DatabaseUrl::default_sqlite(),
             sqlite_sync: None,
+            read_cache_mib: None,
             db_max_connections: None,
             db_acquire_timeout: None,
             db_statement_timeout: Duration::from_secs(10),
@@ -55,6 +60,9 @@ impl StoreSettings {
             Backend::Sqlite if self.db_acquire_timeout.is_some() => {
                 "db_acquire_timeout is PostgreSQL's wait for a pooled connection; SQLite has no pool: remove it"
             }
+            Backend::Postgres if self.read_cache_mib.is_some() => {
+                "read_cache_mib applies to SQLite only; PostgreSQL's reads go to the database, so that every node sees every write at once: remove it"
+            }
             Backend::Postgres if self.sqlite_sync.is_some() => {
                 "sqlite_sync applies to SQLite only; PostgreSQL's durability is its own (synchronous_commit): remove it"
             }
@@ -69,6 +77,9 @@ impl StoreSettings {
         options.statement_timeout = self.db_statement_timeout;
         if let Some(sync) = self.sqlite_sync {
             options.sqlite_sync = sync;
+        }
+        if let Some(mib) = self.read_cache_mib {
+            options.read_cache_bytes = mib.saturating_mul(1 << 20);
         }
         if let Some(connections) = self.db_max_connections {
             options.max_connections = connections.max(1);

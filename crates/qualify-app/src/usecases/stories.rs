@@ -260,7 +260,7 @@ async fn submissions_follow_the_rules_and_decisions_are_final() {
             .principal_status_and_history(a, None, None, c)
             .await
             .unwrap();
-        assert_eq!(read_together, Some(history));
+        assert_eq!(read_together.as_deref(), Some(&history[..]));
         assert_eq!(status, store.principal_status(a, None, None).await.unwrap());
         assert!(status.tenant.is_some());
         // A stranger's read: no such tenant, and not its customer.

@@ -23,7 +23,7 @@ decision = "Approved"
 after = "1s"
 "#;
 
-/// How many of one receiver's deliveries run at once (the default).
+/// How many of one receiver's deliveries run at once (set for this test).
 const PER_RECEIVER: usize = 4;
 
 /// A receiver that accepts connections and never answers: the worst a partner can register.
@@ -86,6 +86,7 @@ async fn a_silent_receiver_delays_no_decision_and_no_other_partners_deliveries()
         let server = TestServer::start_on(&db, clock.clock(), |settings| {
             settings.jobs.job_workers = 0;
             settings.jobs.delivery_response_timeout = Duration::from_millis(300);
+            settings.jobs.delivery_per_receiver = PER_RECEIVER as u32;
             settings.webhooks.webhook_allow_private = Some(true);
             settings.vetting.rules = Some(rules);
         })

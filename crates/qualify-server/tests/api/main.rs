@@ -25,6 +25,7 @@ mod multinode;
 mod openapi;
 mod partner_webhooks;
 mod persistence;
+mod read_cache;
 mod receiver;
 mod review;
 mod rules;

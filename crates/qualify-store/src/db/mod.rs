@@ -1,5 +1,5 @@
 //! Statements written once and run on either engine: SQLite through rusqlite, in the calling
-//! thread; PostgreSQL through sqlx.
+//! thread; PostgreSQL through sqlx, and its hot reads through tokio-postgres (`pipeline.rs`).
 //!
 //! Why not sqlx for SQLite as well: sqlx gives each SQLite connection a thread of its own and
 //! sends it every statement, so each statement costs two thread hand-offs. Measured on the CI
@@ -13,11 +13,13 @@
 //! with `$N` placeholders, so that one statement serves both engines. Rows are decoded by
 //! column name through [`FromRow`], implemented by the [`row!`] macro.
 
+mod pipeline;
 mod postgres;
 mod sqlite;
 
 use std::future::Future;
 
+pub(crate) use pipeline::Pipeline;
 pub(crate) use sqlite::{Readers, open_writer};
 
 use crate::StoreError;
@@ -162,9 +164,12 @@ pub(crate) trait Executor: Send {
     fn execute(self, query: Query) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
-/// A column's value as both engines decode it.
+/// A column's value as both engines decode it (PostgreSQL's through either of its drivers).
 pub(crate) trait Value:
-    rusqlite::types::FromSql + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>
+    rusqlite::types::FromSql
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + for<'r> tokio_postgres::types::FromSql<'r>
 {
 }
 
@@ -172,6 +177,7 @@ impl<T> Value for T where
     T: rusqlite::types::FromSql
         + for<'r> sqlx::Decode<'r, sqlx::Postgres>
         + sqlx::Type<sqlx::Postgres>
+        + for<'r> tokio_postgres::types::FromSql<'r>
 {
 }
 
@@ -230,9 +236,20 @@ macro_rules! row {
         }
 
         impl $crate::db::FromRow for $name {
-            #[allow(unused_assignments)] // the last field's `position += 1`
             fn from_row(row: &impl $crate::db::Row) -> Result<Self, $crate::StoreError> {
-                let mut position = 0usize;
+                Self::from_row_at(row, 0)
+            }
+        }
+
+        impl $name {
+            /// Reads one from the row's columns from `start` on (for a statement that reads
+            /// it beside others).
+            #[allow(unused_assignments, dead_code)] // the last field's `position += 1`
+            pub(crate) fn from_row_at(
+                row: &impl $crate::db::Row,
+                start: usize,
+            ) -> Result<Self, $crate::StoreError> {
+                let mut position = start;
                 Ok(Self {
                     $($field: {
                         let value = $crate::db::Row::get_expected_at(row, position, stringify!($field))?;

@@ -88,23 +88,6 @@ impl Readers {
         outcome
     }
 
-    /// Runs `f`'s statements in one read transaction: they see one state of the database, and
-    /// SQLite's read lock is taken and released once for all of them rather than per statement.
-    pub(crate) fn in_snapshot<T>(
-        &self,
-        f: impl FnOnce(&Snapshot<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.with(|conn| {
-            conn.prepare_cached("BEGIN")?.execute([])?;
-            let outcome = f(&Snapshot(conn));
-            // A read transaction has nothing to keep: ending it only releases the lock.
-            let ended = conn.prepare_cached("COMMIT")?.execute([]);
-            let value = outcome?;
-            ended?;
-            Ok(value)
-        })
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
         // A panic while holding the lock leaves a list of connections, still fine to use.
         self.idle
@@ -115,21 +98,6 @@ impl Readers {
     /// Closes the idle connections.
     pub(crate) fn close(&self) {
         self.lock().clear();
-    }
-}
-
-/// A read transaction on one of the readers (see [`Readers::in_snapshot`]).
-pub(crate) struct Snapshot<'c>(&'c Connection);
-
-impl Snapshot<'_> {
-    /// The first row of `query`, if any.
-    pub(crate) fn fetch_optional<R: FromRow>(&self, query: Query) -> Result<Option<R>, StoreError> {
-        Ok(fetch(self.0, &query, Rows::First)?.into_iter().next())
-    }
-
-    /// Every row of `query`.
-    pub(crate) fn fetch_all<R: FromRow>(&self, query: Query) -> Result<Vec<R>, StoreError> {
-        fetch(self.0, &query, Rows::All)
     }
 }
 
@@ -266,23 +234,6 @@ mod tests {
         (dir, Readers::new(&path, Duration::from_secs(5)), writer)
     }
 
-    #[test]
-    fn statements_of_one_snapshot_see_one_state_of_the_database() {
-        let (_dir, readers, writer) = setup();
-        let (before, after) = readers
-            .in_snapshot(|snapshot| {
-                let before: Option<Count> = snapshot.fetch_optional(count())?;
-                writer.execute_batch("INSERT INTO t VALUES (1)").unwrap();
-                let after: Option<Count> = snapshot.fetch_optional(count())?;
-                Ok((before.map(|c| c.n), after.map(|c| c.n)))
-            })
-            .unwrap();
-        assert_eq!((before, after), (Some(0), Some(0)));
-        // The snapshot ended with the closure: the next read sees the insert.
-        let now: Vec<Count> = readers.in_snapshot(|s| s.fetch_all(count())).unwrap();
-        assert_eq!(now.first().map(|c| c.n), Some(1));
-    }
-
     /// `.cargo/config.toml` builds the bundled SQLite this way; without it every allocation
     /// SQLite makes takes a process-wide lock.
     #[test]
@@ -307,7 +258,9 @@ mod tests {
             .with(|conn| Ok(conn.execute_batch("BEGIN; SELECT COUNT(*) FROM t")?))
             .unwrap();
         writer.execute_batch("INSERT INTO t VALUES (1)").unwrap();
-        let seen: Vec<Count> = readers.in_snapshot(|s| s.fetch_all(count())).unwrap();
+        let seen: Vec<Count> = readers
+            .with(|conn| fetch(conn, &count(), Rows::All))
+            .unwrap();
         assert_eq!(seen.first().map(|c| c.n), Some(1));
         assert!(readers.lock().iter().all(Connection::is_autocommit));
     }

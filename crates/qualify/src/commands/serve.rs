@@ -80,6 +80,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "MODE", value_parser = ["full", "normal"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     sqlite_sync: Option<String>,
+    /// SQLite only: memory for the cache of what GETs read, in MiB; 0 turns it off [when unset: 160, about a million customers].
+    #[arg(long, value_name = "MIB")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_cache_mib: Option<u64>,
     /// PostgreSQL only: the connection pool's size [when unset: 8].
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]

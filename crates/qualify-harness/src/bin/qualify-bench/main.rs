@@ -5,7 +5,8 @@
 //!   90/10 mix, 1M customers against 10k, cold starts, memory at rest, under load and after a
 //!   soak), printed as a table and written as JSON.
 //! - `submissions`: durable submissions per second on SQLite and PostgreSQL, one and two nodes.
-//! - `reads`: GET throughput with the verified-token cache on and off.
+//! - `reads`: GET throughput on each backend against the static ceiling and pgbench, or two
+//!   configurations compared (`--compare`).
 //! - `rules`, `webhooks`: what vetting rules and a partner's registered webhook cost.
 //! - `jobs`: timed decisions and healthy deliveries on time, with a receiver failing and one silent.
 //! - `start`: how long a server on an empty database takes to answer.
@@ -15,6 +16,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a report on stdout is this program's job
 
 mod baseline;
+mod ceilings;
 mod console;
 mod crash;
 mod disk;
@@ -67,8 +69,10 @@ enum Command {
         after_help = "Examples:\n  qualify-bench jobs                                  # 1,000 submissions/s for 30 s, SQLite then PostgreSQL\n  qualify-bench jobs --rate 200 --duration 5s --targets sqlite"
     )]
     Jobs(jobs::JobsArgs),
-    /// GET …/qualifications per second, with the token cache on and off (alternating runs).
-    #[command(after_help = "Example:\n  qualify-bench reads --duration 5s --rounds 3")]
+    /// GET …/qualifications per second on each backend beside the static ceiling and pgbench, or two configurations compared (alternating runs).
+    #[command(
+        after_help = "Examples:\n  qualify-bench reads --duration 5s --rounds 3          # the ceilings table\n  qualify-bench reads --compare cache --duration 5s     # token cache on against off"
+    )]
     Reads(reads::ReadArgs),
     /// SIGKILLs servers under load at random moments, then checks every acknowledged submission.
     #[command(
@@ -130,7 +134,9 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::All(args) => suite::all(args, server_cpu).await,
             Command::Submissions(args) => submissions::submissions(args, server_cpu).await,
-            Command::Reads(args) => reads::reads(args, server_cpu).await,
+            Command::Reads(args) => {
+                reads::reads(args, server_cpu, load_cpu.map(|cpu| cpu.id)).await
+            }
             Command::Rules(args) => rules::rules(args, server_cpu).await,
             Command::Webhooks(args) => webhooks::webhooks(args, server_cpu).await,
             Command::Jobs(args) => jobs::jobs(args, server_cpu).await,

@@ -1,5 +1,6 @@
-//! `qualify-bench reads`: GETs per second of two servers on one database, alternated: with the
-//! verified-token cache and without (`--compare cache`, the default), or with `--dev` and
+//! `qualify-bench reads`: by default (`--compare ceilings`) the table of `ceilings.rs`, each
+//! backend beside the static ceiling and pgbench. Otherwise GETs per second of two servers on
+//! one database, alternated: with the verified-token cache and without (`--compare cache`), or with `--dev` and
 //! without (`--compare dev`: what the test control plane costs a request when no test uses it),
 //! logging as by default and with the request log off (`--compare logging`: what a line per request
 //! costs), with `--metrics-listen` and without (`--compare metrics`: what counting and timing
@@ -26,6 +27,8 @@ use crate::servers::{
 /// What two servers differ in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Compare {
+    /// No pair: the static ceiling, SQLite, PostgreSQL with one and two nodes, and pgbench.
+    Ceilings,
     /// The verified-token cache on (10,000 tokens) and off.
     Cache,
     /// `--dev` (the test control plane's layer runs for every request) and not.
@@ -46,7 +49,7 @@ pub(crate) struct ReadArgs {
     #[arg(long, default_value_t = 10_000)]
     customers: usize,
     /// What the two servers differ in.
-    #[arg(long, value_enum, default_value = "cache")]
+    #[arg(long, value_enum, default_value = "ceilings")]
     compare: Compare,
 }
 
@@ -112,9 +115,17 @@ fn operated_partner(binary: &std::path::Path, database: &str) -> anyhow::Result<
 }
 
 /// GET throughput of the two servers `compare` names, alternated.
-pub(crate) async fn reads(args: ReadArgs, cpu: Option<usize>) -> anyhow::Result<()> {
+pub(crate) async fn reads(
+    args: ReadArgs,
+    cpu: Option<usize>,
+    load_cpu: Option<usize>,
+) -> anyhow::Result<()> {
+    if args.compare == Compare::Ceilings {
+        return crate::ceilings::ceilings(&args.common, args.customers, cpu, load_cpu).await;
+    }
     let binary = qualify_binary(&args.common)?;
     let (_db, customers, (first, second), tokens, names) = match args.compare {
+        Compare::Ceilings => unreachable!("answered above"),
         Compare::Cache | Compare::Logging | Compare::Metrics => {
             let (db, seeded) = prepared(&binary, args.customers, 0, cpu).await?;
             let database = db.url().expose();

@@ -1,0 +1,326 @@
+//! `qualify-bench reads` (`--compare ceilings`, the default): GETs per second of Qualify on
+//! each backend beside what bounds them, in one run with the rounds alternated: the static
+//! ceiling (a bare server answering fixed bytes, on the server's CPU), SQLite, PostgreSQL with
+//! one node and with two on one database, and PostgreSQL's own primary-key reads
+//! (`pgbench -S -M prepared`, as many clients as the load has connections) as its ceiling.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::Context;
+use qualify_harness::load::{self, LoadReport};
+use qualify_harness::{ServerProcess, user_token};
+use qualify_store::testing::TestDatabase;
+use qualify_types::{CustomerId, dev};
+use serde::Serialize;
+
+use crate::Common;
+use crate::seed;
+use crate::servers::{
+    Measured, baseline, measured, median, prepared, qualify, qualify_binary, random_reads,
+};
+
+/// What is measured, in the report's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+enum Target {
+    Static,
+    Sqlite,
+    PostgresOneNode,
+    PostgresTwoNodes,
+    Pgbench,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Static => "static ceiling",
+            Self::Sqlite => "Qualify, SQLite",
+            Self::PostgresOneNode => "Qualify, PostgreSQL 1 node",
+            Self::PostgresTwoNodes => "Qualify, PostgreSQL 2 nodes",
+            Self::Pgbench => "pgbench -S -M prepared",
+        }
+    }
+}
+
+/// One target's runs.
+#[derive(Debug, Serialize)]
+struct Row {
+    target: Target,
+    name: &'static str,
+    reads: Measured,
+    /// The Qualify servers' CPU time per answered GET (all nodes together), median of runs.
+    server_cpu_us: Option<f64>,
+}
+
+/// The servers a target's GETs go to, and whose CPU is counted.
+struct Servers {
+    processes: Vec<ServerProcess>,
+    customers: Arc<Vec<CustomerId>>,
+    token: String,
+}
+
+impl Servers {
+    async fn start(
+        binary: &std::path::Path,
+        database: &str,
+        nodes: usize,
+        customers: Arc<Vec<CustomerId>>,
+        cpu: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        let processes = (0..nodes)
+            .map(|_| qualify(binary, database, &[], cpu))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let token = user_token(&processes[0].base, dev::PARTNER_A).await?;
+        Ok(Self {
+            processes,
+            customers,
+            token,
+        })
+    }
+
+    fn cpu_seconds(&self) -> Option<f64> {
+        self.processes.iter().map(ServerProcess::cpu_seconds).sum()
+    }
+
+    /// One run of GETs spread over the nodes, and the servers' CPU per GET.
+    async fn run(&self, common: &Common) -> (LoadReport, Option<f64>) {
+        let addrs: Vec<_> = self.processes.iter().map(ServerProcess::addr).collect();
+        let before = self.cpu_seconds();
+        let report = load::run(
+            &addrs,
+            common.connections,
+            common.duration,
+            random_reads(Arc::clone(&self.customers), self.token.clone()),
+        )
+        .await;
+        let cpu = before
+            .zip(self.cpu_seconds())
+            .map(|(before, after)| (after - before) * 1e6 / report.ok.max(1) as f64);
+        (report, cpu)
+    }
+
+    fn terminate(self) -> anyhow::Result<()> {
+        for process in self.processes {
+            process.terminate()?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL's own ceiling: a pgbench database, and `pgbench -S -M prepared` runs against it.
+struct Pgbench {
+    db: TestDatabase,
+    load_cpu: Option<usize>,
+}
+
+impl Pgbench {
+    /// A fresh database initialised by `pgbench -i` (100,000 accounts).
+    async fn prepare(load_cpu: Option<usize>) -> anyhow::Result<Option<Self>> {
+        let Some(db) = TestDatabase::postgres("qualify-bench pgbench").await else {
+            return Ok(None);
+        };
+        let output = Command::new("pgbench")
+            .args(["-i", "-q", "-s", "1", &db.url().expose()])
+            .output()
+            .context("running pgbench -i (Debian's postgresql-client has it)")?;
+        anyhow::ensure!(
+            output.status.success(),
+            "pgbench -i: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(Some(Self { db, load_cpu }))
+    }
+
+    /// One run, pinned where the load generator runs; its transactions per second (each one
+    /// primary-key read) as a report.
+    fn run(&self, common: &Common) -> anyhow::Result<LoadReport> {
+        let seconds = common.duration.as_secs().max(1).to_string();
+        let clients = common.connections.to_string();
+        let mut command = match self.load_cpu {
+            Some(cpu) => {
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", &cpu.to_string(), "pgbench"]);
+                taskset
+            }
+            None => Command::new("pgbench"),
+        };
+        let output = command
+            .args(["-n", "-S", "-M", "prepared", "-j", "1"])
+            .args(["-c", &clients, "-T", &seconds])
+            .arg(self.db.url().expose())
+            .output()
+            .context("running pgbench")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        anyhow::ensure!(
+            output.status.success(),
+            "pgbench: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let number_after = |label: &str| -> Option<f64> {
+            let line = stdout.lines().find(|line| line.starts_with(label))?;
+            line[label.len()..].split_whitespace().next()?.parse().ok()
+        };
+        let tps = number_after("tps = ").context("pgbench printed no tps")?;
+        let latency = number_after("latency average = ").unwrap_or(0.0);
+        let transactions =
+            number_after("number of transactions actually processed: ").unwrap_or(0.0);
+        Ok(LoadReport {
+            // pgbench reports its average latency, not percentiles.
+            ok: transactions as u64,
+            failed: Default::default(),
+            seconds: common.duration.as_secs_f64(),
+            rps: tps,
+            p50_ms: latency,
+            p99_ms: f64::NAN,
+            max_ms: f64::NAN,
+        })
+    }
+}
+
+/// The table: each target's GETs per second, its ratio to the static ceiling and (for
+/// PostgreSQL's rows) to pgbench.
+pub(crate) async fn ceilings(
+    common: &Common,
+    customers: usize,
+    cpu: Option<usize>,
+    load_cpu: Option<usize>,
+) -> anyhow::Result<()> {
+    let binary = qualify_binary(common)?;
+    let static_ceiling = baseline(cpu)?;
+    let (_sqlite_db, seeded) = prepared(&binary, customers, 0, cpu).await?;
+    let sqlite = Servers::start(
+        &binary,
+        &_sqlite_db.url().expose(),
+        1,
+        Arc::new(seeded.with_history),
+        cpu,
+    )
+    .await?;
+    let postgres = match TestDatabase::postgres("qualify-bench reads").await {
+        Some(db) => {
+            let database = db.url().expose();
+            // A first server creates the schema and the development identities.
+            qualify(&binary, &database, &[], cpu)?.terminate()?;
+            let seeded = seed::populate(&db, customers, 0)
+                .await
+                .context("seeding PostgreSQL")?;
+            Some((db, Arc::new(seeded.with_history)))
+        }
+        None => {
+            eprintln!("reads: no PostgreSQL reachable; its rows are left out");
+            None
+        }
+    };
+    let pgbench = Pgbench::prepare(load_cpu).await?;
+
+    let mut targets = vec![Target::Static, Target::Sqlite];
+    if postgres.is_some() {
+        targets.extend([Target::PostgresOneNode, Target::PostgresTwoNodes]);
+    }
+    if pgbench.is_some() {
+        targets.push(Target::Pgbench);
+    }
+    let mut runs: Vec<(Vec<LoadReport>, Vec<f64>)> =
+        targets.iter().map(|_| Default::default()).collect();
+    for round in 0..common.rounds.max(1) {
+        // Each round starts one further along, so none is always first after a pause.
+        for step in 0..targets.len() {
+            let index = (round + step) % targets.len();
+            let (report, server_cpu) = match targets[index] {
+                Target::Static => {
+                    let report = load::run(
+                        &[static_ceiling.addr()],
+                        common.connections,
+                        common.duration,
+                        random_reads(Arc::clone(&sqlite.customers), sqlite.token.clone()),
+                    )
+                    .await;
+                    (report, None)
+                }
+                Target::Sqlite => sqlite.run(common).await,
+                Target::PostgresOneNode | Target::PostgresTwoNodes => {
+                    let (db, customers) = postgres.as_ref().context("PostgreSQL")?;
+                    let nodes = if targets[index] == Target::PostgresOneNode {
+                        1
+                    } else {
+                        2
+                    };
+                    // Started afresh for each run, so two nodes never share the machine with an
+                    // idle third.
+                    let servers = Servers::start(
+                        &binary,
+                        &db.url().expose(),
+                        nodes,
+                        Arc::clone(customers),
+                        cpu,
+                    )
+                    .await?;
+                    let measured = servers.run(common).await;
+                    servers.terminate()?;
+                    measured
+                }
+                Target::Pgbench => (pgbench.as_ref().context("pgbench")?.run(common)?, None),
+            };
+            runs[index].0.push(report);
+            runs[index].1.extend(server_cpu);
+        }
+    }
+    static_ceiling.terminate()?;
+    sqlite.terminate()?;
+
+    let rows: Vec<Row> = targets
+        .iter()
+        .zip(runs)
+        .map(|(&target, (reports, cpu))| Row {
+            target,
+            name: target.name(),
+            reads: measured(reports),
+            server_cpu_us: (!cpu.is_empty()).then(|| median(cpu)),
+        })
+        .collect();
+    let rps_of = |wanted: Target| {
+        rows.iter()
+            .find(|row| row.target == wanted)
+            .map(|row| row.reads.median.rps)
+    };
+    let (ceiling, pg_ceiling) = (rps_of(Target::Static), rps_of(Target::Pgbench));
+    println!(
+        "reads        {:<28} {:>9} {:>15} {:>9} {:>9} {:>10} {:>12}",
+        "", "GET/s", "(min–max)", "p50 ms", "p99 ms", "of static", "of pgbench"
+    );
+    for row in &rows {
+        let m = &row.reads;
+        let of = |ceiling: Option<f64>| {
+            ceiling
+                .filter(|c| *c > 0.0)
+                .map_or_else(|| "-".to_owned(), |c| format!("{:.2}", m.median.rps / c))
+        };
+        let of_pgbench = match row.target {
+            Target::PostgresOneNode | Target::PostgresTwoNodes => of(pg_ceiling),
+            _ => "-".to_owned(),
+        };
+        let cpu = row
+            .server_cpu_us
+            .map_or_else(String::new, |cpu| format!("  server CPU {cpu:.1} µs/GET"));
+        println!(
+            "reads        {:<28} {:>9.0} {:>15} {:>9.2} {:>9.2} {:>10} {:>12}{cpu}{}",
+            row.name,
+            m.median.rps,
+            format!("({:.0}–{:.0})", m.min_rps, m.max_rps),
+            m.median.p50_ms,
+            m.median.p99_ms,
+            of(ceiling),
+            of_pgbench,
+            if m.median.failed.is_empty() {
+                String::new()
+            } else {
+                format!("  failed {:?}", m.median.failed)
+            },
+        );
+    }
+    println!("reads        (pgbench's p50 column is its average latency; it reports no p99)");
+    if let Some(path) = &common.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&rows)?)?;
+    }
+    Ok(())
+}
