@@ -32,7 +32,7 @@ use crate::StoreError;
 use crate::checkpoint::Checkpoints;
 use crate::group_commit::GroupCommit;
 use crate::read_cache::AfterCommit;
-use crate::read_cache::changes::{self, Changed};
+use crate::read_cache::changes::{Capture, Changed};
 
 /// How many writers may share one transaction before it is committed regardless.
 const MAX_BATCH: usize = 128;
@@ -101,9 +101,9 @@ struct State {
     checkpoints: Checkpoints,
     /// Writes per committed transaction, for Prometheus.
     batch_writes: Histogram,
-    /// Whether the connection notes what each transaction changes (`read_cache/changes.rs`),
-    /// once the schema exists.
-    capturing: bool,
+    /// What the connection's statements change, noted once the schema exists
+    /// (`read_cache/changes.rs`).
+    capture: Option<Capture>,
     /// Who is told what a commit changed, before its writers are.
     after_commit: Option<AfterCommit>,
 }
@@ -152,9 +152,9 @@ impl State {
 
     /// What the open transaction changed that cached reads depend on.
     fn take_changes(&self) -> Result<Changed, StoreError> {
-        match self.capturing {
-            true => changes::take(&self.conn),
-            false => Ok(Changed::Nothing),
+        match &self.capture {
+            Some(capture) => capture.take(&self.conn),
+            None => Ok(Changed::Nothing),
         }
     }
 }
@@ -212,7 +212,7 @@ impl Writer {
                 open: None,
                 abandoned_savepoint: false,
                 batch_writes,
-                capturing: false,
+                capture: None,
                 after_commit,
             })),
             waiting: AtomicUsize::new(0),
@@ -222,11 +222,11 @@ impl Writer {
     }
 
     /// From now on, notes what each transaction changes and tells `after_commit` (see
-    /// `read_cache/changes.rs`); called once the schema exists.
+    /// `read_cache/changes.rs`); called once the schema exists (the migrations' writes are
+    /// not noted: nothing has read the database yet).
     pub(crate) async fn capture_changes(&self) -> Result<(), StoreError> {
         let mut state = self.state.lock().await;
-        changes::capture(&state.conn)?;
-        state.capturing = true;
+        state.capture = Some(Capture::install(&state.conn)?);
         Ok(())
     }
 

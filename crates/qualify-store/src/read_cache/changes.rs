@@ -1,11 +1,17 @@
 //! What a SQLite commit changed that a cached read depends on, and how every process writing the
 //! database tells the others it changed something.
 //!
-//! In this process: temporary triggers on the writer's connection (invisible to every other
-//! connection, and not part of the schema) note each customer whose row or requests a
-//! statement touched, and any change to tenants, applications or users, in a temporary table
-//! that the commit empties. Whatever path a write takes (a use case, a data reset, a rule's
-//! decision), the statement itself reports it.
+//! In this process: SQLite's update hook on the writer's connection notes each row a statement
+//! inserts, updates or deletes in the tables a cached read depends on; before the transaction
+//! commits, the noted rows of customers and their requests are looked up for their customer
+//! (a deleted one can't be: then everything is dropped, as after a data reset), and a change to
+//! tenants, applications or users drops every status. Whatever path a write takes (a use case,
+//! a data reset, a rule's decision), the statement itself reports it. What a rolled-back
+//! statement noted is dropped all the same: an entry too many, never one too few. (The hook
+//! does not fire for `DELETE` without `WHERE`, SQLite's truncate optimisation, nor for rows
+//! `REPLACE` deletes: no statement on these tables is written that way. Triggers would fire,
+//! but each statement under a trigger opens and closes a statement journal, at a cost that
+//! grows with the transaction: seeding 100,000 customers went from seconds to minutes.)
 //!
 //! Across processes (`qualify admin` beside a running server, or a second server on the same
 //! file): a counter in a file beside the database (`<database>-changes`), which each process's
@@ -16,36 +22,30 @@ use std::fs::File;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use rusqlite::Connection;
+use rusqlite::hooks::Action;
 
 use crate::StoreError;
 
-/// The tables a cached read depends on, and the column naming the customer a row is of (`None`:
-/// a tenant, application or user, noted as a NULL customer).
-const WATCHED: [(&str, Option<&str>); 5] = [
-    ("customers", Some("id")),
-    ("vetting_requests", Some("customer_id")),
-    ("tenants", None),
-    ("apps", None),
-    ("users", None),
-];
+/// A table a cached read depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watched {
+    Customers,
+    Requests,
+    Principals,
+}
 
-/// The temporary table, and a trigger per watched table and kind of change.
-fn capture_sql() -> String {
-    let mut sql =
-        String::from("CREATE TEMP TABLE IF NOT EXISTS qualify_changes (customer TEXT);\n");
-    for (table, customer) in WATCHED {
-        // An update keeps a row's customer, so the old row names it as well as the new.
-        for (event, row) in [("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")] {
-            let value =
-                customer.map_or_else(|| "NULL".to_owned(), |column| format!("{row}.{column}"));
-            sql.push_str(&format!(
-                "CREATE TEMP TRIGGER IF NOT EXISTS qualify_{table}_{event} AFTER {event} ON main.{table} \
-                 BEGIN INSERT INTO qualify_changes VALUES ({value}); END;\n"
-            ));
+impl Watched {
+    fn of(table: &str) -> Option<Self> {
+        match table {
+            "customers" => Some(Self::Customers),
+            "vetting_requests" => Some(Self::Requests),
+            "tenants" | "apps" | "users" => Some(Self::Principals),
+            _ => None,
         }
     }
-    sql
 }
 
 /// More customers than this changed in one commit (a data reset, say): dropping everything is
@@ -67,35 +67,91 @@ pub(crate) enum Changed {
     Everything,
 }
 
-/// Makes the temporary triggers on the writer's connection (once the schema exists).
-pub(crate) fn capture(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch(&capture_sql())?;
-    Ok(())
+/// What the writer's statements noted since the last commit: rows by their rowid.
+#[derive(Debug, Default)]
+struct Noted {
+    customers: Vec<i64>,
+    requests: Vec<i64>,
+    principals: bool,
+    /// A customer or request deleted (its customer can't be looked up), or more rows than are
+    /// worth naming.
+    everything: bool,
 }
 
-/// What the open transaction changed, emptying the record of it (inside the transaction, so
-/// that a rollback keeps the record as it was, to be reported by the next commit).
-pub(crate) fn take(conn: &Connection) -> Result<Changed, StoreError> {
-    let mut statement =
-        conn.prepare_cached("DELETE FROM temp.qualify_changes RETURNING customer")?;
-    let mut rows = statement.query([])?;
-    let (mut customers, mut principals) = (Vec::new(), false);
-    while let Some(row) = rows.next()? {
-        match row.get::<_, Option<String>>(0)? {
-            Some(customer) => customers.push(customer),
-            None => principals = true,
-        }
+/// The record the update hook writes to, on one connection.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Capture(Arc<Mutex<Noted>>);
+
+impl Capture {
+    /// Sets the update hook on the writer's connection.
+    pub(crate) fn install(conn: &Connection) -> Result<Self, StoreError> {
+        let capture = Self::default();
+        let noted = Arc::clone(&capture.0);
+        conn.update_hook(Some(
+            move |action: Action, database: &str, table: &str, rowid: i64| {
+                let Some(watched) = Watched::of(table).filter(|_| database == "main") else {
+                    return;
+                };
+                let mut noted = noted.lock().unwrap_or_else(PoisonError::into_inner);
+                if noted.everything {
+                    return;
+                }
+                match (watched, action) {
+                    (Watched::Principals, _) => noted.principals = true,
+                    (_, Action::SQLITE_DELETE) => noted.everything = true,
+                    _ if noted.customers.len() + noted.requests.len() >= MANY => {
+                        *noted = Noted {
+                            everything: true,
+                            ..Noted::default()
+                        };
+                    }
+                    (Watched::Customers, _) => noted.customers.push(rowid),
+                    (Watched::Requests, _) => noted.requests.push(rowid),
+                }
+            },
+        ))?;
+        Ok(capture)
     }
-    customers.sort_unstable();
-    customers.dedup();
-    Ok(match (customers.len(), principals) {
-        (0, false) => Changed::Nothing,
-        (n, _) if n > MANY => Changed::Everything,
-        _ => Changed::Some {
-            customers,
-            principals,
-        },
-    })
+
+    /// What was noted since the last call, emptying the record; inside the transaction, so
+    /// that the rows noted are still there to be looked up.
+    pub(crate) fn take(&self, conn: &Connection) -> Result<Changed, StoreError> {
+        let noted = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        if noted.everything {
+            return Ok(Changed::Everything);
+        }
+        let mut customers = Vec::new();
+        for (rowids, sql) in [
+            (
+                &noted.customers,
+                "SELECT id FROM customers WHERE rowid IN (SELECT value FROM json_each(?1))",
+            ),
+            (
+                &noted.requests,
+                "SELECT customer_id FROM vetting_requests WHERE rowid IN (SELECT value FROM json_each(?1))",
+            ),
+        ] {
+            if rowids.is_empty() {
+                continue;
+            }
+            let list = serde_json::to_string(rowids)
+                .map_err(|error| StoreError::internal("listing changed rows", error))?;
+            let mut statement = conn.prepare_cached(sql)?;
+            let found = statement.query_map([list], |row| row.get::<_, String>(0))?;
+            for customer in found {
+                customers.push(customer?);
+            }
+        }
+        customers.sort_unstable();
+        customers.dedup();
+        Ok(match (customers.is_empty(), noted.principals) {
+            (true, false) => Changed::Nothing,
+            _ => Changed::Some {
+                customers,
+                principals: noted.principals,
+            },
+        })
+    }
 }
 
 /// The counter in `<database>-changes`.

@@ -2,7 +2,8 @@
 //! each backend beside what bounds them, in one run with the rounds alternated: the static
 //! ceiling (a bare server answering fixed bytes, on the server's CPU), SQLite, PostgreSQL with
 //! one node and with two on one database, and PostgreSQL's own primary-key reads
-//! (`pgbench -S -M prepared`, as many clients as the load has connections) as its ceiling.
+//! (`pgbench -S -M prepared`, as many clients as the load has connections) as its ceiling;
+//! with `--large-customers`, SQLite on a database that large beside it.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::servers::{
 enum Target {
     Static,
     Sqlite,
+    SqliteLarge,
     PostgresOneNode,
     PostgresTwoNodes,
     Pgbench,
@@ -35,6 +37,7 @@ impl Target {
         match self {
             Self::Static => "static ceiling",
             Self::Sqlite => "Qualify, SQLite",
+            Self::SqliteLarge => "Qualify, SQLite, large",
             Self::PostgresOneNode => "Qualify, PostgreSQL 1 node",
             Self::PostgresTwoNodes => "Qualify, PostgreSQL 2 nodes",
             Self::Pgbench => "pgbench -S -M prepared",
@@ -177,11 +180,35 @@ impl Pgbench {
     }
 }
 
+/// Reads every customer once, in order: what a server's cache holds after its partners have
+/// polled for a while.
+async fn warm_up(servers: &Servers, common: &Common) {
+    let customers = Arc::clone(&servers.customers);
+    let token = servers.token.clone();
+    let addrs: Vec<_> = servers.processes.iter().map(ServerProcess::addr).collect();
+    let every_one = move |n: u64| {
+        let customer = customers.get(usize::try_from(n).ok()?)?;
+        Some(load::get(
+            &format!("/v1/customers/{customer}/qualifications"),
+            Some(&token),
+        ))
+    };
+    load::run(
+        &addrs,
+        common.connections,
+        std::time::Duration::from_secs(3600),
+        every_one,
+    )
+    .await;
+}
+
 /// The table: each target's GETs per second, its ratio to the static ceiling and (for
-/// PostgreSQL's rows) to pgbench.
+/// PostgreSQL's rows) to pgbench; with `large` customers, a second SQLite server on a database
+/// that large (warmed up: each customer read once), compared with the first.
 pub(crate) async fn ceilings(
     common: &Common,
     customers: usize,
+    large: usize,
     cpu: Option<usize>,
     load_cpu: Option<usize>,
 ) -> anyhow::Result<()> {
@@ -196,6 +223,22 @@ pub(crate) async fn ceilings(
         cpu,
     )
     .await?;
+    let (_large_db, sqlite_large) = match large {
+        0 => (None, None),
+        large => {
+            let (db, seeded) = prepared(&binary, large, 0, cpu).await?;
+            let servers = Servers::start(
+                &binary,
+                &db.url().expose(),
+                1,
+                Arc::new(seeded.with_history),
+                cpu,
+            )
+            .await?;
+            warm_up(&servers, common).await;
+            (Some(db), Some(servers))
+        }
+    };
     let postgres = match TestDatabase::postgres("qualify-bench reads").await {
         Some(db) => {
             let database = db.url().expose();
@@ -214,6 +257,9 @@ pub(crate) async fn ceilings(
     let pgbench = Pgbench::prepare(load_cpu).await?;
 
     let mut targets = vec![Target::Static, Target::Sqlite];
+    if sqlite_large.is_some() {
+        targets.push(Target::SqliteLarge);
+    }
     if postgres.is_some() {
         targets.extend([Target::PostgresOneNode, Target::PostgresTwoNodes]);
     }
@@ -238,6 +284,7 @@ pub(crate) async fn ceilings(
                     (report, None)
                 }
                 Target::Sqlite => sqlite.run(common).await,
+                Target::SqliteLarge => sqlite_large.as_ref().context("large")?.run(common).await,
                 Target::PostgresOneNode | Target::PostgresTwoNodes => {
                     let (db, customers) = postgres.as_ref().context("PostgreSQL")?;
                     let nodes = if targets[index] == Target::PostgresOneNode {
@@ -267,6 +314,9 @@ pub(crate) async fn ceilings(
     }
     static_ceiling.terminate()?;
     sqlite.terminate()?;
+    if let Some(servers) = sqlite_large {
+        servers.terminate()?;
+    }
 
     let rows: Vec<Row> = targets
         .iter()
@@ -297,6 +347,7 @@ pub(crate) async fn ceilings(
         };
         let of_pgbench = match row.target {
             Target::PostgresOneNode | Target::PostgresTwoNodes => of(pg_ceiling),
+            Target::SqliteLarge => format!("{} of SQLite's", of(rps_of(Target::Sqlite))),
             _ => "-".to_owned(),
         };
         let cpu = row

@@ -48,6 +48,10 @@ pub(crate) struct ReadArgs {
     /// Customers seeded (requests pick one at random).
     #[arg(long, default_value_t = 10_000)]
     customers: usize,
+    /// With the ceilings: also SQLite with this many customers (each read once before the runs),
+    /// its GETs compared with the first's (0: skip).
+    #[arg(long, default_value_t = 0)]
+    large_customers: usize,
     /// What the two servers differ in.
     #[arg(long, value_enum, default_value = "ceilings")]
     compare: Compare,
@@ -121,7 +125,14 @@ pub(crate) async fn reads(
     load_cpu: Option<usize>,
 ) -> anyhow::Result<()> {
     if args.compare == Compare::Ceilings {
-        return crate::ceilings::ceilings(&args.common, args.customers, cpu, load_cpu).await;
+        return crate::ceilings::ceilings(
+            &args.common,
+            args.customers,
+            args.large_customers,
+            cpu,
+            load_cpu,
+        )
+        .await;
     }
     let binary = qualify_binary(&args.common)?;
     let (_db, customers, (first, second), tokens, names) = match args.compare {
