@@ -133,7 +133,14 @@ fn router(state: AppState) -> Router {
                 .dev
                 .then(|| crate::http::test_control::TestControlLayer(state.clone())),
         )
-        .layer(DefaultBodyLimit::max(settings.http.body_limit));
+        .layer(DefaultBodyLimit::max(settings.http.body_limit))
+        // Over TLS only: a browser told so by a plain-HTTP answer would be told by anyone.
+        .option_layer(
+            settings
+                .http
+                .serves_tls()
+                .then(|| middleware::map_response(layers::strict_transport_security)),
+        );
     let mut routes = api()
         // Published because OIDC metadata requires it; the built-in issuer has no
         // interactive sign-in, and the document describes none.

@@ -3,6 +3,7 @@
 //! stopping the writer). PostgreSQL has its own tools (`pg_dump`, `pg_restore`), which know far
 //! more about a live cluster than a copy through this crate could.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,6 +47,9 @@ pub enum BackupError {
         /// What the check said.
         problems: String,
     },
+    /// The backup's file exists, and the caller did not say it may be overwritten.
+    #[error("{0} exists; pass --replace to overwrite it")]
+    WouldOverwrite(PathBuf),
     /// Restoring would overwrite data, and the caller did not say it may.
     #[error(
         "{0} already holds a Qualify database; stop every server on it and pass --replace to overwrite it"
@@ -152,7 +156,10 @@ fn copy(from: &Connection, to: &mut Connection, to_path: &Path) -> Result<Copied
 /// Copies the SQLite database at `database` to `file`, consistent as of one moment, while
 /// servers go on using it. The copy is one self-contained file (no write-ahead log beside it),
 /// checked by SQLite before it is put in place; `file` appears only once complete.
-pub fn backup_sqlite(database: &Path, file: &Path) -> Result<Copied, BackupError> {
+pub fn backup_sqlite(database: &Path, file: &Path, replace: bool) -> Result<Copied, BackupError> {
+    if !replace && file.try_exists().map_err(io(file))? {
+        return Err(BackupError::WouldOverwrite(file.to_owned()));
+    }
     let source = open(database, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
     if !is_qualify(&source, database)? {
         return Err(BackupError::NotQualify(database.to_owned()));
@@ -168,6 +175,14 @@ pub fn backup_sqlite(database: &Path, file: &Path) -> Result<Copied, BackupError
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(&partial)(e)),
     }
+    // A backup holds password hashes and (without a key-encryption key) signing keys: made
+    // readable by its owner only, whatever the umask, before SQLite writes a byte of it.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(io(&partial))?;
     let copied = {
         let mut copy_conn = open(&partial, OpenFlags::default())?;
         let copied = copy(&source, &mut copy_conn, &partial)?;
@@ -208,6 +223,11 @@ pub fn restore_sqlite(file: &Path, database: &Path, replace: bool) -> Result<Cop
     let copied = copy(&backup, &mut target, database)?;
     check(&target, database)?;
     target.close().map_err(|(_, e)| sqlite(database)(e))?;
+    // The pages were copied under SQLite's triggers: tell any process caching what it read
+    // (`read_cache`) that everything may have changed.
+    if let Ok(counter) = crate::read_cache::changes::ChangeCounter::open(database) {
+        let _ = counter.bump();
+    }
     Ok(copied)
 }
 

@@ -12,14 +12,32 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
 /// Whether `ip` is an address on the public internet: not loopback, private, link-local,
-/// shared (carrier-grade NAT), multicast, documentation, benchmarking or reserved.
+/// shared (carrier-grade NAT), multicast, documentation, benchmarking or reserved. An IPv6
+/// address that carries an IPv4 address (mapped, compatible, translated, 6to4, NAT64, ISATAP)
+/// is judged by that address too: a router or translator may deliver it there.
 pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
+        IpAddr::V6(v6) => is_public_v6(v6) && embedded_ipv4(v6).is_none_or(is_public_v4),
+    }
+}
+
+/// The IPv4 address an IPv6 address carries, where its prefix says it carries one.
+fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |high: u16, low: u16| Some(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)));
+    match s {
+        // ::a.b.c.d (IPv4-compatible, deprecated) and ::ffff:a.b.c.d (IPv4-mapped).
+        [0, 0, 0, 0, 0, 0 | 0xffff, high, low] => v4(high, low),
+        // ::ffff:0:a.b.c.d (IPv4-translated, SIIT).
+        [0, 0, 0, 0, 0xffff, 0, high, low] => v4(high, low),
+        // 64:ff9b::a.b.c.d (NAT64's well-known prefix).
+        [0x0064, 0xff9b, 0, 0, 0, 0, high, low] => v4(high, low),
+        // 2002:a.b.c.d::/48 (6to4).
+        [0x2002, high, low, ..] => v4(high, low),
+        // …::0:5efe:a.b.c.d and …::200:5efe:a.b.c.d (ISATAP), under any prefix.
+        [_, _, _, _, 0 | 0x0200, 0x5efe, high, low] => v4(high, low),
+        _ => None,
     }
 }
 
@@ -47,7 +65,10 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || ip.is_unique_local()
         || ip.is_unicast_link_local()
         || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64 reaches IPv4 (maybe private)
+        // Teredo: the IPv4 addresses it carries are obscured; no receiver needs it.
+        || first == 0x2001 && ip.segments()[1] == 0
+        // NAT64 for local use (RFC 8215): its IPv4 address may sit anywhere in it.
+        || first == 0x0064 && ip.segments()[1] == 0xff9b && ip.segments()[2] == 1)
 }
 
 /// Why a receiver's URL is refused, if it is: not http(s), no host, or (unless `allow_private`)
@@ -125,6 +146,19 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
+            // IPv4-compatible, translated (SIIT), 6to4 and ISATAP, each carrying an internal
+            // address; Teredo and local-use NAT64 whatever they carry.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:a9fe:a9fe",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "2002:c0a8:101:1::1",
+            "2606:4700::5efe:10.0.0.1",
+            "2606:4700::200:5efe:127.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b:1::808:808",
         ] {
             assert!(!is_public(internal.parse().unwrap()), "{internal}");
         }
@@ -133,6 +167,11 @@ mod tests {
             "1.1.1.1",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+            // The same shapes carrying a public address.
+            "::ffff:0:808:808",
+            "2002:808:808::1",
+            "64:ff9b::808:808",
+            "2606:4700::5efe:8.8.8.8",
         ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }

@@ -213,6 +213,11 @@ impl HttpSettings {
         self.tls().map(|_| ())
     }
 
+    /// Whether the server answers over HTTPS.
+    pub fn serves_tls(&self) -> bool {
+        matches!(self.tls(), Ok(Some(_)))
+    }
+
     /// Whether and how to serve HTTPS.
     pub fn tls(&self) -> Result<Option<TlsSettings>, InvalidSettings> {
         match (&self.tls_cert, &self.tls_key, self.tls_self_signed) {

@@ -263,6 +263,22 @@ async fn forms_without_the_sessions_token_are_refused_and_change_nothing() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(browser.session().is_none());
+    // Nor does an empty token match an emptied cookie.
+    browser
+        .cookies
+        .insert("qualify-sign-in".into(), String::new());
+    let emptied = browser
+        .post(
+            "/console/sign-in",
+            &[
+                ("username", OPERATOR.username),
+                ("password", OPERATOR.password),
+                ("csrf", ""),
+            ],
+        )
+        .await;
+    assert_eq!(emptied.status, StatusCode::FORBIDDEN);
+    assert!(browser.session().is_none());
 
     browser.sign_in(OPERATOR.username, OPERATOR.password).await;
     let queue = browser.get("/console").await;

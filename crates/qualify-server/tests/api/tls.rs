@@ -36,6 +36,20 @@ async fn a_client_with_partner_centers_url_reaches_qualify_over_https() {
     let url = format!("https://{HOST}:{}", addr.port());
     let health = client.get(format!("{url}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+    // Every answer over TLS tells the browser to keep to HTTPS, errors included.
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let missing = client
+        .get(format!("{url}/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     let token: Value = client
         .post(format!("{url}/{}/oauth2/v2.0/token", PARTNER_A.tenant_id))
         .form(&[
@@ -218,4 +232,19 @@ async fn the_development_authority_is_private_short_lived_and_limited_to_its_nam
             file.display()
         );
     }
+}
+
+#[tokio::test]
+async fn plain_http_makes_no_promise_of_https() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let health = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(!health.headers().contains_key("strict-transport-security"));
+    server.stop().await;
 }

@@ -14,11 +14,14 @@ use crate::config::ConfigArgs;
 /// Flags of `qualify backup`.
 #[derive(Debug, Args)]
 pub(crate) struct BackupArgs {
-    /// Where to write the copy (written beside as FILE.partial, renamed once complete and checked).
+    /// Where to write the copy (written beside as FILE.partial, renamed once complete and checked; readable by its owner only).
     #[arg(value_name = "FILE")]
     file: PathBuf,
     #[command(flatten)]
     config: ConfigArgs,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    replace: bool,
 }
 
 /// Flags of `qualify restore`.
@@ -62,7 +65,7 @@ pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let database = sqlite_file(&args.config, "backup")?;
     let file = args.file.clone();
     let from = database.clone();
-    let copied = tokio::task::spawn_blocking(move || backup_sqlite(&from, &file))
+    let copied = tokio::task::spawn_blocking(move || backup_sqlite(&from, &file, args.replace))
         .await
         .context("the copy's thread")??;
     say(&format!(

@@ -110,6 +110,15 @@ async fn a_backup_under_write_load_restores_every_submission_acknowledged_before
         qualify(&["backup", backup.to_str().unwrap(), "--database", &database]).await;
     assert!(ok, "qualify backup: {printed}");
     assert!(printed.contains("checked"), "{printed}");
+    // It holds password hashes: its owner's alone, whatever the umask.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    // A second backup to the same file refuses, as a restore over data does, unless told.
+    let (ok, printed) =
+        qualify(&["backup", backup.to_str().unwrap(), "--database", &database]).await;
+    assert!(!ok, "a second backup to one file needs --replace");
+    assert!(printed.contains("--replace"), "{printed}");
     for submitter in submitters {
         submitter.await.unwrap();
     }
