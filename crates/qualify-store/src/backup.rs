@@ -223,8 +223,8 @@ pub fn restore_sqlite(file: &Path, database: &Path, replace: bool) -> Result<Cop
     let copied = copy(&backup, &mut target, database)?;
     check(&target, database)?;
     target.close().map_err(|(_, e)| sqlite(database)(e))?;
-    // The pages were copied under SQLite's triggers: tell any process caching what it read
-    // (`read_cache`) that everything may have changed.
+    // The pages were copied past the writer's update hook (`read_cache/changes.rs`): tell any
+    // process caching what it read that everything may have changed.
     if let Ok(counter) = crate::read_cache::changes::ChangeCounter::open(database) {
         let _ = counter.bump();
     }
