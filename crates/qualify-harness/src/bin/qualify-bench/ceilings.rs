@@ -1,4 +1,4 @@
-//! `qualify-bench reads` (`--compare ceilings`, the default): GETs per second of Qualify on
+//! `qualify-bench reads` (without `--compare`): GETs per second of Qualify on
 //! each backend beside what bounds them, in one run with the rounds alternated: the static
 //! ceiling (a bare server answering fixed bytes, on the server's CPU), SQLite, PostgreSQL with
 //! one node and with two on one database, and PostgreSQL's own primary-key reads
@@ -354,12 +354,17 @@ pub(crate) async fn ceilings(
             .server_cpu_us
             .map_or_else(String::new, |cpu| format!("  server CPU {cpu:.1} µs/GET"));
         println!(
-            "reads        {:<28} {:>9.0} {:>15} {:>9.2} {:>9.2} {:>10} {:>12}{cpu}{}",
+            "reads        {:<28} {:>9.0} {:>15} {:>9.2} {:>9} {:>10} {:>12}{cpu}{}",
             row.name,
             m.median.rps,
             format!("({:.0}–{:.0})", m.min_rps, m.max_rps),
             m.median.p50_ms,
-            m.median.p99_ms,
+            // pgbench reports none.
+            if m.median.p99_ms.is_nan() {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", m.median.p99_ms)
+            },
             of(ceiling),
             of_pgbench,
             if m.median.failed.is_empty() {

@@ -1,4 +1,4 @@
-//! `qualify-bench reads`: by default (`--compare ceilings`) the table of `ceilings.rs`, each
+//! `qualify-bench reads`: by default (no `--compare`) the table of `ceilings.rs`, each
 //! backend beside the static ceiling and pgbench. Otherwise GETs per second of two servers on
 //! one database, alternated: with the verified-token cache and without (`--compare cache`), or with `--dev` and
 //! without (`--compare dev`: what the test control plane costs a request when no test uses it),
@@ -27,8 +27,6 @@ use crate::servers::{
 /// What two servers differ in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Compare {
-    /// No pair: the static ceiling, SQLite, PostgreSQL with one and two nodes, and pgbench.
-    Ceilings,
     /// The verified-token cache on (10,000 tokens) and off.
     Cache,
     /// `--dev` (the test control plane's layer runs for every request) and not.
@@ -52,9 +50,10 @@ pub(crate) struct ReadArgs {
     /// its GETs compared with the first's (0: skip).
     #[arg(long, default_value_t = 0)]
     large_customers: usize,
-    /// What the two servers differ in.
-    #[arg(long, value_enum, default_value = "ceilings")]
-    compare: Compare,
+    /// Compare two servers that differ in this [default: no pair, the ceilings table: the
+    /// static ceiling, SQLite, PostgreSQL with one and two nodes, and pgbench].
+    #[arg(long, value_enum)]
+    compare: Option<Compare>,
 }
 
 /// A partner made as an operator makes one (`qualify admin`), so that a server without `--dev`
@@ -124,7 +123,7 @@ pub(crate) async fn reads(
     cpu: Option<usize>,
     load_cpu: Option<usize>,
 ) -> anyhow::Result<()> {
-    if args.compare == Compare::Ceilings {
+    let Some(compare) = args.compare else {
         return crate::ceilings::ceilings(
             &args.common,
             args.customers,
@@ -133,14 +132,13 @@ pub(crate) async fn reads(
             load_cpu,
         )
         .await;
-    }
+    };
     let binary = qualify_binary(&args.common)?;
-    let (_db, customers, (first, second), tokens, names) = match args.compare {
-        Compare::Ceilings => unreachable!("answered above"),
+    let (_db, customers, (first, second), tokens, names) = match compare {
         Compare::Cache | Compare::Logging | Compare::Metrics => {
             let (db, seeded) = prepared(&binary, args.customers, 0, cpu).await?;
             let database = db.url().expose();
-            let (on, off) = match args.compare {
+            let (on, off) = match compare {
                 Compare::Cache => (
                     qualify(&binary, &database, &["--token-cache", "10000"], cpu)?,
                     qualify(&binary, &database, &["--token-cache", "0"], cpu)?,
@@ -168,7 +166,7 @@ pub(crate) async fn reads(
                 seeded.with_history,
                 (on, off),
                 tokens,
-                match args.compare {
+                match compare {
                     Compare::Cache => ["token cache on", "token cache off"],
                     Compare::Metrics => ["metrics served", "no metrics"],
                     _ => ["default logging", "request log off"],
@@ -183,7 +181,7 @@ pub(crate) async fn reads(
             let operated = operated_partner(&binary, &database)?;
             let partner: TenantId = operated.tenant.parse()?;
             let seeded = seed::populate_for(&db, partner, args.customers, 0).await?;
-            let with = if args.compare == Compare::Dev {
+            let with = if compare == Compare::Dev {
                 qualify(&binary, &database, &[], cpu)?
             } else {
                 serve(&binary, &database, &[], cpu)?
@@ -205,7 +203,7 @@ pub(crate) async fn reads(
                 seeded.with_history,
                 (with, without),
                 tokens,
-                if args.compare == Compare::Dev {
+                if compare == Compare::Dev {
                     ["--dev", "without --dev"]
                 } else {
                     ["one server", "its twin"]
