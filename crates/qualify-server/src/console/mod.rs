@@ -4,7 +4,9 @@
 //! the binary, under a strict Content-Security-Policy.
 
 pub(crate) mod assets;
+mod decided;
 mod pages;
+mod partners;
 pub(crate) mod queue;
 pub(crate) mod request;
 pub(crate) mod session;

@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use qualify_store::VettingRecord;
 
+use super::decided::Decided;
+use super::partners::PartnerNames;
 use crate::error::ApiError;
 
 /// Reasons reviewers give most, offered as suggestions for a denial (any other may be typed).
@@ -32,6 +34,8 @@ pub(crate) struct Chrome<'a> {
 #[template(path = "console/sign_in.html")]
 pub(crate) struct SignInPage<'a> {
     pub(crate) csrf_token: &'a str,
+    /// The name last tried, kept so that a mistyped password costs only the password.
+    pub(crate) username: &'a str,
     pub(crate) problem: Option<&'a str>,
 }
 
@@ -47,9 +51,15 @@ pub(crate) struct StateCount {
 #[derive(Debug)]
 pub(crate) struct Row {
     pub(crate) id: String,
+    /// When it was submitted, to the minute, as a reviewer reads it.
     pub(crate) submitted: String,
+    /// When it was submitted, to the millisecond (RFC 3339), for the detail.
+    pub(crate) submitted_at: String,
     pub(crate) age: String,
+    /// The partner's tenant id.
     pub(crate) partner: String,
+    /// The partner's display name.
+    pub(crate) partner_name: String,
     pub(crate) domain: String,
     pub(crate) company: String,
     pub(crate) qualification: String,
@@ -61,8 +71,12 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    /// `record` as shown at `now` (for its age).
-    pub(crate) fn of(record: &VettingRecord, now: qualify_types::Timestamp) -> Self {
+    /// `record` as shown at `now` (for its age), its partner named from `partners`.
+    pub(crate) fn of(
+        record: &VettingRecord,
+        now: qualify_types::Timestamp,
+        partners: &PartnerNames,
+    ) -> Self {
         let (state, reason) = match &record.state {
             qualify_domain::VettingState::Denied(reason) => {
                 ("Denied".to_owned(), reason.to_string())
@@ -71,9 +85,15 @@ impl Row {
         };
         Self {
             id: record.id.to_string(),
-            submitted: record.created_at.to_string(),
+            submitted: record
+                .created_at
+                .as_datetime()
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string(),
+            submitted_at: record.created_at.to_string(),
             age: age(now.unix_millis() - record.created_at.unix_millis()),
             partner: record.partner_tenant_id.to_string(),
+            partner_name: partners.of(record.partner_tenant_id),
             domain: record.customer_domain.clone(),
             company: record.customer_company_name.clone(),
             qualification: record.qualification.to_string(),
@@ -119,6 +139,8 @@ pub(crate) struct QueuePage<'a> {
     /// The link to the next page, if there is one.
     pub(crate) next: Option<String>,
     pub(crate) problem: Option<&'a str>,
+    /// The decision just made on this console, confirmed at the top.
+    pub(crate) decided: Option<Decided>,
 }
 
 /// One request, its customer's history, and the forms to decide it.
@@ -138,6 +160,8 @@ pub(crate) struct RequestPage<'a> {
     pub(crate) reasons: &'static [&'static str],
     /// What happened to a decision just tried, when it did not go through as asked.
     pub(crate) notice: Option<String>,
+    /// The decision just made on this console (of another request), confirmed at the top.
+    pub(crate) decided: Option<Decided>,
 }
 
 /// A short page saying why a form was refused.

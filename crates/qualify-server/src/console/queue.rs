@@ -1,6 +1,7 @@
-//! `GET /console`: the queue, oldest first, one state at a time (in review by default), with how
-//! many requests each state holds, filters by partner, qualification and customer domain, and
-//! paging.
+//! `GET /console`: the queue, oldest first, one status at a time (in review by default), with how
+//! many requests each status holds, filters by partner, qualification and customer domain, and
+//! paging. The status is `?status=`, as in the reviewer API and the CLI; `?state=`, the name
+//! earlier versions used, keeps working.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -8,7 +9,9 @@ use qualify_store::VettingFilter;
 use qualify_types::{Qualification, TenantId, VettingStatus};
 use serde::Deserialize;
 
+use super::decided::Decided;
 use super::pages::{self, Chrome, QueuePage, Row, StateCount};
+use super::partners;
 use super::session::SignedIn;
 use crate::error::ApiError;
 use crate::http::pagination;
@@ -20,11 +23,15 @@ const PAGE_SIZE: u32 = 50;
 /// The queue's query.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct QueueQuery {
+    status: Option<String>,
+    /// The earlier name of `status`, for links and bookmarks made with it.
     state: Option<String>,
     partner: Option<String>,
     qualification: Option<String>,
     domain: Option<String>,
     after: Option<String>,
+    /// A request just decided on this console, confirmed at the top of the page.
+    decided: Option<String>,
 }
 
 /// `GET /console`.
@@ -34,8 +41,9 @@ pub(crate) async fn show(
     Query(query): Query<QueueQuery>,
 ) -> Result<Response, ApiError> {
     let status = query
-        .state
+        .status
         .as_deref()
+        .or(query.state.as_deref())
         .and_then(|name| name.trim().parse::<VettingStatus>().ok())
         .unwrap_or(VettingStatus::InReview);
     let partner_text = query.partner.as_deref().map(str::trim).unwrap_or_default();
@@ -51,7 +59,7 @@ pub(crate) async fn show(
         .as_deref()
         .map(str::trim)
         .filter(|domain| !domain.is_empty());
-    // The filters (all but the state), as every link of the page carries them on.
+    // The filters (all but the status), as every link of the page carries them on.
     let mut filters = String::new();
     for (name, value) in [
         ("partner", Some(partner_text)),
@@ -108,12 +116,17 @@ pub(crate) async fn show(
             let now = state.app.clock().now();
             let next = page.next_after.map(|after| {
                 format!(
-                    "/console?state={}{filters}&after={}",
+                    "/console?status={}{filters}&after={}",
                     status.as_str(),
                     pagination::encode(after)
                 )
             });
-            let rows = page.requests.iter().map(|r| Row::of(r, now)).collect();
+            let partners = partners::names(state.app.store(), partners::of(&page.requests)).await?;
+            let rows = page
+                .requests
+                .iter()
+                .map(|r| Row::of(r, now, &partners))
+                .collect();
             (rows, next, None)
         }
     };
@@ -129,6 +142,7 @@ pub(crate) async fn show(
         rows,
         next,
         problem,
+        decided: Decided::read(&state, query.decided.as_deref()).await?,
     };
     Ok(pages::render(&page)?.into_response())
 }

@@ -3,7 +3,7 @@
 //! reviewer API. A request someone decided meanwhile shows who decided it and how.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use qualify_domain::Verdict;
@@ -11,7 +11,9 @@ use qualify_store::{VettingFilter, VettingRecord};
 use qualify_types::{SubmissionChannel, VettingRequestId, VettingStatus};
 use serde::Deserialize;
 
+use super::decided::{self, Decided};
 use super::pages::{self, COMMON_REASONS, Chrome, MessagePage, RequestPage, Row};
+use super::partners;
 use super::session::SignedIn;
 use crate::error::ApiError;
 use crate::http::IdPath;
@@ -20,20 +22,31 @@ use crate::state::AppState;
 /// The most of a customer's requests shown on one page.
 const HISTORY_LIMIT: u32 = 500;
 
+/// A request page's query.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RequestQuery {
+    /// The request decided just before this one was shown, confirmed at the top.
+    decided: Option<String>,
+}
+
 /// `GET /console/requests/{id}`.
 pub(crate) async fn show(
     State(state): State<AppState>,
     reviewer: SignedIn,
     IdPath(id): IdPath<VettingRequestId>,
+    Query(query): Query<RequestQuery>,
 ) -> Result<Response, ApiError> {
-    page(&state, &reviewer, id, None, StatusCode::OK).await
+    let decided = Decided::read(&state, query.decided.as_deref()).await?;
+    page(&state, &reviewer, id, (None, decided), StatusCode::OK).await
 }
 
+/// The page of request `id`, with what happened to a decision just tried (`notice`) or made
+/// (`decided`).
 async fn page(
     state: &AppState,
     reviewer: &SignedIn,
     id: VettingRequestId,
-    notice: Option<String>,
+    (notice, decided): (Option<String>, Option<Decided>),
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let Some(record) = state.app.store().find_vetting_request(id).await? else {
@@ -49,12 +62,17 @@ async fn page(
         .customer_requests(record.customer_id, HISTORY_LIMIT)
         .await?;
     let now = state.app.clock().now();
+    let partners = partners::names(
+        state.app.store(),
+        partners::of(std::iter::once(&record).chain(&history)),
+    )
+    .await?;
     let page = RequestPage {
         chrome: Chrome {
             reviewer: &reviewer.username,
             csrf_token: &reviewer.csrf_token,
         },
-        request: Row::of(&record, now),
+        request: Row::of(&record, now, &partners),
         customer_id: record.customer_id.to_string(),
         website: record.website.clone().unwrap_or_default(),
         validation_code: record.validation_code.clone().unwrap_or_default(),
@@ -68,9 +86,10 @@ async fn page(
             .unwrap_or_default(),
         matched_rule: record.matched_rule.clone().unwrap_or_default(),
         in_review: record.state.status() == VettingStatus::InReview,
-        history: history.iter().map(|r| Row::of(r, now)).collect(),
+        history: history.iter().map(|r| Row::of(r, now, &partners)).collect(),
         reasons: COMMON_REASONS,
         notice,
+        decided,
     };
     Ok((status, pages::render(&page)?).into_response())
 }
@@ -84,7 +103,8 @@ pub(crate) struct DecisionForm {
     reason: Option<String>,
 }
 
-/// `POST /console/requests/{id}/decision`: decides, then shows the queue's next request.
+/// `POST /console/requests/{id}/decision`: decides, then shows the queue's next request with a
+/// confirmation of the decision at its top.
 pub(crate) async fn decide(
     State(state): State<AppState>,
     reviewer: SignedIn,
@@ -106,7 +126,8 @@ pub(crate) async fn decide(
         Ok(verdict) => verdict,
         Err(error) => {
             let notice = format!("Not decided: {error}");
-            return page(&state, &reviewer, id, Some(notice), StatusCode::BAD_REQUEST).await;
+            let shown = (Some(notice), None);
+            return page(&state, &reviewer, id, shown, StatusCode::BAD_REQUEST).await;
         }
     };
     let decided = state
@@ -114,7 +135,10 @@ pub(crate) async fn decide(
         .decide_as_reviewer((reviewer.tenant, &reviewer.username), id, &verdict)
         .await;
     match decided {
-        Ok(_) => Ok(Redirect::to(&next_in_review(&state, id).await?).into_response()),
+        Ok(_) => {
+            let next = next_in_review(&state, id).await?;
+            Ok(Redirect::to(&decided::confirming(&next, id)).into_response())
+        }
         Err(error) => {
             // Decided by someone else since the page was shown: say by whom and how.
             let decided: Option<VettingRecord> = state.app.store().find_vetting_request(id).await?;
@@ -125,7 +149,8 @@ pub(crate) async fn decide(
                         record.decided_by.as_deref().unwrap_or("someone"),
                         record.state.status()
                     );
-                    page(&state, &reviewer, id, Some(notice), StatusCode::CONFLICT).await
+                    let shown = (Some(notice), None);
+                    page(&state, &reviewer, id, shown, StatusCode::CONFLICT).await
                 }
                 _ => Err(error.into()),
             }

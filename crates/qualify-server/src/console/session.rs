@@ -120,13 +120,14 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> Result<Response, ApiError> {
-    sign_in_page(&state, jar, None, StatusCode::OK)
+    sign_in_page(&state, jar, ("", None), StatusCode::OK)
 }
 
+/// The sign-in form, with the name last tried and what went wrong with it.
 fn sign_in_page(
     state: &AppState,
     jar: CookieJar,
-    problem: Option<String>,
+    (username, problem): (&str, Option<String>),
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let token =
@@ -135,6 +136,7 @@ fn sign_in_page(
     let jar = jar.add(cookie(state, sign_in_cookie, token.clone()));
     let page = pages::render(&SignInPage {
         csrf_token: &token,
+        username,
         problem: problem.as_deref(),
     })?;
     Ok((status, jar, page).into_response())
@@ -172,15 +174,13 @@ pub(crate) async fn sign_in(
                 "Too many failed sign-ins for this name. Try again in {} seconds.",
                 wait.as_secs().max(1)
             );
-            return sign_in_page(&state, jar, Some(problem), StatusCode::TOO_MANY_REQUESTS);
+            let shown = (form.username.as_str(), Some(problem));
+            return sign_in_page(&state, jar, shown, StatusCode::TOO_MANY_REQUESTS);
         }
         Err(SignInRefused::BadCredentials) => {
-            return sign_in_page(
-                &state,
-                jar,
-                Some("That name and password do not sign in a reviewer.".into()),
-                StatusCode::UNAUTHORIZED,
-            );
+            let problem = "That name and password do not sign in a reviewer.";
+            let shown = (form.username.as_str(), Some(problem.to_owned()));
+            return sign_in_page(&state, jar, shown, StatusCode::UNAUTHORIZED);
         }
         Err(SignInRefused::Store(error)) => return Err(error.into()),
         Err(SignInRefused::Internal(why)) => return Err(ApiError::internal(why)),

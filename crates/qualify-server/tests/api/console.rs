@@ -177,6 +177,15 @@ async fn a_reviewer_signs_in_works_the_queue_and_denies_with_a_reason_the_partne
         assert_eq!(queue.status, StatusCode::OK);
         assert!(queue.csp.as_deref().unwrap().contains("default-src 'none'"));
         assert!(queue.body.contains("school.edu") && queue.body.contains("Contoso School"));
+        // The partner by its name, its tenant id in the detail.
+        assert!(
+            queue.body.contains(&format!(
+                r#"<td title="Tenant {}">{}</td>"#,
+                PARTNER_A.tenant_id, PARTNER_A.display_name
+            )),
+            "{}",
+            queue.body
+        );
         assert!(
             queue
                 .body
@@ -212,11 +221,27 @@ async fn a_reviewer_signs_in_works_the_queue_and_denies_with_a_reason_the_partne
             )
             .await;
         assert_eq!(denied.status, StatusCode::SEE_OTHER, "{}", denied.body);
+        let request_id = request_path.rsplit('/').next().unwrap();
         assert_eq!(
-            denied.location.as_deref(),
-            Some("/console"),
-            "nothing else in review"
+            denied.location,
+            Some(format!("/console?decided={request_id}")),
+            "nothing else in review: to the queue, confirming the decision"
         );
+        // The queue confirms what was decided, on which customer, with a link to it.
+        let confirmed = browser.get(denied.location.as_deref().unwrap()).await;
+        for shown in [
+            r#"<p class="decided denied" role="status" id="decided">"#,
+            "<strong>Denied</strong>: Education for school.edu (Contoso School)",
+            "reason “Not an Education Customer”",
+            &format!("by {}", OPERATOR.username),
+            &format!(r#"<a href="{request_path}">See the decided request</a>"#),
+        ] {
+            assert!(
+                confirmed.body.contains(shown),
+                "{shown}\n{}",
+                confirmed.body
+            );
+        }
 
         // The partner reads the decision, as made in the console, through Partner Center's API.
         let partner = server.token(PARTNER_A, Grant::User).await;
@@ -480,7 +505,7 @@ async fn the_queue_filters_by_qualification_and_domain_and_keeps_them_across_pag
         assert!(
             owned
                 .body
-                .contains("/console?state=Denied&#38;qualification=StateOwnedEntity"),
+                .contains("/console?status=Denied&#38;qualification=StateOwnedEntity"),
             "{}",
             owned.body
         );
@@ -605,5 +630,141 @@ async fn over_https_the_cookies_are_secure_and_bound_to_the_host_even_when_remov
             .any(|c| c.starts_with("__Host-qualify-sign-in=;")),
         "the sign-in cookie is removed, Secure: {cookies:?}"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_queue_takes_status_as_the_api_does_and_state_keeps_working() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let customer = submitted(&server, "denied.edu", "Denied School").await;
+    submitted(&server, "waiting.edu", "Waiting School").await;
+    let operator = server.token(OPERATOR, Grant::User).await;
+    server
+        .decide_for(
+            &operator,
+            &customer,
+            &json!({"vettingStatus": "Denied", "vettingReason": "Not a school"}),
+        )
+        .await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    let current = |page: &Page, status: &str| {
+        page.body.contains(&format!(
+            r#"<a href="/console?status={status}" aria-current="page">"#
+        ))
+    };
+    for query in ["status=Denied", "state=Denied", "status=denied"] {
+        let page = browser.get(&format!("/console?{query}")).await;
+        assert!(current(&page, "Denied"), "{query}: {}", page.body);
+        assert!(page.body.contains("<td>denied.edu</td>"), "{query}");
+        assert!(!page.body.contains("<td>waiting.edu</td>"), "{query}");
+        assert!(
+            page.body.contains(r#"<option value="Denied" selected>"#),
+            "{query}: the filter's select shows it"
+        );
+    }
+    // `status` wins over the older name when both are sent; nothing (or nonsense) is InReview.
+    let both = browser.get("/console?status=Denied&state=Approved").await;
+    assert!(current(&both, "Denied"));
+    for query in ["", "?status=Nonsense"] {
+        let page = browser.get(&format!("/console{query}")).await;
+        assert!(current(&page, "InReview"), "{query}");
+        assert!(page.body.contains("<td>waiting.edu</td>"));
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_keeps_the_user_name_and_moves_to_the_password() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let mut browser = Browser::new(&server);
+    let fresh = browser.get("/console/sign-in").await;
+    assert!(
+        fresh
+            .body
+            .contains(r#"autocomplete="username" value="" required autofocus>"#),
+        "{}",
+        fresh.body
+    );
+    let wrong = browser.sign_in(OPERATOR.username, "not-the-password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.body.contains(&format!(
+            r#"autocomplete="username" value="{}" required>"#,
+            OPERATOR.username
+        )),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong
+            .body
+            .contains(r#"autocomplete="current-password" required autofocus>"#)
+    );
+    // What was typed is shown as text, never as markup.
+    let hostile = browser.sign_in(r#""><script>x</script>"#, "wrong").await;
+    assert!(!hostile.body.contains("<script>x"), "{}", hostile.body);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_decision_is_confirmed_on_the_next_request_and_only_as_stored() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    submitted(&server, "first.edu", "First School").await;
+    submitted(&server, "second.edu", "Second School").await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    let queue = browser.get("/console").await;
+    let first = first_request(&queue);
+    let page = browser.get(&first).await;
+    // The request page shows its partner by name, with the tenant id.
+    assert!(page.body.contains(&format!(
+        r#"<dd>{} <span class="id">(tenant {})</span></dd>"#,
+        PARTNER_A.display_name, PARTNER_A.tenant_id
+    )));
+    let approved = browser
+        .post(
+            &format!("{first}/decision"),
+            &[("csrf", &page.csrf()), ("decision", "Approved")],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
+    let next = approved.location.unwrap();
+    let first_id = first.rsplit('/').next().unwrap();
+    assert!(
+        next.starts_with("/console/requests/") && next.ends_with(&format!("?decided={first_id}")),
+        "{next}"
+    );
+    let shown = browser.get(&next).await;
+    assert!(shown.body.contains("<h1>Education for second.edu</h1>"));
+    assert!(
+        shown
+            .body
+            .contains("<strong>Approved</strong>: Education for first.edu (First School), by"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains(r#"class="decided approved""#));
+    // A confirmation says only what is stored: a request still in review, an unknown id or
+    // nonsense shows none.
+    let second_id = next
+        .trim_start_matches("/console/requests/")
+        .split('?')
+        .next()
+        .unwrap();
+    for decided in [
+        second_id,
+        "00000000-0000-4000-8000-000000000000",
+        "<b>nonsense",
+    ] {
+        let page = browser
+            .get(&format!("/console?decided={}", url_encode(decided)))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{decided}");
+        assert!(!page.body.contains(r#"id="decided""#), "{decided}");
+    }
     server.stop().await;
 }

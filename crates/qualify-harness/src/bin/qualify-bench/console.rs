@@ -109,7 +109,7 @@ pub(crate) async fn console(args: ConsoleArgs, cpu: Option<usize>) -> anyhow::Re
         .context("a request in the queue")?;
     let mut pages = vec![
         ("queue, in review (first page)", "/console".to_owned()),
-        ("queue, denied", "/console?state=Denied".to_owned()),
+        ("queue, denied", "/console?status=Denied".to_owned()),
         ("a request and its customer's history", request),
         ("sign-in form", "/console/sign-in".to_owned()),
     ];
