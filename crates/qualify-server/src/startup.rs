@@ -167,7 +167,8 @@ impl App {
         let metrics_server =
             metrics_listener.map(|listener| tokio::spawn(scrape::serve(listener, state.clone())));
 
-        tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings().dev, metrics_addr = metrics_addr.map(tracing::field::display), "serving");
+        tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings().dev, metrics_addr = metrics_addr.map(tracing::field::display), database = %state.settings().store.database, "serving");
+        log_what_is_configured(state.settings());
         let routes = service::<hyper::body::Incoming>(state.clone());
         // Asked to stop, the node says so on /readyz and goes on serving for the shutdown
         // delay (load balancers see it and stop sending requests), then stops accepting.
@@ -200,5 +201,37 @@ impl App {
         state.app.store().close().await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// Says at start-up what a person starting the server needs to know before the first request:
+/// the well-known identities a development server accepts (their secrets are in the README, not
+/// in logs), and where events go (receivers' URLs without their query, which may hold a key).
+fn log_what_is_configured(settings: &qualify_app::Settings) {
+    if settings.dev {
+        for identity in qualify_types::dev::ALL {
+            tracing::info!(
+                dev_identity = identity.name,
+                tenant = identity.tenant_id,
+                client_id = identity.client_id,
+                username = identity.username,
+                "development identity (its secrets: README, \"the well-known identities\")"
+            );
+        }
+    }
+    let webhooks: Vec<String> = settings
+        .webhooks
+        .webhooks()
+        .map(|webhook| qualify_app::events::shown_url(webhook.url.as_str()))
+        .collect();
+    if webhooks.is_empty() {
+        tracing::info!(
+            "no operator webhooks configured; partners' own receivers still get their events"
+        );
+    } else {
+        tracing::info!(
+            webhooks = webhooks.join(" "),
+            "operator webhooks: every event is delivered to each"
+        );
     }
 }

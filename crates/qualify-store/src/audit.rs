@@ -197,12 +197,14 @@ pub struct AuditQuery {
     pub company_name_contains: Option<String>,
     /// Only this resource type.
     pub resource_type: Option<String>,
+    /// Oldest first (Partner Center's order), or newest first (an operator looking for today's).
+    pub newest_first: bool,
 }
 
 /// A page of audit records, and the position after which the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditPage {
-    /// The records, oldest first.
+    /// The records, in the query's order.
     pub records: Vec<AuditRecord>,
     /// Where the next page starts, when there is one.
     pub next_after: Option<i64>,
@@ -238,7 +240,8 @@ impl Store {
     }
 
     /// The records `query` selects, in the order they happened (by date, then by position in
-    /// the trail), up to `limit` of them after the record at position `after`.
+    /// the trail) or the reverse, up to `limit` of them after the record at position `after` in
+    /// that order.
     pub async fn audit_records(
         &self,
         query: &AuditQuery,
@@ -246,9 +249,10 @@ impl Store {
         limit: u32,
     ) -> Result<AuditPage, StoreError> {
         // The filters after the partner's (or everyone's) records in the period: the partner's
-        // are read through their own index, so each query is a statement of its own.
+        // are read through their own index, so each query is a statement of its own. `$after`
+        // is `>` with `ASC` as `$order` and `<` with `DESC`: the page after `$7` in either.
         macro_rules! filtered {
-            ($who:literal) => {
+            ($who:literal, $after:literal, $order:literal) => {
                 concat!(
                     audit_select!(),
                     "WHERE ",
@@ -257,19 +261,30 @@ impl Store {
                      AND ($4 IS NULL OR customer_id = $4) \
                      AND ($5 IS NULL OR lower(customer_name) LIKE $5 ESCAPE '\\') \
                      AND ($6 IS NULL OR resource_type = $6) \
-                     AND ($7 IS NULL OR at > (SELECT p.at FROM audit_events p WHERE p.seq = $7) \
-                          OR (at = (SELECT p.at FROM audit_events p WHERE p.seq = $7) AND seq > $7)) \
-                     ORDER BY at, seq LIMIT $8"
+                     AND ($7 IS NULL OR at ",
+                    $after,
+                    " (SELECT p.at FROM audit_events p WHERE p.seq = $7) \
+                          OR (at = (SELECT p.at FROM audit_events p WHERE p.seq = $7) AND seq ",
+                    $after,
+                    " $7)) \
+                     ORDER BY at ",
+                    $order,
+                    ", seq ",
+                    $order,
+                    " LIMIT $8"
                 )
             };
         }
-        const PARTNERS: &str = filtered!("partner_tenant_id = $1");
+        const PARTNERS: &str = filtered!("partner_tenant_id = $1", ">", "ASC");
+        const PARTNERS_NEWEST: &str = filtered!("partner_tenant_id = $1", "<", "DESC");
         // Everyone's, the operator's own records (tenants, applications) too; `$1` is unused.
-        const EVERYONE: &str = filtered!("($1 IS NULL OR TRUE)");
-        let sql = if query.partner.is_some() {
-            PARTNERS
-        } else {
-            EVERYONE
+        const EVERYONE: &str = filtered!("($1 IS NULL OR TRUE)", ">", "ASC");
+        const EVERYONE_NEWEST: &str = filtered!("($1 IS NULL OR TRUE)", "<", "DESC");
+        let sql = match (query.partner.is_some(), query.newest_first) {
+            (true, false) => PARTNERS,
+            (true, true) => PARTNERS_NEWEST,
+            (false, false) => EVERYONE,
+            (false, true) => EVERYONE_NEWEST,
         };
         let mut rows: Vec<AuditRow> = on_reader!(self, |pool| db::query(sql)
             .bind(query.partner.map(|p| p.to_string()))
@@ -419,6 +434,7 @@ mod tests {
                 customer: None,
                 company_name_contains: None,
                 resource_type: None,
+                newest_first: false,
             };
             let records = store.audit_records(&query, None, 10).await.unwrap().records;
             let seen: Vec<_> = records

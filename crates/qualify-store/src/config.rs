@@ -87,12 +87,35 @@ impl fmt::Display for DatabaseUrl {
                         // Only fails for URLs that cannot carry a password, which this one did.
                         let _ = parsed.set_password(Some("***"));
                     }
+                    // libpq also takes secrets as parameters (`?password=…`, `sslpassword`).
+                    if parsed
+                        .query_pairs()
+                        .any(|(key, _)| is_secret_parameter(&key))
+                    {
+                        let kept: Vec<(String, String)> = parsed
+                            .query_pairs()
+                            .map(|(key, value)| {
+                                let value = if is_secret_parameter(&key) {
+                                    "***".to_owned()
+                                } else {
+                                    value.into_owned()
+                                };
+                                (key.into_owned(), value)
+                            })
+                            .collect();
+                        parsed.query_pairs_mut().clear().extend_pairs(kept);
+                    }
                     f.write_str(parsed.as_str())
                 }
                 Err(_) => f.write_str("postgres://<unparseable URL redacted>"),
             },
         }
     }
+}
+
+/// Whether a PostgreSQL URL's parameter `key` carries a secret.
+fn is_secret_parameter(key: &str) -> bool {
+    key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword")
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -223,6 +246,20 @@ mod tests {
         for printed in [url.to_string(), format!("{url:?}")] {
             assert!(!printed.contains("hunter2"), "{printed}");
             assert!(printed.contains("qualify:***@db.internal"), "{printed}");
+        }
+        let url: DatabaseUrl =
+            "postgres://qualify@db.internal/qualify?sslmode=require&password=hunter2&sslpassword=x2"
+                .parse()
+                .unwrap();
+        for printed in [url.to_string(), format!("{url:?}")] {
+            assert!(
+                !printed.contains("hunter2") && !printed.contains("x2"),
+                "{printed}"
+            );
+            assert!(
+                printed.contains("?sslmode=require&password=***&sslpassword=***"),
+                "{printed}"
+            );
         }
     }
 }

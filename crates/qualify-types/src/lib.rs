@@ -41,7 +41,7 @@ pub use testing::{
     AdvanceClock, ClockNow, Fault, Journal, JournalEntry, TestFaults, TestPartner, TestRules,
     VettingRule,
 };
-pub use time::Timestamp;
+pub use time::{Timestamp, rounded_millis};
 pub use token::{OAuthErrorBody, TokenResponse};
 pub use validations::ValidationCode;
 

@@ -42,6 +42,12 @@ impl Timestamp {
     }
 }
 
+/// `elapsed` in milliseconds, rounded to the microsecond: how logs, the journal and start-up
+/// print a duration, so that it reads `0.189`, never `0.18851600000000002`.
+pub fn rounded_millis(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
@@ -72,6 +78,15 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_print_in_milliseconds_to_the_microsecond() {
+        let nanos = |n| std::time::Duration::from_nanos(n);
+        assert_eq!(rounded_millis(nanos(188_516)).to_string(), "0.189");
+        assert_eq!(rounded_millis(nanos(32_523_640)).to_string(), "32.524");
+        assert_eq!(rounded_millis(nanos(2_000_000)).to_string(), "2");
+        assert_eq!(rounded_millis(nanos(400)).to_string(), "0");
+    }
 
     #[test]
     fn timestamps_print_as_utc_with_milliseconds_and_z() {

@@ -11,6 +11,9 @@ use crate::commands::{
     admin, backup, completions, customers, migrate, qualifications, review, rules, serve, token,
 };
 
+#[cfg(test)]
+mod help_examples;
+
 /// `0.1.0 (commit 4328431)`: the version and the git commit built from (`, modified` when the
 /// working tree had changes), as the build script recorded them.
 fn version() -> &'static str {
@@ -40,7 +43,7 @@ fn version() -> &'static str {
     name = "qualify",
     version = version(),
     propagate_version = true,
-    after_help = "Start a development server with `qualify serve --dev`, then try:\n  qualify customers create --dev-identity partner-a --domain school.onmicrosoft.com --name 'Contoso School'"
+    after_help = "Start a development server with `qualify serve --dev`, then try:\n  qualify customers create --dev-identity partner-a \\\n      --domain school.onmicrosoft.com --name 'Contoso School'"
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -51,7 +54,7 @@ pub(crate) struct Cli {
 enum Command {
     /// Run the server.
     #[command(
-        after_help = "Examples:\n  qualify serve --dev\n  qualify serve --listen 0.0.0.0:8080 --database postgres://qualify@db/qualify --public-url https://qualify.example.com"
+        after_help = "Examples:\n  qualify serve --dev\n  qualify serve --listen 0.0.0.0:8080 \\\n      --database postgres://qualify@db/qualify \\\n      --public-url https://qualify.example.com"
     )]
     Serve(Box<serve::ServeArgs>),
     /// Apply database migrations without starting the server.
@@ -61,37 +64,37 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Copy a SQLite database while its servers run (one consistent moment, checked).
     #[command(
-        after_help = "Example:\n  qualify backup /var/backups/qualify-$(date +%F).db --database sqlite:///var/lib/qualify/qualify.db\n\nPostgreSQL: use pg_dump (docs/operations.md)."
+        after_help = "Example:\n  qualify backup /var/backups/qualify-$(date +%F).db \\\n      --database sqlite:///var/lib/qualify/qualify.db\n\nPostgreSQL: use pg_dump (docs/operations.md)."
     )]
     Backup(backup::BackupArgs),
     /// Put a copy made by `qualify backup` back into a SQLite database (stop its servers first).
     #[command(
-        after_help = "Example:\n  qualify restore /var/backups/qualify-2026-12-01.db --database sqlite:///var/lib/qualify/qualify.db --replace"
+        after_help = "Example:\n  qualify restore /var/backups/qualify-2026-12-01.db \\\n      --database sqlite:///var/lib/qualify/qualify.db --replace"
     )]
     Restore(backup::RestoreArgs),
     /// Print an access token (for curl and other tools).
     #[command(
-        after_help = "Example:\n  curl -H \"Authorization: Bearer $(qualify token --dev-identity partner-a)\" http://127.0.0.1:8080/v1/customers"
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(qualify token --dev-identity partner-a)\" \\\n      http://127.0.0.1:8080/v1/customers"
     )]
     Token(token::TokenArgs),
     /// Create, list and show the partner's customers.
     #[command(
-        after_help = "Examples:\n  qualify customers create --dev-identity partner-a --domain school.onmicrosoft.com --name 'Contoso School'\n  qualify customers list --dev-identity partner-a"
+        after_help = "Examples:\n  qualify customers create --dev-identity partner-a \\\n      --domain school.onmicrosoft.com --name 'Contoso School'\n  qualify customers list --dev-identity partner-a"
     )]
     Customers(customers::CustomersArgs),
     /// A customer's qualifications: get them, submit one for vetting, wait for a decision.
     #[command(
-        after_help = "Examples:\n  qualify qualifications submit 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a --qualification Education --segment K12 --wait\n  qualify qualifications get 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a"
+        after_help = "Examples:\n  qualify qualifications submit 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --dev-identity partner-a --qualification Education --segment K12 \\\n      --wait\n  qualify qualifications get 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --dev-identity partner-a"
     )]
     Qualifications(qualifications::QualificationsArgs),
     /// Review vetting requests: list, show, approve, deny.
     #[command(
-        after_help = "Examples:\n  qualify review list --dev-identity operator --status InReview\n  qualify review deny 7b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e --dev-identity operator --reason 'Not an accredited school'"
+        after_help = "Examples:\n  qualify review list --dev-identity operator --status InReview\n  qualify review deny 7b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e \\\n      --dev-identity operator --reason 'Not an accredited school'"
     )]
     Review(review::ReviewArgs),
     /// Administer partners, applications, users, reviewers and signing keys (on the database).
     #[command(
-        after_help = "Example:\n  qualify admin --database postgres://qualify@db/qualify partners create --name 'Contoso Partner'"
+        after_help = "Example:\n  qualify admin --database postgres://qualify@db/qualify partners create \\\n      --name 'Contoso Partner'"
     )]
     Admin(admin::AdminArgs),
     /// Check a vetting rules file before a server reads it.
@@ -102,9 +105,10 @@ enum Command {
     Completions(completions::CompletionsArgs),
 }
 
-/// The command line, as `--help` describes it: with the settings' defaults.
+/// The command line, as `--help` describes it: with the settings' defaults, and empty
+/// `QUALIFY_*` variables taken as unset.
 pub(crate) fn command() -> clap::Command {
-    crate::config::with_defaults(Cli::command())
+    crate::environment::without_empty_variables(crate::config::with_defaults(Cli::command()))
 }
 
 /// Parses the command line (exiting with usage on a mistake).

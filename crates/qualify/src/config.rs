@@ -121,9 +121,13 @@ pub(crate) fn load(file: Option<&Path>, flags: &impl Serialize) -> anyhow::Resul
     }
     let keys = Settings::keys();
     // Other QUALIFY_* variables belong to the client commands (QUALIFY_SERVER, …).
-    let figment = figment
-        .merge(Env::prefixed("QUALIFY_").only(&keys))
-        .merge(Serialized::defaults(flags));
+    let variables = Env::prefixed("QUALIFY_").only(&keys).filter(|key| {
+        !crate::environment::is_set_and_empty(&format!(
+            "QUALIFY_{}",
+            key.as_str().to_ascii_uppercase()
+        ))
+    });
+    let figment = figment.merge(variables).merge(Serialized::defaults(flags));
     // The sections are flattened into one map of keys, which serde can't check for strays.
     let given: std::collections::BTreeMap<String, figment::value::Value> =
         figment.extract().context("reading the configuration")?;

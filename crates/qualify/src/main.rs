@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod config;
+mod environment;
 mod telemetry;
 
 use std::process::ExitCode;

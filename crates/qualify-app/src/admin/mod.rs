@@ -19,7 +19,7 @@ use qualify_types::{TenantId, Timestamp};
 pub use codes::IssuedCode;
 pub use identities::{NewCredentials, NewReviewer};
 pub use jobs::{BackedOffReceiver, JobsOverview, LATENESS_WINDOW, LaneOverview, Lateness};
-pub use trail::TrailSelection;
+pub use trail::{TrailPage, TrailSelection};
 
 use crate::clock::Clock;
 

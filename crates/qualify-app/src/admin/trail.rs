@@ -18,15 +18,28 @@ pub struct TrailSelection<'a> {
     pub since: Option<&'a str>,
     /// Until this one, inclusive [default: now].
     pub until: Option<&'a str>,
+    /// Newest first (what an operator looking for today's actions wants), or oldest first.
+    pub newest_first: bool,
+    /// Continue after the record at this position in the listing's order (a page's `next_after`).
+    pub after: Option<i64>,
+}
+
+/// A page of the trail, and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct TrailPage {
+    /// The records, in the selection's order.
+    pub records: Vec<AuditRecord>,
+    /// The position to continue after, when more records follow.
+    pub next_after: Option<i64>,
 }
 
 impl Admin {
-    /// Up to `limit` of the records `selection` selects, oldest first.
+    /// Up to `limit` of the records `selection` selects, in its order.
     pub async fn audit_records(
         &self,
         selection: &TrailSelection<'_>,
         limit: u32,
-    ) -> Result<Vec<AuditRecord>, AdminError> {
+    ) -> Result<TrailPage, AdminError> {
         let invalid = |e: audit::InvalidDate| AdminError::Invalid(e.to_string());
         let now = self.now();
         let from = match selection.since {
@@ -44,8 +57,15 @@ impl Admin {
             customer: selection.customer,
             company_name_contains: None,
             resource_type: None,
+            newest_first: selection.newest_first,
         };
-        let page = self.store.audit_records(&query, None, limit).await?;
-        Ok(page.records.iter().map(audit::operator_view).collect())
+        let page = self
+            .store
+            .audit_records(&query, selection.after, limit)
+            .await?;
+        Ok(TrailPage {
+            records: page.records.iter().map(audit::operator_view).collect(),
+            next_after: page.next_after,
+        })
     }
 }

@@ -24,6 +24,19 @@ use crate::settings::WebhookSettings;
 /// keeps.
 pub const DELIVERY_KINDS: [&str; 2] = [OperatorDelivery::NAME, PartnerDelivery::NAME];
 
+/// A receiver's URL as logs and the operator's tables show it: without its query or fragment,
+/// where a partner or an operator may have put a key (`?code=…`, as Azure Functions do).
+pub fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        Err(_) => "<not a URL>".to_owned(),
+    }
+}
+
 /// The event a vetting change causes.
 fn event(event_type: EventType, record: &VettingRecord, at: Timestamp) -> Event {
     Event {

@@ -98,6 +98,8 @@ fn store_query(query: &ListQuery, reader: Reader, now: Timestamp) -> Result<Audi
         customer: None,
         company_name_contains: None,
         resource_type: None,
+        // Partner Center's order.
+        newest_first: false,
     };
     match query
         .filter
@@ -162,7 +164,9 @@ async fn page(
     ))
 }
 
-/// `GET /v1/auditrecords`: the caller's records, oldest first.
+/// List the partner's audit records.
+///
+/// The caller's records, oldest first.
 #[utoipa::path(get, path = "/v1/auditrecords", tag = "partner-center", operation_id = "getAuditRecords",
     params(
         ("startDate" = Option<String>, Query, description = "From this date (yyyy-mm-dd, RFC 3339, or MM/dd/yyyy HH:mm:ss), at most 90 days ago; default 30 days ago"),
@@ -190,7 +194,9 @@ pub(crate) async fn list(
         .map(Wire::ok)
 }
 
-/// `GET /v1/auditrecords/{id}`: one of the caller's records.
+/// Get one of the partner's audit records.
+///
+/// One of the caller's records.
 #[utoipa::path(get, path = "/v1/auditrecords/{id}", tag = "partner-center", operation_id = "getAuditRecord",
     params(("id" = String, Path, description = "The record's id, as listed (and as an event's AuditUri ends)")),
     responses(
@@ -225,7 +231,9 @@ pub(crate) async fn show(
     Ok(Wire::ok(dto(&record, false)))
 }
 
-/// `GET /review/v1/auditrecords`: every record (the operator's own too), oldest first.
+/// List every audit record (reviewers).
+///
+/// Every record (the operator's own too), oldest first.
 #[utoipa::path(get, path = "/review/v1/auditrecords", tag = "review", operation_id = "listAuditRecords",
     params(
         ("startDate" = Option<String>, Query, description = "From this date; default 30 days ago (no 90-day limit here)"),

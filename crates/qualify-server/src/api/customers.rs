@@ -170,7 +170,7 @@ pub(crate) fn customer_dto(record: CustomerRecord) -> Customer {
     }
 }
 
-/// `POST /v1/customers`.
+/// Create a customer.
 #[utoipa::path(post, path = "/v1/customers", tag = "partner-center", operation_id = "createCustomer",
     request_body = qualify_types::NewCustomer,
     responses(
@@ -206,7 +206,7 @@ pub(crate) async fn create(
     idempotency::respond(answered)
 }
 
-/// `GET /v1/customers/{customer_id}`.
+/// Get a customer.
 #[utoipa::path(get, path = "/v1/customers/{customer_id}", tag = "partner-center", operation_id = "getCustomer",
     params(("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id")),
     responses(
@@ -231,7 +231,9 @@ pub(crate) struct ListQuery {
     size: Option<String>,
 }
 
-/// `GET /v1/customers`: the partner's customers, oldest first, paged.
+/// List the partner's customers.
+///
+/// The partner's customers, oldest first, paged.
 #[utoipa::path(get, path = "/v1/customers", tag = "partner-center", operation_id = "listCustomers",
     params(
         ("size" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size (default 100)"),

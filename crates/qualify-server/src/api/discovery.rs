@@ -43,7 +43,7 @@ pub(crate) struct OpenIdConfiguration {
     rbac_url: &'static str,
 }
 
-/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+/// Get the token issuer's OpenID configuration.
 #[utoipa::path(get, path = "/{tenant}/v2.0/.well-known/openid-configuration", tag = "identity", operation_id = "openIdConfiguration",
     params(("tenant" = String, Path, description = "A tenant id, or organizations or common", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|organizations|common)$")),
     responses((status = 200, description = "The tenant's issuer metadata", body = OpenIdConfiguration)))]
@@ -54,7 +54,9 @@ pub(crate) async fn openid_configuration(
     Wire::ok(configuration(&state, authority))
 }
 
-/// `GET /{tenant}/.well-known/openid-configuration`, Entra's v1 path: the same document, since
+/// Get the token issuer's OpenID configuration (Entra's v1 path).
+///
+/// Entra's v1 path: the same document, since
 /// Qualify issues v2 tokens only, so that a client that looks there finds the endpoints that
 /// exist and the issuer its tokens carry.
 #[utoipa::path(get, path = "/{tenant}/.well-known/openid-configuration", tag = "identity", operation_id = "openIdConfigurationV1",
@@ -141,7 +143,9 @@ pub(crate) struct UserRealm {
     cloud_audience_urn: &'static str,
 }
 
-/// `GET /common/userrealm/{username}`: the same answer for every name, known or not, so that
+/// Get a user's realm, as Entra answers it.
+///
+/// The same answer for every name, known or not, so that
 /// it tells nobody which users exist.
 #[utoipa::path(get, path = "/common/userrealm/{username}", tag = "identity", operation_id = "userRealm",
     params(("username" = String, Path, description = "A user's sign-in name", min_length = 1)),
@@ -173,7 +177,9 @@ pub(crate) async fn authorize() -> Response {
     })
 }
 
-/// `GET /discovery/v2.0/keys`: the public keys that verify tokens.
+/// Get the keys that verify tokens.
+///
+/// The public keys that verify tokens.
 #[utoipa::path(get, path = "/discovery/v2.0/keys", tag = "identity", operation_id = "signingKeys",
     responses((status = 200, description = "A JWK set (RFC 7517)", body = serde_json::Value)))]
 pub(crate) async fn keys(State(state): State<AppState>) -> Response {

@@ -45,6 +45,8 @@ async fn database_answers(state: &AppState) -> bool {
     }
 }
 
+/// Whether the server and its database answer.
+///
 /// 200 `{"status":"ok"}`, or 503 `{"status":"unavailable"}` when the database does not answer.
 #[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "health",
     responses(
@@ -58,6 +60,8 @@ pub(crate) async fn check(State(state): State<AppState>) -> Wire<Health> {
     })
 }
 
+/// Whether the process answers at all (liveness).
+///
 /// 200 `{"status":"ok"}` while the process answers requests at all: what a liveness probe
 /// restarts it on. Touches nothing else, so a slow database never gets a live node restarted.
 #[utoipa::path(get, path = "/livez", tag = "operations", operation_id = "live",
@@ -66,6 +70,8 @@ pub(crate) async fn live() -> Wire<Health> {
     answer("ok")
 }
 
+/// Whether this node can serve (readiness).
+///
 /// 200 `{"status":"ok"}` when this node can serve; 503 with why not: `stopping` once it has been
 /// asked to stop (so a load balancer stops sending it requests while it drains), `unavailable`
 /// when the database does not answer, `migrating` when the database lacks this build's

@@ -44,7 +44,9 @@ pub(crate) enum LegacyQualification {
     Code(i64),
 }
 
-/// `GET …/qualification`: `"education"`, `"government_community_cloud"`, `"state_owned_entity"`
+/// Get a customer's qualification (legacy, retired by Partner Center).
+///
+/// `"education"`, `"government_community_cloud"`, `"state_owned_entity"`
 /// or `"none"`.
 #[utoipa::path(get, path = "/v1/customers/{customer_id}/qualification", tag = "partner-center", operation_id = "getLegacyQualification",
     params(("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id")),
@@ -75,7 +77,9 @@ fn choice(body: &Value) -> Result<QualificationChoice, ApiError> {
     }
 }
 
-/// `PUT …/qualification[?code=N]`: App+User only; submits for vetting and answers 200 with the
+/// Set a customer's qualification (legacy, retired by Partner Center).
+///
+/// App+User only; submits for vetting and answers 200 with the
 /// qualification's string form.
 #[utoipa::path(put, path = "/v1/customers/{customer_id}/qualification", tag = "partner-center", operation_id = "submitLegacyQualification",
     params(

@@ -40,7 +40,7 @@ fn qualification_state(latest: &HistoryEntry) -> QualificationState {
     }
 }
 
-/// `GET …/qualifications`, in the server's contract profile.
+/// Get a customer's qualifications.
 #[utoipa::path(get, path = "/v1/customers/{customer_id}/qualifications", tag = "partner-center", operation_id = "getQualifications",
     params(("customer_id" = uuid::Uuid, Path, description = "The customer's tenant id")),
     responses(
@@ -179,7 +179,9 @@ pub(crate) async fn submit_for_vetting(
     idempotency::respond(answered)
 }
 
-/// `POST …/qualifications`: App+User only; answers 201 with the new request `InReview` (or, when
+/// Ask for a qualification for a customer.
+///
+/// App+User only; answers 201 with the new request `InReview` (or, when
 /// a vetting rule decided it at once, with that decision).
 #[utoipa::path(post, path = "/v1/customers/{customer_id}/qualifications", tag = "partner-center", operation_id = "submitQualification",
     params(

@@ -75,7 +75,9 @@ fn decided_by(raw: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(Some(trimmed.to_owned()))
 }
 
-/// `GET /review/v1/requests`: oldest first, filtered by `status`, `customerId`,
+/// List vetting requests (reviewers).
+///
+/// Oldest first, filtered by `status`, `customerId`,
 /// `partnerTenantId`, `decidedBy`; paged by `MS-ContinuationToken` (or `?continuationToken=`).
 #[utoipa::path(get, path = "/review/v1/requests", tag = "review", operation_id = "listVettingRequests",
     params(
@@ -134,7 +136,7 @@ pub(crate) async fn list(
     )))
 }
 
-/// `GET /review/v1/requests/{id}`.
+/// Get a vetting request (reviewers).
 #[utoipa::path(get, path = "/review/v1/requests/{id}", tag = "review", operation_id = "getVettingRequest",
     params(("id" = uuid::Uuid, Path, description = "The vetting request's id")),
     responses(
@@ -161,7 +163,9 @@ pub(crate) struct DecisionInput {
     vetting_reason: Option<String>,
 }
 
-/// `POST /review/v1/requests/{id}/decision`: `Approved`, or `Denied` with a reason. Deciding a
+/// Approve or deny a vetting request (reviewers).
+///
+/// `Approved`, or `Denied` with a reason. Deciding a
 /// request that is no longer in review is a 409.
 #[utoipa::path(post, path = "/review/v1/requests/{id}/decision", tag = "review", operation_id = "decideVettingRequest",
     params(("id" = uuid::Uuid, Path, description = "The vetting request's id")),

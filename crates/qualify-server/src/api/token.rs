@@ -57,6 +57,8 @@ pub(crate) enum TokenRequestError {
     Header(qualify_types::ErrorBody),
 }
 
+/// Issue an access token.
+///
 /// Issues an access token.
 #[utoipa::path(post, path = "/{tenant}/oauth2/v2.0/token", tag = "identity", operation_id = "issueToken",
     params(("tenant" = String, Path, description = "The caller's tenant id, or organizations (the application's tenant; password and refresh_token grants) or common (refresh_token only)", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|organizations|common)$")),

@@ -32,6 +32,8 @@ fn validation_code_dto(record: ValidationCodeRecord) -> ValidationCode {
     }
 }
 
+/// List the partner's GCC validation codes.
+///
 /// The calling partner's codes, as a bare array.
 #[utoipa::path(get, path = "/v1/customers/all/validations", tag = "partner-center", operation_id = "listValidationCodes",
     responses((status = 200, description = "The partner's GCC validation codes", body = Vec<ValidationCode>)))]

@@ -36,14 +36,18 @@ fn dto(stored: Stored) -> WebhookRegistration {
     }
 }
 
-/// `GET /webhooks/v1/registration/events`: the events a partner may register for.
+/// List the events a partner can register for.
+///
+/// The events a partner may register for.
 #[utoipa::path(get, path = "/webhooks/v1/registration/events", tag = "webhooks", operation_id = "listWebhookEvents",
     responses((status = 200, description = "The event names: Partner Center's test-created, and Qualify's customer-qualification-updated (a submission or decision of a customer's qualification; Partner Center has no such event)", body = Vec<String>)))]
 pub(crate) async fn events(Partner(_): Partner) -> Wire<Vec<String>> {
     Wire::ok(EVENT_NAMES.iter().map(|name| (*name).to_owned()).collect())
 }
 
-/// `POST /webhooks/v1/registration`: the partner's first registration.
+/// Register the partner's webhook receiver.
+///
+/// The partner's first registration.
 #[utoipa::path(post, path = "/webhooks/v1/registration", tag = "webhooks", operation_id = "createWebhookRegistration",
     request_body = WebhookRegistrationRequest,
     responses(
@@ -62,7 +66,9 @@ pub(crate) async fn create(
     Ok(Wire::ok(dto(registration)))
 }
 
-/// `GET /webhooks/v1/registration`: the partner's registration.
+/// Get the partner's webhook registration.
+///
+/// The partner's registration.
 #[utoipa::path(get, path = "/webhooks/v1/registration", tag = "webhooks", operation_id = "getWebhookRegistration",
     responses(
         (status = 200, description = "The registration", body = WebhookRegistration),
@@ -80,7 +86,9 @@ pub(crate) async fn show(
     Ok(Wire::ok(dto(stored)))
 }
 
-/// `PUT /webhooks/v1/registration`: changes the partner's registration.
+/// Change the partner's webhook registration.
+///
+/// Changes the partner's registration.
 #[utoipa::path(put, path = "/webhooks/v1/registration", tag = "webhooks", operation_id = "updateWebhookRegistration",
     request_body = WebhookRegistrationRequest,
     responses(
@@ -99,7 +107,9 @@ pub(crate) async fn update(
     Ok(Wire::ok(dto(registration)))
 }
 
-/// `DELETE /webhooks/v1/registration`: no more events for the partner (Qualify's; Partner
+/// Delete the partner's webhook registration.
+///
+/// No more events for the partner (Qualify's; Partner
 /// Center documents none). Events not yet delivered are dropped.
 #[utoipa::path(delete, path = "/webhooks/v1/registration", tag = "webhooks", operation_id = "deleteWebhookRegistration",
     responses(
@@ -116,7 +126,9 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /webhooks/v1/registration/validationEvents`: sends a `test-created` event to the
+/// Send a test event to the partner's receiver.
+///
+/// Sends a `test-created` event to the
 /// partner's receiver.
 #[utoipa::path(post, path = "/webhooks/v1/registration/validationEvents", tag = "webhooks", operation_id = "createValidationEvent",
     responses(
@@ -132,7 +144,9 @@ pub(crate) async fn create_validation_event(
     Ok(Wire::ok(ValidationEventCreated { correlation_id }).into_response())
 }
 
-/// `GET /webhooks/v1/registration/validationEvents/{correlationId}`: what became of a
+/// Get what became of a test event.
+///
+/// What became of a
 /// validation event: one result per delivery attempt.
 #[utoipa::path(get, path = "/webhooks/v1/registration/validationEvents/{correlationId}", tag = "webhooks", operation_id = "getValidationEvent",
     params(("correlationId" = String, Path, description = "As POST …/validationEvents answered")),
@@ -237,7 +251,9 @@ fn dotnet_status_name(code: u16) -> String {
     name.to_owned()
 }
 
-/// `GET /webhooks/v1/certificates/{name}`: the certificate that verifies events' signatures
+/// Get the certificate that verifies events' signatures.
+///
+/// The certificate that verifies events' signatures
 /// (DER), where `X-MS-Certificate-Url` points. No credentials: receivers download it.
 #[utoipa::path(get, path = "/webhooks/v1/certificates/{name}", tag = "webhooks", operation_id = "getWebhookCertificate",
     params(("name" = String, Path, description = "As X-MS-Certificate-Url names it")),

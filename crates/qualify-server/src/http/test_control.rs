@@ -153,7 +153,7 @@ impl Noted {
             request_id: ids.map_or("", |ids| &ids.request_id),
             correlation_id: ids.map_or("", |ids| &ids.correlation_id),
             at: self.at,
-            duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms: qualify_types::rounded_millis(self.started.elapsed()),
             body,
             fault,
         }

@@ -100,7 +100,7 @@ where
                 &method,
                 route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
                 tenant,
-                this.started.elapsed().as_secs_f64() * 1000.0,
+                qualify_types::rounded_millis(this.started.elapsed()),
             );
         }
         Poll::Ready(answered)

@@ -274,3 +274,40 @@ async fn each_contract_profile_publishes_the_list_it_answers() {
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn every_operation_has_a_summary_that_says_what_it_does() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let document: Value = server.get_json("/openapi.json").await;
+    let mut summaries = std::collections::HashSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            let what = format!("{method} {path}: {summary:?}");
+            // Words a reader of Swagger UI's list understands, not the path again or markup.
+            assert!(
+                summary.chars().next().is_some_and(char::is_uppercase),
+                "{what}"
+            );
+            assert!(
+                !summary.contains('`') && !summary.contains('/') && !summary.contains('{'),
+                "{what}"
+            );
+            assert!(
+                (2..=12).contains(&summary.split_whitespace().count()),
+                "{what}"
+            );
+            assert!(summaries.insert(summary.to_owned()), "{what}: not unique");
+            // A description, where there is one, is prose too, not the path in backticks.
+            if let Some(description) = operation["description"].as_str() {
+                assert!(
+                    !description.starts_with(&format!("`{}", method.to_uppercase())),
+                    "{what}: {description}"
+                );
+            }
+        }
+    }
+    assert!(summaries.len() > 30);
+    server.stop().await;
+}

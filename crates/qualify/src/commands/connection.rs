@@ -99,6 +99,11 @@ pub(crate) struct Connection {
     output: Option<OutputFormat>,
 }
 
+/// `text` quoted for a POSIX shell when it needs to be (`'Contoso School'`), as is otherwise.
+pub(crate) fn quoted(text: &str) -> String {
+    shlex::try_quote(text).map_or_else(|_| format!("'{text}'"), |q| q.into_owned())
+}
+
 impl OutputFormat {
     /// The format when none is asked for: a table for a person at a terminal, JSON for a
     /// program reading a pipe.
@@ -158,6 +163,31 @@ impl Connection {
                 client_secret,
             },
         })
+    }
+
+    /// These flags as a command line would repeat them, for a hint a person pastes: the server
+    /// and who is calling, each value quoted for the shell. Secrets (`--client-secret`,
+    /// `--password`, `--token`) are never printed; given as variables, as recommended, they
+    /// still apply when the hint is run in the same shell.
+    pub(crate) fn repeated(&self) -> String {
+        let mut flags: Vec<(&str, String)> = vec![("--server", self.server.clone())];
+        if let Some(name) = self.dev_identity.and_then(|n| n.to_possible_value()) {
+            flags.push(("--dev-identity", name.get_name().to_owned()));
+        }
+        for (flag, value) in [
+            ("--tenant", &self.tenant),
+            ("--client-id", &self.client_id),
+            ("--username", &self.username),
+        ] {
+            if let Some(value) = value {
+                flags.push((flag, value.clone()));
+            }
+        }
+        flags
+            .into_iter()
+            .map(|(flag, value)| format!("{flag} {}", quoted(&value)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// A client of the server with these credentials.

@@ -19,7 +19,7 @@ pub(crate) struct CustomersArgs {
 enum CustomersCommand {
     /// Create a customer.
     #[command(
-        after_help = "Example:\n  qualify customers create --dev-identity partner-a --domain school.onmicrosoft.com --name 'Contoso School'"
+        after_help = "Example:\n  qualify customers create --dev-identity partner-a \\\n      --domain school.onmicrosoft.com --name 'Contoso School'"
     )]
     Create {
         /// The customer's domain, e.g. contoso.onmicrosoft.com.
@@ -42,7 +42,7 @@ enum CustomersCommand {
     List,
     /// Show one customer.
     #[command(
-        after_help = "Example:\n  qualify customers show 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a"
+        after_help = "Example:\n  qualify customers show 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --dev-identity partner-a"
     )]
     Show {
         /// The customer's id.

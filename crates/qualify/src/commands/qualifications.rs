@@ -34,7 +34,7 @@ pub(crate) struct QualificationsArgs {
 enum QualificationsCommand {
     /// Show a customer's qualifications, each with the state of its latest vetting request.
     #[command(
-        after_help = "Example:\n  qualify qualifications get 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a"
+        after_help = "Example:\n  qualify qualifications get 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --dev-identity partner-a"
     )]
     Get {
         /// The customer's id.
@@ -42,7 +42,7 @@ enum QualificationsCommand {
     },
     /// Submit a qualification for vetting; with --wait, wait for the decision.
     #[command(
-        after_help = "Exit status with --wait: 0 Approved, 3 Denied (the reason is printed), 4 timed out.\n\nExample:\n  qualify qualifications submit 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a \\\n      --qualification Education --segment K12 --wait --timeout 10m"
+        after_help = "Exit status with --wait: 0 Approved, 3 Denied (the reason is printed),\n4 timed out.\n\nExample:\n  qualify qualifications submit 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --dev-identity partner-a --qualification Education --segment K12 \\\n      --wait --timeout 10m"
     )]
     Submit {
         /// The customer's id.
@@ -69,7 +69,7 @@ enum QualificationsCommand {
     /// Wait until a qualification submitted earlier is decided (after a --wait that timed out,
     /// or a submission made elsewhere).
     #[command(
-        after_help = "Exit status: 0 Approved, 3 Denied (the reason is printed), 4 timed out.\n\nExample:\n  qualify qualifications wait 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --dev-identity partner-a \\\n      --qualification Education --timeout 1h"
+        after_help = "Exit status: 0 Approved, 3 Denied (the reason is printed), 4 timed out.\n\nExample:\n  qualify qualifications wait 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --dev-identity partner-a --qualification Education --timeout 1h"
     )]
     Wait {
         /// The customer's id.
@@ -134,7 +134,12 @@ pub(crate) async fn run(args: QualificationsArgs) -> anyhow::Result<ExitCode> {
                 print(output, &submitted, &HEADERS, vec![row(&state)])?;
                 return Ok(ExitCode::SUCCESS);
             }
-            wait_for(&client, customer, qualification, timeout, output).await
+            let waiting = Waiting {
+                customer,
+                qualification,
+                timeout,
+            };
+            wait_for(&client, &waiting, &args.connection, output).await
         }
         QualificationsCommand::Wait {
             customer,
@@ -142,8 +147,34 @@ pub(crate) async fn run(args: QualificationsArgs) -> anyhow::Result<ExitCode> {
             timeout,
         } => {
             let client = args.connection.client(false)?;
-            wait_for(&client, customer, qualification, timeout, output).await
+            let waiting = Waiting {
+                customer,
+                qualification,
+                timeout,
+            };
+            wait_for(&client, &waiting, &args.connection, output).await
         }
+    }
+}
+
+/// What a `--wait` waits for.
+struct Waiting {
+    customer: CustomerId,
+    qualification: Qualification,
+    timeout: Duration,
+}
+
+impl Waiting {
+    /// The command that waits again for the same decision, with the same server and caller
+    /// (`connection`), ready to paste.
+    fn again(&self, connection: &Connection) -> String {
+        format!(
+            "qualify qualifications wait {} --qualification {} --timeout {} {}",
+            self.customer,
+            self.qualification,
+            humantime::format_duration(self.timeout),
+            connection.repeated()
+        )
     }
 }
 
@@ -151,11 +182,15 @@ pub(crate) async fn run(args: QualificationsArgs) -> anyhow::Result<ExitCode> {
 /// wait ended in the exit status.
 async fn wait_for(
     client: &Client,
-    customer: CustomerId,
-    qualification: Qualification,
-    timeout: Duration,
+    waiting: &Waiting,
+    connection: &Connection,
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
+    let &Waiting {
+        customer,
+        qualification,
+        timeout,
+    } = waiting;
     let spinner = spinner(qualification);
     let options = WaitOptions {
         timeout,
@@ -181,8 +216,9 @@ async fn wait_for(
         }
         Err(ClientError::VettingTimeout { waited, .. }) => {
             note(&format!(
-                "timed out: {qualification} still in review after {}; wait again with `qualify qualifications wait {customer} --qualification {qualification}`",
-                rounded(waited)
+                "timed out: {qualification} still in review after {}; wait again with:\n  {}",
+                rounded(waited),
+                waiting.again(connection)
             ));
             Ok(ExitCode::from(EXIT_TIMEOUT))
         }

@@ -20,7 +20,7 @@ pub(crate) struct ReviewArgs {
 enum ReviewCommand {
     /// List vetting requests, oldest first.
     #[command(
-        after_help = "Examples:\n  qualify review list --dev-identity operator --status InReview\n  qualify review list --dev-identity operator --decided-by 'rule:*'   # decided by any vetting rule"
+        after_help = "Examples:\n  qualify review list --dev-identity operator --status InReview\n  # Decided by any vetting rule:\n  qualify review list --dev-identity operator --decided-by 'rule:*'"
     )]
     List {
         /// Only those in this state: InReview, Approved or Denied.
@@ -35,7 +35,7 @@ enum ReviewCommand {
     },
     /// Show one vetting request.
     #[command(
-        after_help = "Example:\n  qualify review show 6c1f0a9e-2b3d-4e5f-8a7b-9c0d1e2f3a4b --dev-identity operator"
+        after_help = "Example:\n  qualify review show 6c1f0a9e-2b3d-4e5f-8a7b-9c0d1e2f3a4b \\\n      --dev-identity operator"
     )]
     Show {
         /// The vetting request's id.
@@ -43,7 +43,7 @@ enum ReviewCommand {
     },
     /// Approve a vetting request.
     #[command(
-        after_help = "Example:\n  qualify review approve 6c1f0a9e-2b3d-4e5f-8a7b-9c0d1e2f3a4b --dev-identity operator"
+        after_help = "Example:\n  qualify review approve 6c1f0a9e-2b3d-4e5f-8a7b-9c0d1e2f3a4b \\\n      --dev-identity operator"
     )]
     Approve {
         /// The vetting request's id.
@@ -51,7 +51,7 @@ enum ReviewCommand {
     },
     /// Deny a vetting request, saying why (the partner reads the reason).
     #[command(
-        after_help = "Example:\n  qualify review deny 6c1f0a9e-2b3d-4e5f-8a7b-9c0d1e2f3a4b --dev-identity operator --reason 'Not an Education Customer'"
+        after_help = "Example:\n  qualify review deny 6c1f0a9e-2b3d-4e5f-8a7b-9c0d1e2f3a4b \\\n      --dev-identity operator --reason 'Not an Education Customer'"
     )]
     Deny {
         /// The vetting request's id.

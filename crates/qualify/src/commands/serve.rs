@@ -177,7 +177,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("starting the server")?;
     tracing::info!(
-        ready_in_ms = started.elapsed().as_secs_f64() * 1000.0,
+        ready_in_ms = qualify_types::rounded_millis(started.elapsed()),
         contract = contract.name(),
         "ready"
     );

@@ -270,14 +270,54 @@ async fn an_operator_sets_up_a_partner_and_a_reviewer_and_disables_an_app() {
     );
     let submitted = submitted.as_array().unwrap();
     assert_eq!(submitted.len(), 2, "{submitted:?}");
-    assert_eq!(submitted[1]["partnerId"], tenant.as_str());
-    let actor = submitted[1]["customizedData"]
+    // Newest first: the submission, then the customer's creation.
+    assert_eq!(
+        submitted[0]["operationType"], "update_customer_qualification",
+        "{submitted:?}"
+    );
+    assert_eq!(submitted[0]["partnerId"], tenant.as_str());
+    let actor = submitted[0]["customizedData"]
         .as_array()
         .unwrap()
         .iter()
         .find(|pair| pair["key"] == "Actor")
         .unwrap();
     assert_eq!(actor["value"], "ops@contoso.test");
+
+    // A page at a time: the last line on stderr says more follow, and how to see them.
+    let paged = |extra: &[&str]| {
+        let output = Command::new(BINARY)
+            .args([
+                "admin",
+                "--database",
+                &database,
+                "--output",
+                "json",
+                "audit",
+            ])
+            .args(["--partner", &tenant, "--limit", "1"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let records: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let more = String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()
+            .and_then(|line| {
+                line.split_once("--after ")
+                    .map(|(_, after)| after.to_owned())
+            });
+        (records, more)
+    };
+    let (newest, more) = paged(&[]);
+    assert_eq!(newest[0]["operationType"], "update_customer_qualification");
+    let after = more.expect("a line saying more records follow");
+    let (older, more) = paged(&["--after", &after]);
+    assert_eq!(older[0]["operationType"], "add_customer");
+    assert_eq!(more, None, "the oldest is the last");
+    let (oldest, _) = paged(&["--oldest-first"]);
+    assert_eq!(oldest[0]["operationType"], "add_customer");
 }
 
 #[tokio::test]
@@ -298,7 +338,8 @@ async fn an_operator_reads_the_deliveries_of_a_partners_events_and_redelivers_on
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let receiver = format!("http://{}/events", listener.local_addr().unwrap());
+    let url = format!("{receiver}?key=partner-secret");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let server = start(&["--dev", "--database", &database]);
@@ -332,6 +373,20 @@ async fn an_operator_reads_the_deliveries_of_a_partners_events_and_redelivers_on
     assert_eq!(attempt["event"], "test-created");
     assert_eq!(attempt["statusCode"], 200);
     assert_eq!(attempt["partner"], PARTNER_A.tenant_id);
+    assert_eq!(attempt["url"], url.as_str(), "the JSON has the URL whole");
+    // The table names the receiver, without the key in its query.
+    let table = Command::new(BINARY)
+        .args(["admin", "--database", &database, "--output", "table"])
+        .args(["webhooks", "deliveries"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("RECEIVER")
+            && table.contains(&receiver)
+            && !table.contains("partner-secret"),
+        "{table}"
+    );
     let job = attempt["job"].as_i64().unwrap().to_string();
     // A delivery that ended runs again, with the same bytes.
     admin(&database, &["webhooks", "redeliver", &job]);
@@ -383,7 +438,8 @@ async fn an_operator_sees_each_lanes_backlog_and_a_failing_receiver_backed_off()
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let receiver = format!("http://{}/events", listener.local_addr().unwrap());
+    let url = format!("{receiver}?key=partner-secret");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let server = start(&[

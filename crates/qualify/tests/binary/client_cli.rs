@@ -271,12 +271,21 @@ async fn a_request_whose_wait_timed_out_can_be_waited_on_again() {
     ];
     let timed_out = qualify(&server, &[&submit[..], &a].concat());
     assert_eq!(timed_out.status.code(), Some(4), "{}", stderr(&timed_out));
-    // The note says how to wait on it again, and that command does.
-    let again = format!("qualify qualifications wait {customer} --qualification StateOwnedEntity");
+    // The note says how to wait on it again, with the same server and caller: pasted into a
+    // shell where nothing else says which server (no QUALIFY_SERVER), it waits again.
+    let again = stderr(&timed_out)
+        .lines()
+        .skip_while(|line| !line.contains("wait again with:"))
+        .nth(1)
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("a command to wait again: {}", stderr(&timed_out)))
+        .to_owned();
     assert!(
-        stderr(&timed_out).contains(&again),
-        "{}",
-        stderr(&timed_out)
+        again.starts_with(&format!(
+            "qualify qualifications wait {customer} --qualification StateOwnedEntity --timeout 1s"
+        )) && again.contains(&format!("--server {}", server.base))
+            && again.contains("--dev-identity partner-a"),
+        "{again}"
     );
     let wait = [
         "qualifications",
@@ -287,8 +296,25 @@ async fn a_request_whose_wait_timed_out_can_be_waited_on_again() {
         "--timeout",
         "1s",
     ];
-    let still = qualify(&server, &[&wait[..], &a].concat());
+    let on_path = std::path::Path::new(BINARY).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        on_path.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let still = Command::new("bash")
+        .args(["-c", &again])
+        .env("PATH", path)
+        .env_remove("QUALIFY_SERVER")
+        .env_remove("QUALIFY_DEV_IDENTITY")
+        .output()
+        .unwrap();
     assert_eq!(still.status.code(), Some(4), "{}", stderr(&still));
+    assert!(
+        stderr(&still).contains("still in review"),
+        "{}",
+        stderr(&still)
+    );
     let reviewer = ["--dev-identity", "operator"];
     let open = json(
         &server,
@@ -447,4 +473,40 @@ fn every_command_has_help_with_an_example_and_completions_exist() {
             "{shell}"
         );
     }
+}
+
+#[tokio::test]
+async fn empty_variables_count_as_unset() {
+    let (_dir, server) = dev_server();
+    // QUALIFY_OUTPUT= is no format: the default (JSON, stdout being a pipe) applies.
+    let listed = Command::new(BINARY)
+        .args(["customers", "list", "--dev-identity", "partner-a"])
+        .env("QUALIFY_SERVER", &server.base)
+        .env("QUALIFY_OUTPUT", "")
+        .env("QUALIFY_TOKEN", "")
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    serde_json::from_slice::<Value>(&listed.stdout).expect("JSON");
+    // QUALIFY_SERVER= is no server: the default one is tried, not the URL ''.
+    let defaulted = Command::new(BINARY)
+        .args(["customers", "list", "--dev-identity", "partner-a", "--help"])
+        .env("QUALIFY_SERVER", "")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&defaulted.stdout);
+    assert!(
+        help.contains("[default: http://127.0.0.1:8080]") && !help.contains("QUALIFY_SERVER=]"),
+        "{help}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("empty.db").display());
+    // And the settings: QUALIFY_JOB_WORKERS= is the default number of workers, not an error.
+    let admin = Command::new(BINARY)
+        .args(["admin", "--database", &database, "partners", "list"])
+        .env("QUALIFY_JOB_WORKERS", "")
+        .env("QUALIFY_OUTPUT", "")
+        .output()
+        .unwrap();
+    assert!(admin.status.success(), "{}", stderr(&admin));
 }

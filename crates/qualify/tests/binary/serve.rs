@@ -75,6 +75,43 @@ async fn sigterm_stops_the_server_cleanly_and_the_log_holds_no_secret() {
 }
 
 #[tokio::test]
+async fn the_start_up_log_names_the_database_the_development_identities_and_the_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("q.db").display());
+    let server = start(&[
+        "--dev",
+        "--database",
+        &database,
+        "--webhook-url",
+        "https://hooks.example/qualify?code=the-functions-key",
+        "--webhook-secret",
+        "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    ]);
+    let (_, log) = server.terminate().unwrap();
+    let serving = log
+        .lines()
+        .find(|line| line.contains("\"serving\""))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(serving.contains(&database), "{serving}");
+    for identity in qualify_types::dev::ALL {
+        assert!(
+            log.lines().any(|line| line.contains("development identity")
+                && line.contains(identity.name)
+                && line.contains(identity.tenant_id)
+                && line.contains(identity.client_id)
+                && line.contains(identity.username)),
+            "{}: {log}",
+            identity.name
+        );
+        assert!(!log.contains(identity.client_secret), "{log}");
+    }
+    assert!(
+        log.contains("https://hooks.example/qualify") && !log.contains("the-functions-key"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
 async fn each_request_is_one_line_with_what_finds_it_again_as_text_and_as_json() {
     const REQUEST_ID: &str = "5f1d4b2e-0c1a-4d8e-9b7a-3c2e1f0a9b8c";
     const CORRELATION_ID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
@@ -138,7 +175,16 @@ async fn each_request_is_one_line_with_what_finds_it_again_as_text_and_as_json()
             for (name, value) in &expected[2..8] {
                 assert_eq!(fields.get(name), Some(value), "{name} in {line}");
             }
-            assert!(fields["latency_ms"].parse::<f64>().is_ok(), "{line}");
+            let latency = fields["latency_ms"];
+            assert!(latency.parse::<f64>().is_ok(), "{line}");
+            // Rounded to the microsecond, not printed to the last bit of a float.
+            assert!(
+                latency
+                    .split('.')
+                    .nth(1)
+                    .is_none_or(|decimals| decimals.len() <= 3),
+                "{line}"
+            );
         }
         for secret in [token.as_str(), PARTNER_A.client_secret, PARTNER_A.password] {
             assert!(!log.contains(secret), "the log contains a secret: {log}");

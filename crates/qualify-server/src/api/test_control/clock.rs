@@ -14,7 +14,9 @@ use crate::wire::Wire;
 /// The most one call may move a clock: ten years of 366 days.
 const MAX_ADVANCE_SECONDS: u64 = 10 * 366 * 24 * 3600;
 
-/// `GET /test/v1/clock`: the partner's time.
+/// Get the partner's clock.
+///
+/// The partner's time.
 #[utoipa::path(get, path = "/test/v1/clock", tag = "test-control", operation_id = "getClock",
     responses((status = 200, description = "The calling partner's clock (development mode only; 404 otherwise)", body = ClockNow)))]
 pub(crate) async fn show(
@@ -45,7 +47,9 @@ fn advance_ms(input: AdvanceInput) -> Result<i64, ApiError> {
     i64::try_from(whole * 1000).map_err(ApiError::internal)
 }
 
-/// `POST /test/v1/clock/advance`: moves the partner's clock forward; the decisions that fall due
+/// Move the partner's clock forward.
+///
+/// Moves the partner's clock forward; the decisions that fall due
 /// are made before it answers.
 #[utoipa::path(post, path = "/test/v1/clock/advance", tag = "test-control", operation_id = "advanceClock",
     request_body = AdvanceClock,

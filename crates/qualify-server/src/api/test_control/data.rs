@@ -8,7 +8,9 @@ use crate::error::ApiError;
 use crate::http::auth::Partner;
 use crate::state::AppState;
 
-/// `DELETE /test/v1/data`: the partner's customers, vetting requests (and their pending timed
+/// Delete the partner's test data.
+///
+/// The partner's customers, vetting requests (and their pending timed
 /// decisions), rules, faults, journal and clock are gone, its GCC codes have all their creates
 /// again; its credentials stay, and nothing of any other partner changes.
 #[utoipa::path(delete, path = "/test/v1/data", tag = "test-control", operation_id = "resetTestData",

@@ -20,7 +20,9 @@ fn control(state: &AppState) -> Result<&TestControl, ApiError> {
         .ok_or_else(|| ApiError::internal("no test control plane"))
 }
 
-/// `GET /test/v1/faults`: the partner's faults, with what remains of each one's `times`.
+/// Get the partner's injected faults.
+///
+/// The partner's faults, with what remains of each one's `times`.
 #[utoipa::path(get, path = "/test/v1/faults", tag = "test-control", operation_id = "getFaults",
     responses((status = 200, description = "The calling partner's faults on this node, in order", body = TestFaults)))]
 pub(crate) async fn show(
@@ -31,7 +33,9 @@ pub(crate) async fn show(
     Ok(Wire::ok(TestFaults { faults }))
 }
 
-/// `PUT /test/v1/faults`: replaces the partner's faults.
+/// Inject faults into the partner's calls.
+///
+/// Replaces the partner's faults.
 #[utoipa::path(put, path = "/test/v1/faults", tag = "test-control", operation_id = "setFaults",
     request_body = TestFaults,
     responses(
@@ -58,7 +62,9 @@ pub(crate) async fn set(
     }))
 }
 
-/// `DELETE /test/v1/faults`: no more faults for the partner.
+/// Remove the partner's injected faults.
+///
+/// No more faults for the partner.
 #[utoipa::path(delete, path = "/test/v1/faults", tag = "test-control", operation_id = "deleteFaults",
     responses((status = 204, description = "The partner has no faults")))]
 pub(crate) async fn delete(

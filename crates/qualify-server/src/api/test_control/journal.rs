@@ -8,7 +8,7 @@ use crate::http::auth::Partner;
 use crate::state::AppState;
 use crate::wire::Wire;
 
-/// `GET /test/v1/journal`.
+/// Read back the requests the partner sent.
 #[utoipa::path(get, path = "/test/v1/journal", tag = "test-control", operation_id = "getJournal",
     responses((status = 200, description = "The calling partner's last requests to this node (at most 1,000), newest first; never a token or secret", body = Journal)))]
 pub(crate) async fn show(

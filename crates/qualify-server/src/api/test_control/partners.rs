@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::Wire;
 
-/// `POST /test/v1/partners`.
+/// Create a partner for a test run.
 #[utoipa::path(post, path = "/test/v1/partners", tag = "test-control", operation_id = "createTestPartner",
     security(()),
     responses((status = 201, description = "A new partner of its own for a test run: its tenant, an application and a user (App+User), and a GCC validation code", body = TestPartner)))]

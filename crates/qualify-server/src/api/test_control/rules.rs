@@ -13,7 +13,9 @@ use crate::http::auth::Partner;
 use crate::state::AppState;
 use crate::wire::Wire;
 
-/// `GET /test/v1/rules`: the partner's rules, with what remains of each one's `times`.
+/// Get the partner's vetting rules.
+///
+/// The partner's rules, with what remains of each one's `times`.
 #[utoipa::path(get, path = "/test/v1/rules", tag = "test-control", operation_id = "getTestRules",
     responses((status = 200, description = "The calling partner's own rules, in order", body = TestRules)))]
 pub(crate) async fn show(
@@ -28,7 +30,9 @@ pub(crate) async fn show(
     Ok(Wire::ok(TestRules { rules }))
 }
 
-/// `PUT /test/v1/rules`: replaces the partner's rules.
+/// Replace the partner's vetting rules.
+///
+/// Replaces the partner's rules.
 #[utoipa::path(put, path = "/test/v1/rules", tag = "test-control", operation_id = "setTestRules",
     request_body = TestRules,
     responses(
@@ -46,7 +50,9 @@ pub(crate) async fn set(
     Ok(Wire::ok(TestRules { rules }))
 }
 
-/// `DELETE /test/v1/rules`: the partner's submissions go by the server's rules alone again.
+/// Delete the partner's vetting rules.
+///
+/// The partner's submissions go by the server's rules alone again.
 #[utoipa::path(delete, path = "/test/v1/rules", tag = "test-control", operation_id = "deleteTestRules",
     responses((status = 204, description = "The partner has no rules of its own")))]
 pub(crate) async fn delete(

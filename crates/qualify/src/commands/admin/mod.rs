@@ -55,13 +55,13 @@ enum AdminCommand {
     /// Applications (client id and secret) of a tenant.
     #[command(
         subcommand,
-        after_help = "Example:\n  qualify admin apps create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --name 'Billing sync'"
+        after_help = "Example:\n  qualify admin apps create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --name 'Billing sync'"
     )]
     Apps(AppsCommand),
     /// Users of a tenant (App+User sign-in).
     #[command(
         subcommand,
-        after_help = "Example:\n  qualify admin users create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --username admin@contoso-partner.com"
+        after_help = "Example:\n  qualify admin users create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --username admin@contoso-partner.com"
     )]
     Users(UsersCommand),
     /// Reviewers: users of the operator tenant who decide vetting requests.
@@ -96,7 +96,7 @@ enum AdminCommand {
 enum ValidationCodesCommand {
     /// Issue a GCC validation code to a partner; prints the code.
     #[command(
-        after_help = "Example:\n  qualify admin validation-codes create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --organization 'City of Contoso' --max-creates 5"
+        after_help = "Example:\n  qualify admin validation-codes create \\\n      --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --organization 'City of Contoso' --max-creates 5"
     )]
     Create {
         /// The partner it is issued to.
@@ -114,7 +114,7 @@ enum ValidationCodesCommand {
     },
     /// List validation codes with their remaining creates.
     #[command(
-        after_help = "Example:\n  qualify admin validation-codes list --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e"
+        after_help = "Example:\n  qualify admin validation-codes list \\\n      --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e"
     )]
     List {
         /// Only this partner's.
@@ -127,7 +127,7 @@ enum ValidationCodesCommand {
 enum PartnersCommand {
     /// Create a partner; prints its tenant id.
     #[command(
-        after_help = "Example:\n  qualify admin partners create --name 'Contoso Partner'\n  qualify admin partners create --name Contoso --id 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e   # its Entra tenant"
+        after_help = "Example:\n  qualify admin partners create --name 'Contoso Partner'\n  # With the partner's Entra tenant id as its id:\n  qualify admin partners create --name Contoso \\\n      --id 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e"
     )]
     Create {
         /// Display name.
@@ -154,7 +154,7 @@ enum PartnersCommand {
 enum AppsCommand {
     /// Register an application; prints its client id and a generated secret (shown once).
     #[command(
-        after_help = "Example:\n  qualify admin apps create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --name 'Billing sync'"
+        after_help = "Example:\n  qualify admin apps create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --name 'Billing sync'"
     )]
     Create {
         /// The tenant it belongs to.
@@ -187,7 +187,7 @@ enum AppsCommand {
 enum UsersCommand {
     /// Create a user; prints a generated password (shown once).
     #[command(
-        after_help = "Example:\n  qualify admin users create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --username ops@contoso.com"
+        after_help = "Example:\n  qualify admin users create --tenant 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --username ops@contoso.com"
     )]
     Create {
         /// The tenant it belongs to.

@@ -14,7 +14,7 @@ use super::show;
 pub(super) enum WebhooksCommand {
     /// The latest delivery attempts (partners' receivers and the operator's webhooks), newest first: status, latency, error.
     #[command(
-        after_help = "Examples:\n  qualify admin webhooks deliveries\n  qualify admin webhooks deliveries --partner 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --limit 20 --output json"
+        after_help = "Examples:\n  qualify admin webhooks deliveries\n  qualify admin webhooks deliveries \\\n      --partner 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e --limit 20 \\\n      --output json"
     )]
     Deliveries {
         /// Only this partner's events.
@@ -66,6 +66,7 @@ pub(super) async fn run(
                         a.job_id.to_string(),
                         a.event_name.clone(),
                         a.partner.to_string(),
+                        qualify_app::events::shown_url(&a.url),
                         a.attempt.to_string(),
                         a.status_code.map_or_else(|| "-".into(), |c| c.to_string()),
                         format!("{} ms", a.latency_ms),
@@ -77,7 +78,8 @@ pub(super) async fn run(
                 output,
                 &json!(listed),
                 &[
-                    "AT", "JOB", "EVENT", "PARTNER", "ATTEMPT", "STATUS", "LATENCY", "ERROR",
+                    "AT", "JOB", "EVENT", "PARTNER", "RECEIVER", "ATTEMPT", "STATUS", "LATENCY",
+                    "ERROR",
                 ],
                 rows,
             )
