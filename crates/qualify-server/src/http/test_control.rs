@@ -24,7 +24,7 @@ use tower::{Layer, Service};
 use crate::http::RequestIds;
 use crate::http::caller::{self, Watched};
 use crate::test_control::TestControl;
-use crate::test_control::faults::{Effect, Injected};
+use crate::test_control::faults::{self, Effect, Injected};
 use crate::test_control::journal::{Sent, body_for_journal};
 use qualify_types::Timestamp;
 
@@ -179,7 +179,7 @@ where
 {
     // Whose request it is: known before the handler only when a fault may apply (verifying the
     // token here); otherwise learnt from the handler's own authentication, which is not repeated.
-    let faulted_partner = if control.faults.any() {
+    let faulted_partner = if control.faults.any() && faults::may_apply_to(noted.uri.path()) {
         state
             .app
             .identity()

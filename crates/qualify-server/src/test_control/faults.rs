@@ -11,6 +11,15 @@ use std::time::Duration;
 use axum::http::Method;
 use qualify_types::{Fault, TenantId};
 
+/// Whether a fault may apply to a request for `path`: the partner's Partner Center calls
+/// (`/v1/…` and `/webhooks/v1/…`) only. Health, discovery and keys, the OpenAPI document, the
+/// token endpoint, the console, the reviewer API and the control plane itself are never
+/// faulted, so a test client that sends its token everywhere keeps its health checks, its key
+/// discovery and its way to remove the fault.
+pub(crate) fn may_apply_to(path: &str) -> bool {
+    path.starts_with("/v1/") || path.starts_with("/webhooks/v1/")
+}
+
 /// The most faults one partner may set.
 pub(crate) const MAX_FAULTS: usize = 100;
 /// The most partners with faults at once (each test run makes its own partner).
@@ -242,7 +251,7 @@ impl Faults {
     /// The fault that applies to this request of `partner`, if any: the first that matches
     /// and whose draw says so. It is used up once.
     pub(crate) fn take(&self, partner: TenantId, method: &Method, path: &str) -> Option<Injected> {
-        if !self.any.load(Ordering::Acquire) {
+        if !self.any.load(Ordering::Acquire) || !may_apply_to(path) {
             return None;
         }
         let mut all = self.lock();

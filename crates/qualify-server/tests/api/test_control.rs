@@ -503,3 +503,69 @@ async fn a_fault_set_with_a_seed_repeats_exactly() {
     assert!(first.contains(&true) && first.contains(&false), "{first:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_catch_all_fault_leaves_everything_but_the_partner_center_calls_working() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let (partner, a) = new_partner(&server).await;
+    let token = a.fetch_token().await.unwrap().access_token;
+    a.set_faults(vec![Fault {
+        path: "*".into(),
+        close: Some(true),
+        ..Fault::default()
+    }])
+    .await
+    .unwrap();
+    // The partner's Partner Center calls are faulted, wherever the glob's `*` reaches.
+    for path in ["/v1/customers", "/webhooks/v1/registration"] {
+        let closed = server
+            .http
+            .get(server.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await;
+        assert!(closed.is_err(), "{path} is faulted");
+    }
+    // Everything else answers, with the partner's token on it as a test client sends it.
+    let tenant = partner.tenant_id.to_string();
+    for path in [
+        "/healthz".to_owned(),
+        "/livez".to_owned(),
+        "/readyz".to_owned(),
+        "/openapi.json".to_owned(),
+        "/docs/".to_owned(),
+        "/discovery/v2.0/keys".to_owned(),
+        format!("/{tenant}/v2.0/.well-known/openid-configuration"),
+        "/console/sign-in".to_owned(),
+        "/test/v1/faults".to_owned(),
+        "/test/v1/journal".to_owned(),
+        "/review/v1/requests".to_owned(),
+    ] {
+        let answered = server
+            .http
+            .get(server.url(&path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path} was faulted: {e}"));
+        assert!(
+            answered.status() != StatusCode::INTERNAL_SERVER_ERROR,
+            "{path}: {}",
+            answered.status()
+        );
+    }
+    // The token endpoint too: the partner's client gets a new token.
+    let client = client_of(&server, &partner);
+    client
+        .fetch_token()
+        .await
+        .expect("a token despite the fault");
+    // And the fault is removed through the control plane it could not reach.
+    assert!(a.set_faults(Vec::new()).await.unwrap().faults.is_empty());
+    assert_eq!(
+        server.get("/v1/customers", &token).await.status(),
+        StatusCode::OK
+    );
+    server.stop().await;
+}
