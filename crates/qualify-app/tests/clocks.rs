@@ -51,6 +51,7 @@ async fn customers(app: &Qualify, partner: TenantId, count: usize) -> Vec<Custom
             domain: &domain,
             company_name: "Contoso School",
             billing: &billing,
+            associated_partner_id: None,
         };
         let answer = app
             .create_customer(&actor(partner), &new, None, |_| Ok((201, String::new())))

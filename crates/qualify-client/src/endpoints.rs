@@ -1,8 +1,8 @@
 //! The typed calls: customers, qualifications, the reviewer API, and the token endpoint.
 
 use qualify_types::{
-    BillingProfile, Collection, CompanyProfile, Customer, CustomerId, Decision, NewCustomer,
-    Qualification, QualificationChoice, QualificationState, QualificationSubmission,
+    BillingProfile, Collection, CompanyProfile, Customer, CustomerFilter, CustomerId, Decision,
+    NewCustomer, Qualification, QualificationChoice, QualificationState, QualificationSubmission,
     Qualifications, SubmittedQualification, TenantId, TokenResponse, ValidationCode,
     VettingRequest, VettingRequestId, VettingStatus,
 };
@@ -80,6 +80,7 @@ impl Client {
                 company_name: Some(company_name.to_owned()),
                 ..Default::default()
             },
+            associated_partner_id: None,
         };
         self.create_customer_with(&customer).await
     }
@@ -117,6 +118,53 @@ impl Client {
             ..Call::get(path)
         })
         .await
+    }
+
+    /// A page of the partner's customers that `filter` finds (Partner Center's customer
+    /// search); pass the previous page's continuation token for the next.
+    pub async fn search_customers_page(
+        &self,
+        filter: &CustomerFilter,
+        size: Option<u32>,
+        continuation: Option<&str>,
+    ) -> Result<Collection<Customer>, ClientError> {
+        let filter = serde_json::to_string(filter)
+            .map_err(|e| ClientError::Config(format!("a customer filter: {e}")))?;
+        let mut path = format!(
+            "/v1/customers?filter={}",
+            form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        );
+        if let Some(size) = size {
+            path.push_str(&format!("&size={size}"));
+        }
+        let headers: Vec<(&'static str, String)> = continuation
+            .map(|token| (qualify_types::CONTINUATION_TOKEN_HEADER, token.to_owned()))
+            .into_iter()
+            .collect();
+        self.execute(Call {
+            headers: &headers,
+            ..Call::get(path)
+        })
+        .await
+    }
+
+    /// Every customer of the partner that `filter` finds, following continuation tokens.
+    pub async fn search_customers(
+        &self,
+        filter: &CustomerFilter,
+    ) -> Result<Vec<Customer>, ClientError> {
+        let mut all = Vec::new();
+        let mut continuation: Option<String> = None;
+        loop {
+            let page = self
+                .search_customers_page(filter, Some(500), continuation.as_deref())
+                .await?;
+            continuation = page.continuation_token().map(str::to_owned);
+            all.extend(page.items);
+            if continuation.is_none() {
+                return Ok(all);
+            }
+        }
     }
 
     /// Every customer of the partner, following continuation tokens.

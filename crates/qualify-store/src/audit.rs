@@ -382,6 +382,7 @@ mod tests {
                         domain: "old.onmicrosoft.com",
                         company_name: "Old Contoso",
                         billing: &billing,
+                        associated_partner_id: None,
                     };
                     tx.insert_customer(&new, at).await?;
                     let new = NewVettingRequest {

@@ -20,6 +20,8 @@ pub struct NewCustomerRecord<'a> {
     pub company_name: &'a str,
     /// Billing details.
     pub billing: &'a BillingRecord,
+    /// The indirect reseller it is created for (Partner Center's `associatedPartnerId`), if any.
+    pub associated_partner_id: Option<TenantId>,
 }
 
 /// A customer locked for a change to its vetting: what a vetting request shows of it.
@@ -45,8 +47,9 @@ macro_rules! insert_customer_sql {
     ($suffix:expr) => {
         concat!(
             "INSERT INTO customers (id, partner_tenant_id, domain, company_name, email, culture, language, \
-             billing_company_name, country, region, city, address_line1, postal_code, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             billing_company_name, country, region, city, address_line1, postal_code, created_at, \
+             company_name_folded, associated_partner_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             $suffix
         )
     };
@@ -70,13 +73,22 @@ macro_rules! bind_customer {
             .bind($new.billing.address_line1.as_deref())
             .bind($new.billing.postal_code.as_deref())
             .bind($at.unix_millis())
+            .bind(crate::customers::folded($new.company_name))
+            .bind($new.associated_partner_id.map(|id| id.to_string()))
     };
+}
+
+/// `text` as customer search compares it: lower case, Unicode-aware, folded here rather than by
+/// the database so that SQLite and PostgreSQL fold alike.
+pub(crate) fn folded(text: &str) -> String {
+    text.to_lowercase()
 }
 
 macro_rules! customer_columns {
     () => {
         "seq, id, partner_tenant_id, domain, company_name, email, culture, language, \
-         billing_company_name, country, region, city, address_line1, postal_code, created_at"
+         billing_company_name, country, region, city, address_line1, postal_code, created_at, \
+         associated_partner_id"
     };
 }
 
@@ -172,27 +184,126 @@ impl Store {
             customer_columns!(),
             " FROM customers WHERE partner_tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         );
-        // One more than asked tells whether another page follows.
-        let mut rows: Vec<CustomerRow> = on_reader!(self, |pool| db::query(SQL)
+        let rows: Vec<CustomerRow> = on_reader!(self, |pool| db::query(SQL)
             .bind(partner.to_string())
             .bind(after.unwrap_or(0))
             .bind(i64::from(limit) + 1)
             .fetch_all(pool)
             .await?);
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_after = if more {
-            rows.last().map(|row| row.seq)
-        } else {
-            None
-        };
-        let customers = rows
-            .into_iter()
-            .map(CustomerRecord::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok(CustomerPage {
-            customers,
-            next_after,
-        })
+        page_of(rows, limit)
     }
+}
+
+/// Which of a partner's customers a search selects: those whose field starts with a prefix, in
+/// any case (Partner Center's `starts_with`, the one operator its customer search has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerSearch {
+    /// The company name starts with this.
+    CompanyName(String),
+    /// The domain starts with this.
+    Domain(String),
+    /// The indirect reseller's tenant id starts with this.
+    AssociatedPartner(String),
+}
+
+/// A customer search's statement, per backend: the range of the field's index that starts with
+/// `$2` (up to `$3`, `$2` followed by the last code point), exactly checked, after the customer
+/// at position `$4` in the field's order. PostgreSQL compares in code-point order (`COLLATE "C"`,
+/// as its indexes are made), where that range is exactly the prefix's; SQLite always does.
+macro_rules! search_sql {
+    ($field:literal, $collate:literal) => {
+        concat!(
+            "SELECT ",
+            customer_columns!(),
+            " FROM customers WHERE partner_tenant_id = $1 \
+              AND ",
+            $field,
+            $collate,
+            " >= $2 AND ",
+            $field,
+            $collate,
+            " < $3 \
+              AND substr(",
+            $field,
+            ", 1, length($2)) = $2 \
+              AND ($4 IS NULL \
+                   OR ",
+            $field,
+            $collate,
+            " > (SELECT p.",
+            $field,
+            $collate,
+            " FROM customers p WHERE p.seq = $4) \
+                   OR (",
+            $field,
+            " = (SELECT p.",
+            $field,
+            " FROM customers p WHERE p.seq = $4) AND seq > $4)) \
+              ORDER BY ",
+            $field,
+            $collate,
+            ", seq LIMIT $5"
+        )
+    };
+}
+
+impl CustomerSearch {
+    /// The statement for `backend`, and the folded prefix it binds.
+    fn statement(&self, backend: crate::Backend) -> (&'static str, String) {
+        use crate::Backend::{Postgres, Sqlite};
+        let (sql, prefix) = match (self, backend) {
+            (Self::CompanyName(p), Sqlite) => (search_sql!("company_name_folded", ""), p),
+            (Self::CompanyName(p), Postgres) => {
+                (search_sql!("company_name_folded", " COLLATE \"C\""), p)
+            }
+            (Self::Domain(p), Sqlite) => (search_sql!("domain", ""), p),
+            (Self::Domain(p), Postgres) => (search_sql!("domain", " COLLATE \"C\""), p),
+            (Self::AssociatedPartner(p), Sqlite) => (search_sql!("associated_partner_id", ""), p),
+            (Self::AssociatedPartner(p), Postgres) => {
+                (search_sql!("associated_partner_id", " COLLATE \"C\""), p)
+            }
+        };
+        (sql, folded(prefix))
+    }
+}
+
+impl Store {
+    /// Up to `limit` of the partner's customers that `search` selects, in the order of the
+    /// field searched (then of creation), after the customer at position `after` in that order.
+    pub async fn search_customers(
+        &self,
+        partner: TenantId,
+        search: &CustomerSearch,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<CustomerPage, StoreError> {
+        let (sql, prefix) = search.statement(self.backend());
+        // Every string that starts with the prefix sorts below the prefix followed by the last
+        // code point; the exact check in the statement settles the rest.
+        let below = format!("{prefix}{}", char::MAX);
+        let rows: Vec<CustomerRow> = on_reader!(self, |pool| db::query(sql)
+            .bind(partner.to_string())
+            .bind(&prefix)
+            .bind(&below)
+            .bind(after)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await?);
+        page_of(rows, limit)
+    }
+}
+
+/// The page `rows` make, read with one more than `limit` to tell whether another page follows.
+fn page_of(mut rows: Vec<CustomerRow>, limit: u32) -> Result<CustomerPage, StoreError> {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_after = more.then(|| rows.last().map(|row| row.seq)).flatten();
+    let customers = rows
+        .into_iter()
+        .map(CustomerRecord::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(CustomerPage {
+        customers,
+        next_after,
+    })
 }

@@ -65,7 +65,7 @@ pub use config::{
     Backend, DEFAULT_READ_CACHE_MIB, DatabaseUrl, SqliteSync, StoreOptions, UnsupportedDatabaseUrl,
 };
 pub use console_sessions::ConsoleSession;
-pub use customers::{CustomerPage, LockedCustomer, NewCustomerRecord};
+pub use customers::{CustomerPage, CustomerSearch, LockedCustomer, NewCustomerRecord};
 pub use error::{StoreError, Unique};
 pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};

@@ -107,6 +107,7 @@ async fn insert_customer(
         domain,
         company_name: "Contoso",
         billing: &billing,
+        associated_partner_id: None,
     };
     let record = store
         .transaction(async |tx: &mut Tx| tx.insert_customer(&new, now()).await)

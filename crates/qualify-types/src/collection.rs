@@ -24,10 +24,13 @@ pub struct Collection<T> {
 }
 
 impl<T> Collection<T> {
-    /// A page of `items`, linking to `self_uri`, with a next page when `continuation` is set.
+    /// A page of `items`, linking to `self_uri`, with a next page when `continuation` is set:
+    /// as Partner Center writes it, `self_uri` with `seekOperation=next`, and the token in the
+    /// `MS-ContinuationToken` header.
     pub fn page(items: Vec<T>, self_uri: String, continuation: Option<String>) -> Self {
+        let separator = if self_uri.contains('?') { '&' } else { '?' };
         let next = continuation.map(|token| Link {
-            uri: self_uri.clone(),
+            uri: format!("{self_uri}{separator}seekOperation=next"),
             method: "GET".into(),
             headers: vec![HeaderPair {
                 key: CONTINUATION_TOKEN_HEADER.into(),
@@ -132,7 +135,7 @@ mod tests {
                 "items": [1, 2],
                 "links": {
                     "self": {"uri": "/v1/customers?size=2", "method": "GET", "headers": []},
-                    "next": {"uri": "/v1/customers?size=2", "method": "GET",
+                    "next": {"uri": "/v1/customers?size=2&seekOperation=next", "method": "GET",
                              "headers": [{"key": "MS-ContinuationToken", "value": "abc"}]}
                 },
                 "attributes": {"objectType": "Collection"}

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Attributes, CustomerId};
+use crate::{Attributes, CustomerId, TenantId};
 
 /// A customer of a partner, as `GET /v1/customers/{id}` answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +17,10 @@ pub struct Customer {
     pub billing_profile: BillingProfile,
     /// Always `reseller`: the only relationship Qualify models.
     pub relationship_to_partner: String,
+    /// The indirect reseller the customer was created for, when an indirect provider made it
+    /// for one (customer search finds them by it: `IndirectReseller`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_partner_id: Option<TenantId>,
     /// `{"objectType": "Customer"}`.
     pub attributes: Attributes,
 }
@@ -106,6 +110,76 @@ pub struct NewCustomer {
     #[serde(default, deserialize_with = "null_as_default")]
     #[cfg_attr(feature = "openapi", schema(nullable))]
     pub billing_profile: BillingProfile,
+    /// An indirect provider's: the tenant id of the indirect reseller the customer is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_partner_id: Option<TenantId>,
+}
+
+/// A field Partner Center's customer search looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CustomerSearchField {
+    /// The company's name.
+    CompanyName,
+    /// The customer's domain.
+    Domain,
+    /// The tenant id of the indirect reseller the customer was created for.
+    IndirectReseller,
+    /// The tenant id of the indirect provider holding the customer.
+    IndirectCloudSolutionProvider,
+}
+
+impl CustomerSearchField {
+    /// Every field, in Partner Center's order.
+    pub const ALL: [Self; 4] = [
+        Self::CompanyName,
+        Self::Domain,
+        Self::IndirectReseller,
+        Self::IndirectCloudSolutionProvider,
+    ];
+
+    /// Its name as a filter writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CompanyName => "CompanyName",
+            Self::Domain => "Domain",
+            Self::IndirectReseller => "IndirectReseller",
+            Self::IndirectCloudSolutionProvider => "IndirectCloudSolutionProvider",
+        }
+    }
+
+    /// The field named `name`, in any case.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|field| field.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// The one operator of Partner Center's customer search.
+pub const STARTS_WITH: &str = "starts_with";
+
+/// A customer search, as `GET /v1/customers?filter=` takes it (URL-encoded JSON) and as
+/// Microsoft's SDKs write it: `{"Field": "Domain", "Value": "contoso", "Operator": "starts_with"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomerFilter {
+    /// Where to look.
+    pub field: CustomerSearchField,
+    /// What the field starts with, in any case.
+    pub value: String,
+    /// Always [`STARTS_WITH`].
+    pub operator: &'static str,
+}
+
+impl CustomerFilter {
+    /// Customers whose `field` starts with `value`, in any case.
+    pub fn starts_with(field: CustomerSearchField, value: impl Into<String>) -> Self {
+        Self {
+            field,
+            value: value.into(),
+            operator: STARTS_WITH,
+        }
+    }
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>

@@ -25,7 +25,10 @@ pub mod webhooks;
 
 pub use audit::{AuditRecord, KeyValue};
 pub use collection::{Attributes, Collection, CollectionLinks, HeaderPair, Link};
-pub use customers::{Address, BillingProfile, CompanyProfile, Customer, NewCustomer};
+pub use customers::{
+    Address, BillingProfile, CompanyProfile, Customer, CustomerFilter, CustomerSearchField,
+    NewCustomer, STARTS_WITH,
+};
 pub use enums::{
     EducationSegment, ParseEnumError, Qualification, QualificationChoice, VettingStatus,
 };

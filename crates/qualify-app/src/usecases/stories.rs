@@ -103,6 +103,7 @@ async fn customer(store: &Store, partner: TenantId, domain: &str) -> CustomerId 
         domain,
         company_name: "Contoso",
         billing: &billing,
+        associated_partner_id: None,
     };
     store
         .transaction(async |tx: &mut Tx| create_customer(tx, &vetting(), &user(), &new).await)

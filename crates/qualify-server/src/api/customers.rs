@@ -8,12 +8,13 @@ use qualify_app::usecases::Actor;
 use qualify_domain::{
     CompanyName, CustomerDomain, InvalidValue, optional_country, optional_email, optional_text,
 };
-use qualify_store::{BillingRecord, CustomerRecord, NewCustomerRecord};
+use qualify_store::{BillingRecord, CustomerPage, CustomerRecord, NewCustomerRecord};
 use qualify_types::{
-    Address, Attributes, BillingProfile, Collection, CompanyProfile, Customer, CustomerId,
+    Address, Attributes, BillingProfile, Collection, CompanyProfile, Customer, CustomerId, TenantId,
 };
 use serde::Deserialize;
 
+use super::customer_search::{self, Search};
 use crate::error::ApiError;
 use crate::http::auth::Partner;
 use crate::http::pagination;
@@ -27,6 +28,7 @@ use crate::wire::Wire;
 pub(crate) struct CreateCustomerInput {
     company_profile: Option<CompanyProfileInput>,
     billing_profile: Option<BillingProfileInput>,
+    associated_partner_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +66,7 @@ struct ValidCustomer {
     domain: CustomerDomain,
     company_name: CompanyName,
     billing: BillingRecord,
+    associated_partner_id: Option<TenantId>,
 }
 
 impl TryFrom<CreateCustomerInput> for ValidCustomer {
@@ -125,10 +128,23 @@ impl TryFrom<CreateCustomerInput> for ValidCustomer {
                 32,
             )?,
         };
+        let associated_partner_id = input
+            .associated_partner_id
+            .filter(|id| !id.trim().is_empty())
+            .map(|id| {
+                id.trim().parse::<TenantId>().map_err(|_| {
+                    InvalidValue::new(
+                        "associatedPartnerId",
+                        "must be the indirect reseller's tenant id (a GUID)",
+                    )
+                })
+            })
+            .transpose()?;
         Ok(Self {
             domain,
             company_name,
             billing,
+            associated_partner_id,
         })
     }
 }
@@ -166,6 +182,7 @@ pub(crate) fn customer_dto(record: CustomerRecord) -> Customer {
             }),
         },
         relationship_to_partner: "reseller".into(),
+        associated_partner_id: record.associated_partner_id,
         attributes: Attributes::new("Customer"),
     }
 }
@@ -190,10 +207,11 @@ pub(crate) async fn create(
         domain: valid.domain.as_str(),
         company_name: valid.company_name.as_str(),
         billing: &valid.billing,
+        associated_partner_id: valid.associated_partner_id,
     };
     let normalised = format!(
-        "{}|{}|{:?}",
-        valid.domain, valid.company_name, valid.billing
+        "{}|{}|{:?}|{:?}",
+        valid.domain, valid.company_name, valid.billing, valid.associated_partner_id
     );
     let fingerprint = idempotency::fingerprint("POST", route.as_str(), &normalised);
     let key = idempotency::key(caller.tenant_id, &ids, fingerprint);
@@ -229,16 +247,27 @@ pub(crate) async fn show(
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListQuery {
     size: Option<String>,
+    /// Partner Center's customer search ([`customer_search`]).
+    filter: Option<String>,
+    /// `next`, as `links.next` writes it; the page is the continuation token's.
+    #[serde(rename = "seekOperation")]
+    seek_operation: Option<String>,
 }
 
-/// List the partner's customers.
+/// List the partner's customers, or find them.
 ///
-/// The partner's customers, oldest first, paged.
+/// The partner's customers, oldest first, paged; with `filter`, Partner Center's customer search:
+/// those whose company name, domain, indirect reseller or indirect provider starts with a value,
+/// in any case, in the order of that field.
 #[utoipa::path(get, path = "/v1/customers", tag = "partner-center", operation_id = "listCustomers",
     params(
         ("size" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size (default 100)"),
+        ("filter" = Option<String>, Query, max_length = 1024, description = "A search, URL-encoded JSON: {\"Field\": \"CompanyName\"|\"Domain\"|\"IndirectReseller\"|\"IndirectCloudSolutionProvider\", \"Value\": \"cont\", \"Operator\": \"starts_with\"}"),
+        ("seekOperation" = Option<String>, Query, description = "next, as links.next has it (the page itself is chosen by the continuation token)"),
         ("MS-ContinuationToken" = Option<String>, Header, description = "The next page's token, from links.next")),
-    responses((status = 200, description = "A page of customers", body = qualify_types::Collection<qualify_types::Customer>)))]
+    responses(
+        (status = 200, description = "A page of customers", body = qualify_types::Collection<qualify_types::Customer>),
+        (status = 400, description = "A malformed filter, an unknown field or operator (610000)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     route: MatchedPath,
@@ -247,17 +276,41 @@ pub(crate) async fn list(
     headers: HeaderMap,
 ) -> Result<Wire<Collection<Customer>>, ApiError> {
     let size = pagination::page_size(query.size.as_deref())?;
+    if let Some(seek) = &query.seek_operation
+        && !seek.eq_ignore_ascii_case("next")
+    {
+        return Err(ApiError::InvalidProperty(
+            "The parameter 'seekOperation' is 'next' (the page is the MS-ContinuationToken's), or absent.".into(),
+        ));
+    }
     let after = pagination::decode(&headers, None)?;
-    let page = state
-        .app
-        .store()
-        .list_customers(caller.tenant_id, after, size)
-        .await?;
+    let search = query
+        .filter
+        .as_deref()
+        .map(customer_search::parse)
+        .transpose()?;
+    let store = state.app.store();
+    let page = match &search {
+        None => store.list_customers(caller.tenant_id, after, size).await?,
+        Some(Search::Store(search)) => {
+            store
+                .search_customers(caller.tenant_id, search, after, size)
+                .await?
+        }
+        Some(Search::Provider(prefix)) if Search::provider_matches(prefix, caller.tenant_id) => {
+            store.list_customers(caller.tenant_id, after, size).await?
+        }
+        Some(Search::Provider(_)) => CustomerPage {
+            customers: Vec::new(),
+            next_after: None,
+        },
+    };
     let items = page.customers.into_iter().map(customer_dto).collect();
     let continuation = page.next_after.map(pagination::encode);
-    Ok(Wire::ok(Collection::page(
-        items,
-        format!("{}?size={size}", route.as_str()),
-        continuation,
-    )))
+    let mut self_uri = format!("{}?size={size}", route.as_str());
+    if let Some(filter) = &query.filter {
+        self_uri.push_str("&filter=");
+        self_uri.extend(url::form_urlencoded::byte_serialize(filter.as_bytes()));
+    }
+    Ok(Wire::ok(Collection::page(items, self_uri, continuation)))
 }

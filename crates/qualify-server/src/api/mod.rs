@@ -3,6 +3,7 @@
 
 pub(crate) mod audit_query;
 pub(crate) mod audit_records;
+pub(crate) mod customer_search;
 pub(crate) mod customers;
 pub(crate) mod discovery;
 pub(crate) mod health;

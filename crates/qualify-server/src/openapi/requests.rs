@@ -6,8 +6,8 @@
 //! What no schema can say (whether a validation code is the partner's, whether a date is within
 //! the last 90 days) is listed, with the server's refusals for it, in `.ci/schemathesis_hooks.py`.
 
-use qualify_types::PARTNER_CENTER_AUDIENCE;
 use qualify_types::webhooks::EVENT_NAMES;
+use qualify_types::{CustomerSearchField, PARTNER_CENTER_AUDIENCE, STARTS_WITH};
 use serde_json::{Value, json};
 
 use crate::test_control::faults::MAX_DELAY_MS;
@@ -428,6 +428,31 @@ fn audit_parameters(document: &mut Value) {
     }
 }
 
+/// The customer list's `filter`: Partner Center's customer search, a JSON object as Microsoft's
+/// SDKs write it (compact, in this order; the server also reads other orders, casings and
+/// spacing), its value up to 256 characters with no control character or JSON escape.
+fn customer_parameters(document: &mut Value) {
+    let fields = CustomerSearchField::ALL
+        .map(CustomerSearchField::as_str)
+        .join("|");
+    let filter = json!({"type": "string", "pattern": format!(
+        r#"^\{{"Field":"({fields})","Value":"[^"\\\x00-\x1F\x7F-\x9F]{{0,256}}","Operator":"{STARTS_WITH}"\}}$"#
+    )});
+    let Some(parameters) = operation(document, "listCustomers")["parameters"].as_array_mut() else {
+        panic!("the document's listCustomers has no parameters");
+    };
+    for parameter in parameters {
+        match parameter["name"].as_str() {
+            Some("filter") => parameter["schema"] = filter.clone(),
+            // `next` in any case: Partner Center's links write `next`, some of its pages `Next`.
+            Some("seekOperation") => {
+                parameter["schema"] = json!({"type": "string", "pattern": "^[Nn][Ee][Xx][Tt]$"});
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The review queue's `decidedBy`: a reviewer's name, `rule:<name>`, or a prefix ending in `*`.
 fn review_parameters(document: &mut Value) {
     let Some(parameters) = operation(document, "listVettingRequests")["parameters"].as_array_mut()
@@ -483,5 +508,6 @@ pub(super) fn describe(document: &mut Value) {
     }
     customer_fields(&mut document["components"]["schemas"]);
     audit_parameters(document);
+    customer_parameters(document);
     review_parameters(document);
 }

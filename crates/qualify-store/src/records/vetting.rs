@@ -48,6 +48,8 @@ pub struct CustomerRecord {
     pub billing: BillingRecord,
     /// When it was created.
     pub created_at: Timestamp,
+    /// The indirect reseller it was created for (Partner Center's `associatedPartnerId`).
+    pub associated_partner_id: Option<TenantId>,
 }
 
 db::row! {
@@ -67,6 +69,7 @@ db::row! {
         address_line1: Option<String>,
         postal_code: Option<String>,
         created_at: i64,
+        associated_partner_id: Option<String>,
     }
 }
 
@@ -91,6 +94,10 @@ impl TryFrom<CustomerRow> for CustomerRecord {
                 postal_code: row.postal_code,
             },
             created_at: timestamp("customers.created_at", row.created_at)?,
+            associated_partner_id: row
+                .associated_partner_id
+                .map(|id| parse("customers.associated_partner_id", &id))
+                .transpose()?,
         })
     }
 }

@@ -1,7 +1,10 @@
 //! `qualify customers create|list|show`: the partner's customers.
 
 use clap::{Args, Subcommand};
-use qualify_types::{Address, BillingProfile, CompanyProfile, Customer, CustomerId, NewCustomer};
+use qualify_types::{
+    Address, BillingProfile, CompanyProfile, Customer, CustomerFilter, CustomerId,
+    CustomerSearchField, NewCustomer, TenantId,
+};
 
 use super::connection::Connection;
 use super::output::{cell, print};
@@ -34,12 +37,25 @@ enum CustomersCommand {
         /// Two-letter country code, e.g. US.
         #[arg(long)]
         country: Option<String>,
+        /// The indirect reseller it is for (an indirect provider's customer), its tenant id.
+        #[arg(long, value_name = "TENANT_ID")]
+        reseller: Option<TenantId>,
     },
-    /// List the partner's customers (every page).
+    /// List the partner's customers (every page), or find them with Partner Center's search.
     #[command(
-        after_help = "Example:\n  qualify customers list --dev-identity partner-a --output json"
+        after_help = "Examples:\n  qualify customers list --dev-identity partner-a --output json\n  qualify customers list --dev-identity partner-a --domain school\n  qualify customers list --dev-identity partner-a --company 'contoso sch'"
     )]
-    List,
+    List {
+        /// Only those whose domain starts with this, in any case.
+        #[arg(long, value_name = "PREFIX", conflicts_with_all = ["company", "reseller"])]
+        domain: Option<String>,
+        /// Only those whose company name starts with this, in any case.
+        #[arg(long, value_name = "PREFIX", conflicts_with = "reseller")]
+        company: Option<String>,
+        /// Only those of the indirect reseller whose tenant id starts with this.
+        #[arg(long, value_name = "PREFIX")]
+        reseller: Option<String>,
+    },
     /// Show one customer.
     #[command(
         after_help = "Example:\n  qualify customers show 3f2c7a1e-5b1d-4c7e-9a4b-2f1d3c4b5a6e \\\n      --dev-identity partner-a"
@@ -77,6 +93,7 @@ pub(crate) async fn run(args: CustomersArgs) -> anyhow::Result<()> {
             name,
             email,
             country,
+            reseller,
         } => {
             let customer = NewCustomer {
                 company_profile: CompanyProfile {
@@ -92,12 +109,27 @@ pub(crate) async fn run(args: CustomersArgs) -> anyhow::Result<()> {
                     }),
                     ..Default::default()
                 },
+                associated_partner_id: reseller,
             };
             let created = client.create_customer_with(&customer).await?;
             print(output, &created, &HEADERS, vec![row(&created)])
         }
-        CustomersCommand::List => {
-            let customers = client.all_customers().await?;
+        CustomersCommand::List {
+            domain,
+            company,
+            reseller,
+        } => {
+            let search = [
+                (CustomerSearchField::Domain, domain),
+                (CustomerSearchField::CompanyName, company),
+                (CustomerSearchField::IndirectReseller, reseller),
+            ]
+            .into_iter()
+            .find_map(|(field, prefix)| prefix.map(|p| CustomerFilter::starts_with(field, p)));
+            let customers = match search {
+                Some(filter) => client.search_customers(&filter).await?,
+                None => client.all_customers().await?,
+            };
             print(
                 output,
                 &customers,

@@ -510,3 +510,38 @@ async fn empty_variables_count_as_unset() {
         .unwrap();
     assert!(admin.status.success(), "{}", stderr(&admin));
 }
+
+#[tokio::test]
+async fn customers_list_finds_by_domain_company_and_reseller() {
+    let (_dir, server) = dev_server();
+    let a = ["--dev-identity", "partner-a"];
+    const RESELLER: &str = "5eed0000-0000-4000-8000-00000000beef";
+    for (domain, name, reseller) in [
+        ("alpha-school.edu", "Alpha School", None),
+        ("beta.edu", "Alpha Beta", Some(RESELLER)),
+        ("gamma.edu", "Gamma", None),
+    ] {
+        let mut args = vec!["customers", "create", "--domain", domain, "--name", name];
+        if let Some(reseller) = reseller {
+            args.extend(["--reseller", reseller]);
+        }
+        json(&server, &[&args[..], &a].concat());
+    }
+    let domains = |found: Value| -> Vec<String> {
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["companyProfile"]["domain"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = |extra: &[&str]| json(&server, &[&["customers", "list"][..], extra, &a].concat());
+    assert_eq!(domains(list(&["--domain", "ALPHA"])), ["alpha-school.edu"]);
+    assert_eq!(
+        domains(list(&["--company", "alpha"])),
+        ["beta.edu", "alpha-school.edu"],
+        "in the order of the company name: 'alpha beta' before 'alpha school'"
+    );
+    assert_eq!(domains(list(&["--reseller", "5EED"])), ["beta.edu"]);
+    assert_eq!(domains(list(&[])).len(), 3);
+}

@@ -36,6 +36,7 @@ async fn import(
                 domain,
                 company_name: "Bench",
                 billing: &billing,
+                associated_partner_id: None,
             })
             .collect();
         store.import_customers(&records, seeded_at()).await?;
