@@ -13,6 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, Required};
 use utoipa::{Modify, OpenApi};
 
+mod names;
 mod requests;
 
 use qualify_app::settings::ContractProfile;
@@ -269,6 +270,7 @@ fn add_links(openapi: &mut Document) {
 pub(crate) fn published(document: Document) -> serde_json::Value {
     let mut published = serde_json::to_value(document).expect("the document serialises");
     requests::describe(&mut published);
+    names::collections_by_reference(&mut published);
     published
 }
 

@@ -257,9 +257,11 @@ fn fault(original: Value) -> Value {
             "probability": optional(json!({"type": "number", "minimum": 0, "maximum": 1})),
             "delayMs": optional(json!({"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS})),
             "seed": optional(json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})),
-            "status": true,
-            "retryAfter": true,
-            "close": true,
+            // Any value here: each branch below says which (an empty schema rather than `true`,
+            // which some generators can't read).
+            "status": {},
+            "retryAfter": {},
+            "close": {},
         },
     });
     json!({
@@ -319,10 +321,10 @@ fn vetting_rule(original: Value) -> Value {
         "required": ["name", "decision"],
         "properties": {
             "name": {"type": "string", "pattern": format!("^[A-Za-z0-9._-]{{1,{MAX_NAME}}}$")},
-            "decision": true,
-            "reason": true,
-            "after": true,
-            "qualification": true,
+            "decision": {},
+            "reason": {},
+            "after": {},
+            "qualification": {},
             "educationSegment": {"oneOf": [{"$ref": "#/components/schemas/EducationSegment"}, {"type": "null"}]},
             "customerDomain": globs,
             "website": globs,
@@ -370,13 +372,23 @@ fn vetting_rule(original: Value) -> Value {
 fn legacy_qualification(original: Value) -> Value {
     json!({
         "description": original["description"],
+        // Both spellings are taken, each an enum of its own: one enum holding `Education` and
+        // `education` is one generators refuse (their members' names collide).
         "oneOf": [
             {
+                "title": "LegacyQualificationName",
                 "type": "string",
-                "enum": ["Education", "education", "GovernmentCommunityCloud",
-                    "government_community_cloud", "StateOwnedEntity", "state_owned_entity"],
+                "enum": ["Education", "GovernmentCommunityCloud", "StateOwnedEntity"],
+                "description": "The .NET enum's name, as the Java SDK and the PowerShell module send it.",
             },
             {
+                "title": "LegacyQualificationWireName",
+                "type": "string",
+                "enum": ["education", "government_community_cloud", "state_owned_entity"],
+                "description": "The name Partner Center's legacy endpoint writes in its answers.",
+            },
+            {
+                "title": "LegacyQualificationNumber",
                 "type": "integer",
                 "enum": [1, 3, 4],
                 "description": "The .NET enum's integer: 1 Education, 3 GovernmentCommunityCloud, 4 StateOwnedEntity.",

@@ -311,3 +311,73 @@ async fn every_operation_has_a_summary_that_says_what_it_does() {
     assert!(summaries.len() > 30);
     server.stop().await;
 }
+
+/// Every schema in `value` (a document, or part of one), with where it is.
+fn walk_schemas<'a>(value: &'a Value, at: String, found: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(object) => {
+            for (key, member) in object {
+                let here = format!("{at}/{key}");
+                // Where JSON Schema holds schemas: a boolean there is a boolean schema.
+                let holds_schemas = matches!(key.as_str(), "properties" | "$defs");
+                // (`additionalProperties: false` is a boolean schema too, but one OpenAPI 3.0
+                // already had and every generator reads.)
+                let is_schema = matches!(key.as_str(), "schema" | "items" | "not" | "contains");
+                if is_schema {
+                    found.push((here.clone(), member));
+                }
+                if holds_schemas && let Some(schemas) = member.as_object() {
+                    for (name, schema) in schemas {
+                        found.push((format!("{here}/{name}"), schema));
+                    }
+                }
+                walk_schemas(member, here, found);
+            }
+        }
+        Value::Array(items) => {
+            for (n, item) in items.iter().enumerate() {
+                walk_schemas(item, format!("{at}/{n}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn generators_can_take_the_document_as_it_is() {
+    let db = TestDatabase::sqlite();
+    for contract in [ContractProfile::Documented, ContractProfile::Sdk] {
+        let server =
+            TestServer::start_with(&db, |settings| settings.http.contract = contract).await;
+        let document: Value = server.get_json("/openapi.json").await;
+        let mut schemas = Vec::new();
+        walk_schemas(&document, String::new(), &mut schemas);
+        assert!(schemas.len() > 100, "the walk found the schemas");
+        for (at, schema) in &schemas {
+            // `true`/`false` as a schema: valid JSON Schema, which openapi-python-client refuses.
+            assert!(!schema.is_boolean(), "a boolean schema at {at}");
+            // An enum whose members differ only in case makes colliding identifiers.
+            if let Some(members) = schema["enum"].as_array() {
+                let mut seen = std::collections::HashSet::new();
+                for member in members.iter().filter_map(Value::as_str) {
+                    assert!(
+                        seen.insert(member.to_lowercase()),
+                        "{member} twice, in any case, in the enum at {at}"
+                    );
+                }
+            }
+        }
+        // Each page of a collection is named as its items are, and refers to them.
+        let components = document["components"]["schemas"].as_object().unwrap();
+        assert!(
+            components.keys().all(|name| !name.contains('_')),
+            "{:?}",
+            components.keys().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            components["CustomerCollection"]["properties"]["items"]["items"]["$ref"],
+            "#/components/schemas/Customer"
+        );
+        server.stop().await;
+    }
+}
