@@ -33,6 +33,8 @@ pub struct TokenRequest<'a> {
     pub client_info: Option<&'a str>,
     /// `client_secret_basic`: the client id and secret of HTTP Basic authentication.
     pub basic: Option<(&'a str, &'a str)>,
+    /// Where the request came from (the client's address), which failures are counted by.
+    pub source: Option<std::net::IpAddr>,
 }
 
 /// The tokens issued, and the grant they were issued under.
@@ -156,7 +158,8 @@ impl Identity {
                 let user = match check_user(&self.store, &app, username, password, self.dev).await {
                     Ok(user) => user,
                     Err(error) => {
-                        self.login_throttle.failed(&app.client_id.to_string());
+                        self.login_throttle
+                            .failed(&app.client_id.to_string(), form.source);
                         return Err(error);
                     }
                 };
@@ -174,7 +177,8 @@ impl Identity {
                 (Some(user), scope, Some(successor))
             }
         };
-        self.login_throttle.succeeded(&app.client_id.to_string());
+        self.login_throttle
+            .succeeded(&app.client_id.to_string(), form.source);
         let subject = match &user {
             Some(user) => Subject::User(&app, user),
             None => Subject::App(&app),
@@ -231,7 +235,7 @@ impl Identity {
         authority: Authority,
         form: &TokenRequest<'_>,
     ) -> Result<AppRecord, OAuthError> {
-        let basic = form.basic.as_ref();
+        let (basic, source) = (form.basic.as_ref(), form.source);
         let (client_id, client_secret) = match (basic, &form.client_id) {
             (Some(_), Some(_)) if form.client_secret.is_some() => {
                 return Err(OAuthError::invalid_request(
@@ -244,14 +248,14 @@ impl Identity {
                 required(form.client_secret, "client_secret")?,
             ),
         };
-        if let Some(wait) = self.login_throttle.locked_for(client_id) {
+        if let Some(wait) = self.login_throttle.locked_for(client_id, source) {
             return Err(OAuthError::locked(wait));
         }
         match check_client(&self.store, authority, client_id, client_secret, self.dev).await {
             Ok(app) => Ok(app),
             Err(error) => {
                 if error.error == "invalid_client" {
-                    self.login_throttle.failed(client_id);
+                    self.login_throttle.failed(client_id, source);
                 }
                 Err(OAuthError {
                     basic_auth_failed: basic.is_some() && error.error == "invalid_client",

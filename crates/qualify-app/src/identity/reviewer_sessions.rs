@@ -55,32 +55,32 @@ pub enum SignInRefused {
 impl Identity {
     /// Signs `username` in to the console with `password`, ending the session `replacing` (the
     /// one the browser held, if any: a new id at every sign-in, so an id planted before it
-    /// opens nothing). Failures count toward a lock-out of the name tried, as the token
-    /// endpoint counts them under the client id.
+    /// opens nothing). Failures count toward a lock-out of the name tried from `source` (the
+    /// browser's address), as the token endpoint counts them under the client id and source.
     pub async fn sign_in_reviewer(
         &self,
-        username: &str,
-        password: &str,
+        (username, password): (&str, &str),
         replacing: Option<&str>,
+        source: Option<std::net::IpAddr>,
     ) -> Result<NewSession, SignInRefused> {
         let throttle_key = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_OID,
             format!("console:{}", username.trim().to_lowercase()).as_bytes(),
         )
         .to_string();
-        if let Some(wait) = self.login_throttle.locked_for(&throttle_key) {
+        if let Some(wait) = self.login_throttle.locked_for(&throttle_key, source) {
             return Err(SignInRefused::Locked(wait));
         }
         let user = match check_reviewer(&self.store, username, password, self.dev).await {
             Ok(user) => user,
             Err(ReviewerRefused::Unavailable(error)) => return Err(error.into()),
             Err(refused) => {
-                self.login_throttle.failed(&throttle_key);
+                self.login_throttle.failed(&throttle_key, source);
                 tracing::info!(reason = ?refused, "console sign-in refused");
                 return Err(SignInRefused::BadCredentials);
             }
         };
-        self.login_throttle.succeeded(&throttle_key);
+        self.login_throttle.succeeded(&throttle_key, source);
         if let Some(old) = replacing {
             self.store
                 .transaction(async |tx: &mut Tx| tx.delete_console_session(&secret_hash(old)).await)

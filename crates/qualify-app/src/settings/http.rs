@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::InvalidSettings;
-use super::parse::{displayed, parsed};
+use super::parse::{displayed, networks, parsed};
 
 /// Which shape `GET …/qualifications` answers in. Only serialisation differs, never behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,6 +158,11 @@ pub struct HttpSettings {
     pub tls_names: Vec<String>,
     /// Where the development certificate and its authority are kept.
     pub tls_dir: PathBuf,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client:
+    /// behind them the brute-force lock-outs count failures by the client's address, not the
+    /// proxy's (none by default: the peer is the client).
+    #[serde(deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpSettings {
@@ -183,6 +188,7 @@ impl Default for HttpSettings {
                 "api.partnercenter.microsoft.com".into(),
             ],
             tls_dir: PathBuf::from("qualify-data").join("tls"),
+            trusted_proxies: Vec::new(),
         }
     }
 }

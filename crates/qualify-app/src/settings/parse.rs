@@ -29,6 +29,27 @@ where
         .transpose()
 }
 
+/// Deserialises networks written as CIDR blocks (`10.0.0.0/8`) or single addresses (`10.0.0.7`,
+/// its own /32 or /128).
+pub(super) fn networks<'de, D>(deserializer: D) -> Result<Vec<ipnet::IpNet>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            text.parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "'{text}' is neither an address nor a CIDR block"
+                    ))
+                })
+        })
+        .collect()
+}
+
 /// Serialises a value as its text form.
 pub(super) fn displayed<S: Serializer, T: Display>(
     value: &T,

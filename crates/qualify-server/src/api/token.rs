@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::error::oauth_response;
 use crate::http::PathText;
+use crate::http::client_address::ClientAddress;
 use crate::state::AppState;
 use crate::wire::Wire;
 
@@ -72,10 +73,11 @@ pub(crate) enum TokenRequestError {
 pub(crate) async fn issue(
     State(state): State<AppState>,
     tenant: Result<PathText, ApiError>,
+    ClientAddress(source): ClientAddress,
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
-    let issued = issue_token(&state, tenant, &headers, form).await;
+    let issued = issue_token(&state, tenant, (&headers, source), form).await;
     match &issued {
         Ok(grant_type) => state.app.metrics().token_issued(grant_type.1),
         Err(refused) => state.app.metrics().token_refused(refused.error),
@@ -90,7 +92,7 @@ pub(crate) async fn issue(
 async fn issue_token(
     state: &AppState,
     tenant: Result<PathText, ApiError>,
-    headers: &HeaderMap,
+    (headers, source): (&HeaderMap, Option<std::net::IpAddr>),
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<(Response, &'static str), OAuthError> {
     let Form(form) =
@@ -111,6 +113,7 @@ async fn issue_token(
         basic: basic
             .as_ref()
             .map(|(id, secret)| (id.as_str(), secret.as_str())),
+        source,
     };
     let issued = state.app.identity().issue_token(&request).await?;
     let mut response = Wire::ok(issued.response).into_response();

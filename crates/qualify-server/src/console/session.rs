@@ -18,6 +18,7 @@ use qualify_app::identity::{SignInRefused, random_secret};
 
 use super::pages::{self, SignInPage};
 use crate::error::ApiError;
+use crate::http::client_address::ClientAddress;
 use crate::state::AppState;
 
 /// A signed-in reviewer, from the request's session cookie.
@@ -153,6 +154,7 @@ pub(crate) struct SignInForm {
 /// `POST /console/sign-in`.
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     jar: CookieJar,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, ApiError> {
@@ -165,7 +167,11 @@ pub(crate) async fn sign_in(
     let session = match state
         .app
         .identity()
-        .sign_in_reviewer(&form.username, &form.password, replacing.as_deref())
+        .sign_in_reviewer(
+            (&form.username, &form.password),
+            replacing.as_deref(),
+            source,
+        )
         .await
     {
         Ok(session) => session,

@@ -114,9 +114,9 @@ where
                 }
             }
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     pause_after(error).await;
                     continue;
@@ -134,6 +134,16 @@ where
         );
         tokio::spawn(async move {
             let _slot = slot;
+            // Each request knows the address it came from (the lock-outs count failures by it).
+            let routes = tower::ServiceExt::map_request(
+                routes,
+                move |mut request: hyper::Request<Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    request
+                },
+            );
             let service = TowerToHyperService::new(routes);
             match tls {
                 None => {

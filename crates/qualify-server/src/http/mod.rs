@@ -3,6 +3,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod caller;
+pub(crate) mod client_address;
 pub(crate) mod connections;
 pub(crate) mod docs_assets;
 mod extract;

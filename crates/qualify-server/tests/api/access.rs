@@ -233,6 +233,91 @@ async fn repeated_wrong_secrets_lock_the_client_id_out() {
     server.stop().await;
 }
 
+/// A client credentials grant of partner A's client id with `secret`, from the client
+/// `X-Forwarded-For` names; the error code of the refusal, or `None` when a token was issued.
+async fn attempt_from(server: &TestServer, secret: &str, from: &str) -> Option<String> {
+    let endpoint = server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id));
+    let answer = server
+        .http
+        .post(&endpoint)
+        .header("X-Forwarded-For", from)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", PARTNER_A.client_id),
+            ("client_secret", secret),
+            ("scope", "https://api.partnercenter.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if answer.status() == StatusCode::OK {
+        return None;
+    }
+    let body: Value = answer.json().await.unwrap();
+    body["error_description"]
+        .as_str()
+        .and_then(|d| d.split(':').next())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_guessers_failures_lock_the_guesser_out_not_the_owner() {
+    const GUESSER: &str = "203.0.113.7";
+    const OWNER: &str = "198.51.100.9";
+    let db = TestDatabase::sqlite();
+    // Behind a proxy the operator trusts (this test's own address), the client is whom
+    // X-Forwarded-For names.
+    let server = TestServer::start_with(&db, |s| {
+        s.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    for _ in 0..5 {
+        assert_eq!(
+            attempt_from(&server, "wrong", GUESSER).await.as_deref(),
+            Some("AADSTS7000215")
+        );
+    }
+    // The guesser is locked out, whatever it sends now...
+    assert_eq!(
+        attempt_from(&server, PARTNER_A.client_secret, GUESSER)
+            .await
+            .as_deref(),
+        Some("AADSTS50053")
+    );
+    // ...and the owner, from its own address, gets its token.
+    assert_eq!(
+        attempt_from(&server, PARTNER_A.client_secret, OWNER).await,
+        None
+    );
+    // A guesser writing an address into the header itself is not believed: the proxy appends
+    // the one it saw, and that one is locked.
+    assert_eq!(
+        attempt_from(
+            &server,
+            PARTNER_A.client_secret,
+            &format!("{OWNER}, {GUESSER}")
+        )
+        .await
+        .as_deref(),
+        Some("AADSTS50053")
+    );
+    server.stop().await;
+
+    // Without trusted proxies the header means nothing: every attempt here comes from
+    // 127.0.0.1, which a forged header does not move out of its lock-out.
+    let direct = TestServer::start(&TestDatabase::sqlite()).await;
+    for n in 0..5 {
+        attempt_from(&direct, "wrong", &format!("192.0.2.{n}")).await;
+    }
+    assert_eq!(
+        attempt_from(&direct, PARTNER_A.client_secret, OWNER)
+            .await
+            .as_deref(),
+        Some("AADSTS50053")
+    );
+    direct.stop().await;
+}
+
 #[tokio::test]
 async fn a_rotated_key_signs_new_tokens_while_the_old_one_still_verifies() {
     for db in TestDatabase::every_backend("key rotation").await {

@@ -768,3 +768,42 @@ async fn a_decision_is_confirmed_on_the_next_request_and_only_as_stored() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_guessers_failed_sign_ins_lock_the_guesser_out_not_the_reviewer() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start_with(&db, |s| {
+        s.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    // Each browser's requests name its address, as the trusted proxy would.
+    let from = |address: &'static str| {
+        let mut browser = Browser::new(&server);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().unwrap());
+        browser.http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        browser
+    };
+    let mut guesser = from("203.0.113.7");
+    for _ in 0..5 {
+        let wrong = guesser.sign_in(OPERATOR.username, "not-the-password").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = guesser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    // The reviewer, elsewhere, signs in.
+    let mut reviewer = from("198.51.100.9");
+    let signed_in = reviewer.sign_in(OPERATOR.username, OPERATOR.password).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    assert!(reviewer.session().is_some());
+    server.stop().await;
+}

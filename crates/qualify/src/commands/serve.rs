@@ -124,6 +124,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION")]
     #[serde(skip_serializing_if = "Option::is_none")]
     job_lease: Option<String>,
+    /// Reverse proxies (addresses or CIDR blocks, repeatable or comma-separated) whose X-Forwarded-For names the client, so that lock-outs after failed sign-ins apply to the client's address, not the proxy's.
+    #[arg(long, value_name = "CIDR", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    trusted_proxies: Vec<String>,
     /// Accept tokens of this OpenID Connect issuer (repeatable), e.g. https://login.microsoftonline.com/common/v2.0 for Entra ID.
     #[arg(long = "trust-issuer", value_name = "URL")]
     #[serde(skip_serializing_if = "Vec::is_empty")]

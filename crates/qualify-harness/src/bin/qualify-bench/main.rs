@@ -9,6 +9,8 @@
 //!   configurations compared (`--compare`).
 //! - `rules`, `webhooks`: what vetting rules and a partner's registered webhook cost.
 //! - `jobs`: timed decisions and healthy deliveries on time, with a receiver failing and one silent.
+//! - `search`: Partner Center's customer search, a partner of 10,000 customers against one of
+//!   1,000,000, on each backend.
 //! - `start`: how long a server on an empty database takes to answer.
 //! - `metrics`: a scrape parses, and every series moves as the server works.
 //! - `crash`: the reliability suite: SIGKILLs under load, then every acknowledged write checked.
@@ -25,6 +27,7 @@ mod metrics;
 mod postgres;
 mod reads;
 mod rules;
+mod search;
 mod seed;
 mod servers;
 mod start;
@@ -74,6 +77,11 @@ enum Command {
         after_help = "Examples:\n  qualify-bench reads --duration 5s --rounds 3          # the ceilings table\n  qualify-bench reads --compare cache --duration 5s     # token cache on against off"
     )]
     Reads(reads::ReadArgs),
+    /// Customer searches per second with a partner of 10,000 customers against one of 1,000,000 (alternating runs).
+    #[command(
+        after_help = "Examples:\n  qualify-bench search                                  # SQLite and PostgreSQL, 10k and 1M\n  qualify-bench search --large 100000 --backends sqlite --duration 3s"
+    )]
+    Search(search::SearchArgs),
     /// SIGKILLs servers under load at random moments, then checks every acknowledged submission.
     #[command(
         after_help = "Examples:\n  qualify-bench crash                          # 20 kills on SQLite, 20 of a node of two on PostgreSQL\n  qualify-bench crash --cycles 5 --targets sqlite --customers 20000"
@@ -141,6 +149,7 @@ fn main() -> anyhow::Result<()> {
             Command::Webhooks(args) => webhooks::webhooks(args, server_cpu).await,
             Command::Jobs(args) => jobs::jobs(args, server_cpu).await,
             Command::Crash(args) => crash::crash(args, server_cpu).await,
+            Command::Search(args) => search::search(args, server_cpu).await,
             Command::Start(args) => start::start(args, server_cpu).await,
             Command::Console(args) => console::console(args, server_cpu).await,
             Command::Metrics(args) => metrics::metrics(args, server_cpu).await,
