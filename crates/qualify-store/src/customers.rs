@@ -150,7 +150,26 @@ impl Store {
             })
             .await?;
         }
-        Ok(())
+        self.analyze_after_import("ANALYZE customers").await
+    }
+
+    /// After a bulk import on PostgreSQL, brings the planner's statistics up to date at once,
+    /// rather than whenever autovacuum comes by: without them, a search over a million freshly
+    /// imported customers was planned as a scan of all of them (0.7 s a request, where the
+    /// index answers in 0.06 ms). SQLite plans by its indexes alone and keeps no statistics
+    /// unless asked, which Qualify never does, so its plans don't move.
+    pub(crate) async fn analyze_after_import(
+        &self,
+        analyze: &'static str,
+    ) -> Result<(), StoreError> {
+        if self.backend() != crate::Backend::Postgres {
+            return Ok(());
+        }
+        self.transaction(async |tx: &mut Tx| {
+            db::query(analyze).execute(&mut *tx).await?;
+            Ok::<_, StoreError>(())
+        })
+        .await
     }
 
     /// The partner's customer `id`; `None` when it does not exist or is another partner's.

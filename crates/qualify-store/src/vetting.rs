@@ -480,6 +480,6 @@ impl Store {
             })
             .await?;
         }
-        Ok(())
+        self.analyze_after_import("ANALYZE vetting_requests").await
     }
 }

@@ -164,8 +164,11 @@ mod tests {
     fn trusted_proxies_are_addresses_or_blocks() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("qualify.toml");
-        std::fs::write(&file, r#"trusted_proxies = ["10.0.0.7", "10.1.0.0/16", "fd00::/8"]"#)
-            .unwrap();
+        std::fs::write(
+            &file,
+            r#"trusted_proxies = ["10.0.0.7", "10.1.0.0/16", "fd00::/8"]"#,
+        )
+        .unwrap();
         let settings = load(Some(&file), &NoFlags {}).unwrap();
         let expected: Vec<ipnet::IpNet> = ["10.0.0.7/32", "10.1.0.0/16", "fd00::/8"]
             .iter()
@@ -174,7 +177,10 @@ mod tests {
         assert_eq!(settings.http.trusted_proxies, expected);
         std::fs::write(&file, r#"trusted_proxies = ["proxy.internal"]"#).unwrap();
         let refused = format!("{:#}", load(Some(&file), &NoFlags {}).unwrap_err());
-        assert!(refused.contains("neither an address nor a CIDR block"), "{refused}");
+        assert!(
+            refused.contains("neither an address nor a CIDR block"),
+            "{refused}"
+        );
     }
 
     #[test]
