@@ -10,7 +10,7 @@ use qualify_types::webhooks::EVENT_NAMES;
 use qualify_types::{CustomerSearchField, PARTNER_CENTER_AUDIENCE, STARTS_WITH};
 use serde_json::{Value, json};
 
-use crate::test_control::faults::MAX_DELAY_MS;
+use crate::test_control::faults::{MAX_DELAY_MS, MAX_PATH_CHARS};
 use qualify_app::identity::USER_IMPERSONATION;
 use qualify_app::usecases::webhooks::{MAX_URL_LEN, WEBHOOK_URL_PATTERN};
 use qualify_domain::MAX_NAME;
@@ -250,6 +250,7 @@ fn fault(original: Value) -> Value {
             "path": {
                 "type": "string",
                 "pattern": r"^(\*\*?|(/([A-Za-z0-9._~-]*\*?[A-Za-z0-9._~-]*|\*\*))+)$",
+                "maxLength": MAX_PATH_CHARS,
             },
             // `*`, or any HTTP method: a token.
             "method": optional(json!({"type": "string", "pattern": r"^(\*|[!#$%&'*+.^_`|~0-9A-Za-z-]+)$"})),

@@ -24,6 +24,13 @@ pub(crate) fn may_apply_to(path: &str) -> bool {
 pub(crate) const MAX_FAULTS: usize = 100;
 /// The most partners with faults at once (each test run makes its own partner).
 const MAX_PARTNERS: usize = 10_000;
+/// The longest path glob: longer than any path a fault can match (`/v1/…` and `/webhooks/v1/…`
+/// with an id or two), and a compiled glob takes about forty times its text in memory.
+pub(crate) const MAX_PATH_CHARS: usize = 256;
+/// The text of every partner's globs together, in bytes: about 40 MiB compiled. Counted in bytes,
+/// not only in faults and partners: 100 long globs for each of 10,000 partners made on demand
+/// once took a server from 25 MB to 4.5 GB.
+const MAX_PATTERN_BYTES: usize = 1 << 20;
 /// The longest delay a fault may add.
 pub(crate) const MAX_DELAY_MS: u64 = 120_000;
 
@@ -83,6 +90,11 @@ impl Active {
                     .map_err(|_| format!("the method '{method}' is not an HTTP method"))?,
             ),
         };
+        if spec.path.trim().chars().count() > MAX_PATH_CHARS {
+            return Err(format!(
+                "the path pattern is longer than {MAX_PATH_CHARS} characters"
+            ));
+        }
         let path = glob::Pattern::new(spec.path.trim())
             .map_err(|e| format!("the path pattern '{}' is not valid: {e}", spec.path))?;
         if !spec.path.trim().starts_with('/') && spec.path.trim() != "*" && spec.path.trim() != "**"
@@ -178,11 +190,16 @@ pub(crate) enum FaultsRefused {
     /// Too many.
     #[error("at most {MAX_FAULTS} faults")]
     TooMany,
-    /// Too many partners have faults on this node.
+    /// Too many partners have faults on this node, or their globs take too much memory.
     #[error(
-        "too many partners have faults on this server; remove some (DELETE /test/v1/faults or /test/v1/data)"
+        "the server's room for faults is taken by other partners' (too many partners, or too many long path patterns); try fewer or shorter patterns, or remove faults no test uses (DELETE /test/v1/faults or /test/v1/data)"
     )]
     Full,
+}
+
+/// The bytes of glob text `faults` hold.
+fn pattern_bytes(faults: &[Active]) -> usize {
+    faults.iter().map(|fault| fault.spec.path.len()).sum()
 }
 
 /// Every partner's faults, on this node.
@@ -191,6 +208,8 @@ pub(crate) struct Faults {
     by_partner: Mutex<HashMap<TenantId, Vec<Active>>>,
     /// Whether any partner has any: a request of a server without faults skips the lock.
     any: AtomicBool,
+    /// The bytes of glob text of every partner's faults (changed under `by_partner`'s lock).
+    pattern_bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl Faults {
@@ -211,14 +230,21 @@ impl Faults {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut all = self.lock();
+        let had = all.get(&partner).map_or(0, |old| pattern_bytes(old));
+        let others = self.pattern_bytes.load(Ordering::Relaxed) - had;
+        let wanted = pattern_bytes(&active);
         if active.is_empty() {
             all.remove(&partner);
         } else {
             if !all.contains_key(&partner) && all.len() >= MAX_PARTNERS {
                 return Err(FaultsRefused::Full);
             }
+            if others + wanted > MAX_PATTERN_BYTES {
+                return Err(FaultsRefused::Full);
+            }
             all.insert(partner, active);
         }
+        self.pattern_bytes.store(others + wanted, Ordering::Relaxed);
         self.any.store(!all.is_empty(), Ordering::Release);
         Ok(())
     }
@@ -231,7 +257,10 @@ impl Faults {
     /// Removes `partner`'s faults.
     pub(crate) fn clear(&self, partner: TenantId) {
         let mut all = self.lock();
-        all.remove(&partner);
+        if let Some(removed) = all.remove(&partner) {
+            self.pattern_bytes
+                .fetch_sub(pattern_bytes(&removed), Ordering::Relaxed);
+        }
         self.any.store(!all.is_empty(), Ordering::Release);
     }
 
@@ -263,7 +292,9 @@ impl Faults {
         let injected = fault.injected.clone();
         match &mut fault.remaining {
             Some(1) => {
-                faults.remove(index);
+                let used_up = faults.remove(index);
+                self.pattern_bytes
+                    .fetch_sub(used_up.spec.path.len(), Ordering::Relaxed);
                 if faults.is_empty() {
                     all.remove(&partner);
                     self.any.store(!all.is_empty(), Ordering::Release);
@@ -429,5 +460,66 @@ mod tests {
         }
         let too_many = vec![fault("/x"); MAX_FAULTS + 1];
         assert_eq!(faults.set(partner(), too_many), Err(FaultsRefused::TooMany));
+    }
+}
+
+#[cfg(test)]
+mod memory_bounds {
+    use super::*;
+
+    fn fault(path: String, times: Option<u32>) -> Fault {
+        Fault {
+            path,
+            status: Some(503),
+            times,
+            ..Fault::default()
+        }
+    }
+
+    fn partner(n: u32) -> TenantId {
+        format!("aaaaaaaa-0000-4000-8000-{n:012}").parse().unwrap()
+    }
+
+    #[test]
+    fn a_glob_is_bounded_in_length() {
+        let faults = Faults::default();
+        let long = format!("/v1/{}", "a".repeat(MAX_PATH_CHARS));
+        let refused = faults.set(partner(1), vec![fault(long, None)]);
+        assert!(
+            matches!(&refused, Err(FaultsRefused::Invalid { why, .. }) if why.contains("longer than")),
+            "{refused:?}"
+        );
+        let longest = format!("/v1/{}", "a".repeat(MAX_PATH_CHARS - 4));
+        assert!(faults.set(partner(1), vec![fault(longest, None)]).is_ok());
+    }
+
+    #[test]
+    fn every_partners_globs_together_are_bounded_in_bytes_and_freed_when_removed() {
+        let faults = Faults::default();
+        let longest = || format!("/v1/{}", "a".repeat(MAX_PATH_CHARS - 4));
+        let per_partner = MAX_FAULTS * MAX_PATH_CHARS;
+        let fit = MAX_PATTERN_BYTES / per_partner;
+        for n in 0..u32::try_from(fit).unwrap() {
+            let set = vec![fault(longest(), None); MAX_FAULTS];
+            assert!(faults.set(partner(n), set).is_ok(), "partner {n}");
+        }
+        // One more partner's worth does not fit: refused, not stored.
+        let over = vec![fault(longest(), None); MAX_FAULTS];
+        assert_eq!(faults.set(partner(99_999), over), Err(FaultsRefused::Full));
+        assert!(faults.list(partner(99_999)).is_empty());
+        // Removing, replacing and using faults up gives their bytes back.
+        faults.clear(partner(0));
+        let once = vec![fault(longest(), Some(1)); MAX_FAULTS];
+        assert!(faults.set(partner(99_999), once).is_ok());
+        for _ in 0..MAX_FAULTS {
+            let path = format!("/v1/{}", "a".repeat(MAX_PATH_CHARS - 4));
+            assert!(faults.take(partner(99_999), &Method::GET, &path).is_some());
+        }
+        assert!(faults.list(partner(99_999)).is_empty());
+        let again = vec![fault(longest(), None); MAX_FAULTS];
+        assert!(
+            faults.set(partner(0), again).is_ok(),
+            "the used-up faults' bytes came back"
+        );
     }
 }

@@ -40,8 +40,7 @@ pub(crate) async fn show(
     request_body = TestFaults,
     responses(
         (status = 200, description = "The partner's faults, as set", body = TestFaults),
-        (status = 400, description = "A fault that can't be used, and why (3000)", body = qualify_types::ErrorBody),
-        (status = 503, description = "Too many partners have faults on this node (610011)", body = qualify_types::ErrorBody)))]
+        (status = 400, description = "A fault that can't be used, and why; or the server's room for faults is taken (3000)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn set(
     State(state): State<AppState>,
     Partner(caller): Partner,
@@ -51,12 +50,10 @@ pub(crate) async fn set(
     control
         .faults
         .set(caller.tenant_id, body.faults)
-        .map_err(|refused| match refused {
-            FaultsRefused::Full => ApiError::Unavailable(qualify_store::StoreError::Unavailable(
-                refused.to_string().into(),
-            )),
-            other => ApiError::InvalidProperty(other.to_string()),
-        })?;
+        // Each refusal is the request's to change (fewer or shorter faults, or removing others'):
+        // a 400 that says which, as the limits table promises; never a 5xx logged as the
+        // server's failure.
+        .map_err(|refused: FaultsRefused| ApiError::InvalidProperty(refused.to_string()))?;
     Ok(Wire::ok(TestFaults {
         faults: control.faults.list(caller.tenant_id),
     }))
