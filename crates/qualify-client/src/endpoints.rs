@@ -54,7 +54,41 @@ fn json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ClientError
         .map_err(|e| ClientError::Config(format!("encoding the request: {e}")))
 }
 
+/// Every item of a paged collection: the first page, then each next one its continuation token
+/// names, as `fetch` (given the token, none for the first) reads them.
+async fn every_page<T>(
+    fetch: impl AsyncFn(Option<&str>) -> Result<Collection<T>, ClientError>,
+) -> Result<Vec<T>, ClientError> {
+    let mut all = Vec::new();
+    let mut continuation: Option<String> = None;
+    loop {
+        let page = fetch(continuation.as_deref()).await?;
+        continuation = page.continuation_token().map(str::to_owned);
+        all.extend(page.items);
+        if continuation.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
 impl Client {
+    /// A page of the collection at `path`, after `continuation` (a previous page's token).
+    async fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        path: String,
+        continuation: Option<&str>,
+    ) -> Result<Collection<T>, ClientError> {
+        let headers: Vec<(&'static str, String)> = continuation
+            .map(|token| (qualify_types::CONTINUATION_TOKEN_HEADER, token.to_owned()))
+            .into_iter()
+            .collect();
+        self.execute(Call {
+            headers: &headers,
+            ..Call::get(path)
+        })
+        .await
+    }
+
     /// A fresh access token from the token endpoint (not the cached one), for use elsewhere
     /// (e.g. `curl`).
     pub async fn fetch_token(&self) -> Result<TokenResponse, ClientError> {
@@ -109,15 +143,7 @@ impl Client {
             Some(size) => format!("/v1/customers?size={size}"),
             None => "/v1/customers".to_owned(),
         };
-        let headers: Vec<(&'static str, String)> = continuation
-            .map(|token| (qualify_types::CONTINUATION_TOKEN_HEADER, token.to_owned()))
-            .into_iter()
-            .collect();
-        self.execute(Call {
-            headers: &headers,
-            ..Call::get(path)
-        })
-        .await
+        self.page(path, continuation).await
     }
 
     /// A page of the partner's customers that `filter` finds (Partner Center's customer
@@ -137,15 +163,7 @@ impl Client {
         if let Some(size) = size {
             path.push_str(&format!("&size={size}"));
         }
-        let headers: Vec<(&'static str, String)> = continuation
-            .map(|token| (qualify_types::CONTINUATION_TOKEN_HEADER, token.to_owned()))
-            .into_iter()
-            .collect();
-        self.execute(Call {
-            headers: &headers,
-            ..Call::get(path)
-        })
-        .await
+        self.page(path, continuation).await
     }
 
     /// Every customer of the partner that `filter` finds, following continuation tokens.
@@ -153,34 +171,16 @@ impl Client {
         &self,
         filter: &CustomerFilter,
     ) -> Result<Vec<Customer>, ClientError> {
-        let mut all = Vec::new();
-        let mut continuation: Option<String> = None;
-        loop {
-            let page = self
-                .search_customers_page(filter, Some(500), continuation.as_deref())
-                .await?;
-            continuation = page.continuation_token().map(str::to_owned);
-            all.extend(page.items);
-            if continuation.is_none() {
-                return Ok(all);
-            }
-        }
+        every_page(async |continuation| {
+            self.search_customers_page(filter, Some(500), continuation)
+                .await
+        })
+        .await
     }
 
     /// Every customer of the partner, following continuation tokens.
     pub async fn all_customers(&self) -> Result<Vec<Customer>, ClientError> {
-        let mut all = Vec::new();
-        let mut continuation: Option<String> = None;
-        loop {
-            let page = self
-                .customers_page(Some(500), continuation.as_deref())
-                .await?;
-            continuation = page.continuation_token().map(str::to_owned);
-            all.extend(page.items);
-            if continuation.is_none() {
-                return Ok(all);
-            }
-        }
+        every_page(async |continuation| self.customers_page(Some(500), continuation).await).await
     }
 
     /// A customer's qualifications, each with the state of its latest vetting request. Reads the
@@ -266,15 +266,7 @@ impl Client {
         continuation: Option<&str>,
     ) -> Result<Collection<VettingRequest>, ClientError> {
         let path = format!("/review/v1/requests?{}", filter.query());
-        let headers: Vec<(&'static str, String)> = continuation
-            .map(|token| (qualify_types::CONTINUATION_TOKEN_HEADER, token.to_owned()))
-            .into_iter()
-            .collect();
-        self.execute(Call {
-            headers: &headers,
-            ..Call::get(path)
-        })
-        .await
+        self.page(path, continuation).await
     }
 
     /// Every vetting request matching `filter`, following continuation tokens.
@@ -282,18 +274,7 @@ impl Client {
         &self,
         filter: &ReviewFilter,
     ) -> Result<Vec<VettingRequest>, ClientError> {
-        let mut all = Vec::new();
-        let mut continuation: Option<String> = None;
-        loop {
-            let page = self
-                .review_requests(filter, continuation.as_deref())
-                .await?;
-            continuation = page.continuation_token().map(str::to_owned);
-            all.extend(page.items);
-            if continuation.is_none() {
-                return Ok(all);
-            }
-        }
+        every_page(async |continuation| self.review_requests(filter, continuation).await).await
     }
 
     /// One vetting request (reviewer credentials).

@@ -187,21 +187,9 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_whole_sign_in() {
 async fn repeated_wrong_secrets_lock_the_client_id_out() {
     let db = TestDatabase::sqlite();
     let server = TestServer::start(&db).await;
-    let endpoint = server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id));
-    let attempt = |secret: &'static str| {
-        server
-            .http
-            .post(&endpoint)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", PARTNER_A.client_id),
-                ("client_secret", secret),
-                ("scope", "https://api.partnercenter.microsoft.com/.default"),
-            ])
-            .send()
-    };
+    let attempt = |secret: &'static str| client_credentials(&server, secret, None);
     for _ in 0..5 {
-        let body: Value = attempt("wrong").await.unwrap().json().await.unwrap();
+        let body: Value = attempt("wrong").await.json().await.unwrap();
         assert!(
             body["error_description"]
                 .as_str()
@@ -211,12 +199,7 @@ async fn repeated_wrong_secrets_lock_the_client_id_out() {
         );
     }
     // Locked: even the right secret is refused, without being checked.
-    let body: Value = attempt(PARTNER_A.client_secret)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = attempt(PARTNER_A.client_secret).await.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
     assert!(
         body["error_description"]
@@ -233,23 +216,30 @@ async fn repeated_wrong_secrets_lock_the_client_id_out() {
     server.stop().await;
 }
 
-/// A client credentials grant of partner A's client id with `secret`, from the client
-/// `X-Forwarded-For` names; the error code of the refusal, or `None` when a token was issued.
-async fn attempt_from(server: &TestServer, secret: &str, from: &str) -> Option<String> {
+/// A client credentials grant of partner A's client id with `secret`, with `forwarded_for` as
+/// its `X-Forwarded-For` (what a proxy in front of the server would say of the client).
+async fn client_credentials(
+    server: &TestServer,
+    secret: &str,
+    forwarded_for: Option<&str>,
+) -> reqwest::Response {
     let endpoint = server.url(&format!("/{}/oauth2/v2.0/token", PARTNER_A.tenant_id));
-    let answer = server
-        .http
-        .post(&endpoint)
-        .header("X-Forwarded-For", from)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", PARTNER_A.client_id),
-            ("client_secret", secret),
-            ("scope", "https://api.partnercenter.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let mut request = server.http.post(&endpoint).form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", PARTNER_A.client_id),
+        ("client_secret", secret),
+        ("scope", "https://api.partnercenter.microsoft.com/.default"),
+    ]);
+    if let Some(client) = forwarded_for {
+        request = request.header("X-Forwarded-For", client);
+    }
+    request.send().await.unwrap()
+}
+
+/// [`client_credentials`] from the client `from`: the refusal's error code, or `None` when a
+/// token was issued.
+async fn attempt_from(server: &TestServer, secret: &str, from: &str) -> Option<String> {
+    let answer = client_credentials(server, secret, Some(from)).await;
     if answer.status() == StatusCode::OK {
         return None;
     }
