@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod partners;
 mod qualify;
 pub mod settings;
+mod source;
 pub mod usecases;
 pub mod vetting_rules;
 

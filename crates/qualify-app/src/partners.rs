@@ -13,6 +13,11 @@ use crate::vetting_rules::rule_from;
 
 /// The most rules a partner may set.
 pub const MAX_RULES: usize = 100;
+/// The text of every pattern of a partner's rules together, in bytes. A rule's globs are
+/// matched inside the submission's transaction (on SQLite, on the one writer every partner's
+/// writes share): what one submission can cost is the patterns' length times the value's, and
+/// this bounds it to a few milliseconds whatever the partner writes.
+pub const MAX_PATTERN_BYTES: usize = 4 * 1024;
 /// Partners whose parsed rules a node keeps.
 const CACHED_PARTNERS: u64 = 1024;
 
@@ -26,10 +31,21 @@ pub struct PartnerRules {
 
 impl PartnerRules {
     /// Checks `entries` as `PUT /test/v1/rules` sets them: each as the rules file's, `times` at
-    /// least 1, names unique, at most [`MAX_RULES`].
+    /// least 1, names unique, at most [`MAX_RULES`] and [`MAX_PATTERN_BYTES`] of patterns.
     pub fn check(entries: Vec<VettingRule>) -> Result<(Vec<VettingRule>, RuleSet), String> {
         if entries.len() > MAX_RULES {
             return Err(format!("at most {MAX_RULES} rules, not {}", entries.len()));
+        }
+        let pattern_bytes: usize = entries
+            .iter()
+            .flat_map(|e| [&e.customer_domain, &e.website, &e.validation_code])
+            .flatten()
+            .map(String::len)
+            .sum();
+        if pattern_bytes > MAX_PATTERN_BYTES {
+            return Err(format!(
+                "the rules' patterns hold {pattern_bytes} bytes together; at most {MAX_PATTERN_BYTES}"
+            ));
         }
         let mut rules = Vec::with_capacity(entries.len());
         for entry in &entries {

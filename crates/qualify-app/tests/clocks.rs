@@ -91,7 +91,7 @@ async fn assert_none_stranded(app: &Qualify, partner: TenantId) -> usize {
 async fn submissions_racing_a_clocks_advances_leave_no_decision_stranded() {
     for db in TestDatabase::every_backend("advance race").await {
         let app = open(&db).await;
-        let partner = app.create_test_partner().await.unwrap().tenant_id;
+        let partner = app.create_test_partner(None).await.unwrap().tenant_id;
         let rule: VettingRule = serde_json::from_value(serde_json::json!({
             "name": "in-a-minute", "decision": "Approved", "after": "60s"
         }))

@@ -4,12 +4,14 @@
 //! Everything here is a value or a pure function, so the rules are tested exhaustively without a
 //! server or a database, and the store and the HTTP layer only ever ask these functions.
 
+mod glob;
 mod rules;
 mod submission;
 mod values;
 mod vetting;
 mod vetting_rules;
 
+pub use glob::{Glob, InvalidGlob, MAX_GLOB_CHARS, Slash};
 pub use rules::{
     PriorRequest, SubmissionPolicy, SubmissionRefused, check_submission, latest_per_qualification,
 };
@@ -20,5 +22,5 @@ pub use values::{
 };
 pub use vetting::{DecisionRefused, Verdict, VettingState};
 pub use vetting_rules::{
-    Facts, Glob, MAX_DELAY, MAX_NAME, Rule, RuleDecision, RuleError, RuleSet, RuleSpec,
+    Facts, MAX_DELAY, MAX_NAME, Rule, RuleDecision, RuleError, RuleSet, RuleSpec,
 };

@@ -4,11 +4,11 @@
 //! it to a reviewer), at once or after a delay. In a [`RuleSet`] the first rule that matches a
 //! submission decides it; a submission no rule matches waits for a reviewer.
 
-use std::fmt;
 use std::time::Duration;
 
 use qualify_types::{EducationSegment, Qualification, TenantId};
 
+use crate::glob::{Glob, Slash};
 use crate::submission::Submission;
 use crate::values::{DenialReason, Website};
 
@@ -16,88 +16,6 @@ use crate::values::{DenialReason, Website};
 pub const MAX_DELAY: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 /// The longest rule name.
 pub const MAX_NAME: usize = 64;
-
-/// A pattern over host names and codes: `*` is any run of characters (dots included), `?` one
-/// character, `[…]` one of a set; letters match in either case.
-#[derive(Clone)]
-pub struct Glob {
-    text: String,
-    matcher: Matcher,
-}
-
-/// How a glob is matched. Most are a name or `*` and a suffix (`*.edu`), which are compared as
-/// text; only the others need the general matcher. Rules are tried on every submission, inside
-/// its transaction, so this is worth it.
-#[derive(Clone)]
-enum Matcher {
-    /// No wildcard: the whole value, in either case.
-    Exact(String),
-    /// `*` then no wildcard: the value's end, in either case.
-    Suffix(String),
-    /// Anything else.
-    Pattern(glob::Pattern),
-}
-
-impl Glob {
-    /// Parses `text`.
-    pub fn parse(text: &str) -> Result<Self, RuleError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(RuleError::new("a pattern is empty"));
-        }
-        let pattern = glob::Pattern::new(text).map_err(|error| {
-            RuleError::new(format!("the pattern '{text}' is not valid: {error}"))
-        })?;
-        let special = |s: &str| s.contains(['*', '?', '[', ']']);
-        let matcher = match text.strip_prefix('*') {
-            None if !special(text) => Matcher::Exact(text.to_ascii_lowercase()),
-            Some(suffix) if !special(suffix) => Matcher::Suffix(suffix.to_ascii_lowercase()),
-            _ => Matcher::Pattern(pattern),
-        };
-        Ok(Self {
-            text: text.to_owned(),
-            matcher,
-        })
-    }
-
-    /// Does `value` match?
-    pub fn matches(&self, value: &str) -> bool {
-        const OPTIONS: glob::MatchOptions = glob::MatchOptions {
-            case_sensitive: false,
-            require_literal_separator: false,
-            require_literal_leading_dot: false,
-        };
-        match &self.matcher {
-            Matcher::Exact(name) => value.eq_ignore_ascii_case(name),
-            Matcher::Suffix(suffix) => {
-                value.len() >= suffix.len()
-                    && value
-                        .get(value.len() - suffix.len()..)
-                        .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
-            }
-            Matcher::Pattern(pattern) => pattern.matches_with(value, OPTIONS),
-        }
-    }
-
-    /// The pattern as written.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-}
-
-impl fmt::Debug for Glob {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Glob({:?})", self.text)
-    }
-}
-
-impl PartialEq for Glob {
-    fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for Glob {}
 
 /// What a rule decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +80,10 @@ impl RuleError {
 }
 
 fn globs(patterns: &[String]) -> Result<Vec<Glob>, RuleError> {
-    patterns.iter().map(|p| Glob::parse(p)).collect()
+    patterns
+        .iter()
+        .map(|p| Glob::parse(p, Slash::Plain).map_err(|e| RuleError::new(e.to_string())))
+        .collect()
 }
 
 impl Rule {

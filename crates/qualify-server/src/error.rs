@@ -245,6 +245,7 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::WebhookRegistrationExists => {
                 conflict(codes::WEBHOOK_REGISTRATION_EXISTS, &error)
             }
+            UseCaseError::TestPartnersFull { .. } => conflict(codes::TEST_PARTNERS_FULL, &error),
             UseCaseError::Throttled { retry_after } => Self::Throttled { retry_after },
             UseCaseError::Store(error) => error.into(),
             UseCaseError::Internal(cause) => Self::Internal(cause),

@@ -93,11 +93,11 @@ impl App {
             ),
             None => None,
         };
-        let rate_limits = RateLimits::new(
-            &settings.http.rate_limits,
-            &document(settings.dev, settings.http.contract),
-        )?;
-        let test_control = settings.dev.then(Arc::default);
+        let document = document(settings.dev, settings.http.contract);
+        let rate_limits = RateLimits::new(&settings.http.rate_limits, &document)?;
+        let test_control = settings
+            .dev
+            .then(|| Arc::new(crate::test_control::TestControl::new(&document)));
         // Opening the core is most of the work, and most of the future: boxed, the future of a
         // server's build stays small wherever it is awaited.
         let app = Box::pin(Qualify::open(settings, clock, public_base)).await?;

@@ -66,6 +66,14 @@ async fn find_tenant(on: impl Executor, id: TenantId) -> Result<Option<TenantRec
 }
 
 impl Tx {
+    /// How many partner tenants marked as development identities there are: the well-known
+    /// ones and those made on demand.
+    pub async fn count_dev_partners(&mut self) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM tenants WHERE kind = 'partner' AND dev = 1";
+        let count: i64 = db::query(SQL).fetch_one(self).await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     /// The tenant with `id`, as this transaction sees it.
     pub async fn find_tenant(&mut self, id: TenantId) -> Result<Option<TenantRecord>, StoreError> {
         find_tenant(self, id).await

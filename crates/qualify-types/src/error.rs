@@ -99,4 +99,6 @@ pub mod codes {
     pub const WEBHOOK_REGISTRATION_EXISTS: i64 = 610_017;
     /// 404: no such validation event, or not the caller's, or older than 7 days.
     pub const VALIDATION_EVENT_NOT_FOUND: i64 = 610_018;
+    /// 409: the server holds its most partners made on demand (`test_partners_max`).
+    pub const TEST_PARTNERS_FULL: i64 = 610_019;
 }

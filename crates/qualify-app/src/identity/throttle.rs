@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use crate::source::Source;
+
 /// Failures allowed before the first lock-out.
 const FREE_FAILURES: u32 = 5;
 /// The first lock-out.
@@ -36,25 +38,6 @@ const REMEMBERED_CLIENT_IDS: u64 = 100_000;
 struct Failures {
     count: u32,
     locked_until: Option<Instant>,
-}
-
-/// Where failures come from: an IPv4 address, or an IPv6 address's /64, as 128 bits; 0 when
-/// the server does not know (a request made in process, in tests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Source(u128);
-
-impl Source {
-    fn of(address: Option<IpAddr>) -> Self {
-        Self(match address {
-            None => 0,
-            Some(IpAddr::V4(v4)) => u128::from(v4.to_ipv6_mapped()),
-            // An IPv4 address written as IPv6 is that IPv4 address.
-            Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-                Some(v4) => u128::from(v4.to_ipv6_mapped()),
-                None => u128::from(v6) & !u128::from(u64::MAX),
-            },
-        })
-    }
 }
 
 /// Failure counts by client id and source.

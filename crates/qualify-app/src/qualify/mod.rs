@@ -66,6 +66,8 @@ pub struct Core {
     deliveries: Deliveries,
     metrics: Arc<Metrics>,
     jobs: Arc<Jobs<Core>>,
+    /// How many partners may be made on demand, and how fast.
+    test_partners: crate::usecases::test_partners::Admission,
 }
 
 impl std::ops::Deref for Qualify {
@@ -164,6 +166,10 @@ impl Qualify {
                 "another core listens to this store's jobs: this one's workers find new jobs at their poll"
             );
         }
+        let test_partners = crate::usecases::test_partners::Admission::new(
+            settings.identity.test_partners_per_minute,
+            settings.identity.test_partners_max,
+        );
         Ok(Self(Arc::new(Core {
             store,
             clock,
@@ -173,6 +179,7 @@ impl Qualify {
             deliveries,
             metrics,
             jobs,
+            test_partners,
         })))
     }
 

@@ -2,6 +2,7 @@
 //! the decisions that fall due made before it returns), sets its own rules, resets its data;
 //! and partners made on demand.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use qualify_store::{StoreError, Tx};
@@ -85,12 +86,21 @@ impl Qualify {
         Ok(())
     }
 
-    /// A new partner of its own for a test run, with App+User credentials and a GCC code.
-    pub async fn create_test_partner(&self) -> Result<TestPartner, UseCaseError> {
+    /// A new partner of its own for a test run, with App+User credentials and a GCC code, asked
+    /// for from `source` (the client's address, when the request came over a connection).
+    pub async fn create_test_partner(
+        &self,
+        source: Option<IpAddr>,
+    ) -> Result<TestPartner, UseCaseError> {
+        self.test_partners.admit(source)?;
         let prepared = test_partners::prepare().await?;
         let at = self.clock.now();
+        let admission = &self.test_partners;
         self.store
-            .transaction(async |tx: &mut Tx| test_partners::insert(tx, &prepared, at).await)
+            .transaction(async |tx: &mut Tx| {
+                admission.room(tx).await?;
+                test_partners::insert(tx, &prepared, at).await
+            })
             .await?;
         tracing::info!(tenant = %prepared.partner.tenant_id, "created a partner on demand");
         Ok(prepared.partner)

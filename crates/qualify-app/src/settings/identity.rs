@@ -56,6 +56,11 @@ pub struct IdentitySettings {
     /// for one; forged tokens must not turn into a flood of fetches).
     #[serde(with = "humantime_serde")]
     pub issuer_refresh_interval: Duration,
+    /// Partners made on demand (`POST /test/v1/partners`, development mode) from one source (an
+    /// IPv4 address or IPv6 /64) in a minute, all at once if they like; more answer 429.
+    pub test_partners_per_minute: u32,
+    /// Partners made on demand the database may hold; more answer 409.
+    pub test_partners_max: u64,
 }
 
 impl Default for IdentitySettings {
@@ -71,12 +76,19 @@ impl Default for IdentitySettings {
             clock_skew: Duration::from_secs(60),
             signing_key_refresh: Duration::from_secs(60),
             issuer_refresh_interval: Duration::from_secs(5),
+            test_partners_per_minute: 60,
+            test_partners_max: 10_000,
         }
     }
 }
 
 impl IdentitySettings {
     pub(super) fn check(&self) -> Result<(), InvalidSettings> {
+        if self.test_partners_per_minute == 0 {
+            return Err(InvalidSettings::new(
+                "test_partners_per_minute must be at least 1 (test_partners_max bounds the total)",
+            ));
+        }
         for issuer in self.trusted_issuers() {
             let local = matches!(issuer.url.host_str(), Some("127.0.0.1" | "localhost"));
             if issuer.url.scheme() != "https" && !local {

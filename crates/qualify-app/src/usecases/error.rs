@@ -39,6 +39,14 @@ pub enum UseCaseError {
         "The partner has a webhook registration already; PUT /webhooks/v1/registration changes it."
     )]
     WebhookRegistrationExists,
+    /// The database holds its most partners made on demand.
+    #[error(
+        "This server holds its most partners made on demand ({max}); its operator can raise test_partners_max, or start from a fresh database."
+    )]
+    TestPartnersFull {
+        /// The bound (`test_partners_max`).
+        max: u64,
+    },
     /// The caller asked too often: it may ask again after `retry_after` seconds.
     #[error("Rate limit is exceeded. Try again in {retry_after} seconds.")]
     Throttled {

@@ -25,7 +25,7 @@ use crate::http::RequestIds;
 use crate::http::caller::{self, Watched};
 use crate::test_control::TestControl;
 use crate::test_control::faults::{self, Effect, Injected};
-use crate::test_control::journal::{Sent, body_for_journal};
+use crate::test_control::journal::Sent;
 use qualify_types::Timestamp;
 
 use crate::error::ApiError;
@@ -193,7 +193,8 @@ where
     } else {
         None
     };
-    let (request, body) = match kept_body(request, state.settings().http.body_limit).await {
+    let (request, body) = match kept_body(control, request, state.settings().http.body_limit).await
+    {
         Ok(kept) => kept,
         Err(refused) => return refused,
     };
@@ -243,7 +244,11 @@ async fn pass(answer: impl Future<Output = Result<Response, Infallible>>) -> Res
 
 /// The request with its body read (to keep it in the journal), for a write; a body over
 /// `limit` is refused as the handler would.
-async fn kept_body(request: Request, limit: usize) -> Result<(Request, Option<String>), Response> {
+async fn kept_body(
+    control: &TestControl,
+    request: Request,
+    limit: usize,
+) -> Result<(Request, Option<String>), Response> {
     if bodiless(request.method()) {
         return Ok((request, None));
     }
@@ -251,7 +256,7 @@ async fn kept_body(request: Request, limit: usize) -> Result<(Request, Option<St
     let bytes: Bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::BodyTooLarge { limit }.into_response())?;
-    let kept = body_for_journal(&bytes);
+    let kept = control.journal.body(&bytes);
     Ok((Request::from_parts(parts, Body::from(bytes)), kept))
 }
 

@@ -1,36 +1,42 @@
 //! Faults a test injects into its own partner's requests: the next matching requests get a
 //! status (429 as Partner Center throttles, a 5xx or 4xx), arrive late, or have their connection
 //! closed, before they touch any data. Optionally with a probability and a seed, so that a run
-//! repeats exactly. Kept in this node's memory: bounded per partner, and in partners.
+//! repeats exactly. Kept in this node's memory, each partner's on its own: bounded per partner
+//! in number and in bytes, so every partner always has its own room, and matched under that
+//! partner's own lock, so that one partner's faults never hold up another's requests.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use axum::http::Method;
+use qualify_domain::{Glob, Slash};
 use qualify_types::{Fault, TenantId};
 
 /// Whether a fault may apply to a request for `path`: the partner's Partner Center calls
-/// (`/v1/…` and `/webhooks/v1/…`) only. Health, discovery and keys, the OpenAPI document, the
-/// token endpoint, the console, the reviewer API and the control plane itself are never
-/// faulted, so a test client that sends its token everywhere keeps its health checks, its key
-/// discovery and its way to remove the fault.
+/// (`/v1/…` and `/webhooks/v1/…`) only, and none longer than any of their routes
+/// ([`MAX_FAULTED_PATH`]). Health, discovery and keys, the OpenAPI document, the token
+/// endpoint, the console, the reviewer API and the control plane itself are never faulted, so
+/// a test client that sends its token everywhere keeps its health checks, its key discovery and
+/// its way to remove the fault.
 pub(crate) fn may_apply_to(path: &str) -> bool {
-    path.starts_with("/v1/") || path.starts_with("/webhooks/v1/")
+    (path.starts_with("/v1/") || path.starts_with("/webhooks/v1/"))
+        && path.len() <= MAX_FAULTED_PATH
 }
 
 /// The most faults one partner may set.
 pub(crate) const MAX_FAULTS: usize = 100;
-/// The most partners with faults at once (each test run makes its own partner).
-const MAX_PARTNERS: usize = 10_000;
-/// The longest path glob: longer than any path a fault can match (`/v1/…` and `/webhooks/v1/…`
-/// with an id or two), and a compiled glob takes about forty times its text in memory.
-pub(crate) const MAX_PATH_CHARS: usize = 256;
-/// The text of every partner's globs together, in bytes: about 40 MiB compiled. Counted in bytes,
-/// not only in faults and partners: 100 long globs for each of 10,000 partners made on demand
-/// once took a server from 25 MB to 4.5 GB.
-const MAX_PATTERN_BYTES: usize = 1 << 20;
+/// The longest path glob: longer than any path a fault can match.
+pub(crate) const MAX_PATH_CHARS: usize = qualify_domain::MAX_GLOB_CHARS;
+/// The text of one partner's path globs together, in bytes. Matching a request costs at most
+/// its path's length times this (about 2 million steps, a few milliseconds, of the partner's
+/// own requests); and it bounds what a partner's faults hold, so that the server's room is
+/// every partner's share, not first come, first served.
+pub(crate) const MAX_PATTERN_BYTES: usize = 4 * 1024;
+/// The longest path a fault applies to: Partner Center's longest route is under 100 bytes, and
+/// a longer path is no route at all.
+pub(crate) const MAX_FAULTED_PATH: usize = 512;
 /// The longest delay a fault may add.
 pub(crate) const MAX_DELAY_MS: u64 = 120_000;
 
@@ -75,7 +81,7 @@ impl Injected {
 struct Active {
     spec: Fault,
     method: Option<Method>,
-    path: glob::Pattern,
+    path: Glob,
     remaining: Option<u32>,
     draws: fastrand::Rng,
     injected: Injected,
@@ -90,13 +96,8 @@ impl Active {
                     .map_err(|_| format!("the method '{method}' is not an HTTP method"))?,
             ),
         };
-        if spec.path.trim().chars().count() > MAX_PATH_CHARS {
-            return Err(format!(
-                "the path pattern is longer than {MAX_PATH_CHARS} characters"
-            ));
-        }
-        let path = glob::Pattern::new(spec.path.trim())
-            .map_err(|e| format!("the path pattern '{}' is not valid: {e}", spec.path))?;
+        let path = Glob::parse(&spec.path, Slash::Separator)
+            .map_err(|e| format!("the path pattern: {e}"))?;
         if !spec.path.trim().starts_with('/') && spec.path.trim() != "*" && spec.path.trim() != "**"
         {
             return Err(format!(
@@ -158,13 +159,8 @@ impl Active {
     }
 
     fn matches(&self, method: &Method, path: &str) -> bool {
-        const OPTIONS: glob::MatchOptions = glob::MatchOptions {
-            case_sensitive: false,
-            require_literal_separator: true,
-            require_literal_leading_dot: false,
-        };
-        self.method.as_ref().is_none_or(|m| m == method)
-            && (self.spec.path.trim() == "*" || self.path.matches_with(path, OPTIONS))
+        let any_path = matches!(self.path.as_str(), "*" | "**");
+        self.method.as_ref().is_none_or(|m| m == method) && (any_path || self.path.matches(path))
     }
 
     /// Whether this request gets the fault: a draw, when it has a probability.
@@ -190,37 +186,51 @@ pub(crate) enum FaultsRefused {
     /// Too many.
     #[error("at most {MAX_FAULTS} faults")]
     TooMany,
-    /// Too many partners have faults on this node, or their globs take too much memory.
+    /// Their path patterns are too long together.
     #[error(
-        "the server's room for faults is taken by other partners' (too many partners, or too many long path patterns); try fewer or shorter patterns, or remove faults no test uses (DELETE /test/v1/faults or /test/v1/data)"
+        "the faults' path patterns hold {0} bytes together; at most {MAX_PATTERN_BYTES} (use * or ** for any segment)"
     )]
-    Full,
+    TooLong(usize),
 }
 
-/// The bytes of glob text `faults` hold.
-fn pattern_bytes(faults: &[Active]) -> usize {
-    faults.iter().map(|fault| fault.spec.path.len()).sum()
-}
+/// One partner's faults, behind its own lock.
+type PartnerFaults = Arc<Mutex<Vec<Active>>>;
 
 /// Every partner's faults, on this node.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
-    by_partner: Mutex<HashMap<TenantId, Vec<Active>>>,
-    /// Whether any partner has any: a request of a server without faults skips the lock.
+    /// Taken briefly, to find a partner's faults; never while matching.
+    by_partner: RwLock<HashMap<TenantId, PartnerFaults>>,
+    /// Whether any partner has any: a request of a server without faults skips the lookup.
     any: AtomicBool,
-    /// The bytes of glob text of every partner's faults (changed under `by_partner`'s lock).
-    pattern_bytes: std::sync::atomic::AtomicUsize,
+}
+
+fn locked(faults: &Mutex<Vec<Active>>) -> MutexGuard<'_, Vec<Active>> {
+    faults.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Faults {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Vec<Active>>> {
-        self.by_partner.lock().unwrap_or_else(|p| p.into_inner())
+    fn partner(&self, partner: TenantId) -> Option<PartnerFaults> {
+        let all = self.by_partner.read().unwrap_or_else(|p| p.into_inner());
+        all.get(&partner).map(Arc::clone)
+    }
+
+    /// Changes the map of partners: `change` under its write lock, then `any` brought up to date.
+    fn change<T>(&self, change: impl FnOnce(&mut HashMap<TenantId, PartnerFaults>) -> T) -> T {
+        let mut all = self.by_partner.write().unwrap_or_else(|p| p.into_inner());
+        let changed = change(&mut all);
+        self.any.store(!all.is_empty(), Ordering::Release);
+        changed
     }
 
     /// Sets `partner`'s faults to `faults`, replacing those it had.
     pub(crate) fn set(&self, partner: TenantId, faults: Vec<Fault>) -> Result<(), FaultsRefused> {
         if faults.len() > MAX_FAULTS {
             return Err(FaultsRefused::TooMany);
+        }
+        let pattern_bytes: usize = faults.iter().map(|fault| fault.path.trim().len()).sum();
+        if pattern_bytes > MAX_PATTERN_BYTES {
+            return Err(FaultsRefused::TooLong(pattern_bytes));
         }
         let active = faults
             .into_iter()
@@ -229,23 +239,13 @@ impl Faults {
                 Active::new(spec).map_err(|why| FaultsRefused::Invalid { index, why })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut all = self.lock();
-        let had = all.get(&partner).map_or(0, |old| pattern_bytes(old));
-        let others = self.pattern_bytes.load(Ordering::Relaxed) - had;
-        let wanted = pattern_bytes(&active);
-        if active.is_empty() {
-            all.remove(&partner);
-        } else {
-            if !all.contains_key(&partner) && all.len() >= MAX_PARTNERS {
-                return Err(FaultsRefused::Full);
+        self.change(|all| {
+            if active.is_empty() {
+                all.remove(&partner);
+            } else {
+                all.insert(partner, Arc::new(Mutex::new(active)));
             }
-            if others + wanted > MAX_PATTERN_BYTES {
-                return Err(FaultsRefused::Full);
-            }
-            all.insert(partner, active);
-        }
-        self.pattern_bytes.store(others + wanted, Ordering::Relaxed);
-        self.any.store(!all.is_empty(), Ordering::Release);
+        });
         Ok(())
     }
 
@@ -256,18 +256,13 @@ impl Faults {
 
     /// Removes `partner`'s faults.
     pub(crate) fn clear(&self, partner: TenantId) {
-        let mut all = self.lock();
-        if let Some(removed) = all.remove(&partner) {
-            self.pattern_bytes
-                .fetch_sub(pattern_bytes(&removed), Ordering::Relaxed);
-        }
-        self.any.store(!all.is_empty(), Ordering::Release);
+        self.change(|all| all.remove(&partner));
     }
 
     /// `partner`'s faults, with what remains of each one's `times`.
     pub(crate) fn list(&self, partner: TenantId) -> Vec<Fault> {
-        self.lock().get(&partner).map_or_else(Vec::new, |faults| {
-            faults
+        self.partner(partner).map_or_else(Vec::new, |faults| {
+            locked(&faults)
                 .iter()
                 .map(|f| Fault {
                     times: f.remaining,
@@ -280,11 +275,11 @@ impl Faults {
     /// The fault that applies to this request of `partner`, if any: the first that matches
     /// and whose draw says so. It is used up once.
     pub(crate) fn take(&self, partner: TenantId, method: &Method, path: &str) -> Option<Injected> {
-        if !self.any.load(Ordering::Acquire) || !may_apply_to(path) {
+        if !self.any() || !may_apply_to(path) {
             return None;
         }
-        let mut all = self.lock();
-        let faults = all.get_mut(&partner)?;
+        let shared = self.partner(partner)?;
+        let mut faults = locked(&shared);
         let index = faults
             .iter_mut()
             .position(|f| f.matches(method, path) && f.draw())?;
@@ -292,12 +287,18 @@ impl Faults {
         let injected = fault.injected.clone();
         match &mut fault.remaining {
             Some(1) => {
-                let used_up = faults.remove(index);
-                self.pattern_bytes
-                    .fetch_sub(used_up.spec.path.len(), Ordering::Relaxed);
+                faults.remove(index);
                 if faults.is_empty() {
-                    all.remove(&partner);
-                    self.any.store(!all.is_empty(), Ordering::Release);
+                    drop(faults);
+                    // Unless the partner set others meanwhile (a new list, another lock).
+                    self.change(|all| {
+                        if all
+                            .get(&partner)
+                            .is_some_and(|now| Arc::ptr_eq(now, &shared))
+                        {
+                            all.remove(&partner);
+                        }
+                    });
                 }
             }
             Some(left) => *left -= 1,
@@ -464,7 +465,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod memory_bounds {
+mod bounds_and_isolation {
     use super::*;
 
     fn fault(path: String, times: Option<u32>) -> Fault {
@@ -480,8 +481,20 @@ mod memory_bounds {
         format!("aaaaaaaa-0000-4000-8000-{n:012}").parse().unwrap()
     }
 
+    /// The longest set of faults a partner may have: [`MAX_FAULTS`] patterns sharing
+    /// [`MAX_PATTERN_BYTES`].
+    fn fullest() -> Vec<Fault> {
+        let each = MAX_PATTERN_BYTES / MAX_FAULTS;
+        let mut fullest: Vec<Fault> = (0..MAX_FAULTS)
+            .map(|_| fault(format!("/v1/{}", "a".repeat(each - 4)), None))
+            .collect();
+        let spare = MAX_PATTERN_BYTES - each * MAX_FAULTS;
+        fullest[0].path.push_str(&"a".repeat(spare));
+        fullest
+    }
+
     #[test]
-    fn a_glob_is_bounded_in_length() {
+    fn a_glob_is_bounded_in_length_and_a_partners_globs_in_bytes() {
         let faults = Faults::default();
         let long = format!("/v1/{}", "a".repeat(MAX_PATH_CHARS));
         let refused = faults.set(partner(1), vec![fault(long, None)]);
@@ -491,35 +504,64 @@ mod memory_bounds {
         );
         let longest = format!("/v1/{}", "a".repeat(MAX_PATH_CHARS - 4));
         assert!(faults.set(partner(1), vec![fault(longest, None)]).is_ok());
+        assert!(faults.set(partner(1), fullest()).is_ok());
+        let mut over = fullest();
+        over[0].path.push('a');
+        assert!(matches!(
+            faults.set(partner(1), over),
+            Err(FaultsRefused::TooLong(_))
+        ));
+        assert_eq!(faults.list(partner(1)).len(), MAX_FAULTS, "the old stay");
+    }
+
+    /// However many partners have filled their room, another partner has its own: the room is
+    /// each partner's, not the first comers'.
+    #[test]
+    fn every_partner_has_its_own_room_whatever_others_hold() {
+        let faults = Faults::default();
+        for n in 0..2_000 {
+            assert!(faults.set(partner(n), fullest()).is_ok(), "partner {n}");
+        }
+        assert!(faults.set(partner(99_999), fullest()).is_ok());
+        assert_eq!(faults.list(partner(99_999)).len(), MAX_FAULTS);
+    }
+
+    /// A partner's faults are matched under its own lock: while one partner's are held (as a
+    /// long match would hold them), another partner's request is answered. Under one lock for
+    /// every partner, as before, this test never ends.
+    #[test]
+    fn one_partners_matching_holds_up_no_other_partner() {
+        let faults = Faults::default();
+        faults
+            .set(partner(1), vec![fault("/v1/**".into(), None)])
+            .unwrap();
+        faults
+            .set(partner(2), vec![fault("/v1/**".into(), Some(1))])
+            .unwrap();
+        let first = faults.partner(partner(1)).unwrap();
+        let held = locked(&first);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| faults.take(partner(2), &Method::GET, "/v1/customers"));
+            assert!(other.join().unwrap().is_some());
+        });
+        drop(held);
+        assert!(faults.list(partner(2)).is_empty(), "used up, and removed");
+        assert!(
+            faults
+                .take(partner(1), &Method::GET, "/v1/customers")
+                .is_some()
+        );
     }
 
     #[test]
-    fn every_partners_globs_together_are_bounded_in_bytes_and_freed_when_removed() {
+    fn a_path_longer_than_any_route_is_never_faulted() {
         let faults = Faults::default();
-        let longest = || format!("/v1/{}", "a".repeat(MAX_PATH_CHARS - 4));
-        let per_partner = MAX_FAULTS * MAX_PATH_CHARS;
-        let fit = MAX_PATTERN_BYTES / per_partner;
-        for n in 0..u32::try_from(fit).unwrap() {
-            let set = vec![fault(longest(), None); MAX_FAULTS];
-            assert!(faults.set(partner(n), set).is_ok(), "partner {n}");
-        }
-        // One more partner's worth does not fit: refused, not stored.
-        let over = vec![fault(longest(), None); MAX_FAULTS];
-        assert_eq!(faults.set(partner(99_999), over), Err(FaultsRefused::Full));
-        assert!(faults.list(partner(99_999)).is_empty());
-        // Removing, replacing and using faults up gives their bytes back.
-        faults.clear(partner(0));
-        let once = vec![fault(longest(), Some(1)); MAX_FAULTS];
-        assert!(faults.set(partner(99_999), once).is_ok());
-        for _ in 0..MAX_FAULTS {
-            let path = format!("/v1/{}", "a".repeat(MAX_PATH_CHARS - 4));
-            assert!(faults.take(partner(99_999), &Method::GET, &path).is_some());
-        }
-        assert!(faults.list(partner(99_999)).is_empty());
-        let again = vec![fault(longest(), None); MAX_FAULTS];
-        assert!(
-            faults.set(partner(0), again).is_ok(),
-            "the used-up faults' bytes came back"
-        );
+        faults
+            .set(partner(1), vec![fault("*".into(), None)])
+            .unwrap();
+        let longest = format!("/v1/{}", "a".repeat(MAX_FAULTED_PATH - 4));
+        assert!(faults.take(partner(1), &Method::GET, &longest).is_some());
+        let longer = format!("{longest}a");
+        assert!(faults.take(partner(1), &Method::GET, &longer).is_none());
     }
 }

@@ -1,19 +1,26 @@
 //! The journal: what each partner's code sent, newest first, so a test can check its requests
-//! (ids, paths, bodies) as Qualify received them. Never a token: headers other than the request
-//! ids are not kept, and values of keys naming a secret are redacted from bodies. Bounded: the
-//! last [`PER_PARTNER`] requests of a partner, each body cut at [`MAX_BODY`] bytes, and at most
-//! [`BUDGET`] bytes in all, the least recently active partners' journals going first.
+//! (ids, paths, bodies) as Qualify received them. Never a token or a secret: headers other than
+//! the request ids are not kept, and query strings and bodies keep only what is known to be
+//! harmless (`redaction`). Bounded: the last [`PER_PARTNER`] requests of a partner, each path and
+//! query cut at [`MAX_PATH`] bytes and body at [`MAX_BODY`], and at most [`BUDGET`] bytes in all.
+//! When every journal together passes it, the largest journal gives up its oldest requests: a
+//! partner's journal shrinks only while it holds more than any other's, so however many partners
+//! one client makes and fills, every other partner keeps its fair share.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 
 use qualify_types::{JournalEntry, TenantId, Timestamp};
-use serde_json::Value;
+
+use super::redaction::Redaction;
 
 /// Requests kept per partner.
 pub(crate) const PER_PARTNER: usize = 1_000;
 /// The longest body kept, in bytes.
 pub(crate) const MAX_BODY: usize = 4 * 1024;
+/// The longest path, and query string, kept, in bytes: longer than any route's (a request's
+/// head may be 64 KiB, and 1,000 of those once made one partner's journal 57 MB).
+pub(crate) const MAX_PATH: usize = 1024;
 /// The most bytes every journal together may hold.
 const BUDGET: usize = 32 * 1024 * 1024;
 
@@ -21,21 +28,53 @@ const BUDGET: usize = 32 * 1024 * 1024;
 struct PartnerJournal {
     entries: VecDeque<JournalEntry>,
     bytes: usize,
-    /// When it was last written, in writes of the whole journal: the eviction order.
-    written: u64,
 }
 
 #[derive(Debug, Default)]
 struct State {
     partners: HashMap<TenantId, PartnerJournal>,
+    /// Every partner's journal by its size: the largest is the one that gives up entries.
+    by_size: BTreeSet<(usize, TenantId)>,
     bytes: usize,
-    writes: u64,
+}
+
+impl State {
+    /// Changes `partner`'s journal by `change`, keeping the sizes true.
+    fn change(&mut self, partner: TenantId, change: impl FnOnce(&mut PartnerJournal)) {
+        let journal = self.partners.entry(partner).or_default();
+        let before = journal.bytes;
+        change(journal);
+        let after = journal.bytes;
+        let empty = journal.entries.is_empty();
+        self.by_size.remove(&(before, partner));
+        if empty {
+            self.partners.remove(&partner);
+        } else {
+            self.by_size.insert((after, partner));
+        }
+        self.bytes = self.bytes + after - before;
+    }
+
+    /// Drops the oldest requests of the largest journals until every journal fits the budget.
+    fn fit(&mut self) {
+        while self.bytes > BUDGET {
+            let Some(&(_, largest)) = self.by_size.last() else {
+                break;
+            };
+            self.change(largest, |journal| {
+                if let Some(oldest) = journal.entries.pop_back() {
+                    journal.bytes -= size_of(&oldest);
+                }
+            });
+        }
+    }
 }
 
 /// Every partner's journal, on this node.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RequestJournal {
     state: Mutex<State>,
+    redaction: Redaction,
 }
 
 /// A request as the layer saw it, borrowed: the journal copies what it keeps.
@@ -56,10 +95,11 @@ pub(crate) struct Sent<'a> {
 impl Sent<'_> {
     /// Writes this request over `entry`, reusing its strings' memory: a full journal takes
     /// a request without allocating (the GET of a test pays next to nothing for its journal).
-    fn write_over(self, entry: &mut JournalEntry) {
+    /// `query` is the query as kept (redacted).
+    fn write_over(self, query: Option<&str>, entry: &mut JournalEntry) {
         set(&mut entry.method, self.method);
-        set(&mut entry.path, self.path);
-        match (self.query, &mut entry.query) {
+        set(&mut entry.path, cut(self.path, MAX_PATH));
+        match (query, &mut entry.query) {
             (Some(query), Some(kept)) => set(kept, query),
             (query, kept) => *kept = query.map(str::to_owned),
         }
@@ -72,7 +112,7 @@ impl Sent<'_> {
         entry.fault = self.fault;
     }
 
-    fn into_entry(self) -> JournalEntry {
+    fn into_entry(self, query: Option<&str>) -> JournalEntry {
         let mut entry = JournalEntry {
             method: String::new(),
             path: String::new(),
@@ -85,9 +125,18 @@ impl Sent<'_> {
             body: None,
             fault: None,
         };
-        self.write_over(&mut entry);
+        self.write_over(query, &mut entry);
         entry
     }
+}
+
+/// `text`'s first `max` bytes at most, cut between characters.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// `kept = value`, in `kept`'s memory unless it is far larger than needed.
@@ -112,46 +161,46 @@ fn size_of(entry: &JournalEntry) -> usize {
 }
 
 impl RequestJournal {
+    /// An empty journal, keeping of queries and bodies what `redaction` says.
+    pub(crate) fn new(redaction: Redaction) -> Self {
+        Self {
+            state: Mutex::default(),
+            redaction,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A request's body as the journal keeps it: redacted, at most [`MAX_BODY`] bytes.
+    pub(crate) fn body(&self, bytes: &[u8]) -> Option<String> {
+        let mut kept = self.redaction.body(bytes)?;
+        kept.truncate(cut(&kept, MAX_BODY).len());
+        Some(kept)
+    }
+
     /// Adds `sent` to `partner`'s journal, in place of its oldest request when it is full.
     pub(crate) fn record(&self, partner: TenantId, sent: Sent<'_>) {
+        // Redacted before the lock is taken: that is the work a request's journaling costs.
+        let query = sent.query.map(|query| self.redaction.query(query));
+        let query = query.as_deref().map(|query| cut(query, MAX_PATH));
         let mut state = self.lock();
-        state.writes += 1;
-        let writes = state.writes;
-        let journal = state.partners.entry(partner).or_default();
-        journal.written = writes;
-        let before = journal.bytes;
-        if journal.entries.len() >= PER_PARTNER
-            && let Some(mut oldest) = journal.entries.pop_back()
-        {
-            journal.bytes -= size_of(&oldest);
-            sent.write_over(&mut oldest);
-            journal.bytes += size_of(&oldest);
-            journal.entries.push_front(oldest);
-        } else {
-            let entry = sent.into_entry();
-            journal.bytes += size_of(&entry);
-            journal.entries.push_front(entry);
-        }
-        let after = journal.bytes;
-        state.bytes = state.bytes + after - before;
-        while state.bytes > BUDGET {
-            let Some(idlest) = state
-                .partners
-                .iter()
-                .filter(|(id, _)| **id != partner)
-                .min_by_key(|(_, journal)| journal.written)
-                .map(|(id, _)| *id)
-            else {
-                break;
-            };
-            if let Some(evicted) = state.partners.remove(&idlest) {
-                state.bytes -= evicted.bytes;
+        state.change(partner, |journal| {
+            if journal.entries.len() >= PER_PARTNER
+                && let Some(mut oldest) = journal.entries.pop_back()
+            {
+                journal.bytes -= size_of(&oldest);
+                sent.write_over(query, &mut oldest);
+                journal.bytes += size_of(&oldest);
+                journal.entries.push_front(oldest);
+            } else {
+                let entry = sent.into_entry(query);
+                journal.bytes += size_of(&entry);
+                journal.entries.push_front(entry);
             }
-        }
+        });
+        state.fit();
     }
 
     /// `partner`'s requests, newest first.
@@ -166,64 +215,11 @@ impl RequestJournal {
 
     /// Forgets `partner`'s requests.
     pub(crate) fn clear(&self, partner: TenantId) {
-        let mut state = self.lock();
-        if let Some(journal) = state.partners.remove(&partner) {
-            state.bytes -= journal.bytes;
-        }
+        self.lock().change(partner, |journal| {
+            journal.entries.clear();
+            journal.bytes = 0;
+        });
     }
-}
-
-/// Does a key name something secret?
-fn secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    [
-        "password",
-        "secret",
-        "token",
-        "authorization",
-        "assertion",
-        "key",
-    ]
-    .iter()
-    .any(|word| key.contains(word))
-}
-
-fn redact(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map.iter_mut() {
-                if secret_key(key) {
-                    *inner = Value::String("<redacted>".into());
-                } else {
-                    redact(inner);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
-}
-
-/// A request body as the journal keeps it: JSON with its secrets' values redacted, anything
-/// else as text (lossy UTF-8); at most [`MAX_BODY`] bytes of it.
-pub(crate) fn body_for_journal(bytes: &[u8]) -> Option<String> {
-    if bytes.is_empty() {
-        return None;
-    }
-    let text = match serde_json::from_slice::<Value>(bytes) {
-        Ok(mut json) => {
-            redact(&mut json);
-            json.to_string()
-        }
-        // Not JSON: a form may carry secrets too, and nothing tells which; keep its shape only.
-        Err(_) if bytes.contains(&b'=') => "<a non-JSON body, not kept>".to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    };
-    let mut cut = text.len().min(MAX_BODY);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    Some(text[..cut].to_owned())
 }
 
 #[cfg(test)]
@@ -256,9 +252,16 @@ mod tests {
             .unwrap()
     }
 
+    fn journal() -> RequestJournal {
+        RequestJournal::new(Redaction::of(&crate::router::document(
+            true,
+            qualify_app::settings::ContractProfile::Documented,
+        )))
+    }
+
     #[test]
     fn a_partners_journal_keeps_its_last_requests_newest_first() {
-        let journal = RequestJournal::default();
+        let journal = journal();
         for n in 0..PER_PARTNER + 11 {
             record(&journal, partner(1), n, None);
         }
@@ -286,13 +289,18 @@ mod tests {
         assert_eq!(journal.lock().bytes, 0);
     }
 
+    /// One client filling journal after journal of partners it made takes every other
+    /// partner's journal down to a fair share at most: a partner with a few requests keeps them.
     #[test]
-    fn every_journal_together_stays_within_the_budget() {
-        let journal = RequestJournal::default();
+    fn every_journal_together_stays_within_the_budget_and_each_keeps_a_fair_share() {
+        let journal = journal();
         let body = "x".repeat(MAX_BODY);
+        for n in 0..10 {
+            record(&journal, partner(0), n, None);
+        }
         // Enough partners with full journals to pass the budget several times over.
         let partners = (BUDGET / (PER_PARTNER * MAX_BODY)) * 3 + 2;
-        for p in 0..partners {
+        for p in 1..=partners {
             for n in 0..PER_PARTNER {
                 record(
                     &journal,
@@ -306,26 +314,50 @@ mod tests {
         assert!(state.bytes <= BUDGET, "{} bytes", state.bytes);
         let counted: usize = state.partners.values().map(|j| j.bytes).sum();
         assert_eq!(counted, state.bytes);
-        // The most recently active partner's journal is whole.
-        let last = partner(u8::try_from(partners - 1).unwrap());
-        assert_eq!(state.partners[&last].entries.len(), PER_PARTNER);
+        assert_eq!(state.by_size.len(), state.partners.len());
+        assert_eq!(
+            state.partners[&partner(0)].entries.len(),
+            10,
+            "the light partner's"
+        );
+        // The heavy ones share what is left evenly: within an entry of one another.
+        let heavy: Vec<usize> = (1..=partners)
+            .map(|p| state.partners[&partner(u8::try_from(p).unwrap())].bytes)
+            .collect();
+        let (least, most) = (heavy.iter().min().unwrap(), heavy.iter().max().unwrap());
+        assert!(most - least <= 2 * (MAX_BODY + 512), "{least} to {most}");
     }
 
     #[test]
-    fn a_body_is_kept_without_its_secrets_and_cut_to_size() {
-        let kept = body_for_journal(
-            br#"{"companyProfile":{"domain":"a.example"},"clientSecret":"s3cret","nested":[{"password":"p"}]}"#,
-        )
-        .unwrap();
-        assert!(
-            !kept.contains("s3cret") && !kept.contains("\"p\""),
-            "{kept}"
+    fn a_long_path_or_query_is_kept_cut_and_a_body_redacted_and_cut() {
+        let journal = journal();
+        let path = format!("/v1/{}", "p".repeat(64 * 1024));
+        let query = format!("filter={}", "q".repeat(64 * 1024));
+        journal.record(
+            partner(1),
+            Sent {
+                method: "GET",
+                path: &path,
+                query: Some(&query),
+                status: 404,
+                request_id: "",
+                correlation_id: "",
+                at: Timestamp::from_unix_millis(0).unwrap(),
+                duration_ms: 1.0,
+                body: journal
+                    .body(br#"{"clientSecret":"s3cret","companyProfile":{"domain":"a.example"}}"#),
+                fault: None,
+            },
         );
-        assert!(kept.contains("a.example"), "{kept}");
-        let form = body_for_journal(b"grant_type=password&password=p").unwrap();
-        assert!(!form.contains("password=p"), "{form}");
-        let long = body_for_journal("é".repeat(MAX_BODY).as_bytes()).unwrap();
-        assert!(long.len() <= MAX_BODY);
-        assert_eq!(body_for_journal(b""), None);
+        let entry = &journal.entries(partner(1))[0];
+        assert_eq!(entry.path.len(), MAX_PATH);
+        assert_eq!(entry.query.as_ref().unwrap().len(), MAX_PATH);
+        let body = entry.body.as_deref().unwrap();
+        assert!(
+            !body.contains("s3cret") && body.contains("a.example"),
+            "{body}"
+        );
+        let long = journal.body(format!("\"{}\"", "é".repeat(MAX_BODY)).as_bytes());
+        assert!(long.unwrap().len() <= MAX_BODY);
     }
 }

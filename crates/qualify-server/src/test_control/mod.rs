@@ -6,12 +6,23 @@
 
 pub(crate) mod faults;
 pub(crate) mod journal;
+pub(crate) mod redaction;
 
 /// What a development server keeps of its partners' tests in memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TestControl {
     /// The faults each partner's test set.
     pub(crate) faults: faults::Faults,
     /// What each partner sent.
     pub(crate) journal: journal::RequestJournal,
+}
+
+impl TestControl {
+    /// Nothing yet, for a server serving `document` (whose names say what the journal keeps).
+    pub(crate) fn new(document: &utoipa::openapi::OpenApi) -> Self {
+        Self {
+            faults: faults::Faults::default(),
+            journal: journal::RequestJournal::new(redaction::Redaction::of(document)),
+        }
+    }
 }

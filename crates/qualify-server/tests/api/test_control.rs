@@ -91,6 +91,77 @@ async fn partners_made_on_demand_are_isolated_and_refused_without_dev() {
     }
 }
 
+/// Anyone may make partners on a development server, without credentials: each source a few a
+/// minute (Partner Center's 429), and the database a bounded number (409); a refused one leaves
+/// nothing stored.
+#[tokio::test]
+async fn partners_made_on_demand_are_throttled_per_source_and_bounded_in_all() {
+    for db in TestDatabase::every_backend("partners on demand bounded").await {
+        // The well-known partners A and B count too: room for 5 more.
+        let server = TestServer::start_with(&db, |s| {
+            s.identity.test_partners_per_minute = 3;
+            s.identity.test_partners_max = 7;
+            s.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        })
+        .await;
+        let make = async |from: &str| {
+            server
+                .http
+                .post(server.url("/test/v1/partners"))
+                .header("x-forwarded-for", from)
+                .send()
+                .await
+                .unwrap()
+        };
+        for _ in 0..3 {
+            assert_eq!(make("198.51.100.1").await.status(), StatusCode::CREATED);
+        }
+        let throttled = make("198.51.100.1").await;
+        assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = throttled.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let body: Value = throttled.json().await.unwrap();
+        assert_eq!(body["statusCode"], 429, "{body}");
+        // Another source has its own minute; the database's room is everyone's.
+        for _ in 0..2 {
+            assert_eq!(make("198.51.100.2").await.status(), StatusCode::CREATED);
+        }
+        let full = make("198.51.100.2").await;
+        assert_eq!(full.status(), StatusCode::CONFLICT);
+        let body: Value = full.json().await.unwrap();
+        assert_eq!(body["code"], 610_019, "{body}");
+        assert!(
+            body["description"]
+                .as_str()
+                .unwrap()
+                .contains("test_partners_max"),
+            "{body}"
+        );
+        server.stop().await;
+        let server = TestServer::start_with(&db, |s| s.identity.test_partners_max = 8).await;
+        assert_eq!(
+            make_on(&server).await.status(),
+            StatusCode::CREATED,
+            "the refused one took no room"
+        );
+        assert_eq!(make_on(&server).await.status(), StatusCode::CONFLICT);
+        server.stop().await;
+    }
+}
+
+async fn make_on(server: &TestServer) -> reqwest::Response {
+    server
+        .http
+        .post(server.url("/test/v1/partners"))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_partners_own_rules_come_first_and_a_counted_rule_goes_once_used() {
     for db in TestDatabase::every_backend("partner rules").await {
@@ -312,6 +383,8 @@ async fn a_faulted_request_stores_nothing() {
     }
 }
 
+/// Secrets a client sends where it shouldn't (a query string, keys outside any list of words,
+/// bodies that are not JSON) are not kept: the journal keeps what the API itself names.
 #[tokio::test]
 async fn the_journal_keeps_what_was_sent_but_never_a_token_or_secret() {
     let db = TestDatabase::sqlite();
@@ -322,22 +395,57 @@ async fn the_journal_keeps_what_was_sent_but_never_a_token_or_secret() {
         "companyProfile": {"domain": "journal.example"},
         "billingProfile": {"companyName": "Journal"},
         "clientSecret": partner.client_secret,
+        "pwd": "secret-pwd", "passwd": "secret-passwd", "credential": "secret-credential",
+        "cookie": "secret-cookie", "pass": "secret-pass",
     });
+    let query = format!(
+        "/v1/customers?size=10&client_secret={}&access_token={token}",
+        partner.client_secret
+    );
     let created = server
-        .send(Method::POST, "/v1/customers?x=1", Some(&token), Some(&body))
+        .send(Method::POST, &query, Some(&token), Some(&body))
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
+    for raw in [
+        format!("{{\"password\": \"{}\"", partner.password),
+        format!("grant_type=password&password={}", partner.password),
+        format!("secret-text {}", partner.password),
+    ] {
+        let refused = server
+            .http
+            .post(server.url("/v1/customers"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    }
     let journal = server.get("/test/v1/journal", &token).await;
     let text = journal.text().await.unwrap();
     for secret in [&token, &partner.client_secret, &partner.password] {
         assert!(!text.contains(secret.as_str()), "{text}");
     }
+    assert!(!text.contains("secret-"), "{text}");
     let journal: Value = serde_json::from_str(&text).unwrap();
-    let entry = &journal["items"][0];
+    let entry = &journal["items"][3];
     assert_eq!(entry["path"], "/v1/customers");
-    assert_eq!(entry["query"], "x=1");
+    assert_eq!(
+        entry["query"],
+        "size=10&client_secret=<redacted>&access_token=<redacted>"
+    );
     assert_eq!(entry["status"], 201);
     assert!(entry["body"].as_str().unwrap().contains("journal.example"));
+    let described: Vec<&str> = journal["items"].as_array().unwrap()[..3]
+        .iter()
+        .map(|entry| entry["body"].as_str().unwrap())
+        .collect();
+    assert!(described[0].contains("not JSON, not kept"), "{described:?}");
+    assert!(
+        described[2].contains("malformed JSON, not kept"),
+        "{described:?}"
+    );
     server.stop().await;
 }
 

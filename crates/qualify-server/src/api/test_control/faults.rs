@@ -40,7 +40,7 @@ pub(crate) async fn show(
     request_body = TestFaults,
     responses(
         (status = 200, description = "The partner's faults, as set", body = TestFaults),
-        (status = 400, description = "A fault that can't be used, and why; or the server's room for faults is taken (3000)", body = qualify_types::ErrorBody)))]
+        (status = 400, description = "A fault that can't be used, and why, such as a bound passed (3000)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn set(
     State(state): State<AppState>,
     Partner(caller): Partner,
