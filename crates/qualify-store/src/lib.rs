@@ -42,6 +42,7 @@ mod error;
 mod group_commit;
 mod idempotency;
 mod identity;
+pub mod in_use;
 mod jobs;
 mod metrics;
 mod partner_rules;
@@ -103,6 +104,8 @@ enum Pool {
         migrations: Arc<SqliteConnectOptions>,
         /// What the writer and the group commit observe, for Prometheus.
         write_metrics: metrics::WriteMetrics,
+        /// This process's share of the database (`in_use.rs`): no restore replaces it meanwhile.
+        _in_use: Arc<in_use::InUse>,
     },
     /// PostgreSQL serves reads and writes from one pool, and the hot reads (see
     /// [`on_hot_reader`]) from a few connections every request shares (`db/pipeline.rs`).
@@ -171,6 +174,8 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::internal("creating the database directory", e))?;
         }
+        let in_use = in_use::InUse::shared(path)
+            .map_err(|e| StoreError::internal("holding the database against a restore", e))?;
         // Full durability is SQLite's NORMAL plus an fsync of the log before each write is
         // acknowledged, shared between concurrent commits (group_commit.rs).
         let write_metrics = metrics::WriteMetrics::default();
@@ -217,6 +222,7 @@ impl Store {
                 writer,
                 migrations,
                 write_metrics,
+                _in_use: Arc::new(in_use),
             },
             read_cache,
             signals: jobs::signals::Signals::default(),

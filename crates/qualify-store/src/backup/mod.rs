@@ -7,6 +7,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod schema;
+
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
@@ -50,6 +52,19 @@ pub enum BackupError {
     /// The backup's file exists, and the caller did not say it may be overwritten.
     #[error("{0} exists; pass --replace to overwrite it")]
     WouldOverwrite(PathBuf),
+    /// The backup holds objects Qualify's migrations don't make (or lacks some they do).
+    #[error(
+        "{path} is not a database as Qualify's migrations make it, so it is not restored: {differences}"
+    )]
+    ForeignSchema {
+        /// The backup.
+        path: PathBuf,
+        /// What differs, object by object.
+        differences: String,
+    },
+    /// The database is in use, or being restored.
+    #[error("{0}")]
+    InUse(String),
     /// Restoring would overwrite data, and the caller did not say it may.
     #[error(
         "{0} already holds a Qualify database; stop every server on it and pass --replace to overwrite it"
@@ -202,18 +217,26 @@ pub fn backup_sqlite(database: &Path, file: &Path, replace: bool) -> Result<Copi
     Ok(copied)
 }
 
-/// Puts the backup `file` into the SQLite database at `database` (created if missing). A
-/// database that already holds Qualify's tables is overwritten only with `replace`: every
-/// server on it must be stopped first, since they keep what they read (keys, caches) in memory.
+/// Puts the backup `file` into the SQLite database at `database` (created if missing). Only a
+/// backup whose every table, index, trigger and view is one Qualify's migrations make is
+/// restored (`schema.rs`). A database that already holds Qualify's tables is overwritten only
+/// with `replace`, and never while a process uses it (`in_use.rs`): servers keep what they read
+/// (keys, caches) in memory.
 pub fn restore_sqlite(file: &Path, database: &Path, replace: bool) -> Result<Copied, BackupError> {
     let backup = open(file, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     if !is_qualify(&backup, file)? {
         return Err(BackupError::NotQualify(file.to_owned()));
     }
     check(&backup, file)?;
+    schema::check(&backup, file)?;
     if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
+    // Held until the restore is done: no server opens the database meanwhile.
+    let _alone = crate::in_use::InUse::exclusive(database).map_err(|e| match e {
+        crate::in_use::NotHeld::Busy(why) => BackupError::InUse(why),
+        crate::in_use::NotHeld::Io { path, source } => BackupError::Io { path, source },
+    })?;
     let mut target = open(database, OpenFlags::default())?;
     if is_qualify(&target, database)? && !replace {
         return Err(BackupError::WouldReplace(database.to_owned()));
@@ -240,4 +263,115 @@ fn sync_directory_of(file: &Path) -> Result<(), BackupError> {
     std::fs::File::open(directory)
         .and_then(|d| d.sync_all())
         .map_err(io(directory))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDatabase;
+    use crate::{DatabaseUrl, Store, StoreOptions};
+
+    /// A migrated database, as a server leaves it, and its backup file, in `dir`.
+    async fn backed_up(dir: &Path) -> PathBuf {
+        let db = TestDatabase::sqlite();
+        let store = Store::connect(&StoreOptions::new(db.url().clone()))
+            .await
+            .unwrap();
+        drop(store);
+        let DatabaseUrl::Sqlite(live) = db.url().clone() else {
+            unreachable!()
+        };
+        let file = dir.join("backup.db");
+        backup_sqlite(&live, &file, false).unwrap();
+        file
+    }
+
+    /// `file` changed by `statements`, written as anyone can write a SQLite file.
+    fn tampered(file: &Path, statements: &str) -> PathBuf {
+        let copy = file.with_extension("tampered.db");
+        std::fs::copy(file, &copy).unwrap();
+        Connection::open(&copy)
+            .unwrap()
+            .execute_batch(statements)
+            .unwrap();
+        copy
+    }
+
+    #[tokio::test]
+    async fn a_backup_holding_objects_the_migrations_dont_make_is_refused_and_restores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = backed_up(dir.path()).await;
+        let target = dir.path().join("restored.db");
+        for (statements, said) in [
+            (
+                "CREATE TABLE loot (row TEXT)",
+                "table 'loot' is not Qualify's",
+            ),
+            (
+                "CREATE TRIGGER copy AFTER INSERT ON customers BEGIN SELECT 1; END",
+                "trigger 'copy' is not Qualify's",
+            ),
+            (
+                "CREATE TRIGGER keep AFTER INSERT ON refresh_tokens BEGIN SELECT 1; END",
+                "trigger 'keep' is not Qualify's",
+            ),
+            (
+                "CREATE VIEW everything AS SELECT * FROM customers",
+                "view 'everything' is not Qualify's",
+            ),
+            (
+                "DROP TABLE console_sessions",
+                "table 'console_sessions' is missing",
+            ),
+            (
+                "PRAGMA writable_schema = ON; \
+                 UPDATE sqlite_schema SET sql = replace(sql, 'TEXT PRIMARY KEY', 'TEXT PRIMARY KEY /* x */') WHERE name = 'tenants'; \
+                 PRAGMA writable_schema = OFF;",
+                "table 'tenants' is defined differently",
+            ),
+            (
+                "UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1",
+                "migration 1 is not this build's",
+            ),
+            (
+                "INSERT INTO _sqlx_migrations VALUES (99999, 'future', 0, 1, x'00', 0)",
+                "does not know",
+            ),
+        ] {
+            let refused = restore_sqlite(&tampered(&file, statements), &target, true).unwrap_err();
+            assert!(
+                refused.to_string().contains(said),
+                "{statements}: {refused} (expected {said})"
+            );
+            assert!(!target.exists(), "{statements}: nothing was restored");
+        }
+        // SQLite's own statistics are no foreign object.
+        let analyzed = tampered(&file, "ANALYZE");
+        assert!(restore_sqlite(&analyzed, &target, false).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_restore_never_replaces_a_database_a_process_uses() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = backed_up(dir.path()).await;
+        let target = dir.path().join("live.db");
+        let url = DatabaseUrl::Sqlite(target.clone());
+        let store = Store::connect(&StoreOptions::new(url.clone()))
+            .await
+            .unwrap();
+        let refused = restore_sqlite(&file, &target, true).unwrap_err();
+        assert!(
+            matches!(&refused, BackupError::InUse(why) if why.contains("stop every process")),
+            "{refused}"
+        );
+        drop(store);
+        restore_sqlite(&file, &target, true).unwrap();
+        // And with the restore's hold taken, no server opens it.
+        let _restoring = crate::in_use::InUse::exclusive(&target).unwrap();
+        let refused = Store::connect(&StoreOptions::new(url)).await.unwrap_err();
+        assert!(
+            format!("{refused:#}").contains("holding the database"),
+            "{refused:#}"
+        );
+    }
 }
