@@ -7,4 +7,6 @@
 pub mod load;
 pub mod process;
 
-pub use process::{ServerCommand, ServerProcess, User, password_token, user_token};
+pub use process::{
+    ServerCommand, ServerProcess, User, partner_on_demand, password_token, user_token,
+};

@@ -331,3 +331,35 @@ pub async fn password_token(base: &str, user: &User<'_>) -> anyhow::Result<Strin
         .map(str::to_owned)
         .context("access_token")
 }
+
+/// A partner made on demand (`POST /test/v1/partners`): its tenant id and a user token.
+pub async fn partner_on_demand(base: &str) -> anyhow::Result<(qualify_types::TenantId, String)> {
+    let created: Value = reqwest::Client::new()
+        .post(format!("{base}/test/v1/partners"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let field = |name: &str| {
+        created[name]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("a new partner's {name}"))
+    };
+    let tenant = field("tenantId")?;
+    let (client_id, client_secret) = (field("clientId")?, field("clientSecret")?);
+    let (username, password) = (field("username")?, field("password")?);
+    let token = password_token(
+        base,
+        &User {
+            tenant: &tenant,
+            client_id: &client_id,
+            client_secret: &client_secret,
+            username: &username,
+            password: &password,
+        },
+    )
+    .await?;
+    Ok((tenant.parse().context("a tenant id")?, token))
+}

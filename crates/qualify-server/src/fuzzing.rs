@@ -1,8 +1,8 @@
 //! What `cargo fuzz` drives (the `fuzzing` feature; the targets are in `fuzz/`): the whole
 //! HTTP service in this process, a development server on a throw-away SQLite file fed requests
 //! without a socket, and the property every target holds it to, that whatever a client sends is
-//! answered without a panic, without a 500, and with errors in Partner Center's shape; and the
-//! vetting rules file's parser.
+//! answered without a panic, without a 500, and with errors in Partner Center's shape; the
+//! vetting rules file's parser; and `qualify restore` of any file.
 
 use std::path::Path;
 
@@ -151,6 +151,27 @@ impl Harness {
 impl Default for Harness {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Writes `bytes` as a backup file and restores it into a new SQLite database: refused, or
+/// restored and then opened (and migrated) as a server would open it.
+pub fn restore_file(bytes: &[u8]) {
+    let scratch = TestDatabase::sqlite();
+    let qualify_store::DatabaseUrl::Sqlite(database) = scratch.url().clone() else {
+        unreachable!("a SQLite test database")
+    };
+    let file = database.with_file_name("backup.db");
+    std::fs::write(&file, bytes).expect("a scratch file");
+    if qualify_store::backup::restore_sqlite(&file, &database, false).is_ok() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let options = qualify_store::StoreOptions::new(scratch.url().clone());
+        runtime
+            .block_on(qualify_store::Store::connect(&options))
+            .expect("a restored backup opens");
     }
 }
 

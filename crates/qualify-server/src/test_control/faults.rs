@@ -2,8 +2,10 @@
 //! status (429 as Partner Center throttles, a 5xx or 4xx), arrive late, or have their connection
 //! closed, before they touch any data. Optionally with a probability and a seed, so that a run
 //! repeats exactly. Kept in this node's memory, each partner's on its own: bounded per partner
-//! in number and in bytes, so every partner always has its own room, and matched under that
-//! partner's own lock, so that one partner's faults never hold up another's requests.
+//! in number and in bytes, and all of them by a node-wide budget shared fairly (past it, a partner
+//! may set only its even share), so one client making partners can't take every other's room;
+//! matched under each partner's own lock, so that one partner's faults never hold up another's
+//! requests.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +41,23 @@ pub(crate) const MAX_PATTERN_BYTES: usize = 4 * 1024;
 pub(crate) const MAX_FAULTED_PATH: usize = 512;
 /// The longest delay a fault may add.
 pub(crate) const MAX_DELAY_MS: u64 = 120_000;
+/// What every partner's faults together may cost (see [`cost`]) before the room is shared out:
+/// past it, a partner may set faults costing at most this divided among the partners with
+/// faults. Each set within the budget, or within its share, is taken; so the total stays under
+/// twice this, whatever the number of partners.
+const BUDGET: usize = 32 * 1024 * 1024;
+/// What a fault costs in memory beyond its pattern's text: its parsed form and bookkeeping
+/// (about 300 bytes; counted high).
+const FAULT_OVERHEAD: usize = 512;
+
+/// What `faults` cost in memory: each fault's overhead, and its pattern kept three times (as
+/// sent, as written, and in the matcher's dialect).
+fn cost(faults: &[Fault]) -> usize {
+    faults
+        .iter()
+        .map(|fault| FAULT_OVERHEAD + 3 * fault.path.len())
+        .sum()
+}
 
 /// What a fault does to the request it applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,16 +210,43 @@ pub(crate) enum FaultsRefused {
         "the faults' path patterns hold {0} bytes together; at most {MAX_PATTERN_BYTES} (use * or ** for any segment)"
     )]
     TooLong(usize),
+    /// The node's budget is spent, and these cost more than the partner's share of it.
+    #[error(
+        "this server's room for faults is shared by {partners} partners and is full: this partner's faults may cost {share} bytes now, these cost {cost} (each fault {FAULT_OVERHEAD} bytes and 3 per character of its path); set fewer or shorter ones"
+    )]
+    OverShare {
+        /// Partners with faults, this one included.
+        partners: usize,
+        /// This partner's share.
+        share: usize,
+        /// What these faults cost.
+        cost: usize,
+    },
 }
 
 /// One partner's faults, behind its own lock.
 type PartnerFaults = Arc<Mutex<Vec<Active>>>;
 
+/// Every partner's faults, and what they cost.
+#[derive(Debug, Default)]
+struct Registry {
+    partners: HashMap<TenantId, (PartnerFaults, usize)>,
+    cost: usize,
+}
+
+impl Registry {
+    fn remove(&mut self, partner: &TenantId) {
+        if let Some((_, cost)) = self.partners.remove(partner) {
+            self.cost -= cost;
+        }
+    }
+}
+
 /// Every partner's faults, on this node.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     /// Taken briefly, to find a partner's faults; never while matching.
-    by_partner: RwLock<HashMap<TenantId, PartnerFaults>>,
+    registry: RwLock<Registry>,
     /// Whether any partner has any: a request of a server without faults skips the lookup.
     any: AtomicBool,
 }
@@ -211,15 +257,19 @@ fn locked(faults: &Mutex<Vec<Active>>) -> MutexGuard<'_, Vec<Active>> {
 
 impl Faults {
     fn partner(&self, partner: TenantId) -> Option<PartnerFaults> {
-        let all = self.by_partner.read().unwrap_or_else(|p| p.into_inner());
-        all.get(&partner).map(Arc::clone)
+        let registry = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        registry
+            .partners
+            .get(&partner)
+            .map(|(faults, _)| Arc::clone(faults))
     }
 
-    /// Changes the map of partners: `change` under its write lock, then `any` brought up to date.
-    fn change<T>(&self, change: impl FnOnce(&mut HashMap<TenantId, PartnerFaults>) -> T) -> T {
-        let mut all = self.by_partner.write().unwrap_or_else(|p| p.into_inner());
-        let changed = change(&mut all);
-        self.any.store(!all.is_empty(), Ordering::Release);
+    /// Changes the registry: `change` under its write lock, then `any` brought up to date.
+    fn change<T>(&self, change: impl FnOnce(&mut Registry) -> T) -> T {
+        let mut registry = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        let changed = change(&mut registry);
+        self.any
+            .store(!registry.partners.is_empty(), Ordering::Release);
         changed
     }
 
@@ -232,6 +282,7 @@ impl Faults {
         if pattern_bytes > MAX_PATTERN_BYTES {
             return Err(FaultsRefused::TooLong(pattern_bytes));
         }
+        let wanted = cost(&faults);
         let active = faults
             .into_iter()
             .enumerate()
@@ -239,14 +290,30 @@ impl Faults {
                 Active::new(spec).map_err(|why| FaultsRefused::Invalid { index, why })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.change(|all| {
+        self.change(|registry| {
             if active.is_empty() {
-                all.remove(&partner);
-            } else {
-                all.insert(partner, Arc::new(Mutex::new(active)));
+                registry.remove(&partner);
+                return Ok(());
             }
-        });
-        Ok(())
+            let had = registry.partners.get(&partner).map_or(0, |(_, cost)| *cost);
+            let partners =
+                registry.partners.len() + usize::from(!registry.partners.contains_key(&partner));
+            let share = BUDGET / partners;
+            if registry.cost - had + wanted > BUDGET && wanted > share {
+                // Refused whole: the faults it had stay.
+                return Err(FaultsRefused::OverShare {
+                    partners,
+                    share,
+                    cost: wanted,
+                });
+            }
+            registry.remove(&partner);
+            registry.cost += wanted;
+            registry
+                .partners
+                .insert(partner, (Arc::new(Mutex::new(active)), wanted));
+            Ok(())
+        })
     }
 
     /// Whether any partner has faults: when none has, a request needs no fault looked up.
@@ -256,7 +323,7 @@ impl Faults {
 
     /// Removes `partner`'s faults.
     pub(crate) fn clear(&self, partner: TenantId) {
-        self.change(|all| all.remove(&partner));
+        self.change(|registry| registry.remove(&partner));
     }
 
     /// `partner`'s faults, with what remains of each one's `times`.
@@ -291,12 +358,13 @@ impl Faults {
                 if faults.is_empty() {
                     drop(faults);
                     // Unless the partner set others meanwhile (a new list, another lock).
-                    self.change(|all| {
-                        if all
+                    self.change(|registry| {
+                        if registry
+                            .partners
                             .get(&partner)
-                            .is_some_and(|now| Arc::ptr_eq(now, &shared))
+                            .is_some_and(|(now, _)| Arc::ptr_eq(now, &shared))
                         {
-                            all.remove(&partner);
+                            registry.remove(&partner);
                         }
                     });
                 }
@@ -514,16 +582,39 @@ mod bounds_and_isolation {
         assert_eq!(faults.list(partner(1)).len(), MAX_FAULTS, "the old stay");
     }
 
-    /// However many partners have filled their room, another partner has its own: the room is
-    /// each partner's, not the first comers'.
+    /// However many partners one client makes and fills, another partner still gets its even
+    /// share of the node's room, and the total stays bounded (before, filling the slots gave
+    /// every later partner a 503).
     #[test]
-    fn every_partner_has_its_own_room_whatever_others_hold() {
+    fn every_partner_gets_its_share_of_the_room_and_the_total_holds() {
         let faults = Faults::default();
-        for n in 0..2_000 {
+        let full = cost(&fullest());
+        let filled_at = BUDGET / full;
+        for n in 0..u32::try_from(filled_at).unwrap() {
             assert!(faults.set(partner(n), fullest()).is_ok(), "partner {n}");
         }
-        assert!(faults.set(partner(99_999), fullest()).is_ok());
-        assert_eq!(faults.list(partner(99_999)).len(), MAX_FAULTS);
+        // The budget is spent: a full set is more than an even share now...
+        let over = faults.set(partner(99_999), fullest());
+        assert!(
+            matches!(over, Err(FaultsRefused::OverShare { .. })),
+            "{over:?}"
+        );
+        // ...and a partner's old faults stay when a new set is refused.
+        let few = vec![fault("/v1/customers/*/qualifications".into(), None); 4];
+        assert!(
+            faults.set(partner(99_999), few.clone()).is_ok(),
+            "within its share"
+        );
+        assert!(faults.set(partner(99_999), fullest()).is_err());
+        assert_eq!(faults.list(partner(99_999)).len(), 4);
+        // Many more partners, each within its share: the total stays under twice the budget.
+        for n in 100_000..110_000 {
+            let _ = faults.set(partner(n), few.clone());
+        }
+        let registry = faults.registry.read().unwrap();
+        assert!(registry.cost <= 2 * BUDGET, "{}", registry.cost);
+        let counted: usize = registry.partners.values().map(|(_, cost)| cost).sum();
+        assert_eq!(counted, registry.cost);
     }
 
     /// A partner's faults are matched under its own lock: while one partner's are held (as a

@@ -4,7 +4,11 @@
 //! submission's retry (same `MS-RequestId`) must answer its first answer, a retry of one whose
 //! answer was lost must leave it stored exactly once, nothing refused may be stored, and SQLite's
 //! own check of the file must pass after every kill. On PostgreSQL two nodes share the load and
-//! one of them, chosen at random, dies each cycle while the other goes on.
+//! one of them, chosen at random, dies each cycle while the other goes on. Beside the load, a
+//! hostile test suite (`hostile.rs`) sets the costliest faults and sends secrets where they don't
+//! belong: none of its requests may get a 5xx, and its journal must keep no secret. On SQLite, the
+//! database is then backed up and restored with `qualify`, and every acknowledged submission
+//! must be in the restored copy exactly once.
 //!
 //! Exits with an error, after listing what broke, when any of that fails.
 
@@ -24,6 +28,7 @@ use qualify_types::{CustomerId, dev};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::hostile::Hostile;
 use crate::seed;
 use crate::servers::{qualify, qualify_binary_at};
 
@@ -96,6 +101,10 @@ struct CrashReport {
     lost_once_after_retry: usize,
     /// `PRAGMA integrity_check` runs that said ok (SQLite: after each kill and at the end).
     integrity_checks_ok: usize,
+    /// The hostile suite's requests answered.
+    hostile_requests: usize,
+    /// SQLite: acknowledged submissions found exactly once in the restored backup.
+    restored_once: usize,
     seconds: f64,
     problems: Vec<String>,
 }
@@ -123,12 +132,15 @@ pub(crate) async fn crash(args: CrashArgs, cpu: Option<usize>) -> anyhow::Result
             other => anyhow::bail!("unknown target '{other}': use sqlite, postgres-2-nodes"),
         };
         let integrity = if report.target == "sqlite" {
-            format!(", integrity checks ok {}", report.integrity_checks_ok)
+            format!(
+                ", integrity checks ok {}, in the restored backup once {}",
+                report.integrity_checks_ok, report.restored_once
+            )
         } else {
             String::new()
         };
         println!(
-            "crash        {:<17} {} kills in {:.0} s: {} submissions; {} acknowledged, {} stored once, {} retries answered the same; {} lost, {} of them stored, {} stored once after a retry; refused {:?}{integrity}",
+            "crash        {:<17} {} kills in {:.0} s: {} submissions; {} acknowledged, {} stored once, {} retries answered the same; {} lost, {} of them stored, {} stored once after a retry; refused {:?}; {} hostile requests{integrity}",
             report.target,
             report.cycles,
             report.seconds,
@@ -140,6 +152,7 @@ pub(crate) async fn crash(args: CrashArgs, cpu: Option<usize>) -> anyhow::Result
             report.lost_stored,
             report.lost_once_after_retry,
             report.refused,
+            report.hostile_requests,
         );
         for problem in &report.problems {
             println!("crash        PROBLEM {problem}");
@@ -179,6 +192,7 @@ async fn run(
         servers.push(qualify(binary, &database, &[], cpu)?);
     }
     let token = user_token(&servers[0].base, dev::PARTNER_A).await?;
+    let hostile = Hostile::new(&servers[0].base).await?;
     let customers = Arc::new(
         seed::populate(&db, 0, args.customers)
             .await
@@ -204,6 +218,11 @@ async fn run(
                 tokio::spawn(load.submit_until_stopped())
             })
             .collect();
+        let attack = tokio::spawn(
+            hostile
+                .clone()
+                .until_stopped(bases[0].clone(), Arc::clone(&stop)),
+        );
         let uptime = args.min_uptime + (args.max_uptime - args.min_uptime).mul_f64(rng.f64());
         tokio::time::sleep(uptime).await;
         let victim = rng.usize(..nodes);
@@ -212,6 +231,14 @@ async fn run(
         for worker in workers {
             submissions.extend(worker.await.context("a load worker")?);
         }
+        let attacked = attack.await.context("the hostile suite")?;
+        report.hostile_requests += attacked.answered;
+        report.problems.extend(
+            attacked
+                .server_errors
+                .into_iter()
+                .map(|error| format!("a hostile request answered {error}")),
+        );
         report.cycles += 1;
         if sqlite {
             match db.integrity_check() {
@@ -234,6 +261,14 @@ async fn run(
         }
     }
     check(&http, &servers[0].base, &token, &submissions, &mut report).await;
+    // The journal of the node that took the hostile suite's last round keeps none of its secret.
+    let mut last_round = crate::hostile::HostileCounts::default();
+    hostile.round(&servers[0].base, &mut last_round).await?;
+    if hostile.journal_keeps_the_secret(&servers[0].base).await? {
+        report
+            .problems
+            .push("the hostile partner's journal keeps its secret".into());
+    }
     for server in servers {
         server.terminate()?;
     }
@@ -245,9 +280,73 @@ async fn run(
                 problems.join("; ")
             )),
         }
+        restored(binary, &database, &token, &submissions, &mut report, cpu).await?;
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Backs the database up and restores the copy with `qualify`, then counts the acknowledged
+/// submissions the restored database holds exactly once.
+async fn restored(
+    binary: &Path,
+    database: &str,
+    token: &str,
+    submissions: &[Submission],
+    report: &mut CrashReport,
+    cpu: Option<usize>,
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (copy, restored) = (dir.path().join("backup.db"), dir.path().join("restored.db"));
+    let restored_url = format!("sqlite://{}", restored.display());
+    for args in [
+        [
+            "backup",
+            &copy.display().to_string(),
+            "--database",
+            database,
+        ],
+        [
+            "restore",
+            &copy.display().to_string(),
+            "--database",
+            &restored_url,
+        ],
+    ] {
+        let output = std::process::Command::new(binary).args(args).output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "qualify {}: {}",
+            args[0],
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let server = qualify(binary, &restored_url, &[], cpu)?;
+    let http = reqwest::Client::new();
+    let acknowledged = submissions
+        .iter()
+        .filter(|s| matches!(s.answer, Answer::Acknowledged(_)));
+    let counts: Vec<(CustomerId, anyhow::Result<usize>)> = stream::iter(acknowledged)
+        .map(|s| {
+            let (http, base) = (&http, &server.base);
+            async move { (s.customer, stored(http, base, token, s.customer).await) }
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    for (customer, count) in counts {
+        match count {
+            Ok(1) => report.restored_once += 1,
+            Ok(n) => report.problems.push(format!(
+                "customer {customer}: acknowledged, {n} times in the restored backup"
+            )),
+            Err(e) => report.problems.push(format!(
+                "customer {customer}: reading the restored backup: {e:#}"
+            )),
+        }
+    }
+    server.terminate()?;
+    Ok(())
 }
 
 /// One connection's worth of submissions, each for the next unused customer.

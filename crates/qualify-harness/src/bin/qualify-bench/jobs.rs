@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use qualify_harness::load::{self, LoadReport};
-use qualify_harness::{ServerProcess, User, password_token, user_token};
+use qualify_harness::{ServerProcess, partner_on_demand, user_token};
 use qualify_store::testing::TestDatabase;
 use qualify_store::{JobRecord, Store, StoreOptions};
 use qualify_types::{CustomerId, Timestamp, dev};
@@ -177,38 +177,6 @@ async fn black_hole(connections: Arc<AtomicU64>) -> anyhow::Result<String> {
     Ok(url)
 }
 
-/// A partner made on demand (`POST /test/v1/partners`): its tenant id and a user token.
-async fn new_partner(base: &str) -> anyhow::Result<(qualify_types::TenantId, String)> {
-    let created: Value = reqwest::Client::new()
-        .post(format!("{base}/test/v1/partners"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let field = |name: &str| {
-        created[name]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("a new partner's {name}"))
-    };
-    let tenant = field("tenantId")?;
-    let (client_id, client_secret) = (field("clientId")?, field("clientSecret")?);
-    let (username, password) = (field("username")?, field("password")?);
-    let token = password_token(
-        base,
-        &User {
-            tenant: &tenant,
-            client_id: &client_id,
-            client_secret: &client_secret,
-            username: &username,
-            password: &password,
-        },
-    )
-    .await?;
-    Ok((tenant.parse().context("a tenant id")?, token))
-}
-
 async fn register(base: &str, token: &str, url: &str) -> anyhow::Result<()> {
     reqwest::Client::new()
         .post(format!("{base}/webhooks/v1/registration"))
@@ -283,7 +251,7 @@ async fn run(
     let (refused, connections) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let token_a = user_token(&base, dev::PARTNER_A).await?;
     let token_b = user_token(&base, dev::PARTNER_B).await?;
-    let (tenant_c, token_c) = new_partner(&base).await?;
+    let (tenant_c, token_c) = partner_on_demand(&base).await?;
     register(&base, &token_a, &healthy(Arc::clone(&latencies)).await?).await?;
     register(&base, &token_b, &failing(Arc::clone(&refused)).await?).await?;
     register(

@@ -22,6 +22,7 @@ mod ceilings;
 mod console;
 mod crash;
 mod disk;
+mod hostile;
 mod jobs;
 mod metrics;
 mod postgres;
