@@ -61,6 +61,18 @@ def _rule_name_repeated(response):
     return "another rule is named" in _error(response).get("description", "")
 
 
+def _patterns_over_their_bounds(response):
+    # A partner's globs are bounded in bytes all together (4 KiB: what matching one request or
+    # submission may cost), and a node's faults by a budget shared among the partners that have
+    # some: a sum over a list, and server state, neither of which JSON Schema can state.
+    description = _error(response).get("description", "")
+    return "bytes together" in description or "room for faults is shared" in description
+
+
+def _rules_refused(response):
+    return _rule_name_repeated(response) or _patterns_over_their_bounds(response)
+
+
 STATE_DEPENDENT_REFUSALS = {
     "POST /{tenant}/oauth2/v2.0/token": _credentials_unknown,
     "POST /v1/customers/{customer_id}/qualifications": _validation_code_refused,
@@ -68,7 +80,8 @@ STATE_DEPENDENT_REFUSALS = {
     "GET /v1/auditrecords": _period_refused,
     "GET /review/v1/auditrecords": _period_refused,
     "POST /webhooks/v1/registration/validationEvents": _registration_lacks_test_event,
-    "PUT /test/v1/rules": _rule_name_repeated,
+    "PUT /test/v1/rules": _rules_refused,
+    "PUT /test/v1/faults": _patterns_over_their_bounds,
 }
 
 

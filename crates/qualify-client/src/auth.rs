@@ -2,7 +2,7 @@
 //! and renewed shortly before they expire, so a long-running client never sends an expired one.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use qualify_types::{PARTNER_CENTER_AUDIENCE, TenantId, dev::DevIdentity};
 
@@ -140,6 +140,71 @@ pub(crate) struct CachedToken {
     /// The refresh token that came with it (password grant), used for the next renewal.
     pub(crate) refresh_token: Option<String>,
     renew_at: Instant,
+}
+
+/// Where a client keeps its tokens beyond its own life, so that short-lived processes (each
+/// run of a command line) share one token instead of asking for one per run: a token endpoint
+/// sees a token per call as misbehaviour, and Entra throttles it. `key` names the server and
+/// the credentials (never in clear: a hash); the store decides where and how it keeps them.
+pub trait TokenStore: Send + Sync + fmt::Debug {
+    /// The token kept under `key`, and when it expires.
+    fn load(&self, key: &str) -> Option<(String, SystemTime)>;
+    /// Keeps `token`, which expires at `expires_at`, under `key`.
+    fn save(&self, key: &str, token: &str, expires_at: SystemTime);
+    /// Forgets what is kept under `key` (the server refused it).
+    fn forget(&self, key: &str);
+}
+
+/// Now, by the wall clock: a kept token's expiry is a moment in real time, shared with other
+/// processes, and the client has no clock of its own to read it by.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn wall_now() -> SystemTime {
+    SystemTime::now()
+}
+
+/// The key of `credentials`' tokens from the server at `base` in a [`TokenStore`]: a hash of
+/// them all (the secret included, so a changed secret never finds the old token).
+pub(crate) fn store_key(base: &url::Url, credentials: &Credentials) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(base.as_str());
+    match credentials {
+        Credentials::App {
+            tenant,
+            client_id,
+            client_secret,
+        } => {
+            for part in ["app", &tenant.to_string(), client_id, client_secret] {
+                hash.update([0]);
+                hash.update(part);
+            }
+        }
+        Credentials::User {
+            tenant,
+            client_id,
+            client_secret,
+            username,
+            password,
+        } => {
+            let tenant = tenant.to_string();
+            for part in [
+                "user",
+                &tenant,
+                client_id,
+                client_secret,
+                username,
+                password,
+            ] {
+                hash.update([0]);
+                hash.update(part);
+            }
+        }
+        Credentials::Token(token) => hash.update(token),
+    }
+    hash.finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 impl fmt::Debug for CachedToken {

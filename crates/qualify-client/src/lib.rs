@@ -44,7 +44,7 @@ mod test_control;
 mod transport;
 mod wait;
 
-pub use auth::Credentials;
+pub use auth::{Credentials, TokenStore};
 pub use endpoints::ReviewFilter;
 pub use error::ClientError;
 pub use retry::RetryPolicy;
@@ -60,6 +60,8 @@ pub struct Client {
     token: Mutex<Option<auth::CachedToken>>,
     retry: RetryPolicy,
     correlation_id: Option<String>,
+    /// Where tokens outlive the client, with their key there.
+    store: Option<(std::sync::Arc<dyn TokenStore>, String)>,
 }
 
 /// Configures a [`Client`].
@@ -70,6 +72,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     timeout: Duration,
     correlation_id: Option<String>,
+    store: Option<std::sync::Arc<dyn TokenStore>>,
 }
 
 impl Client {
@@ -92,6 +95,7 @@ impl Client {
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(30),
             correlation_id: None,
+            store: None,
         })
     }
 
@@ -133,6 +137,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps tokens in `store` too, shared with later clients of the same server and
+    /// credentials (a command line's next run): a token is asked for only when the store has
+    /// none still good.
+    pub fn token_store(mut self, store: std::sync::Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Result<Client, ClientError> {
         let http = reqwest::Client::builder()
@@ -141,6 +153,12 @@ impl ClientBuilder {
             .user_agent(concat!("qualify-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Config(format!("building the HTTP client: {e}")))?;
+        let store = match (self.store, &self.credentials) {
+            (Some(store), Some(credentials)) => {
+                Some((store, auth::store_key(&self.base, credentials)))
+            }
+            _ => None,
+        };
         Ok(Client {
             http,
             base: self.base,
@@ -148,6 +166,7 @@ impl ClientBuilder {
             token: Mutex::new(None),
             retry: self.retry,
             correlation_id: self.correlation_id,
+            store,
         })
     }
 }

@@ -14,7 +14,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// The first backoff; each next one doubles, up to `max_backoff`.
     pub initial_backoff: Duration,
-    /// The longest backoff, and the longest `Retry-After` honoured.
+    /// The longest backoff, and the longest `Retry-After` waited out: a 429 asking for longer
+    /// is returned as [`crate::ClientError::Throttled`] rather than retried early.
     pub max_backoff: Duration,
 }
 
@@ -49,11 +50,24 @@ impl RetryPolicy {
         Duration::from_millis(fastrand::u64(millis / 2..=millis.max(1)))
     }
 
-    /// The wait before retrying a 429: the server's `Retry-After` (seconds or an HTTP date),
-    /// capped at `max_backoff`; the backoff when it sent none.
-    pub(crate) fn throttled(&self, attempt: u32, headers: &HeaderMap) -> Duration {
-        retry_after(headers)
-            .map_or_else(|| self.backoff(attempt), |wait| wait.min(self.max_backoff))
+    /// The wait before retrying a 429: the server's `Retry-After` (seconds or an HTTP date) and
+    /// then a pause that doubles with each attempt (jittered by at most a quarter, so that
+    /// successive waits always grow, as Partner Center's throttling guidance asks); the backoff
+    /// when it sent none. `None` when the server asks for longer than `max_backoff`: retrying
+    /// sooner would be refused again, and counted against the client.
+    pub(crate) fn throttled(&self, attempt: u32, headers: &HeaderMap) -> Option<Duration> {
+        match retry_after(headers) {
+            Some(asked) if asked > self.max_backoff => None,
+            Some(asked) => {
+                let pause = self
+                    .initial_backoff
+                    .saturating_mul(2u32.saturating_pow(attempt.min(16)));
+                let millis = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+                let jitter = Duration::from_millis(fastrand::u64(0..=millis / 4));
+                Some(asked + pause + jitter)
+            }
+            None => Some(self.backoff(attempt)),
+        }
     }
 }
 
@@ -106,6 +120,22 @@ mod tests {
             );
         }
         assert!(policy.backoff(30) <= policy.max_backoff);
+    }
+
+    /// After 429s, each wait is longer than the last (and never shorter than `Retry-After`); a
+    /// `Retry-After` past `max_backoff` is not waited out at all.
+    #[test]
+    fn waits_after_429s_grow_and_never_cut_retry_after_short() {
+        let policy = RetryPolicy::default();
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        let waits: Vec<Duration> = (0..4)
+            .map(|attempt| policy.throttled(attempt, &headers).unwrap())
+            .collect();
+        assert!(waits[0] >= Duration::from_secs(1), "{waits:?}");
+        assert!(waits.windows(2).all(|w| w[1] > w[0]), "{waits:?}");
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
+        assert_eq!(policy.throttled(0, &headers), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! but [`Client::create_test_partner`] acts on the partner whose credentials the client has.
 
 use qualify_types::{
-    AdvanceClock, ClockNow, Fault, Journal, TestFaults, TestPartner, TestRules, VettingRule,
+    AdvanceClock, ClockNow, ConformanceReport, ConformanceSettings, Fault, Journal, TestFaults,
+    TestPartner, TestRules, VettingRule,
 };
 use reqwest::Method;
 
@@ -95,6 +96,26 @@ impl Client {
     /// The partner's last requests, newest first.
     pub async fn journal(&self) -> Result<Journal, ClientError> {
         self.execute(Call::get("/test/v1/journal".into())).await
+    }
+
+    /// What the partner's requests and tokens did that Partner Center would punish.
+    pub async fn conformance(&self) -> Result<ConformanceReport, ClientError> {
+        self.execute(Call::get("/test/v1/conformance".into())).await
+    }
+
+    /// How the partner's requests are checked: `strict` answers an offending request as Partner
+    /// Center would.
+    pub async fn set_conformance_settings(
+        &self,
+        settings: ConformanceSettings,
+    ) -> Result<ConformanceSettings, ClientError> {
+        let body = json(&settings)?;
+        self.execute(Call::with(
+            Method::PUT,
+            "/test/v1/conformance/settings".into(),
+            Some(body),
+        ))
+        .await
     }
 
     /// Empties the partner's data: customers, vetting requests, rules, faults, journal, clock.

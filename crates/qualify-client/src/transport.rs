@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use qualify_types::{
-    CORRELATION_ID_HEADER, ErrorBody, OAuthErrorBody, REQUEST_ID_HEADER, ThrottleBody,
-    TokenResponse,
+    CONTRACT_VERSION_HEADER, CORRELATION_ID_HEADER, ErrorBody, OAuthErrorBody, REQUEST_ID_HEADER,
+    ThrottleBody, TokenResponse,
 };
 use reqwest::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -105,6 +105,20 @@ impl Client {
         if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
             return Ok(token.access_token.clone());
         }
+        if cached.is_none()
+            && let Some((store, key)) = &self.store
+            && let Some((token, expires_at)) = store.load(key)
+        {
+            let left = expires_at
+                .duration_since(crate::auth::wall_now())
+                .unwrap_or_default();
+            let kept = CachedToken::new(token, left, None);
+            if kept.is_fresh() {
+                let token = kept.access_token.clone();
+                *cached = Some(kept);
+                return Ok(token);
+            }
+        }
         // Renew with the refresh token when there is one; sign in again when it is refused.
         let refreshed = match cached.as_ref().and_then(|t| t.refresh_token.clone()) {
             Some(refresh_token) => self.refresh(credentials, &refresh_token).await.ok(),
@@ -114,18 +128,29 @@ impl Client {
             Some(response) => response,
             None => self.request_token(credentials).await?,
         };
+        let lifetime = Duration::from_secs(response.expires_in);
         let token = CachedToken::new(
             response.access_token.clone(),
-            Duration::from_secs(response.expires_in),
+            lifetime,
             response.refresh_token.clone(),
         );
         *cached = Some(token);
+        if let Some((store, key)) = &self.store {
+            store.save(
+                key,
+                &response.access_token,
+                crate::auth::wall_now() + lifetime,
+            );
+        }
         Ok(response.access_token)
     }
 
-    /// Forgets the cached token, after the service refused it.
+    /// Forgets the cached token, after the service refused it (in the store too).
     pub(crate) async fn forget_token(&self) {
         *self.token.lock().await = None;
+        if let Some((store, key)) = &self.store {
+            store.forget(key);
+        }
     }
 
     /// Exchanges a refresh token for a new access token (and a new refresh token).
@@ -224,6 +249,7 @@ impl Client {
             let mut request = request
                 .header(REQUEST_ID_HEADER, &request_id)
                 .header(CORRELATION_ID_HEADER, &correlation_id)
+                .header(CONTRACT_VERSION_HEADER, "v1")
                 .header(reqwest::header::ACCEPT, "application/json");
             for (name, value) in call.headers {
                 request = request.header(*name, value);
@@ -261,12 +287,14 @@ impl Client {
                         continue;
                     }
                     if status == StatusCode::TOO_MANY_REQUESTS {
-                        if last_try {
-                            return Err(ClientError::Throttled {
-                                retry_after: crate::retry::retry_after(response.headers()),
-                            });
+                        match self.retry.throttled(attempt, response.headers()) {
+                            Some(wait) if !last_try => wait,
+                            _ => {
+                                return Err(ClientError::Throttled {
+                                    retry_after: crate::retry::retry_after(response.headers()),
+                                });
+                            }
                         }
-                        self.retry.throttled(attempt, response.headers())
                     } else if retryable_status(status) && !last_try {
                         self.retry.backoff(attempt)
                     } else {

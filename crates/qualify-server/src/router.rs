@@ -67,7 +67,7 @@ fn api() -> OpenApiRouter<AppState> {
 
 /// The test control plane, only in development mode: without it these paths don't exist.
 fn test_control() -> OpenApiRouter<AppState> {
-    use test_control::{clock, data, faults, journal, partners, rules};
+    use test_control::{clock, conformance, data, faults, journal, partners, rules};
     OpenApiRouter::new()
         .routes(routes!(partners::create))
         .routes(routes!(clock::show))
@@ -75,6 +75,8 @@ fn test_control() -> OpenApiRouter<AppState> {
         .routes(routes!(rules::show, rules::set, rules::delete))
         .routes(routes!(faults::show, faults::set, faults::delete))
         .routes(routes!(journal::show))
+        .routes(routes!(conformance::show))
+        .routes(routes!(conformance::set))
         .routes(routes!(data::reset))
 }
 
@@ -91,7 +93,7 @@ pub(crate) fn document(dev: bool, contract: ContractProfile) -> Document {
 
 /// The reviewer console's pages, each answer carrying the console's security headers.
 fn console() -> Router<AppState> {
-    use crate::console::{assets, protect, queue, request, session};
+    use crate::console::{assets, conformance, protect, queue, request, session};
     Router::new()
         .route("/console", get(queue::show))
         .route(
@@ -99,6 +101,7 @@ fn console() -> Router<AppState> {
             get(session::show).post(session::sign_in),
         )
         .route("/console/sign-out", post(session::sign_out))
+        .route("/console/conformance", get(conformance::show))
         .route("/console/requests/{id}", get(request::show))
         .route("/console/requests/{id}/decision", post(request::decide))
         .route("/console/console.css", get(assets::style))

@@ -101,4 +101,6 @@ pub mod codes {
     pub const VALIDATION_EVENT_NOT_FOUND: i64 = 610_018;
     /// 409: the server holds its most partners made on demand (`test_partners_max`).
     pub const TEST_PARTNERS_FULL: i64 = 610_019;
+    /// 410: a retired endpoint, answered so only for a partner in strict conformance mode.
+    pub const RETIRED_ENDPOINT: i64 = 610_020;
 }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod collection;
+mod conformance;
 mod customers;
 pub mod dev;
 mod enums;
@@ -25,6 +26,10 @@ pub mod webhooks;
 
 pub use audit::{AuditRecord, KeyValue};
 pub use collection::{Attributes, Collection, CollectionLinks, HeaderPair, Link};
+pub use conformance::{
+    ConformanceEvidence, ConformanceFinding, ConformanceReport, ConformanceSettings,
+    MAX_POLLS_PER_MINUTE, Severity, SeverityCounts,
+};
 pub use customers::{
     Address, BillingProfile, CompanyProfile, Customer, CustomerFilter, CustomerSearchField,
     NewCustomer, STARTS_WITH,
@@ -55,5 +60,7 @@ pub const CONTINUATION_TOKEN_HEADER: &str = "MS-ContinuationToken";
 pub const REQUEST_ID_HEADER: &str = "MS-RequestId";
 /// Partner Center's correlation id header: ties together the calls of one client operation.
 pub const CORRELATION_ID_HEADER: &str = "MS-CorrelationId";
+/// Partner Center's API version header: "Required", its REST conventions say; `v1`.
+pub const CONTRACT_VERSION_HEADER: &str = "MS-Contract-Version";
 /// The token audience (and resource) of Partner Center's API.
 pub const PARTNER_CENTER_AUDIENCE: &str = "https://api.partnercenter.microsoft.com";

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
-    admin, backup, completions, customers, migrate, qualifications, review, rules, serve, token,
+    admin, backup, completions, customers, migrate, qualifications, review, rules, serve, test,
+    token,
 };
 
 #[cfg(test)]
@@ -97,6 +98,10 @@ enum Command {
         after_help = "Example:\n  qualify admin --database postgres://qualify@db/qualify partners create \\\n      --name 'Contoso Partner'"
     )]
     Admin(admin::AdminArgs),
+    /// Ask a development server about the partner's tests: its conformance findings.
+    #[command(after_help = "Example:
+  qualify test conformance --dev-identity partner-a --fail-on warning")]
+    Test(test::TestArgs),
     /// Check a vetting rules file before a server reads it.
     #[command(after_help = "Example:\n  qualify rules check rules.toml")]
     Rules(rules::RulesArgs),
@@ -131,6 +136,7 @@ pub(crate) async fn run() -> ExitCode {
         Command::Review(args) => review::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Admin(args) => admin::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Rules(args) => rules::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Test(args) => test::run(args).await,
         Command::Completions(args) => {
             completions::run(&args, command()).map(|()| ExitCode::SUCCESS)
         }

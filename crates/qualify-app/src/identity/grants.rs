@@ -44,6 +44,10 @@ pub struct IssuedToken {
     pub response: TokenResponse,
     /// `client_credentials`, `password` or `refresh_token`.
     pub grant_type: &'static str,
+    /// The tenant of the application it was issued to.
+    pub tenant: qualify_types::TenantId,
+    /// The application's client id.
+    pub client_id: uuid::Uuid,
 }
 
 fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OAuthError> {
@@ -226,6 +230,8 @@ impl Identity {
         Ok(IssuedToken {
             response,
             grant_type,
+            tenant,
+            client_id: app.client_id,
         })
     }
 

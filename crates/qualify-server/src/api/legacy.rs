@@ -53,7 +53,8 @@ pub(crate) enum LegacyQualification {
     responses(
         (status = 200, description = "The approved qualification, lower snake case, or none", body = String,
             content_type = "application/json", example = json!("education")),
-        (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody)))]
+        (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody),
+        (status = 410, description = "A retired endpoint: answered so only by a development server to a partner in strict conformance mode (610020)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn show(
     PartnerCustomerHistory {
         customer, history, ..
@@ -90,7 +91,8 @@ fn choice(body: &Value) -> Result<QualificationChoice, ApiError> {
         (status = 200, description = "Submitted for vetting; the qualification, lower snake case", body = String,
             content_type = "application/json"),
         (status = 404, description = "No such customer, or not the caller's (60003)", body = qualify_types::ErrorBody),
-        (status = 409, description = "As for POST …/qualifications", body = qualify_types::ErrorBody)))]
+        (status = 409, description = "As for POST …/qualifications", body = qualify_types::ErrorBody),
+        (status = 410, description = "A retired endpoint: answered so only by a development server to a partner in strict conformance mode (610020)", body = qualify_types::ErrorBody)))]
 pub(crate) async fn submit(
     State(state): State<AppState>,
     route: MatchedPath,

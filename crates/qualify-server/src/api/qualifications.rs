@@ -58,13 +58,24 @@ pub(crate) async fn list(
             .into_iter()
             .map(qualification_state)
             .collect();
-    Ok(match state.settings().http.contract {
+    let in_review = states
+        .iter()
+        .any(|s| s.vetting_status == qualify_types::VettingStatus::InReview);
+    let mut response = match state.settings().http.contract {
         ContractProfile::Documented => Wire::ok(Qualifications {
             qualifications: states,
         })
         .into_response(),
         ContractProfile::Sdk => Wire::ok(SdkQualifications(&states)).into_response(),
-    })
+    };
+    // For the conformance checks of a development server: was this a poll of a request still
+    // in review? (An extension costs nothing on the wire.)
+    if state.test_control.is_some() {
+        response
+            .extensions_mut()
+            .insert(crate::test_control::conformance::PollAnswer { in_review });
+    }
+    Ok(response)
 }
 
 /// The submission as sent: everything optional, so each problem gets its own clear error.

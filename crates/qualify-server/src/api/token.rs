@@ -116,6 +116,18 @@ async fn issue_token(
         source,
     };
     let issued = state.app.identity().issue_token(&request).await?;
+    // The token endpoint's own record, for the conformance checks of a development server.
+    if let Some(control) = state.test_control.as_deref() {
+        control.journal.token_issued(
+            issued.tenant,
+            crate::test_control::journal::TokenIssued {
+                client_id: issued.client_id,
+                user: issued.grant_type != "client_credentials",
+                at: state.app.clock().now(),
+                lifetime_secs: issued.response.expires_in,
+            },
+        );
+    }
     let mut response = Wire::ok(issued.response).into_response();
     response
         .headers_mut()

@@ -4,6 +4,7 @@
 //! the binary, under a strict Content-Security-Policy.
 
 pub(crate) mod assets;
+pub(crate) mod conformance;
 mod decided;
 mod pages;
 mod partners;

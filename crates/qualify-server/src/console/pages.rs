@@ -27,6 +27,8 @@ pub(crate) struct Chrome<'a> {
     pub(crate) reviewer: &'a str,
     /// The session's CSRF token, for the sign-out form.
     pub(crate) csrf_token: &'a str,
+    /// A development server: its conformance report is linked.
+    pub(crate) dev: bool,
 }
 
 /// The sign-in form.
@@ -170,6 +172,38 @@ pub(crate) struct RequestPage<'a> {
 pub(crate) struct MessagePage<'a> {
     pub(crate) title: &'a str,
     pub(crate) message: &'a str,
+}
+
+/// One finding, as the conformance page lists it.
+#[derive(Debug)]
+pub(crate) struct FindingRow {
+    pub(crate) severity: &'static str,
+    pub(crate) code: String,
+    pub(crate) count: u32,
+    pub(crate) last_seen: String,
+    pub(crate) message: String,
+    pub(crate) guidance: String,
+}
+
+/// One partner's findings.
+#[derive(Debug)]
+pub(crate) struct PartnerFindings {
+    pub(crate) name: String,
+    pub(crate) tenant: String,
+    pub(crate) errors: u32,
+    pub(crate) warnings: u32,
+    pub(crate) infos: u32,
+    pub(crate) findings: Vec<FindingRow>,
+}
+
+/// The conformance report of the partners most recently active on this node.
+#[derive(Template)]
+#[template(path = "console/conformance.html")]
+pub(crate) struct ConformancePage<'a> {
+    pub(crate) chrome: Chrome<'a>,
+    pub(crate) partners: Vec<PartnerFindings>,
+    /// Partners looked at: the most recently active, at most this many.
+    pub(crate) looked_at: usize,
 }
 
 /// `template`, rendered.

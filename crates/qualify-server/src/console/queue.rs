@@ -93,6 +93,7 @@ pub(crate) async fn show(
     let chrome = Chrome {
         reviewer: &reviewer.username,
         csrf_token: &reviewer.csrf_token,
+        dev: state.test_control.is_some(),
     };
     let (rows, next, problem) = match partner {
         Err(_) => (

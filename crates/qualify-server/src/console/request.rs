@@ -71,6 +71,7 @@ async fn page(
         chrome: Chrome {
             reviewer: &reviewer.username,
             csrf_token: &reviewer.csrf_token,
+            dev: state.test_control.is_some(),
         },
         request: Row::of(&record, now, &partners),
         customer_id: record.customer_id.to_string(),

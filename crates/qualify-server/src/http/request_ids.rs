@@ -23,6 +23,8 @@ pub struct RequestIds {
     pub correlation_id: String,
     /// Whether the client sent `MS-RequestId`: only then is it an idempotency key.
     pub client_request_id: bool,
+    /// Whether the client sent `MS-CorrelationId`.
+    pub client_correlation_id: bool,
 }
 
 impl RequestIds {
@@ -55,6 +57,7 @@ pub(crate) async fn request_ids(mut request: Request, next: Next) -> Response {
         Ok((request_id, correlation_id)) => (
             RequestIds {
                 client_request_id: request_id.is_some(),
+                client_correlation_id: correlation_id.is_some(),
                 request_id: request_id.unwrap_or_else(|| Uuid::new_v4().to_string()),
                 correlation_id: correlation_id.unwrap_or_else(|| Uuid::new_v4().to_string()),
             },
@@ -65,6 +68,7 @@ pub(crate) async fn request_ids(mut request: Request, next: Next) -> Response {
                 request_id: Uuid::new_v4().to_string(),
                 correlation_id: Uuid::new_v4().to_string(),
                 client_request_id: false,
+                client_correlation_id: false,
             },
             Some(error),
         ),

@@ -24,8 +24,9 @@ use tower::{Layer, Service};
 use crate::http::RequestIds;
 use crate::http::caller::{self, Watched};
 use crate::test_control::TestControl;
+use crate::test_control::conformance::{PollAnswer, Refusal};
 use crate::test_control::faults::{self, Effect, Injected};
-use crate::test_control::journal::Sent;
+use crate::test_control::journal::{Facts, Sent};
 use qualify_types::Timestamp;
 
 use crate::error::ApiError;
@@ -72,7 +73,7 @@ where
             _ => return Either::Right(Box::pin(self.inner.call(request))),
         };
         let noted = Noted::of(&request, self.state.app.clock());
-        if control.faults.any() || !bodiless(request.method()) {
+        if control.faults.any() || control.conformance.any_strict() || !bodiless(request.method()) {
             // The service made ready goes with the request, a clone stays for the next (tower's
             // contract: `call` follows a `poll_ready` of the same service).
             let clone = self.inner.clone();
@@ -113,9 +114,10 @@ where
         let response = std::task::ready!(this.answer.as_mut().poll(cx))?;
         if let (Some(partner), Some(noted)) = (caller::noted(this.answer), this.noted.take()) {
             let status = response.status().as_u16();
+            let facts = noted.facts(0, &response);
             this.control
                 .journal
-                .record(partner, noted.sent(status, None, None));
+                .record(partner, noted.sent(status, (None, facts), None));
         }
         Poll::Ready(Ok(response))
     }
@@ -129,6 +131,8 @@ pub(crate) struct Noted {
     /// A clone shares the received bytes: nothing is copied unless the journal keeps it.
     uri: Uri,
     ids: Option<RequestIds>,
+    /// The client sent `MS-Contract-Version`.
+    contract_version: bool,
 }
 
 impl Noted {
@@ -139,11 +143,41 @@ impl Noted {
             method: request.method().clone(),
             uri: request.uri().clone(),
             ids: request.extensions().get::<RequestIds>().cloned(),
+            contract_version: request
+                .headers()
+                .contains_key(qualify_types::CONTRACT_VERSION_HEADER),
         }
     }
 
-    /// The request, answered with `status` (0: the connection was closed without an answer).
-    fn sent(&self, status: u16, body: Option<String>, fault: Option<String>) -> Sent<'_> {
+    /// What the conformance checks need of the request, whose body hashed to `body_hash`, and
+    /// of its `response`.
+    fn facts(&self, body_hash: u64, response: &Response) -> Facts {
+        let ids = self.ids.as_ref();
+        Facts {
+            client_request_id: ids.is_some_and(|ids| ids.client_request_id),
+            client_correlation_id: ids.is_some_and(|ids| ids.client_correlation_id),
+            contract_version: self.contract_version,
+            body_hash,
+            retry_after: response
+                .headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse().ok()),
+            in_review: response
+                .extensions()
+                .get::<PollAnswer>()
+                .is_some_and(|poll| poll.in_review),
+        }
+    }
+
+    /// The request, answered with `status` (0: the connection was closed without an answer),
+    /// with its body as kept and its facts.
+    fn sent(
+        &self,
+        status: u16,
+        (body, facts): (Option<String>, Facts),
+        fault: Option<String>,
+    ) -> Sent<'_> {
         let ids = self.ids.as_ref();
         Sent {
             method: self.method.as_str(),
@@ -156,6 +190,7 @@ impl Noted {
             duration_ms: qualify_types::rounded_millis(self.started.elapsed()),
             body,
             fault,
+            facts,
         }
     }
 }
@@ -177,9 +212,11 @@ async fn controlled<S>(
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    // Whose request it is: known before the handler only when a fault may apply (verifying the
-    // token here); otherwise learnt from the handler's own authentication, which is not repeated.
-    let faulted_partner = if control.faults.any() && faults::may_apply_to(noted.uri.path()) {
+    // Whose request it is: known before the handler only when a fault or strict conformance may
+    // apply (verifying the token here); otherwise learnt from the handler's own authentication,
+    // which is not repeated.
+    let checked = control.faults.any() || control.conformance.any_strict();
+    let known_partner = if checked && faults::may_apply_to(noted.uri.path()) {
         state
             .app
             .identity()
@@ -193,12 +230,12 @@ where
     } else {
         None
     };
-    let (request, body) = match kept_body(control, request, state.settings().http.body_limit).await
-    {
-        Ok(kept) => kept,
-        Err(refused) => return refused,
-    };
-    let injected = faulted_partner.and_then(|partner| {
+    let (request, body, body_hash) =
+        match kept_body(control, request, state.settings().http.body_limit).await {
+            Ok(kept) => kept,
+            Err(refused) => return refused,
+        };
+    let injected = known_partner.and_then(|partner| {
         control
             .faults
             .take(partner, &noted.method, noted.uri.path())
@@ -209,27 +246,41 @@ where
         tokio::time::sleep(*delay).await;
     }
     let effect = injected.as_ref().map(|i| &i.effect);
-    let (response, caller) = match effect {
-        None | Some(Effect::Pass) => {
+    let refusal = match (effect, known_partner) {
+        (None | Some(Effect::Pass), Some(partner)) => control.conformance.refusal(
+            &control.journal,
+            partner,
+            (noted.method.as_str(), noted.uri.path()),
+            noted.at,
+        ),
+        _ => None,
+    };
+    let (response, caller) = match (effect, refusal) {
+        (_, Some(refusal)) => (strict_answer(refusal), None),
+        (None | Some(Effect::Pass), None) => {
             let mut answer = std::pin::pin!(caller::watch(pass(inner.call(request))));
             (answer.as_mut().await, caller::noted(answer))
         }
-        Some(Effect::Answer {
-            status,
-            retry_after,
-        }) => (fault_answer(*status, *retry_after), None),
-        Some(Effect::Close) => (closed_connection(), None),
+        (
+            Some(Effect::Answer {
+                status,
+                retry_after,
+            }),
+            None,
+        ) => (fault_answer(*status, *retry_after), None),
+        (Some(Effect::Close), None) => (closed_connection(), None),
     };
-    if let Some(partner) = faulted_partner.or(caller) {
+    if let Some(partner) = known_partner.or(caller) {
         // No answer at all when the fault closed the connection.
         let status = match effect {
             Some(Effect::Close) => 0,
             _ => response.status().as_u16(),
         };
         let fault = injected.as_ref().map(Injected::label);
+        let facts = noted.facts(body_hash, &response);
         control
             .journal
-            .record(partner, noted.sent(status, body, fault));
+            .record(partner, noted.sent(status, (body, facts), fault));
     }
     response
 }
@@ -242,22 +293,45 @@ async fn pass(answer: impl Future<Output = Result<Response, Infallible>>) -> Res
     }
 }
 
-/// The request with its body read (to keep it in the journal), for a write; a body over
-/// `limit` is refused as the handler would.
+/// The request with its body read (to keep it in the journal, and its hash for the
+/// conformance checks), for a write; a body over `limit` is refused as the handler would.
 async fn kept_body(
     control: &TestControl,
     request: Request,
     limit: usize,
-) -> Result<(Request, Option<String>), Response> {
+) -> Result<(Request, Option<String>, u64), Response> {
     if bodiless(request.method()) {
-        return Ok((request, None));
+        return Ok((request, None, 0));
     }
     let (parts, body) = request.into_parts();
     let bytes: Bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::BodyTooLarge { limit }.into_response())?;
     let kept = control.journal.body(&bytes);
-    Ok((Request::from_parts(parts, Body::from(bytes)), kept))
+    let hash = if bytes.is_empty() {
+        0
+    } else {
+        std::hash::BuildHasher::hash_one(
+            &std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default(),
+            &bytes[..],
+        )
+    };
+    Ok((Request::from_parts(parts, Body::from(bytes)), kept, hash))
+}
+
+/// Partner Center's answer to a request it refuses (a partner in strict conformance mode).
+fn strict_answer(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Throttled { retry_after } => crate::error::throttled(retry_after),
+        Refusal::Retired => crate::wire::Wire::with_status(
+            StatusCode::GONE,
+            qualify_types::ErrorBody::new(
+                qualify_types::codes::RETIRED_ENDPOINT,
+                "This endpoint is retired: read and submit qualifications at /v1/customers/{id}/qualifications.",
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// A fault's answer: Partner Center's throttling answer for 429, its error body otherwise.

@@ -312,7 +312,11 @@ fn fault(original: Value) -> Value {
 /// A test's vetting rule: its decision (a reason only with, and always with, `Denied`; a delay
 /// only with a decision), and each condition only for the qualification it can apply to.
 fn vetting_rule(original: Value) -> Value {
-    let glob = json!({"type": "string", "pattern": r"^(\*|(\*?[A-Za-z0-9._-]+)+\*?)$"});
+    let glob = json!({
+        "type": "string",
+        "pattern": r"^(\*|(\*?[A-Za-z0-9._-]+)+\*?)$",
+        "maxLength": qualify_domain::MAX_GLOB_CHARS,
+    });
     // A list key takes one string too.
     let globs = json!({"oneOf": [glob, {"type": "array", "items": glob}]});
     let guid = format!("^{GUID}$");

@@ -807,3 +807,47 @@ async fn a_guessers_failed_sign_ins_lock_the_guesser_out_not_the_reviewer() {
     assert!(reviewer.session().is_some());
     server.stop().await;
 }
+
+/// On a development server, an operator reads each recently active partner's conformance
+/// findings, by partner name, each linked to its guidance; a partner without findings is not
+/// listed. Without `--dev` the page says the report is a development server's.
+#[tokio::test]
+async fn the_conformance_page_lists_partners_findings_for_an_operator() {
+    let db = TestDatabase::sqlite();
+    let server = TestServer::start(&db).await;
+    let token = server.token(PARTNER_A, Grant::User).await;
+    // A call without Partner Center's headers, and a call to a retired endpoint.
+    assert_eq!(
+        server.get("/v1/customers", &token).await.status(),
+        StatusCode::OK
+    );
+    let nobody = uuid::Uuid::new_v4();
+    server
+        .get(&format!("/v1/customers/{nobody}/qualification"), &token)
+        .await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(OPERATOR.username, OPERATOR.password).await;
+    let page = browser.get("/console/conformance").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        PARTNER_A.display_name,
+        "retired-endpoint",
+        "correlation-id-missing",
+        "https://learn.microsoft.com/en-us/partner-center/developer/headers",
+        "href=\"/console/conformance\"",
+    ] {
+        assert!(page.body.contains(shown), "{shown} not in {}", page.body);
+    }
+    assert!(
+        !page
+            .body
+            .contains(qualify_types::dev::PARTNER_B.display_name),
+        "a partner without findings"
+    );
+    server.stop().await;
+
+    let server = TestServer::start_with(&db, |s| s.dev = false).await;
+    let page = Browser::new(&server).get("/console/conformance").await;
+    assert_ne!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+    server.stop().await;
+}

@@ -354,6 +354,16 @@ async fn a_reviewer_denies_in_a_real_browser_and_the_partner_reads_the_reason() 
                 "//table[contains(@class,'queue')]//tr[td[.='browser-school.edu']]",
             ))
             .await?;
+        // The conformance report, linked from every page of a development server's console.
+        browser
+            .find(Locator::LinkText("Conformance"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .find(Locator::XPath("//h1[.='Conformance']"))
+            .await?;
+        check_layout(&browser, "conformance").await?;
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;

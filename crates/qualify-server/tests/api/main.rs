@@ -6,6 +6,7 @@
 
 mod access;
 mod audit_records;
+mod conformance;
 mod console;
 mod console_browser;
 mod customers;

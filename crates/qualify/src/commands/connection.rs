@@ -190,10 +190,13 @@ impl Connection {
             .join(" ")
     }
 
-    /// A client of the server with these credentials.
+    /// A client of the server with these credentials, sharing its tokens with the command
+    /// line's other runs (`token_store.rs`).
     pub(crate) fn client(&self, app_only: bool) -> anyhow::Result<Client> {
-        Ok(Client::builder(&self.server)?
-            .credentials(self.credentials(app_only)?)
-            .build()?)
+        let mut builder = Client::builder(&self.server)?.credentials(self.credentials(app_only)?);
+        if let Some(store) = super::token_store::FileTokenStore::for_this_user() {
+            builder = builder.token_store(std::sync::Arc::new(store));
+        }
+        Ok(builder.build()?)
     }
 }

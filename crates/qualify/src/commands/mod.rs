@@ -11,4 +11,6 @@ pub(crate) mod qualifications;
 pub(crate) mod review;
 pub(crate) mod rules;
 pub(crate) mod serve;
+pub(crate) mod test;
 pub(crate) mod token;
+mod token_store;

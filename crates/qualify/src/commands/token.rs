@@ -16,7 +16,8 @@ pub(crate) struct TokenArgs {
     connection: Connection,
 }
 
-/// Prints a fresh access token on stdout.
+/// Prints a fresh access token on stdout (one a server that has just been started on a new
+/// database accepts, whatever an earlier run kept): take it once per script, not per request.
 pub(crate) async fn run(args: TokenArgs) -> anyhow::Result<()> {
     let token = args.connection.client(args.app_only)?.fetch_token().await?;
     writeln!(std::io::stdout(), "{}", token.access_token)?;

@@ -545,3 +545,82 @@ async fn customers_list_finds_by_domain_company_and_reseller() {
     assert_eq!(domains(list(&["--reseller", "5EED"])), ["beta.edu"]);
     assert_eq!(domains(list(&[])).len(), 3);
 }
+
+/// `qualify test conformance` fails a build on findings at or above `--fail-on`; the command
+/// line itself, run as documented (one process per command), leaves no finding: its runs share
+/// one token.
+#[tokio::test]
+async fn conformance_gates_a_build_and_the_cli_itself_has_no_finding() {
+    let (dir, server) = dev_server();
+    let store = dir.path().join("tokens.json");
+    let run = |args: &[&str]| {
+        Command::new(BINARY)
+            .args(args)
+            .args(["--dev-identity", "partner-b", "--output", "json"])
+            .env("QUALIFY_SERVER", &server.base)
+            .env("QUALIFY_TOKEN_CACHE", &store)
+            .output()
+            .unwrap()
+    };
+    let created = run(&[
+        "customers",
+        "create",
+        "--domain",
+        "gate.onmicrosoft.com",
+        "--name",
+        "Gate",
+    ]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    for _ in 0..3 {
+        assert!(run(&["customers", "list"]).status.success());
+    }
+    let clean = run(&["test", "conformance", "--fail-on", "info"]);
+    assert!(
+        clean.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&clean.stdout),
+        stderr(&clean)
+    );
+    let report: Value = serde_json::from_slice(&clean.stdout).unwrap();
+    assert_eq!(report["items"], serde_json::json!([]), "{report}");
+
+    // A hand-written call without Partner Center's headers: two findings of severity info.
+    let token = String::from_utf8(
+        Command::new(BINARY)
+            .args([
+                "token",
+                "--dev-identity",
+                "partner-b",
+                "--server",
+                &server.base,
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let bare = reqwest::Client::new()
+        .get(format!("{}/v1/customers", server.base))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert!(bare.status().is_success());
+    let failing = run(&["test", "conformance", "--fail-on", "info"]);
+    assert_eq!(failing.status.code(), Some(1), "{}", stderr(&failing));
+    assert!(
+        stderr(&failing).contains("at or above info"),
+        "{}",
+        stderr(&failing)
+    );
+    let report: Value = serde_json::from_slice(&failing.stdout).unwrap();
+    let codes: Vec<&str> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"correlation-id-missing"), "{codes:?}");
+    let passing = run(&["test", "conformance", "--fail-on", "warning"]);
+    assert!(passing.status.success(), "{}", stderr(&passing));
+}

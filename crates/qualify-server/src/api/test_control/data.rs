@@ -28,6 +28,7 @@ pub(crate) async fn reset(
     if let Some(control) = state.test_control.as_deref() {
         control.faults.clear(partner);
         control.journal.clear(partner);
+        control.conformance.clear(partner);
     }
     Ok(StatusCode::NO_CONTENT)
 }

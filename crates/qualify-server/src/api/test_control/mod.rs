@@ -3,6 +3,7 @@
 //! calling partner alone; `POST /test/v1/partners` makes a partner and needs no token.
 
 pub(crate) mod clock;
+pub(crate) mod conformance;
 pub(crate) mod data;
 pub(crate) mod faults;
 pub(crate) mod journal;
