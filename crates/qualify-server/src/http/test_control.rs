@@ -1,8 +1,11 @@
 //! The test control plane's middleware (development mode only): before a partner's request
 //! reaches its handler, a fault the partner's test set may answer it, delay it, or close its
-//! connection; after, the request goes into the partner's journal. A request is the partner's
-//! when its token verifies (the handler's authentication says so; the layer verifies the token
-//! itself only when some partner has faults). The control plane's own paths get neither.
+//! connection, and for a partner in strict conformance mode Partner Center's refusal may answer
+//! it; after, the request goes into the partner's journal, with the facts the conformance checks
+//! read (which ids the client sent, a hash of its body, the answer's `Retry-After`). A request is
+//! the partner's when its token verifies (the handler's authentication says so; the layer
+//! verifies the token itself only when some partner has faults or strict mode). The control
+//! plane's own paths get none of this.
 //!
 //! A hand-written tower service rather than `axum::middleware::from_fn`: every request of a
 //! development server passes here, and this way the common request (no fault set, no body) costs no allocation of its own.

@@ -422,6 +422,40 @@ mod tests {
         assert!(most - least <= 2 * (MAX_BODY + 512), "{least} to {most}");
     }
 
+    /// The token endpoint's record, which the conformance checks read, is bounded as requests
+    /// are: the last [`TOKENS_KEPT`] per partner, counted in the journal's bytes.
+    #[test]
+    fn a_partners_tokens_are_kept_bounded_and_counted() {
+        let journal = journal();
+        for n in 0..TOKENS_KEPT * 3 {
+            journal.token_issued(
+                partner(1),
+                TokenIssued {
+                    client_id: uuid::Uuid::nil(),
+                    user: n % 2 == 0,
+                    at: Timestamp::from_unix_millis(i64::try_from(n).unwrap()).unwrap(),
+                    lifetime_secs: 3600,
+                },
+            );
+        }
+        let kept = journal.read(partner(1), |_, tokens| tokens.clone());
+        assert_eq!(kept.len(), TOKENS_KEPT);
+        assert_eq!(
+            kept[0].at,
+            Timestamp::from_unix_millis(i64::try_from(TOKENS_KEPT * 3 - 1).unwrap()).unwrap(),
+            "newest first"
+        );
+        let state = journal.lock();
+        assert_eq!(
+            state.bytes,
+            TOKENS_KEPT * std::mem::size_of::<TokenIssued>()
+        );
+        drop(state);
+        journal.clear(partner(1));
+        assert_eq!(journal.lock().bytes, 0);
+        assert!(journal.lock().partners.is_empty());
+    }
+
     #[test]
     fn a_long_path_or_query_is_kept_cut_and_a_body_redacted_and_cut() {
         let journal = journal();
