@@ -4,8 +4,8 @@
 //! without `--dev` refuses them.
 //!
 //! Anyone who can reach a development server may make them, without credentials; so each
-//! source may make [`Admission`]'s few a minute, and the database holds a bounded number
-//! (`test_partners_max`): once, 45,711 were made in 30 s, the database growing 2.8 MB/s.
+//! source may make a few a minute and the database holds a bounded number ([`Admission`]):
+//! once, 45,711 were made in 30 s, the database growing 2.8 MB/s.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;

@@ -33,8 +33,8 @@ pub(crate) const MAX_FAULTS: usize = 100;
 pub(crate) const MAX_PATH_CHARS: usize = qualify_domain::MAX_GLOB_CHARS;
 /// The text of one partner's path globs together, in bytes. Matching a request costs at most
 /// its path's length times this (about 2 million steps, a few milliseconds, of the partner's
-/// own requests); and it bounds what a partner's faults hold, so that the server's room is
-/// every partner's share, not first come, first served.
+/// own requests); and it bounds what one partner's faults hold (the node's room is shared out
+/// by [`BUDGET`]).
 pub(crate) const MAX_PATTERN_BYTES: usize = 4 * 1024;
 /// The longest path a fault applies to: Partner Center's longest route is under 100 bytes, and
 /// a longer path is no route at all.
