@@ -10,15 +10,15 @@
 //! process loses on closing *any* descriptor of the file, so Qualify never opens the database
 //! file itself.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
+
+/// What the lock file's name adds to the database's.
+const SUFFIX: &str = "-in-use";
 
 /// The lock file of `database`.
 pub fn lock_file(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push("-in-use");
-    PathBuf::from(name)
+    crate::sidecar::path(database, SUFFIX)
 }
 
 /// A hold on a database: shared by the processes using it, or a restore's alone. Released on drop.
@@ -45,19 +45,10 @@ pub enum NotHeld {
 }
 
 fn open(database: &Path) -> Result<(File, PathBuf), NotHeld> {
-    let path = lock_file(database);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|source| NotHeld::Io {
-            path: path.clone(),
-            source,
-        })?;
-    Ok((file, path))
+    crate::sidecar::open(database, SUFFIX).map_err(|source| NotHeld::Io {
+        path: lock_file(database),
+        source,
+    })
 }
 
 impl InUse {

@@ -49,6 +49,7 @@ mod partner_rules;
 mod read_cache;
 mod records;
 mod refresh_tokens;
+mod sidecar;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transaction;

@@ -82,9 +82,13 @@ impl Redaction {
     /// `query` as the journal keeps it: each pair whose value may be kept as sent, the others'
     /// values redacted. Borrowed when everything is kept (the common query, `size=10`).
     pub(crate) fn query<'a>(&self, query: &'a str) -> Cow<'a, str> {
+        // Decoded without copying unless escaped (the common query, `size=10`, allocates
+        // nothing here).
         let keep = |pair: &str| {
-            let (name, value) = decoded_pair(pair);
-            self.query_names.contains(&name.to_ascii_lowercase())
+            let Some((name, value)) = url::form_urlencoded::parse(pair.as_bytes()).next() else {
+                return true;
+            };
+            self.query_names.contains(lower_case(&name).as_ref())
                 && !secret_name(&name)
                 && !secret_shaped(&value)
         };
@@ -130,7 +134,7 @@ impl Redaction {
     /// Redacts `value`, found under `key` (`None`: the body itself, or an array in it).
     fn redact(&self, key: Option<&str>, value: &mut Value) {
         let known = match key {
-            Some(key) => self.body_keys.contains(&key.to_ascii_lowercase()) && !secret_name(key),
+            Some(key) => self.body_keys.contains(lower_case(key).as_ref()) && !secret_name(key),
             // A body (or an array in it) that is a string has no name to know it by.
             None => !value.is_string(),
         };
@@ -191,17 +195,18 @@ fn collect_properties(
     }
 }
 
-/// A query pair's name and value, percent-decoded.
-fn decoded_pair(pair: &str) -> (String, String) {
-    url::form_urlencoded::parse(pair.as_bytes())
-        .next()
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-        .unwrap_or_default()
+/// `text` in ASCII lower case, copied only when it has an upper-case letter.
+fn lower_case(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Does `name` say its value is a secret?
 fn secret_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
+    let name = lower_case(name);
     SECRET_WORDS.iter().any(|word| name.contains(word))
 }
 
@@ -209,10 +214,14 @@ fn secret_name(name: &str) -> bool {
 /// long opaque run of letters and digits (a client secret, an API key) that is not a GUID?
 fn secret_shaped(value: &str) -> bool {
     let value = value.trim();
-    let lower = value.to_ascii_lowercase();
+    let has_scheme = |scheme: &str| {
+        value
+            .get(..scheme.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+    };
     if ["bearer ", "basic ", "signature "]
-        .iter()
-        .any(|scheme| lower.starts_with(scheme))
+        .into_iter()
+        .any(has_scheme)
     {
         return true;
     }

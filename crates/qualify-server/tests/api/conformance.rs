@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use qualify_client::{Client, Credentials};
+use qualify_client::Client;
 use qualify_server::ManualClock;
 use qualify_store::testing::TestDatabase;
 use qualify_types::{ConformanceReport, Fault, Severity, TestPartner};
@@ -40,7 +40,8 @@ impl<'a> Integration<'a> {
     async fn new(server: &'a TestServer, clock: &'a ManualClock) -> Self {
         let anonymous = Client::builder(&server.base).unwrap().build().unwrap();
         let partner = anonymous.create_test_partner().await.unwrap();
-        let token = client_of(server, &partner)
+        let token = server
+            .partner_client(&partner)
             .fetch_token()
             .await
             .unwrap()
@@ -144,14 +145,6 @@ impl<'a> Integration<'a> {
     }
 }
 
-fn client_of(server: &TestServer, partner: &TestPartner) -> Client {
-    Client::builder(&server.base)
-        .unwrap()
-        .credentials(Credentials::test_partner(partner))
-        .build()
-        .unwrap()
-}
-
 fn customer(domain: &str) -> Value {
     json!({"companyProfile": {"domain": domain}, "billingProfile": {"companyName": "Contoso"}})
 }
@@ -163,6 +156,17 @@ fn throttle(method: &str, path: &str, retry_after: u32, times: u32) -> Fault {
         status: Some(429),
         retry_after: Some(retry_after),
         times: Some(times),
+        ..Fault::default()
+    }
+}
+
+/// The next `method path` of the partner answers 503, as a failing server would.
+fn unavailable_once(method: &str, path: &str) -> Fault {
+    Fault {
+        method: Some(method.into()),
+        path: path.into(),
+        status: Some(503),
+        times: Some(1),
         ..Fault::default()
     }
 }
@@ -181,7 +185,7 @@ async fn a_well_behaved_integration_has_no_finding() {
     let server = TestServer::start(&db).await;
     let anonymous = Client::builder(&server.base).unwrap().build().unwrap();
     let partner = anonymous.create_test_partner().await.unwrap();
-    let client = client_of(&server, &partner);
+    let client = server.partner_client(&partner);
     client
         .set_faults(vec![throttle("GET", "/v1/customers/*", 1, 1)])
         .await
@@ -269,14 +273,8 @@ async fn request_ids_retried_anew_reused_or_missing_are_found() {
 
     // A write that failed, retried with the same body under a new MS-RequestId.
     let anew = Integration::new(&server, &clock).await;
-    anew.faults(vec![Fault {
-        method: Some("POST".into()),
-        path: "/v1/customers".into(),
-        status: Some(503),
-        times: Some(1),
-        ..Fault::default()
-    }])
-    .await;
+    anew.faults(vec![unavailable_once("POST", "/v1/customers")])
+        .await;
     let body = customer("anew.onmicrosoft.com");
     let first = anew
         .call(Method::POST, "/v1/customers", Some(&body), Ids::Fresh)
@@ -291,14 +289,8 @@ async fn request_ids_retried_anew_reused_or_missing_are_found() {
 
     // The same retry under the same MS-RequestId is what the guidance asks: no finding.
     let same = Integration::new(&server, &clock).await;
-    same.faults(vec![Fault {
-        method: Some("POST".into()),
-        path: "/v1/customers".into(),
-        status: Some(503),
-        times: Some(1),
-        ..Fault::default()
-    }])
-    .await;
+    same.faults(vec![unavailable_once("POST", "/v1/customers")])
+        .await;
     let body = customer("same.onmicrosoft.com");
     let id = uuid::Uuid::new_v4().to_string();
     for status in [StatusCode::SERVICE_UNAVAILABLE, StatusCode::CREATED] {
@@ -371,7 +363,8 @@ async fn a_token_per_call_is_found() {
     let churning = Integration::new(&server, &clock).await;
     for _ in 0..3 {
         clock.advance(Duration::from_secs(1));
-        let token = client_of(&server, &churning.partner)
+        let token = server
+            .partner_client(&churning.partner)
             .fetch_token()
             .await
             .unwrap()

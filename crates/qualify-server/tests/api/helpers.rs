@@ -197,6 +197,15 @@ impl TestServer {
         client.fetch_token().await.expect("a token").access_token
     }
 
+    /// The typed client of a partner made on demand, with its App+User credentials.
+    pub(crate) fn partner_client(&self, partner: &qualify_types::TestPartner) -> Client {
+        Client::builder(&self.base)
+            .unwrap()
+            .credentials(Credentials::test_partner(partner))
+            .build()
+            .unwrap()
+    }
+
     /// The typed client, sending `token`.
     pub(crate) fn client(&self, token: &str) -> Client {
         Client::builder(&self.base)

@@ -14,19 +14,10 @@ use crate::helpers::*;
 
 const DAY: u64 = 24 * 3600;
 
-/// A client of `partner` on `server`, App+User.
-fn client_of(server: &TestServer, partner: &TestPartner) -> Client {
-    Client::builder(&server.base)
-        .unwrap()
-        .credentials(Credentials::test_partner(partner))
-        .build()
-        .unwrap()
-}
-
 async fn new_partner(server: &TestServer) -> (TestPartner, Client) {
     let anonymous = Client::builder(&server.base).unwrap().build().unwrap();
     let partner = anonymous.create_test_partner().await.unwrap();
-    let client = client_of(server, &partner);
+    let client = server.partner_client(&partner);
     (partner, client)
 }
 
@@ -82,7 +73,11 @@ async fn partners_made_on_demand_are_isolated_and_refused_without_dev() {
 
         // Made by a development server, they are development identities.
         let server = TestServer::start_with(&db, |s| s.dev = false).await;
-        let refused = client_of(&server, &first).fetch_token().await.unwrap_err();
+        let refused = server
+            .partner_client(&first)
+            .fetch_token()
+            .await
+            .unwrap_err();
         assert!(
             matches!(refused, ClientError::Auth { ref error, .. } if error == "invalid_client"),
             "{refused:?}"
@@ -568,7 +563,7 @@ async fn a_reset_empties_the_partner_and_leaves_another_as_it_was() {
             "A's clock is the server's again"
         );
         // Its credentials still work, and it starts over.
-        let again = client_of(&server, &a_partner);
+        let again = server.partner_client(&a_partner);
         again.create_customer("c0.example", "C").await.unwrap();
         server.stop().await;
     }
@@ -664,7 +659,7 @@ async fn a_catch_all_fault_leaves_everything_but_the_partner_center_calls_workin
         );
     }
     // The token endpoint too: the partner's client gets a new token.
-    let client = client_of(&server, &partner);
+    let client = server.partner_client(&partner);
     client
         .fetch_token()
         .await

@@ -19,7 +19,7 @@
 //! cache accounts for a value other than the file's drops everything.
 
 use std::fs::File;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -164,16 +164,7 @@ pub(crate) struct ChangeCounter {
 impl ChangeCounter {
     /// Opens (or creates, readable by its owner only) the counter of `database`.
     pub(crate) fn open(database: &Path) -> Result<Self, StoreError> {
-        let mut name = database.as_os_str().to_owned();
-        name.push("-changes");
-        let path = PathBuf::from(name);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
+        let (file, path) = crate::sidecar::open(database, "-changes")
             .map_err(|error| StoreError::internal("opening the change counter", error))?;
         Ok(Self { file, path })
     }

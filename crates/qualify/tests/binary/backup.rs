@@ -148,25 +148,18 @@ async fn a_backup_under_write_load_restores_every_submission_acknowledged_before
         assert!(state_owned_count(&http, &server.base, &token, customer).await <= 1);
     }
     // Not under a running server, even told to replace: it keeps keys and caches in memory.
-    let (ok, printed) = qualify(&[
+    let replace = [
         "restore",
         backup.to_str().unwrap(),
         "--database",
         &restored,
         "--replace",
-    ])
-    .await;
+    ];
+    let (ok, printed) = qualify(&replace).await;
     assert!(!ok, "a restore under a running server");
     assert!(printed.contains("stop every process"), "{printed}");
     server.terminate().unwrap();
-    let (ok, printed) = qualify(&[
-        "restore",
-        backup.to_str().unwrap(),
-        "--database",
-        &restored,
-        "--replace",
-    ])
-    .await;
+    let (ok, printed) = qualify(&replace).await;
     assert!(ok, "once the server is stopped: {printed}");
 }
 

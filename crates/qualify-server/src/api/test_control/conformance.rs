@@ -4,20 +4,12 @@
 use axum::extract::State;
 use qualify_types::{ConformanceReport, ConformanceSettings, MAX_POLLS_PER_MINUTE};
 
+use super::control;
 use crate::error::ApiError;
 use crate::http::LenientJson;
 use crate::http::auth::Partner;
 use crate::state::AppState;
-use crate::test_control::TestControl;
 use crate::wire::Wire;
-
-fn control(state: &AppState) -> Result<&TestControl, ApiError> {
-    // The routes exist only where the test control plane does.
-    state
-        .test_control
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("no test control plane"))
-}
 
 /// Read the partner's conformance findings.
 ///

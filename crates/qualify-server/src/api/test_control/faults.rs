@@ -4,21 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use qualify_types::TestFaults;
 
+use super::control;
 use crate::error::ApiError;
 use crate::http::LenientJson;
 use crate::http::auth::Partner;
 use crate::state::AppState;
-use crate::test_control::TestControl;
 use crate::test_control::faults::FaultsRefused;
 use crate::wire::Wire;
-
-fn control(state: &AppState) -> Result<&TestControl, ApiError> {
-    // The routes exist only where the test control plane does.
-    state
-        .test_control
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("no test control plane"))
-}
 
 /// Get the partner's injected faults.
 ///

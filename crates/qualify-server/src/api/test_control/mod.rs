@@ -9,3 +9,16 @@ pub(crate) mod faults;
 pub(crate) mod journal;
 pub(crate) mod partners;
 pub(crate) mod rules;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::test_control::TestControl;
+
+/// What the server keeps of its partners' tests: there wherever these routes are (development
+/// mode), so its absence is the server's mistake, not the client's.
+fn control(state: &AppState) -> Result<&TestControl, ApiError> {
+    state
+        .test_control
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("no test control plane"))
+}
