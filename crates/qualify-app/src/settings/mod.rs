@@ -111,6 +111,22 @@ impl Settings {
         self.vetting.check()?;
         self.identity.check()?;
         self.webhooks.check()?;
-        self.jobs.check()
+        self.jobs.check()?;
+        self.check_pool_leaves_room_for_requests()
+    }
+
+    /// On PostgreSQL each decisions worker holds a pooled connection while it decides its
+    /// batch: as many workers as connections would leave requests none, and answer them 503.
+    fn check_pool_leaves_room_for_requests(&self) -> Result<(), InvalidSettings> {
+        let pool = self.store.options().max_connections;
+        if self.store.database.backend() == qualify_store::Backend::Postgres
+            && self.jobs.job_workers >= usize::try_from(pool).unwrap_or(usize::MAX)
+        {
+            return Err(InvalidSettings::new(format!(
+                "job_workers ({}) must be fewer than db_max_connections ({pool}): each worker holds a connection while it decides, and requests need the rest",
+                self.jobs.job_workers
+            )));
+        }
+        Ok(())
     }
 }

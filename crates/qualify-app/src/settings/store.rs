@@ -22,8 +22,8 @@ pub struct StoreSettings {
     )]
     pub sqlite_sync: Option<SqliteSync>,
     /// SQLite only: the most memory, in MiB, that the read cache of what GETs read (callers'
-    /// statuses, customers' histories) takes; 0 turns it off [default: 160, about a million
-    /// customers with a request each].
+    /// statuses, customers' histories) takes; 0 turns it off [default: 160, about 1.3 million
+    /// customers with three requests each].
     pub read_cache_mib: Option<u64>,
     /// PostgreSQL only: the connection pool's size [default: 8]. (SQLite reads on as many
     /// connections as threads run statements at once, and writes on one.)

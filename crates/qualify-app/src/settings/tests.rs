@@ -41,9 +41,24 @@ fn an_option_of_the_other_backend_is_refused() {
     postgres.store.sqlite_sync = Some(SqliteSync::Normal);
     assert!(postgres.check().unwrap_err().0.contains("sqlite_sync"));
     postgres.store.sqlite_sync = None;
-    postgres.store.db_max_connections = Some(4);
+    postgres.store.db_max_connections = Some(5);
     postgres.check().unwrap();
-    assert_eq!(postgres.store.options().max_connections, 4);
+    assert_eq!(postgres.store.options().max_connections, 5);
+}
+
+#[test]
+fn a_pool_no_larger_than_the_decisions_workers_is_refused() {
+    let mut postgres = Settings::new("postgres://db/qualify".parse().unwrap());
+    postgres.check().unwrap();
+    postgres.store.db_max_connections = Some(u32::try_from(postgres.jobs.job_workers).unwrap());
+    let refused = postgres.check().unwrap_err().0;
+    assert!(refused.contains("job_workers"), "{refused}");
+    postgres.jobs.job_workers -= 1;
+    postgres.check().unwrap();
+    // SQLite has no pool: its workers take turns on the one writer.
+    let mut sqlite = Settings::default();
+    sqlite.jobs.job_workers = 64;
+    sqlite.check().unwrap();
 }
 
 #[test]
