@@ -14,6 +14,7 @@
 //! statement instead (`db/pipeline.rs`).
 
 pub(crate) mod changes;
+mod packed;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 use crate::{HistoryEntry, PrincipalStatus};
 use changes::{ChangeCounter, Changed};
+use packed::PackedHistory;
 
 /// Callers' statuses kept: a server has few callers, each with a handful of apps and users.
 const STATUSES: usize = 10_000;
@@ -39,26 +41,18 @@ pub(crate) type StatusAndHistory = (PrincipalStatus, Option<Arc<[HistoryEntry]>>
 #[derive(Debug, Clone)]
 struct Owned {
     partner: TenantId,
-    history: Arc<[HistoryEntry]>,
+    history: PackedHistory,
 }
 
-/// What an entry costs in memory, roughly: the key, the value, the entries and their denial
-/// reasons, and the table's and allocator's share.
+/// What an entry costs in memory, roughly: the key, the value, the packed history, and the
+/// table's and allocator's share.
 #[derive(Debug, Clone, Copy)]
 struct Weight;
 
 impl Weighter<CustomerId, Owned> for Weight {
     fn weight(&self, _customer: &CustomerId, owned: &Owned) -> u64 {
         const FIXED: usize = std::mem::size_of::<CustomerId>() + std::mem::size_of::<Owned>() + 48;
-        let reasons: usize = owned
-            .history
-            .iter()
-            .map(|entry| match &entry.state {
-                qualify_domain::VettingState::Denied(reason) => reason.as_str().len(),
-                _ => 0,
-            })
-            .sum();
-        (FIXED + owned.history.len() * std::mem::size_of::<HistoryEntry>() + reasons) as u64
+        (FIXED + owned.history.len()) as u64
     }
 }
 
@@ -107,9 +101,9 @@ impl ReadCache {
     /// A cache of at most `bytes` of histories, accounting for the counter's current value.
     pub(crate) fn new(counter: ChangeCounter, bytes: u64) -> Result<Self, crate::StoreError> {
         let seen = counter.read()?;
-        // quick_cache sizes its table from an estimate of the entries: a customer with one
-        // request weighs about 150 bytes.
-        let estimated = usize::try_from(bytes / 150).unwrap_or(usize::MAX).max(16);
+        // quick_cache sizes its table from an estimate of the entries: a customer with a few
+        // requests weighs about 120 bytes.
+        let estimated = usize::try_from(bytes / 120).unwrap_or(usize::MAX).max(16);
         Ok(Self {
             histories: quick_cache::sync::Cache::with_weighter(estimated, bytes.max(1), Weight),
             statuses: quick_cache::sync::Cache::new(STATUSES),
@@ -150,7 +144,10 @@ impl ReadCache {
         let generation = self.current()?;
         let found = self.statuses.get(&caller).and_then(|status| {
             let owned = self.histories.get(&customer)?;
-            let history = (owned.partner == caller.0).then_some(owned.history);
+            let history = match owned.partner == caller.0 {
+                true => Some(owned.history.unpack()?),
+                false => None,
+            };
             Some((status, history))
         });
         Some(Lookup { found, generation })
@@ -189,15 +186,15 @@ impl ReadCache {
         lookup: &Lookup<T>,
         partner: TenantId,
         customer: CustomerId,
-        history: &Arc<[HistoryEntry]>,
+        history: &[HistoryEntry],
     ) {
         if self.generation.load(Ordering::SeqCst) != lookup.generation {
             return;
         }
-        let owned = Owned {
-            partner,
-            history: Arc::clone(history),
+        let Some(history) = PackedHistory::pack(history) else {
+            return;
         };
+        let owned = Owned { partner, history };
         self.histories.insert(customer, owned);
         if self.generation.load(Ordering::SeqCst) != lookup.generation {
             self.histories.remove(&customer);

@@ -15,7 +15,9 @@ use crate::StoreError;
 pub use identity::{AppRecord, SigningKeyRecord, TenantKind, TenantRecord, UserRecord, UserRole};
 pub(crate) use identity::{AppRow, SigningKeyRow, TenantRow, UserRow};
 pub use vetting::{BillingRecord, CustomerRecord, ValidationCodeRecord, VettingRecord};
-pub(crate) use vetting::{CustomerRow, ValidationCodeRow, VettingRow, channel_str, vetting_state};
+pub(crate) use vetting::{
+    CustomerRow, ValidationCodeRow, VettingRow, channel_str, state_of, vetting_state,
+};
 
 pub(crate) fn parse<T: FromStr>(column: &'static str, value: &str) -> Result<T, StoreError> {
     value

@@ -173,22 +173,25 @@ pub(crate) fn vetting_state(
     status: &str,
     reason: Option<String>,
 ) -> Result<VettingState, StoreError> {
-    Ok(
-        match (
-            parse::<VettingStatus>("vetting_requests.status", status)?,
-            reason,
-        ) {
-            (VettingStatus::InReview, _) => VettingState::InReview,
-            (VettingStatus::Approved, _) => VettingState::Approved,
-            (VettingStatus::Denied, Some(reason)) => VettingState::Denied(
-                DenialReason::parse(&reason)
-                    .map_err(|_| StoreError::corrupt("vetting_requests.reason", &reason))?,
-            ),
-            (VettingStatus::Denied, None) => {
-                return Err(StoreError::corrupt("vetting_requests.reason", "NULL"));
-            }
-        },
-    )
+    state_of(parse("vetting_requests.status", status)?, reason)
+}
+
+/// The state a request of `status` with `reason` is in: a denial must say why.
+pub(crate) fn state_of(
+    status: VettingStatus,
+    reason: Option<String>,
+) -> Result<VettingState, StoreError> {
+    Ok(match (status, reason) {
+        (VettingStatus::InReview, _) => VettingState::InReview,
+        (VettingStatus::Approved, _) => VettingState::Approved,
+        (VettingStatus::Denied, Some(reason)) => VettingState::Denied(
+            DenialReason::parse(&reason)
+                .map_err(|_| StoreError::corrupt("vetting_requests.reason", &reason))?,
+        ),
+        (VettingStatus::Denied, None) => {
+            return Err(StoreError::corrupt("vetting_requests.reason", "NULL"));
+        }
+    })
 }
 
 impl TryFrom<VettingRow> for VettingRecord {
