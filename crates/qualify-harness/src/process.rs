@@ -98,6 +98,8 @@ pub struct ServerProcess {
     pub log: Arc<Mutex<String>>,
     /// From spawning to the log line saying it serves (its listener is bound and it is ready).
     pub startup: Duration,
+    /// Told when the log reader has read the server's last line (its stderr closed).
+    log_drained: std::sync::mpsc::Receiver<()>,
 }
 
 impl ServerProcess {
@@ -125,6 +127,7 @@ impl ServerProcess {
         let stderr = child.stderr.take().context("the server's stderr")?;
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let (drained, log_drained) = std::sync::mpsc::channel::<()>();
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -138,6 +141,7 @@ impl ServerProcess {
                     let _ = tx.send(addr);
                 }
             }
+            let _ = drained.send(());
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(addr) => Ok(Self {
@@ -145,6 +149,7 @@ impl ServerProcess {
                 base: format!("http://{addr}"),
                 log,
                 startup: started.elapsed(),
+                log_drained,
             }),
             Err(_) => {
                 let _ = child.kill();
@@ -247,8 +252,9 @@ impl ServerProcess {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait()? {
-                // Let the log reader drain what the process wrote last.
-                std::thread::sleep(Duration::from_millis(100));
+                // The log reader has the process's last lines once it reads the end of its
+                // stderr; a busy machine may take a while to schedule it.
+                let _ = self.log_drained.recv_timeout(Duration::from_secs(30));
                 return Ok((status.success(), self.log()));
             }
             if Instant::now() > deadline {
