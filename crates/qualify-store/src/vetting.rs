@@ -6,7 +6,6 @@ use qualify_domain::{Submission, Verdict, VettingState};
 use qualify_types::{
     CustomerId, Qualification, TenantId, Timestamp, VettingRequestId, VettingStatus,
 };
-use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -196,7 +195,7 @@ impl Store {
         app: Option<Uuid>,
         user: Option<Uuid>,
         customer: CustomerId,
-    ) -> Result<(PrincipalStatus, Option<Arc<[HistoryEntry]>>), StoreError> {
+    ) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
         let caller = (partner, app, user);
         let cached = self
             .read_cache
@@ -228,7 +227,7 @@ impl Store {
             Some((status, false)) => (admin::principal_status(Some(status))?, None),
             Some((status, true)) => (
                 admin::principal_status(Some(status))?,
-                history(history_rows)?.map(Arc::from),
+                history(history_rows)?,
             ),
         };
         if let (Some(cache), Some(lookup)) = (self.read_cache.as_deref(), cached) {

@@ -113,7 +113,7 @@ impl Identity {
         &self,
         authorization: Option<&str>,
         customer: CustomerId,
-    ) -> Result<(Principal, Option<std::sync::Arc<[HistoryEntry]>>), AuthError> {
+    ) -> Result<(Principal, Option<Vec<HistoryEntry>>), AuthError> {
         self.authenticator
             .authenticate_reading_history(authorization, customer)
             .await

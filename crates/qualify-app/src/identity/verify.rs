@@ -164,7 +164,7 @@ impl Authenticator {
         &self,
         authorization: Option<&str>,
         customer: CustomerId,
-    ) -> Result<(Principal, Option<Arc<[HistoryEntry]>>), AuthError> {
+    ) -> Result<(Principal, Option<Vec<HistoryEntry>>), AuthError> {
         let verified = self.verified(authorization).await?;
         let claimed = Claimed::of(&verified)?;
         let (status, history) = self

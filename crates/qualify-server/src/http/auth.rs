@@ -83,7 +83,7 @@ pub(crate) struct PartnerCustomerHistory {
     /// The customer of the path.
     pub(crate) customer: CustomerId,
     /// Its history, oldest first.
-    pub(crate) history: Option<std::sync::Arc<[HistoryEntry]>>,
+    pub(crate) history: Option<Vec<HistoryEntry>>,
 }
 
 impl FromRequestParts<AppState> for PartnerCustomerHistory {

@@ -35,7 +35,7 @@ type StatusKey = (TenantId, Option<Uuid>, Option<Uuid>);
 
 /// What a GET reads: the caller's status, and the customer's history unless it is not the
 /// caller's.
-pub(crate) type StatusAndHistory = (PrincipalStatus, Option<Arc<[HistoryEntry]>>);
+pub(crate) type StatusAndHistory = (PrincipalStatus, Option<Vec<HistoryEntry>>);
 
 /// A customer's history and whose customer it is.
 #[derive(Debug, Clone)]
