@@ -49,7 +49,8 @@ impl PackedHistory {
     /// allocates nothing else.
     pub(crate) fn unpack(&self) -> Option<Vec<HistoryEntry>> {
         let (count, mut rest): (usize, _) = postcard::take_from_bytes(&self.0).ok()?;
-        // Each entry takes at least four bytes: a count larger than that is not ours.
+        // Each entry takes at least four bytes: the room reserved is no more than the bytes
+        // could hold, whatever count they claim.
         let mut history = Vec::with_capacity(count.min(rest.len() / 4));
         for _ in 0..count {
             let (entry, after): (PackedEntry<'_>, _) = postcard::take_from_bytes(rest).ok()?;
