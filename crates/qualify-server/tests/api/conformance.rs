@@ -90,10 +90,21 @@ impl<'a> Integration<'a> {
         request.send().await.unwrap()
     }
 
-    async fn get(&self, path: &str) -> StatusCode {
-        self.call(Method::GET, path, None, Ids::Fresh)
+    /// A GET of `path` with fresh ids, as a careful client sends it.
+    async fn fetch(&self, path: &str) -> Response {
+        self.call(Method::GET, path, None, Ids::Fresh).await
+    }
+
+    /// Submits a StateOwnedEntity qualification for customer `id`.
+    async fn submit(&self, id: &str) -> Response {
+        let body = json!({"qualification": "StateOwnedEntity"});
+        let path = format!("/v1/customers/{id}/qualifications");
+        self.call(Method::POST, &path, Some(&body), Ids::Fresh)
             .await
-            .status()
+    }
+
+    async fn get(&self, path: &str) -> StatusCode {
+        self.fetch(path).await.status()
     }
 
     async fn customer(&self, domain: &str) -> String {
@@ -412,14 +423,7 @@ async fn polling_too_often_or_without_backing_off_is_found() {
     // backing off either.
     let steady = Integration::new(&server, &clock).await;
     let id = steady.customer("steady.onmicrosoft.com").await;
-    let submitted = steady
-        .call(
-            Method::POST,
-            &format!("/v1/customers/{id}/qualifications"),
-            Some(&json!({"qualification": "StateOwnedEntity"})),
-            Ids::Fresh,
-        )
-        .await;
+    let submitted = steady.submit(&id).await;
     assert_eq!(submitted.status(), StatusCode::CREATED);
     let path = format!("/v1/customers/{id}/qualifications");
     for _ in 0..5 {
@@ -431,14 +435,7 @@ async fn polling_too_often_or_without_backing_off_is_found() {
     // Backing off, then polling at its longest interval: none.
     let patient = Integration::new(&server, &clock).await;
     let id = patient.customer("patient.onmicrosoft.com").await;
-    patient
-        .call(
-            Method::POST,
-            &format!("/v1/customers/{id}/qualifications"),
-            Some(&json!({"qualification": "StateOwnedEntity"})),
-            Ids::Fresh,
-        )
-        .await;
+    patient.submit(&id).await;
     let path = format!("/v1/customers/{id}/qualifications");
     for wait in [1, 2, 4, 8, 10, 10, 10, 10] {
         patient.later(wait);
@@ -458,12 +455,7 @@ async fn strict_mode_answers_as_partner_center_would() {
 
     // A retired endpoint: its error, not the old answer.
     let retired = strict
-        .call(
-            Method::GET,
-            &format!("/v1/customers/{id}/qualification"),
-            None,
-            Ids::Fresh,
-        )
+        .fetch(&format!("/v1/customers/{id}/qualification"))
         .await;
     assert_eq!(retired.status(), StatusCode::GONE);
     let body: Value = retired.json().await.unwrap();
@@ -478,9 +470,7 @@ async fn strict_mode_answers_as_partner_center_would() {
         StatusCode::TOO_MANY_REQUESTS
     );
     strict.later(2);
-    let early = strict
-        .call(Method::GET, "/v1/customers", None, Ids::Fresh)
-        .await;
+    let early = strict.fetch("/v1/customers").await;
     assert_eq!(early.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(early.headers()["retry-after"], "3");
     let body: Value = early.json().await.unwrap();
@@ -496,12 +486,7 @@ async fn strict_mode_answers_as_partner_center_would() {
     let lenient = Integration::new(&server, &clock).await;
     let id = lenient.customer("lenient.onmicrosoft.com").await;
     let legacy = lenient
-        .call(
-            Method::GET,
-            &format!("/v1/customers/{id}/qualification"),
-            None,
-            Ids::Fresh,
-        )
+        .fetch(&format!("/v1/customers/{id}/qualification"))
         .await;
     assert_eq!(legacy.status(), StatusCode::OK);
     assert_eq!(lenient.codes().await, ["retired-endpoint"]);
@@ -530,12 +515,7 @@ async fn findings_are_the_partners_own_and_go_with_its_data() {
     assert!(careless.codes().await.is_empty());
     let nobody = uuid::Uuid::new_v4();
     let legacy = careless
-        .call(
-            Method::GET,
-            &format!("/v1/customers/{nobody}/qualification"),
-            None,
-            Ids::Fresh,
-        )
+        .fetch(&format!("/v1/customers/{nobody}/qualification"))
         .await;
     assert_eq!(
         legacy.status(),
