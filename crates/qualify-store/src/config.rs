@@ -187,8 +187,8 @@ pub struct StoreOptions {
     pub statement_timeout: Duration,
     /// SQLite only: its durability. (PostgreSQL's is its own: `synchronous_commit`.)
     pub sqlite_sync: SqliteSync,
-    /// SQLite only: the most memory the read cache's customer histories take, roughly; 0 keeps
-    /// no cache (`read_cache`).
+    /// The most memory the read cache's customer histories take, roughly; 0 keeps no cache
+    /// (`read_cache`; on PostgreSQL `read_cache/versioned.rs`).
     pub read_cache_bytes: u64,
 }
 

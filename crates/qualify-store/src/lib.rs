@@ -151,8 +151,11 @@ pub(crate) use on_hot_reader;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
-    /// SQLite only, unless turned off: what GETs read, kept in memory (`read_cache`).
+    /// SQLite, unless turned off: what GETs read, kept in memory (`read_cache`).
     read_cache: Option<Arc<read_cache::ReadCache>>,
+    /// PostgreSQL, unless turned off: customers' histories with their versions, so that a GET
+    /// whose customer has not changed reads no request (`read_cache/versioned.rs`).
+    versioned_histories: Option<Arc<read_cache::versioned::VersionedHistories>>,
     /// Who hears of jobs committed (the node's workers).
     signals: jobs::signals::Signals,
 }
@@ -226,6 +229,7 @@ impl Store {
                 _in_use: Arc::new(in_use),
             },
             read_cache,
+            versioned_histories: None,
             signals: jobs::signals::Signals::default(),
         })
     }
@@ -251,13 +255,22 @@ impl Store {
         Ok(Self {
             pool: Pool::Postgres(pool, Arc::new(pipeline)),
             read_cache: None,
+            versioned_histories: (options.read_cache_bytes > 0).then(|| {
+                Arc::new(read_cache::versioned::VersionedHistories::new(
+                    options.read_cache_bytes,
+                ))
+            }),
             signals: jobs::signals::Signals::default(),
         })
     }
 
-    /// How full the read cache is; `None` without one (PostgreSQL, or turned off).
+    /// How full the read cache is; `None` when it is turned off.
     pub fn read_cache_usage(&self) -> Option<ReadCacheUsage> {
-        self.read_cache.as_deref().map(read_cache::ReadCache::usage)
+        match (&self.read_cache, &self.versioned_histories) {
+            (Some(cache), _) => Some(cache.usage()),
+            (None, Some(histories)) => Some(histories.usage()),
+            (None, None) => None,
+        }
     }
 
     /// Applies pending migrations.

@@ -12,8 +12,11 @@ use uuid::Uuid;
 use crate::admin;
 use crate::db::{self, Executor};
 use crate::read_cache::Lookup;
+use crate::read_cache::versioned::{CustomerVersion, VersionedHistories};
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
-use crate::{PrincipalStatus, Store, StoreError, Tx, VettingRecord, on_hot_reader, on_reader};
+use crate::{
+    Pool, PrincipalStatus, Store, StoreError, Tx, VettingRecord, on_hot_reader, on_reader,
+};
 
 /// A vetting request to insert, in review.
 #[derive(Debug, Clone)]
@@ -171,6 +174,96 @@ impl db::FromRow for StatusHistoryRow {
     }
 }
 
+/// PostgreSQL's `STATUS_AND_HISTORY_SQL` for a node that keeps histories: the customer's version
+/// (`seq`, `vetting_version`) beside the caller's status, and its requests only when that version
+/// is not the one the node holds ($5, $6). The condition is on the outer row alone, so the
+/// planner makes it a one-time filter: for a customer that has not changed, the requests' index
+/// is not touched. (The inner `ORDER BY` keeps the subquery from being flattened into a plain
+/// join, where the condition would filter the requests after reading them.)
+const STATUS_AND_VERSIONED_HISTORY_SQL: &str = "SELECT t.id, t.kind, t.name, t.dev, t.disabled_at, \
+    a.client_id AS app_found, a.disabled_at AS app_disabled_at, \
+    u.role AS user_role, u.disabled_at AS user_disabled_at, \
+    c.seq AS customer_seq, c.vetting_version, \
+    v.qualification, v.status, v.reason, v.attempt, v.created_at \
+    FROM tenants t \
+    LEFT JOIN apps a ON a.client_id = $2 AND a.tenant_id = t.id \
+    LEFT JOIN users u ON u.id = $3 AND u.tenant_id = t.id \
+    LEFT JOIN customers c ON c.id = $4 AND c.partner_tenant_id = t.id \
+    LEFT JOIN LATERAL (SELECT r.seq, r.qualification, r.status, r.reason, r.attempt, r.created_at \
+        FROM vetting_requests r \
+        WHERE r.customer_id = c.id AND (c.seq <> $5 OR c.vetting_version <> $6) \
+        ORDER BY r.seq) v ON true \
+    WHERE t.id = $1 ORDER BY v.seq";
+
+/// A row of `STATUS_AND_VERSIONED_HISTORY_SQL`.
+struct StatusVersionedHistoryRow {
+    status: admin::StatusRow,
+    /// `None` when the customer is not the tenant's.
+    customer: Option<CustomerVersion>,
+    history: HistoryRow,
+}
+
+impl db::FromRow for StatusVersionedHistoryRow {
+    fn from_row(row: &impl db::Row) -> Result<Self, StoreError> {
+        let seq: Option<i64> = db::Row::get_expected_at(row, 9, "customer_seq")?;
+        let vetting: Option<i64> = db::Row::get_expected_at(row, 10, "vetting_version")?;
+        Ok(Self {
+            status: admin::StatusRow::from_row_at(row, 0)?,
+            customer: seq
+                .zip(vetting)
+                .map(|(seq, vetting)| CustomerVersion { seq, vetting }),
+            history: HistoryRow::from_row_at(row, 11)?,
+        })
+    }
+}
+
+/// `principal_status_and_history` on a PostgreSQL node that keeps histories.
+async fn status_and_versioned_history(
+    pipeline: &db::Pipeline,
+    histories: &VersionedHistories,
+    (partner, app, user): (TenantId, Option<Uuid>, Option<Uuid>),
+    customer: CustomerId,
+) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
+    let held = histories.version_of(customer);
+    let rows: Vec<StatusVersionedHistoryRow> = db::query(STATUS_AND_VERSIONED_HISTORY_SQL)
+        .bind(partner.to_string())
+        .bind(app.map(|a| a.to_string()))
+        .bind(user.map(|u| u.to_string()))
+        .bind(customer.to_string())
+        .bind(held.seq)
+        .bind(held.vetting)
+        .fetch_all(pipeline)
+        .await?;
+    let mut found = None;
+    let mut history_rows = Vec::with_capacity(rows.len());
+    for row in rows {
+        found.get_or_insert((row.status, row.customer));
+        history_rows.push(row.history);
+    }
+    // No row: no such tenant, so no status and no customer of its.
+    let Some((status_row, customer_version)) = found else {
+        return Ok((admin::principal_status(None)?, None));
+    };
+    let status = admin::principal_status(Some(status_row))?;
+    let Some(version) = customer_version else {
+        return Ok((status, None));
+    };
+    if version == held {
+        // The database did not send the requests: they are the ones held.
+        if let Some(history) = histories.history_at(partner, customer, version) {
+            return Ok((status, Some(history)));
+        }
+        // Dropped or replaced since `version_of` (another read kept another version), or bytes
+        // that don't read back: read the requests after all.
+        history_rows = history_query(partner, customer).fetch_all(pipeline).await?;
+    }
+    let history = history(history_rows)?;
+    if let Some(history) = &history {
+        histories.keep(partner, customer, version, history);
+    }
+    Ok((status, history))
+}
+
 impl Store {
     /// The partner's customer's vetting history, oldest first; `None` when the customer does
     /// not exist or is another partner's.
@@ -197,6 +290,11 @@ impl Store {
         customer: CustomerId,
     ) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
         let caller = (partner, app, user);
+        if let (Pool::Postgres(_, pipeline), Some(histories)) =
+            (&self.pool, self.versioned_histories.as_deref())
+        {
+            return status_and_versioned_history(pipeline, histories, caller, customer).await;
+        }
         let cached = self
             .read_cache
             .as_deref()
@@ -393,9 +491,6 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         const DECIDE: &str = "UPDATE vetting_requests SET status = $1, reason = $2, decided_at = $3, decided_by = $4 \
                               WHERE id = $5 AND status = 'InReview' RETURNING customer_id";
-        // Bumping the customer's version tells anything caching its qualifications to reload.
-        const TOUCH_CUSTOMER: &str =
-            "UPDATE customers SET vetting_version = vetting_version + 1 WHERE id = $1";
         let decided: Option<String> = db::query(DECIDE)
             .bind(verdict.status().as_str())
             .bind(verdict.reason().map(|r| r.as_str()))
@@ -404,14 +499,9 @@ impl Tx {
             .bind(id.to_string())
             .fetch_optional(&mut *self)
             .await?;
-        let Some(customer) = decided else {
-            return Ok(false);
-        };
-        db::query(TOUCH_CUSTOMER)
-            .bind(&customer)
-            .execute(self)
-            .await?;
-        Ok(true)
+        // The customer's version, which PostgreSQL nodes' read caches check, is bumped by the
+        // database itself (migration 0015).
+        Ok(decided.is_some())
     }
 
     /// The vetting request `id`, as this transaction sees it.
@@ -480,5 +570,59 @@ impl Store {
             .await?;
         }
         self.analyze_after_import("ANALYZE vetting_requests").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreOptions;
+    use crate::testing::TestDatabase;
+
+    /// The point of `STATUS_AND_VERSIONED_HISTORY_SQL`: PostgreSQL's generic plan, the one a
+    /// prepared statement settles on, reads the requests only behind the version check.
+    #[tokio::test]
+    async fn postgres_reads_the_requests_only_when_the_version_moved() {
+        let Some(db) = TestDatabase::postgres("versioned history plan").await else {
+            return;
+        };
+        let store = Store::connect(&StoreOptions::new(db.url().clone()))
+            .await
+            .unwrap();
+        let Pool::Postgres(pool, _) = &store.pool else {
+            panic!("a PostgreSQL store");
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        for sql in [
+            "SET plan_cache_mode = force_generic_plan".to_owned(),
+            format!(
+                "PREPARE status_and_history (text, text, text, text, bigint, bigint) AS \
+                 {STATUS_AND_VERSIONED_HISTORY_SQL}"
+            ),
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        let plan: Vec<String> = sqlx::query_scalar(
+            "EXPLAIN (COSTS OFF) EXECUTE status_and_history ('t', 'a', 'u', 'c', 0, 0)",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        let gate = plan
+            .iter()
+            .position(|line| {
+                line.contains("One-Time Filter: ((c.seq <> $5) OR (c.vetting_version <> $6))")
+            })
+            .unwrap_or_else(|| panic!("no version check gates the requests:\n{plan:#?}"));
+        let requests = plan
+            .iter()
+            .position(|line| line.contains("on vetting_requests r"))
+            .unwrap_or_else(|| panic!("the requests are not read:\n{plan:#?}"));
+        assert!(gate < requests, "{plan:#?}");
+        drop(conn);
+        store.close().await;
     }
 }

@@ -11,8 +11,8 @@
 use qualify_domain::{DenialReason, Submission, Verdict, VettingState};
 use qualify_store::testing::TestDatabase;
 use qualify_store::{
-    BillingRecord, NewCustomerRecord, NewTenant, NewVettingRequest, Store, StoreError,
-    StoreOptions, TenantKind, Tx, Unique, VettingFilter,
+    BillingRecord, ImportedVetting, NewCustomerRecord, NewTenant, NewVettingRequest, Store,
+    StoreError, StoreOptions, TenantKind, Tx, Unique, VettingFilter,
 };
 use qualify_types::{
     CustomerId, EducationSegment, Qualification, TenantId, Timestamp, VettingRequestId,
@@ -530,70 +530,92 @@ async fn of_concurrent_decisions_on_one_request_the_database_lets_exactly_one_th
     }
 }
 
-/// SQLite's read cache serves what is stored, whoever wrote it, and keeps to its bound when
-/// more customers are read than fit.
+/// The read cache (SQLite's, or a PostgreSQL node's) serves what is stored, whoever wrote it
+/// (this store, another process on the file, another node), and keeps to its bound when more
+/// customers are read than fit.
 #[tokio::test]
 async fn the_read_cache_serves_what_is_stored_and_keeps_to_its_bound() {
-    let db = TestDatabase::sqlite();
-    let bound = 32 * 1024;
-    let mut options = StoreOptions::new(db.url().clone());
-    options.read_cache_bytes = bound;
-    let store = Store::connect(&options).await.unwrap();
-    // What `qualify admin`, or a second server, does to the same file.
-    let other_process = open(&db).await;
-    let a = partner(&store, "A").await;
-    let history = async |store: &Store, customer| {
-        let (status, history) = store
-            .principal_status_and_history(a, None, None, customer)
+    for db in TestDatabase::every_backend("read cache bound").await {
+        let bound = 32 * 1024;
+        let mut options = StoreOptions::new(db.url().clone());
+        options.read_cache_bytes = bound;
+        let store = Store::connect(&options).await.unwrap();
+        // What `qualify admin`, or a second server, does to the same database.
+        let other_process = open(&db).await;
+        let a = partner(&store, "A").await;
+        let history = async |store: &Store, customer| {
+            let (status, history) = store
+                .principal_status_and_history(a, None, None, customer)
+                .await
+                .unwrap();
+            assert!(status.tenant.is_some());
+            history.map(|entries| entries.iter().map(|e| e.state.clone()).collect::<Vec<_>>())
+        };
+
+        let first = customer(&store, a, "first.example").await;
+        assert_eq!(history(&store, first).await, Some(vec![]));
+        // Read again from the cache, then written by this store: the next read sees the write.
+        assert_eq!(history(&store, first).await, Some(vec![]));
+        let request = insert_request(&store, a, first, 1).await.unwrap();
+        assert_eq!(
+            history(&store, first).await,
+            Some(vec![VettingState::InReview])
+        );
+        // Written by another process: seen as well.
+        assert!(decide(&other_process, request, &Verdict::Approve, "reviewer").await);
+        assert_eq!(
+            history(&store, first).await,
+            Some(vec![VettingState::Approved])
+        );
+        // Imported by another process: seen as well.
+        let imported = ImportedVetting {
+            id: VettingRequestId::random(),
+            customer_id: first,
+            partner_tenant_id: a,
+            qualification: Qualification::StateOwnedEntity,
+            education_segment: None,
+            attempt: 1,
+            state: VettingState::InReview,
+            created_at: now(),
+            decided: None,
+        };
+        other_process
+            .import_vetting_requests(&[imported])
             .await
             .unwrap();
-        assert!(status.tenant.is_some());
-        history.map(|entries| entries.iter().map(|e| e.state.clone()).collect::<Vec<_>>())
-    };
+        assert_eq!(
+            history(&store, first).await,
+            Some(vec![VettingState::Approved, VettingState::InReview])
+        );
+        // Another partner's customer is not the caller's, cached or not.
+        let b = partner(&store, "B").await;
+        for _ in 0..2 {
+            let (_, theirs) = store
+                .principal_status_and_history(b, None, None, first)
+                .await
+                .unwrap();
+            assert!(theirs.is_none());
+        }
 
-    let first = customer(&store, a, "first.example").await;
-    assert_eq!(history(&store, first).await, Some(vec![]));
-    // Read again from the cache, then written by this store: the next read sees the write.
-    assert_eq!(history(&store, first).await, Some(vec![]));
-    let request = insert_request(&store, a, first, 1).await.unwrap();
-    assert_eq!(
-        history(&store, first).await,
-        Some(vec![VettingState::InReview])
-    );
-    // Written by another process: seen as well.
-    assert!(decide(&other_process, request, &Verdict::Approve, "reviewer").await);
-    assert_eq!(
-        history(&store, first).await,
-        Some(vec![VettingState::Approved])
-    );
-    // Another partner's customer is not the caller's, cached or not.
-    let b = partner(&store, "B").await;
-    for _ in 0..2 {
-        let (_, theirs) = store
-            .principal_status_and_history(b, None, None, first)
-            .await
-            .unwrap();
-        assert!(theirs.is_none());
+        // Far more customers than fit.
+        let mut customers = Vec::new();
+        for n in 0..600 {
+            customers.push(customer(&store, a, &format!("c{n}.example")).await);
+        }
+        for &customer in &customers {
+            assert_eq!(history(&store, customer).await, Some(vec![]));
+        }
+        let usage = store.read_cache_usage().unwrap();
+        assert!(usage.bytes <= bound, "{usage:?}");
+        assert!(usage.histories < 600, "{usage:?}");
+        assert!(usage.histories > 0, "{usage:?}");
+        // Evicted or not, each reads right.
+        for &customer in customers.iter().rev().take(50) {
+            assert_eq!(history(&store, customer).await, Some(vec![]));
+        }
+        assert_eq!(
+            history(&store, first).await,
+            Some(vec![VettingState::Approved, VettingState::InReview])
+        );
     }
-
-    // Far more customers than fit.
-    let mut customers = Vec::new();
-    for n in 0..600 {
-        customers.push(customer(&store, a, &format!("c{n}.example")).await);
-    }
-    for &customer in &customers {
-        assert_eq!(history(&store, customer).await, Some(vec![]));
-    }
-    let usage = store.read_cache_usage().unwrap();
-    assert!(usage.bytes <= bound, "{usage:?}");
-    assert!(usage.histories < 600, "{usage:?}");
-    assert!(usage.histories > 0, "{usage:?}");
-    // Evicted or not, each reads right.
-    for &customer in customers.iter().rev().take(50) {
-        assert_eq!(history(&store, customer).await, Some(vec![]));
-    }
-    assert_eq!(
-        history(&store, first).await,
-        Some(vec![VettingState::Approved])
-    );
 }

@@ -21,9 +21,10 @@ pub struct StoreSettings {
         serialize_with = "displayed_option"
     )]
     pub sqlite_sync: Option<SqliteSync>,
-    /// SQLite only: the most memory, in MiB, that the read cache of what GETs read (callers'
-    /// statuses, customers' histories) takes; 0 turns it off [default: 160, about 1.3 million
-    /// customers with three requests each].
+    /// The most memory, in MiB, that the read cache of what GETs read takes (on SQLite callers'
+    /// statuses and customers' histories; on PostgreSQL customers' histories, each checked
+    /// against its version in the database on every read); 0 turns it off [default: 160, about
+    /// 1.3 million customers with three requests each].
     pub read_cache_mib: Option<u64>,
     /// PostgreSQL only: the connection pool's size [default: 8]. (SQLite reads on as many
     /// connections as threads run statements at once, and writes on one.)
@@ -59,9 +60,6 @@ impl StoreSettings {
             }
             Backend::Sqlite if self.db_acquire_timeout.is_some() => {
                 "db_acquire_timeout is PostgreSQL's wait for a pooled connection; SQLite has no pool: remove it"
-            }
-            Backend::Postgres if self.read_cache_mib.is_some() => {
-                "read_cache_mib applies to SQLite only; PostgreSQL's reads go to the database, so that every node sees every write at once: remove it"
             }
             Backend::Postgres if self.sqlite_sync.is_some() => {
                 "sqlite_sync applies to SQLite only; PostgreSQL's durability is its own (synchronous_commit): remove it"

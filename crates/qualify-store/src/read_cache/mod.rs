@@ -9,12 +9,14 @@
 //! - A fill racing a drop: a read notes the generation before it reads the database; every drop
 //!   bumps it, and a fill that finds it moved (before or just after inserting) is not kept.
 //!
-//! PostgreSQL has no such cache: a write on one node must be seen by the next read on any node,
-//! which a per-node cache can only promise by asking the database; its reads are one pipelined
-//! statement instead (`db/pipeline.rs`).
+//! PostgreSQL's cache (`versioned.rs`) keeps only histories, each with the customer's version: a
+//! write on one node must be seen by the next read on any node, which a per-node cache can only
+//! promise by asking the database, so every read still does, in one pipelined statement
+//! (`db/pipeline.rs`), and reads the customer's requests only when their version moved.
 
 pub(crate) mod changes;
 mod packed;
+pub(crate) mod versioned;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +56,12 @@ impl Weighter<CustomerId, Owned> for Weight {
         const FIXED: usize = std::mem::size_of::<CustomerId>() + std::mem::size_of::<Owned>() + 48;
         (FIXED + owned.history.len()) as u64
     }
+}
+
+/// How many histories `bytes` hold, for quick_cache to size its table: a customer with a few
+/// requests weighs about 120 bytes.
+fn estimated_entries(bytes: u64) -> usize {
+    usize::try_from(bytes / 120).unwrap_or(usize::MAX).max(16)
 }
 
 /// The cache of one store.
@@ -101,11 +109,12 @@ impl ReadCache {
     /// A cache of at most `bytes` of histories, accounting for the counter's current value.
     pub(crate) fn new(counter: ChangeCounter, bytes: u64) -> Result<Self, crate::StoreError> {
         let seen = counter.read()?;
-        // quick_cache sizes its table from an estimate of the entries: a customer with a few
-        // requests weighs about 120 bytes.
-        let estimated = usize::try_from(bytes / 120).unwrap_or(usize::MAX).max(16);
         Ok(Self {
-            histories: quick_cache::sync::Cache::with_weighter(estimated, bytes.max(1), Weight),
+            histories: quick_cache::sync::Cache::with_weighter(
+                estimated_entries(bytes),
+                bytes.max(1),
+                Weight,
+            ),
             statuses: quick_cache::sync::Cache::new(STATUSES),
             generation: AtomicU64::new(0),
             counter,

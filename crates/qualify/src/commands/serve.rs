@@ -80,7 +80,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "MODE", value_parser = ["full", "normal"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     sqlite_sync: Option<String>,
-    /// SQLite only: memory for the cache of what GETs read, in MiB; 0 turns it off [when unset: 160, about a million customers].
+    /// Memory for the cache of what GETs read, in MiB; 0 turns it off [when unset: 160, about a million customers].
     #[arg(long, value_name = "MIB")]
     #[serde(skip_serializing_if = "Option::is_none")]
     read_cache_mib: Option<u64>,
