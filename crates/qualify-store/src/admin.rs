@@ -93,8 +93,7 @@ impl Store {
     ) -> Result<PrincipalStatus, StoreError> {
         let caller = (tenant, app, user);
         let cached = self
-            .read_cache
-            .as_deref()
+            .sqlite_cache()
             .and_then(|cache| cache.lookup_status(caller));
         if let Some(Lookup {
             found: Some(status),
@@ -107,7 +106,7 @@ impl Store {
             .fetch_optional(pool)
             .await?);
         let status = principal_status(row)?;
-        if let (Some(cache), Some(lookup)) = (self.read_cache.as_deref(), cached) {
+        if let (Some(cache), Some(lookup)) = (self.sqlite_cache(), cached) {
             cache.fill_status(&lookup, caller, &status);
         }
         Ok(status)

@@ -151,11 +151,8 @@ pub(crate) use on_hot_reader;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
-    /// SQLite, unless turned off: what GETs read, kept in memory (`read_cache`).
-    read_cache: Option<Arc<read_cache::ReadCache>>,
-    /// PostgreSQL, unless turned off: customers' histories with their versions, so that a GET
-    /// whose customer has not changed reads no request (`read_cache/versioned.rs`).
-    versioned_histories: Option<Arc<read_cache::versioned::VersionedHistories>>,
+    /// What GETs read, kept in memory unless turned off (`read_cache`).
+    read_cache: Option<read_cache::Kept>,
     /// Who hears of jobs committed (the node's workers).
     signals: jobs::signals::Signals,
 }
@@ -228,8 +225,7 @@ impl Store {
                 write_metrics,
                 _in_use: Arc::new(in_use),
             },
-            read_cache,
-            versioned_histories: None,
+            read_cache: read_cache.map(read_cache::Kept::Sqlite),
             signals: jobs::signals::Signals::default(),
         })
     }
@@ -254,10 +250,9 @@ impl Store {
         )?;
         Ok(Self {
             pool: Pool::Postgres(pool, Arc::new(pipeline)),
-            read_cache: None,
-            versioned_histories: (options.read_cache_bytes > 0).then(|| {
-                Arc::new(read_cache::versioned::VersionedHistories::new(
-                    options.read_cache_bytes,
+            read_cache: (options.read_cache_bytes > 0).then(|| {
+                read_cache::Kept::Postgres(Arc::new(
+                    read_cache::versioned::VersionedHistories::new(options.read_cache_bytes),
                 ))
             }),
             signals: jobs::signals::Signals::default(),
@@ -266,10 +261,14 @@ impl Store {
 
     /// How full the read cache is; `None` when it is turned off.
     pub fn read_cache_usage(&self) -> Option<ReadCacheUsage> {
-        match (&self.read_cache, &self.versioned_histories) {
-            (Some(cache), _) => Some(cache.usage()),
-            (None, Some(histories)) => Some(histories.usage()),
-            (None, None) => None,
+        self.read_cache.as_ref().map(read_cache::Kept::usage)
+    }
+
+    /// SQLite's read cache, unless it is turned off.
+    fn sqlite_cache(&self) -> Option<&read_cache::ReadCache> {
+        match &self.read_cache {
+            Some(read_cache::Kept::Sqlite(cache)) => Some(cache),
+            _ => None,
         }
     }
 

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::admin;
 use crate::db::{self, Executor};
-use crate::read_cache::Lookup;
 use crate::read_cache::versioned::{CustomerVersion, VersionedHistories};
+use crate::read_cache::{self, Lookup};
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
 use crate::{
     Pool, PrincipalStatus, Store, StoreError, Tx, VettingRecord, on_hot_reader, on_reader,
@@ -224,14 +224,15 @@ async fn status_and_versioned_history(
     (partner, app, user): (TenantId, Option<Uuid>, Option<Uuid>),
     customer: CustomerId,
 ) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
-    let held = histories.version_of(customer);
+    let held = histories.held(customer);
+    let held_version = held.version();
     let rows: Vec<StatusVersionedHistoryRow> = db::query(STATUS_AND_VERSIONED_HISTORY_SQL)
         .bind(partner.to_string())
         .bind(app.map(|a| a.to_string()))
         .bind(user.map(|u| u.to_string()))
         .bind(customer.to_string())
-        .bind(held.seq)
-        .bind(held.vetting)
+        .bind(held_version.seq)
+        .bind(held_version.vetting)
         .fetch_all(pipeline)
         .await?;
     let mut found = None;
@@ -248,13 +249,12 @@ async fn status_and_versioned_history(
     let Some(version) = customer_version else {
         return Ok((status, None));
     };
-    if version == held {
+    if version == held_version {
         // The database did not send the requests: they are the ones held.
-        if let Some(history) = histories.history_at(partner, customer, version) {
+        if let Some(history) = held.history_at(partner, version) {
             return Ok((status, Some(history)));
         }
-        // Dropped or replaced since `version_of` (another read kept another version), or bytes
-        // that don't read back: read the requests after all.
+        // Held bytes that don't read back: read the requests after all.
         history_rows = history_query(partner, customer).fetch_all(pipeline).await?;
     }
     let history = history(history_rows)?;
@@ -290,14 +290,13 @@ impl Store {
         customer: CustomerId,
     ) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
         let caller = (partner, app, user);
-        if let (Pool::Postgres(_, pipeline), Some(histories)) =
-            (&self.pool, self.versioned_histories.as_deref())
+        if let (Pool::Postgres(_, pipeline), Some(read_cache::Kept::Postgres(histories))) =
+            (&self.pool, &self.read_cache)
         {
             return status_and_versioned_history(pipeline, histories, caller, customer).await;
         }
         let cached = self
-            .read_cache
-            .as_deref()
+            .sqlite_cache()
             .and_then(|cache| cache.lookup(caller, customer));
         if let Some(Lookup {
             found: Some(found), ..
@@ -328,7 +327,7 @@ impl Store {
                 history(history_rows)?,
             ),
         };
-        if let (Some(cache), Some(lookup)) = (self.read_cache.as_deref(), cached) {
+        if let (Some(cache), Some(lookup)) = (self.sqlite_cache(), cached) {
             cache.fill_status(&lookup, caller, &status);
             if let Some(history) = &history {
                 cache.fill_history(&lookup, partner, customer, history);
@@ -490,18 +489,18 @@ impl Tx {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         const DECIDE: &str = "UPDATE vetting_requests SET status = $1, reason = $2, decided_at = $3, decided_by = $4 \
-                              WHERE id = $5 AND status = 'InReview' RETURNING customer_id";
-        let decided: Option<String> = db::query(DECIDE)
+                              WHERE id = $5 AND status = 'InReview'";
+        let decided = db::query(DECIDE)
             .bind(verdict.status().as_str())
             .bind(verdict.reason().map(|r| r.as_str()))
             .bind(at.unix_millis())
             .bind(decided_by)
             .bind(id.to_string())
-            .fetch_optional(&mut *self)
+            .execute(self)
             .await?;
         // The customer's version, which PostgreSQL nodes' read caches check, is bumped by the
         // database itself (migration 0015).
-        Ok(decided.is_some())
+        Ok(decided.rows_affected() == 1)
     }
 
     /// The vetting request `id`, as this transaction sees it.

@@ -58,13 +58,36 @@ impl Weighter<CustomerId, Owned> for Weight {
     }
 }
 
-/// How many histories `bytes` hold, for quick_cache to size its table: a customer with a few
-/// requests weighs about 120 bytes.
-fn estimated_entries(bytes: u64) -> usize {
-    usize::try_from(bytes / 120).unwrap_or(usize::MAX).max(16)
+/// A cache of customers' histories weighing at most `bytes`, on either backend.
+fn weighed_histories<V: Clone>(bytes: u64) -> quick_cache::sync::Cache<CustomerId, V, Weight>
+where
+    Weight: Weighter<CustomerId, V>,
+{
+    // quick_cache sizes its table from an estimate of the entries: a customer with a few
+    // requests weighs about 120 bytes.
+    let estimated = usize::try_from(bytes / 120).unwrap_or(usize::MAX).max(16);
+    quick_cache::sync::Cache::with_weighter(estimated, bytes.max(1), Weight)
 }
 
-/// The cache of one store.
+/// What a store keeps of what GETs read, by backend.
+#[derive(Debug, Clone)]
+pub(crate) enum Kept {
+    /// Callers' statuses and customers' histories, dropped by the commits that change them.
+    Sqlite(Arc<ReadCache>),
+    /// Customers' histories with their versions, checked against the database on every read.
+    Postgres(Arc<versioned::VersionedHistories>),
+}
+
+impl Kept {
+    pub(crate) fn usage(&self) -> ReadCacheUsage {
+        match self {
+            Self::Sqlite(cache) => cache.usage(),
+            Self::Postgres(histories) => histories.usage(),
+        }
+    }
+}
+
+/// The SQLite cache of one store.
 pub(crate) struct ReadCache {
     histories: quick_cache::sync::Cache<CustomerId, Owned, Weight>,
     statuses: quick_cache::sync::Cache<StatusKey, PrincipalStatus>,
@@ -110,11 +133,7 @@ impl ReadCache {
     pub(crate) fn new(counter: ChangeCounter, bytes: u64) -> Result<Self, crate::StoreError> {
         let seen = counter.read()?;
         Ok(Self {
-            histories: quick_cache::sync::Cache::with_weighter(
-                estimated_entries(bytes),
-                bytes.max(1),
-                Weight,
-            ),
+            histories: weighed_histories(bytes),
             statuses: quick_cache::sync::Cache::new(STATUSES),
             generation: AtomicU64::new(0),
             counter,

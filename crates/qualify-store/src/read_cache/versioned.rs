@@ -59,37 +59,44 @@ impl std::fmt::Debug for VersionedHistories {
     }
 }
 
+/// What a node holds of one customer, looked up once per read: its version goes to the database,
+/// and its history is the answer when the database says the version is still the customer's.
+#[derive(Debug)]
+pub(crate) struct Held(Option<Versioned>);
+
+impl Held {
+    /// The version to pass to the database: [`CustomerVersion::NONE`] when nothing is held.
+    pub(crate) fn version(&self) -> CustomerVersion {
+        self.0
+            .as_ref()
+            .map_or(CustomerVersion::NONE, |versioned| versioned.version)
+    }
+
+    /// The history held for `partner`'s customer, if it is at `version`; `None` otherwise, or
+    /// when its bytes don't read back (never, for bytes a node packed).
+    pub(crate) fn history_at(
+        &self,
+        partner: TenantId,
+        version: CustomerVersion,
+    ) -> Option<Vec<HistoryEntry>> {
+        let versioned = self.0.as_ref()?;
+        (versioned.version == version && versioned.owned.partner == partner)
+            .then(|| versioned.owned.history.unpack())
+            .flatten()
+    }
+}
+
 impl VersionedHistories {
     /// A cache of at most `bytes` of histories.
     pub(crate) fn new(bytes: u64) -> Self {
         Self {
-            histories: quick_cache::sync::Cache::with_weighter(
-                super::estimated_entries(bytes),
-                bytes.max(1),
-                Weight,
-            ),
+            histories: super::weighed_histories(bytes),
         }
     }
 
-    /// The version of `customer`'s history held, for the read to pass to the database.
-    pub(crate) fn version_of(&self, customer: CustomerId) -> CustomerVersion {
-        self.histories
-            .get(&customer)
-            .map_or(CustomerVersion::NONE, |versioned| versioned.version)
-    }
-
-    /// `partner`'s `customer`'s history at `version`, if it is the one held; `None` when it
-    /// isn't (then the caller reads the requests), or its bytes don't read back.
-    pub(crate) fn history_at(
-        &self,
-        partner: TenantId,
-        customer: CustomerId,
-        version: CustomerVersion,
-    ) -> Option<Vec<HistoryEntry>> {
-        let versioned = self.histories.get(&customer)?;
-        (versioned.version == version && versioned.owned.partner == partner)
-            .then(|| versioned.owned.history.unpack())
-            .flatten()
+    /// What is held of `customer`.
+    pub(crate) fn held(&self, customer: CustomerId) -> Held {
+        Held(self.histories.get(&customer))
     }
 
     /// Keeps `history` of `partner`'s `customer` at `version`. A slower read may put back an
@@ -139,21 +146,19 @@ mod tests {
         let cache = VersionedHistories::new(1 << 20);
         let (partner, other) = (TenantId::random(), TenantId::random());
         let customer = CustomerId::random();
-        assert_eq!(cache.version_of(customer), CustomerVersion::NONE);
+        assert_eq!(cache.held(customer).version(), CustomerVersion::NONE);
         let version = CustomerVersion { seq: 7, vetting: 3 };
         cache.keep(partner, customer, version, &history());
-        assert_eq!(cache.version_of(customer), version);
-        assert_eq!(
-            cache.history_at(partner, customer, version),
-            Some(history())
-        );
+        let held = cache.held(customer);
+        assert_eq!(held.version(), version);
+        assert_eq!(held.history_at(partner, version), Some(history()));
         for moved in [
             CustomerVersion { seq: 7, vetting: 4 },
             CustomerVersion { seq: 8, vetting: 3 },
         ] {
-            assert_eq!(cache.history_at(partner, customer, moved), None);
+            assert_eq!(held.history_at(partner, moved), None);
         }
-        assert_eq!(cache.history_at(other, customer, version), None);
+        assert_eq!(held.history_at(other, version), None);
     }
 
     #[test]
