@@ -46,6 +46,7 @@ pub mod in_use;
 mod jobs;
 mod metrics;
 mod partner_rules;
+mod postgres_gets;
 mod read_cache;
 mod records;
 mod refresh_tokens;
@@ -109,8 +110,13 @@ enum Pool {
         _in_use: Arc<in_use::InUse>,
     },
     /// PostgreSQL serves reads and writes from one pool, and the hot reads (see
-    /// [`on_hot_reader`]) from a few connections every request shares (`db/pipeline.rs`).
-    Postgres(PgPool, Arc<db::Pipeline>),
+    /// [`on_hot_reader`]) from a few connections every request shares (`db/pipeline.rs`), where
+    /// concurrent GETs' reads are merged into one statement (`postgres_gets.rs`).
+    Postgres(
+        PgPool,
+        Arc<db::Pipeline>,
+        Arc<db::Batched<postgres_gets::StatusAndHistory>>,
+    ),
 }
 
 /// Runs `$body` with `$pool` bound to the pool that serves reads, once per backend.
@@ -121,7 +127,7 @@ macro_rules! on_reader {
                 let $pool: &$crate::db::Readers = readers;
                 $body
             }
-            $crate::Pool::Postgres($pool, _) => $body,
+            $crate::Pool::Postgres($pool, ..) => $body,
         }
     };
 }
@@ -137,7 +143,7 @@ macro_rules! on_hot_reader {
                 let $pool: &$crate::db::Readers = readers;
                 $body
             }
-            $crate::Pool::Postgres(_, pipeline) => {
+            $crate::Pool::Postgres(_, pipeline, _) => {
                 let $pool: &$crate::db::Pipeline = pipeline;
                 $body
             }
@@ -248,8 +254,10 @@ impl Store {
             options.statement_timeout,
             options.acquire_timeout,
         )?;
+        let pipeline = Arc::new(pipeline);
+        let gets = Arc::new(db::Batched::start(Arc::clone(&pipeline)));
         Ok(Self {
-            pool: Pool::Postgres(pool, Arc::new(pipeline)),
+            pool: Pool::Postgres(pool, pipeline, gets),
             read_cache: (options.read_cache_bytes > 0).then(|| {
                 read_cache::Kept::Postgres(Arc::new(
                     read_cache::versioned::VersionedHistories::new(options.read_cache_bytes),
@@ -286,7 +294,7 @@ impl Store {
                 drop(_idle);
                 writer.capture_changes().await?;
             }
-            Pool::Postgres(pool, _) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool, ..) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
@@ -341,7 +349,7 @@ impl Store {
                 readers.close();
                 writer.close().await;
             }
-            Pool::Postgres(pool, _) => pool.close().await,
+            Pool::Postgres(pool, ..) => pool.close().await,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! What the store tells Prometheus: how SQLite's group commit batches writes and how long its
-//! fsyncs take, how busy PostgreSQL's pool is, and the counts a scrape reads from the tables
+//! fsyncs take, how busy PostgreSQL's pool is and how many GETs share a statement, and the counts a scrape reads from the tables
 //! (vetting requests by state, the oldest still in review, jobs by state).
 
 use prometheus_client::collector::Collector;
@@ -83,7 +83,7 @@ pub struct JobCount {
 
 impl Store {
     /// Registers what the store observes in `registry`: SQLite's write path, or PostgreSQL's
-    /// pool.
+    /// pool and merged reads.
     pub fn register_metrics(&self, registry: &mut Registry) {
         match &self.pool {
             Pool::Sqlite { write_metrics, .. } => {
@@ -104,7 +104,14 @@ impl Store {
                     write_metrics.fsync_seconds.clone(),
                 );
             }
-            Pool::Postgres(pool, _) => registry.register_collector(Box::new(PoolUse(pool.clone()))),
+            Pool::Postgres(pool, _, gets) => {
+                registry.register_collector(Box::new(PoolUse(pool.clone())));
+                registry.register(
+                    "qualify_postgres_get_reads_per_statement",
+                    "GETs whose reads PostgreSQL answered together, in one statement",
+                    gets.keys_per_statement().clone(),
+                );
+            }
         }
     }
 

@@ -92,7 +92,7 @@ impl Store {
     async fn begin(&self) -> Result<Tx, StoreError> {
         let conn = match &self.pool {
             Pool::Sqlite { writer, .. } => Conn::Sqlite(writer.turn().await?),
-            Pool::Postgres(pool, _) => Conn::Postgres(pool.begin().await?),
+            Pool::Postgres(pool, ..) => Conn::Postgres(pool.begin().await?),
         };
         Ok(Tx {
             conn,

@@ -11,11 +11,10 @@ use uuid::Uuid;
 
 use crate::admin;
 use crate::db::{self, Executor};
-use crate::read_cache::versioned::{CustomerVersion, VersionedHistories};
 use crate::read_cache::{self, Lookup};
 use crate::records::{VettingRow, channel_str, parse, timestamp, vetting_state};
 use crate::{
-    Pool, PrincipalStatus, Store, StoreError, Tx, VettingRecord, on_hot_reader, on_reader,
+    Pool, PrincipalStatus, Store, StoreError, Tx, VettingRecord, on_reader, postgres_gets,
 };
 
 /// A vetting request to insert, in review.
@@ -87,7 +86,7 @@ impl HistoryEntry {
 }
 
 db::row! {
-    struct HistoryRow {
+    pub(crate) struct HistoryRow {
         qualification: Option<String>,
         status: Option<String>,
         reason: Option<String>,
@@ -102,7 +101,7 @@ const HISTORY_SQL: &str = "SELECT v.qualification, v.status, v.reason, v.attempt
                            FROM customers c LEFT JOIN vetting_requests v ON v.customer_id = c.id \
                            WHERE c.id = $1 AND c.partner_tenant_id = $2 ORDER BY v.seq";
 
-fn history(rows: Vec<HistoryRow>) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
+pub(crate) fn history(rows: Vec<HistoryRow>) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
     if rows.is_empty() {
         return Ok(None);
     }
@@ -135,14 +134,15 @@ macro_rules! vetting_select {
 }
 
 /// The statement reading the partner's customer's history (see `HISTORY_SQL`).
-fn history_query(partner: TenantId, customer: CustomerId) -> db::Query {
+pub(crate) fn history_query(partner: TenantId, customer: CustomerId) -> db::Query {
     db::query(HISTORY_SQL)
         .bind(customer.to_string())
         .bind(partner.to_string())
 }
 
-/// The caller's status (`admin::status_query`'s columns) beside its customer's history
-/// (`HISTORY_SQL`'s), a row per request: no row when the tenant does not exist, one with
+/// SQLite's read for a GET (PostgreSQL's is `postgres_gets.rs`): the caller's status
+/// (`admin::status_query`'s columns) beside its customer's history (`HISTORY_SQL`'s), a row per
+/// request: no row when the tenant does not exist, one with
 /// `customer_found` false when the customer is not the tenant's, one row of NULL history when
 /// the customer has no requests yet.
 const STATUS_AND_HISTORY_SQL: &str = "SELECT t.id, t.kind, t.name, t.dev, t.disabled_at, \
@@ -174,96 +174,6 @@ impl db::FromRow for StatusHistoryRow {
     }
 }
 
-/// PostgreSQL's `STATUS_AND_HISTORY_SQL` for a node that keeps histories: the customer's version
-/// (`seq`, `vetting_version`) beside the caller's status, and its requests only when that version
-/// is not the one the node holds ($5, $6). The condition is on the outer row alone, so the
-/// planner makes it a one-time filter: for a customer that has not changed, the requests' index
-/// is not touched. (The inner `ORDER BY` keeps the subquery from being flattened into a plain
-/// join, where the condition would filter the requests after reading them.)
-const STATUS_AND_VERSIONED_HISTORY_SQL: &str = "SELECT t.id, t.kind, t.name, t.dev, t.disabled_at, \
-    a.client_id AS app_found, a.disabled_at AS app_disabled_at, \
-    u.role AS user_role, u.disabled_at AS user_disabled_at, \
-    c.seq AS customer_seq, c.vetting_version, \
-    v.qualification, v.status, v.reason, v.attempt, v.created_at \
-    FROM tenants t \
-    LEFT JOIN apps a ON a.client_id = $2 AND a.tenant_id = t.id \
-    LEFT JOIN users u ON u.id = $3 AND u.tenant_id = t.id \
-    LEFT JOIN customers c ON c.id = $4 AND c.partner_tenant_id = t.id \
-    LEFT JOIN LATERAL (SELECT r.seq, r.qualification, r.status, r.reason, r.attempt, r.created_at \
-        FROM vetting_requests r \
-        WHERE r.customer_id = c.id AND (c.seq <> $5 OR c.vetting_version <> $6) \
-        ORDER BY r.seq) v ON true \
-    WHERE t.id = $1 ORDER BY v.seq";
-
-/// A row of `STATUS_AND_VERSIONED_HISTORY_SQL`.
-struct StatusVersionedHistoryRow {
-    status: admin::StatusRow,
-    /// `None` when the customer is not the tenant's.
-    customer: Option<CustomerVersion>,
-    history: HistoryRow,
-}
-
-impl db::FromRow for StatusVersionedHistoryRow {
-    fn from_row(row: &impl db::Row) -> Result<Self, StoreError> {
-        let seq: Option<i64> = db::Row::get_expected_at(row, 9, "customer_seq")?;
-        let vetting: Option<i64> = db::Row::get_expected_at(row, 10, "vetting_version")?;
-        Ok(Self {
-            status: admin::StatusRow::from_row_at(row, 0)?,
-            customer: seq
-                .zip(vetting)
-                .map(|(seq, vetting)| CustomerVersion { seq, vetting }),
-            history: HistoryRow::from_row_at(row, 11)?,
-        })
-    }
-}
-
-/// `principal_status_and_history` on a PostgreSQL node that keeps histories.
-async fn status_and_versioned_history(
-    pipeline: &db::Pipeline,
-    histories: &VersionedHistories,
-    (partner, app, user): (TenantId, Option<Uuid>, Option<Uuid>),
-    customer: CustomerId,
-) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
-    let held = histories.held(customer);
-    let held_version = held.version();
-    let rows: Vec<StatusVersionedHistoryRow> = db::query(STATUS_AND_VERSIONED_HISTORY_SQL)
-        .bind(partner.to_string())
-        .bind(app.map(|a| a.to_string()))
-        .bind(user.map(|u| u.to_string()))
-        .bind(customer.to_string())
-        .bind(held_version.seq)
-        .bind(held_version.vetting)
-        .fetch_all(pipeline)
-        .await?;
-    let mut found = None;
-    let mut history_rows = Vec::with_capacity(rows.len());
-    for row in rows {
-        found.get_or_insert((row.status, row.customer));
-        history_rows.push(row.history);
-    }
-    // No row: no such tenant, so no status and no customer of its.
-    let Some((status_row, customer_version)) = found else {
-        return Ok((admin::principal_status(None)?, None));
-    };
-    let status = admin::principal_status(Some(status_row))?;
-    let Some(version) = customer_version else {
-        return Ok((status, None));
-    };
-    if version == held_version {
-        // The database did not send the requests: they are the ones held.
-        if let Some(history) = held.history_at(partner, version) {
-            return Ok((status, Some(history)));
-        }
-        // Held bytes that don't read back: read the requests after all.
-        history_rows = history_query(partner, customer).fetch_all(pipeline).await?;
-    }
-    let history = history(history_rows)?;
-    if let Some(history) = &history {
-        histories.keep(partner, customer, version, history);
-    }
-    Ok((status, history))
-}
-
 impl Store {
     /// The partner's customer's vetting history, oldest first; `None` when the customer does
     /// not exist or is another partner's.
@@ -280,8 +190,9 @@ impl Store {
 
     /// What a partner's read of its customer's history needs: the status of the token's
     /// tenant, application and user (see [`Store::principal_status`]), and the history (see
-    /// [`Store::customer_history`]). On SQLite, from the read cache when it holds both; else in
-    /// one statement (one round trip on PostgreSQL, where a GET's time is mostly round trips).
+    /// [`Store::customer_history`]). On SQLite, from the read cache when it holds both, else in
+    /// one statement; on PostgreSQL in one statement shared with the other GETs waiting then,
+    /// which reads the requests only when the node does not hold them (`postgres_gets.rs`).
     pub async fn principal_status_and_history(
         &self,
         partner: TenantId,
@@ -290,11 +201,19 @@ impl Store {
         customer: CustomerId,
     ) -> Result<(PrincipalStatus, Option<Vec<HistoryEntry>>), StoreError> {
         let caller = (partner, app, user);
-        if let (Pool::Postgres(_, pipeline), Some(read_cache::Kept::Postgres(histories))) =
-            (&self.pool, &self.read_cache)
-        {
-            return status_and_versioned_history(pipeline, histories, caller, customer).await;
-        }
+        let readers = match &self.pool {
+            Pool::Sqlite { readers, .. } => readers,
+            Pool::Postgres(_, pipeline, gets) => {
+                let histories = match &self.read_cache {
+                    Some(read_cache::Kept::Postgres(histories)) => Some(&**histories),
+                    _ => None,
+                };
+                return postgres_gets::status_and_history(
+                    gets, pipeline, histories, caller, customer,
+                )
+                .await;
+            }
+        };
         let cached = self
             .sqlite_cache()
             .and_then(|cache| cache.lookup(caller, customer));
@@ -304,14 +223,13 @@ impl Store {
         {
             return Ok(found);
         }
-        let rows: Vec<StatusHistoryRow> =
-            on_hot_reader!(self, |pool| db::query(STATUS_AND_HISTORY_SQL)
-                .bind(partner.to_string())
-                .bind(app.map(|a| a.to_string()))
-                .bind(user.map(|u| u.to_string()))
-                .bind(customer.to_string())
-                .fetch_all(pool)
-                .await?);
+        let rows: Vec<StatusHistoryRow> = db::query(STATUS_AND_HISTORY_SQL)
+            .bind(partner.to_string())
+            .bind(app.map(|a| a.to_string()))
+            .bind(user.map(|u| u.to_string()))
+            .bind(customer.to_string())
+            .fetch_all(&**readers)
+            .await?;
         let mut caller_row = None;
         let mut history_rows = Vec::with_capacity(rows.len());
         for row in rows {
@@ -569,59 +487,5 @@ impl Store {
             .await?;
         }
         self.analyze_after_import("ANALYZE vetting_requests").await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::StoreOptions;
-    use crate::testing::TestDatabase;
-
-    /// The point of `STATUS_AND_VERSIONED_HISTORY_SQL`: PostgreSQL's generic plan, the one a
-    /// prepared statement settles on, reads the requests only behind the version check.
-    #[tokio::test]
-    async fn postgres_reads_the_requests_only_when_the_version_moved() {
-        let Some(db) = TestDatabase::postgres("versioned history plan").await else {
-            return;
-        };
-        let store = Store::connect(&StoreOptions::new(db.url().clone()))
-            .await
-            .unwrap();
-        let Pool::Postgres(pool, _) = &store.pool else {
-            panic!("a PostgreSQL store");
-        };
-        let mut conn = pool.acquire().await.unwrap();
-        for sql in [
-            "SET plan_cache_mode = force_generic_plan".to_owned(),
-            format!(
-                "PREPARE status_and_history (text, text, text, text, bigint, bigint) AS \
-                 {STATUS_AND_VERSIONED_HISTORY_SQL}"
-            ),
-        ] {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-        }
-        let plan: Vec<String> = sqlx::query_scalar(
-            "EXPLAIN (COSTS OFF) EXECUTE status_and_history ('t', 'a', 'u', 'c', 0, 0)",
-        )
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-        let gate = plan
-            .iter()
-            .position(|line| {
-                line.contains("One-Time Filter: ((c.seq <> $5) OR (c.vetting_version <> $6))")
-            })
-            .unwrap_or_else(|| panic!("no version check gates the requests:\n{plan:#?}"));
-        let requests = plan
-            .iter()
-            .position(|line| line.contains("on vetting_requests r"))
-            .unwrap_or_else(|| panic!("the requests are not read:\n{plan:#?}"));
-        assert!(gate < requests, "{plan:#?}");
-        drop(conn);
-        store.close().await;
     }
 }

@@ -619,3 +619,107 @@ async fn the_read_cache_serves_what_is_stored_and_keeps_to_its_bound() {
         );
     }
 }
+
+/// GETs read concurrently each get their own caller's status and their own customer's history,
+/// whichever other reads they share a statement with; on PostgreSQL they do share statements.
+#[tokio::test]
+async fn concurrent_reads_each_get_their_own_answer() {
+    for db in TestDatabase::every_backend("concurrent reads").await {
+        let store = open(&db).await;
+        let (a, b) = (partner(&store, "A").await, partner(&store, "B").await);
+        let enabled_app = uuid::Uuid::new_v4();
+        let disabled_app = uuid::Uuid::new_v4();
+        for app in [enabled_app, disabled_app] {
+            let new = qualify_store::NewApp {
+                client_id: app,
+                tenant_id: a,
+                name: "app",
+                secret_hash: "not a hash",
+                dev: false,
+            };
+            store
+                .transaction(async |tx: &mut Tx| tx.insert_app(&new, now()).await)
+                .await
+                .unwrap();
+        }
+        store
+            .transaction(async |tx: &mut Tx| tx.set_app_disabled(disabled_app, true, now()).await)
+            .await
+            .unwrap();
+        // Customers with no request, one in review, one approved, two of one qualification.
+        let mut customers = Vec::new();
+        for (n, partner) in [a, a, a, a, b, b].into_iter().enumerate() {
+            let customer = customer(&store, partner, &format!("c{n}.example")).await;
+            if n % 4 >= 1 {
+                let first = insert_request(&store, partner, customer, 1).await.unwrap();
+                if n % 4 >= 2 {
+                    assert!(decide(&store, first, &deny("Not a school."), "reviewer").await);
+                }
+                if n % 4 == 3 {
+                    insert_request(&store, partner, customer, 2).await.unwrap();
+                }
+            }
+            customers.push(customer);
+        }
+        let callers = [
+            (a, None),
+            (a, Some(enabled_app)),
+            (a, Some(disabled_app)),
+            (a, Some(uuid::Uuid::new_v4())),
+            (b, None),
+            (TenantId::random(), None),
+        ];
+        let mut expected = Vec::new();
+        for &(tenant, app) in &callers {
+            let status = store.principal_status(tenant, app, None).await.unwrap();
+            for &customer in &customers {
+                let history = match status.tenant {
+                    Some(_) => store.customer_history(tenant, customer).await.unwrap(),
+                    None => None,
+                };
+                expected.push(((tenant, app, customer), (status.clone(), history)));
+            }
+        }
+
+        // Every read twice over, all at once: the second time, PostgreSQL's node holds the
+        // histories it read the first time.
+        for _ in 0..2 {
+            let mut reads = tokio::task::JoinSet::new();
+            for (n, ((tenant, app, customer), _)) in expected.iter().cycle().take(200).enumerate() {
+                let (store, tenant, app, customer) = (store.clone(), *tenant, *app, *customer);
+                reads.spawn(async move {
+                    let answer = store
+                        .principal_status_and_history(tenant, app, None, customer)
+                        .await
+                        .unwrap();
+                    (n, answer)
+                });
+            }
+            while let Some(read) = reads.join_next().await {
+                let (n, answer) = read.unwrap();
+                let (key, wanted) = &expected[n % expected.len()];
+                assert_eq!(&answer, wanted, "{key:?}");
+            }
+        }
+
+        if db.backend() == qualify_store::Backend::Postgres {
+            let mut registry = prometheus_client::registry::Registry::default();
+            store.register_metrics(&mut registry);
+            let mut text = String::new();
+            prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+            let metric = |name: &str| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+                    .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            };
+            let reads = metric("qualify_postgres_get_reads_per_statement_sum");
+            let statements = metric("qualify_postgres_get_reads_per_statement_count");
+            assert_eq!(reads, 400.0, "{text}");
+            assert!(
+                statements < reads,
+                "{statements} statements for {reads} reads"
+            );
+        }
+        store.close().await;
+    }
+}

@@ -1,5 +1,6 @@
 //! Statements written once and run on either engine: SQLite through rusqlite, in the calling
-//! thread; PostgreSQL through sqlx, and its hot reads through tokio-postgres (`pipeline.rs`).
+//! thread; PostgreSQL through sqlx, and its hot reads through tokio-postgres (`pipeline.rs`),
+//! concurrent GETs' merged into one statement (`batched.rs`).
 //!
 //! Why not sqlx for SQLite as well: sqlx gives each SQLite connection a thread of its own and
 //! sends it every statement, so each statement costs two thread hand-offs. Measured on the CI
@@ -13,12 +14,14 @@
 //! with `$N` placeholders, so that one statement serves both engines. Rows are decoded by
 //! column name through [`FromRow`], implemented by the [`row!`] macro.
 
+mod batched;
 mod pipeline;
 mod postgres;
 mod sqlite;
 
 use std::future::Future;
 
+pub(crate) use batched::{Batched, BatchedRead};
 pub(crate) use pipeline::Pipeline;
 pub(crate) use sqlite::{Readers, open_writer};
 

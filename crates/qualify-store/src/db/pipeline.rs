@@ -9,6 +9,14 @@
 //! switches they cause, and answered 0.26 of what PostgreSQL itself answers (`pgbench -S`).
 //! Pipelined, many requests' statements share each of those calls (BENCHMARKS.md, "Reads").
 //! Only reads are sent here: a transaction needs a connection of its own, which the pool gives.
+//!
+//! These connections plan each statement once (`plan_cache_mode = force_generic_plan`). Left to
+//! PostgreSQL's choice (`auto`), which weighs each execution's parameters, the batched GET read
+//! (`postgres_gets.rs`, whose arrays change length with every batch) ran four times slower: one
+//! node answered 3,700 GETs a second against 15,000 with the plan forced, sending one key a
+//! statement, so the time went into planning, not reading. Every statement sent here is a
+//! lookup by key, whose generic plan is the one wanted; the batched read's is checked by its
+//! test.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -66,7 +74,7 @@ impl Pipeline {
             .application_name("qualify")
             .connect_timeout(connect_timeout)
             .options(format!(
-                "-c statement_timeout={}",
+                "-c statement_timeout={} -c plan_cache_mode=force_generic_plan",
                 statement_timeout.as_millis()
             ));
         Ok(Self {
@@ -105,15 +113,32 @@ impl Pipeline {
         Ok(connected)
     }
 
-    async fn fetch<R: FromRow>(&self, query: Query, wanted: Rows) -> Result<Vec<R>, StoreError> {
-        let connected = self.connection().await?;
-        let statement = connected.statement(query.sql).await?;
-        let args: Vec<&(dyn ToSql + Sync)> = query.args.iter().map(Arg::as_postgres).collect();
-        let rows = connected
+    /// How many shared connections there are.
+    pub(super) fn connections(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The rows `sql` answers with `parameters`, on the next connection in turn.
+    pub(super) async fn rows(
+        &self,
+        sql: &'static str,
+        parameters: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, Failed> {
+        let connected = self.connection().await.map_err(Failed::Store)?;
+        let statement = connected.statement(sql).await.map_err(Failed::Store)?;
+        connected
             .client
-            .query(&statement, &args)
+            .query(&statement, parameters)
             .await
-            .map_err(failed)?;
+            .map_err(Failed::Postgres)
+    }
+
+    async fn fetch<R: FromRow>(&self, query: Query, wanted: Rows) -> Result<Vec<R>, StoreError> {
+        let args: Vec<&(dyn ToSql + Sync)> = query.args.iter().map(Arg::as_postgres).collect();
+        let rows = self
+            .rows(query.sql, &args)
+            .await
+            .map_err(StoreError::from)?;
         let rows = match wanted {
             Rows::First => &rows[..rows.len().min(1)],
             Rows::All => &rows[..],
@@ -148,7 +173,11 @@ impl Connected {
         if let Some(statement) = known {
             return Ok(statement);
         }
-        let statement = self.client.prepare(sql).await.map_err(failed)?;
+        let statement = self
+            .client
+            .prepare(sql)
+            .await
+            .map_err(|error| StoreError::from(Failed::Postgres(error)))?;
         self.prepared
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -157,13 +186,39 @@ impl Connected {
     }
 }
 
+/// Why a shared-connection statement failed: before it was sent (no connection, say), or what
+/// the connection answered.
+#[derive(Debug)]
+pub(super) enum Failed {
+    Store(StoreError),
+    Postgres(tokio_postgres::Error),
+}
+
+impl From<Failed> for StoreError {
+    fn from(failed: Failed) -> Self {
+        match failed {
+            Failed::Store(error) => error,
+            Failed::Postgres(error) => {
+                let said_by_postgres = error.as_db_error().is_some();
+                postgres_failure(said_by_postgres, Box::new(error))
+            }
+        }
+    }
+}
+
 /// A lost connection or a refused one is the database being unavailable (503, try again);
 /// anything PostgreSQL said about the statement is a bug.
-fn failed(error: tokio_postgres::Error) -> StoreError {
-    if error.as_db_error().is_some() {
-        StoreError::internal("running a shared-connection read", error)
+pub(super) fn postgres_failure(
+    said_by_postgres: bool,
+    error: Box<dyn std::error::Error + Send + Sync>,
+) -> StoreError {
+    if said_by_postgres {
+        StoreError::Internal {
+            context: "running a shared-connection read",
+            source: error,
+        }
     } else {
-        StoreError::Unavailable(Box::new(error))
+        StoreError::Unavailable(error)
     }
 }
 
@@ -176,7 +231,7 @@ impl Arg {
     }
 }
 
-struct PipelinedRow<'r>(&'r tokio_postgres::Row);
+pub(super) struct PipelinedRow<'r>(pub(super) &'r tokio_postgres::Row);
 
 impl Row for PipelinedRow<'_> {
     fn get<T: Value>(&self, name: &str) -> Result<T, StoreError> {
@@ -212,6 +267,6 @@ impl Executor for &Pipeline {
             .client
             .execute(&statement, &args)
             .await
-            .map_err(failed)
+            .map_err(|error| Failed::Postgres(error).into())
     }
 }

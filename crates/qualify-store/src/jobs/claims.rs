@@ -377,7 +377,7 @@ impl Store {
     /// writer that does not wait for the batch's fsync.
     pub async fn claim_jobs(&self, claim: &Claim<'_>) -> Result<Vec<ClaimedJob>, StoreError> {
         match &self.pool {
-            crate::Pool::Postgres(pool, _) => {
+            crate::Pool::Postgres(pool, ..) => {
                 let rows: Vec<ClaimedRow> =
                     claim.bound(claim.postgres_sql()).fetch_all(pool).await?;
                 Tx::claimed(rows)
