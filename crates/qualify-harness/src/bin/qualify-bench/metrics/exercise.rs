@@ -393,6 +393,15 @@ pub(super) async fn exercise(
                 "PostgreSQL pool size limit",
                 value(&after_first, "qualify_postgres_pool_max_connections", &[]),
             ),
+            (
+                "PostgreSQL GET reads, in shared statements",
+                delta(
+                    &before,
+                    &after,
+                    "qualify_postgres_get_reads_per_statement_sum",
+                    &[],
+                ),
+            ),
         ]
     };
     for (what, seen) in moved.into_iter().chain(backend_moved) {
