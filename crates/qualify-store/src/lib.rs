@@ -40,6 +40,7 @@ mod customers;
 mod db;
 mod error;
 mod group_commit;
+mod history;
 mod idempotency;
 mod identity;
 pub mod in_use;
@@ -70,6 +71,7 @@ pub use config::{
 pub use console_sessions::ConsoleSession;
 pub use customers::{CustomerPage, CustomerSearch, LockedCustomer, NewCustomerRecord};
 pub use error::{StoreError, Unique};
+pub use history::HistoryEntry;
 pub use idempotency::IdempotencyRecord;
 pub use identity::{NewApp, NewTenant, NewUser};
 pub use jobs::{
@@ -86,7 +88,7 @@ pub use refresh_tokens::{NewRefreshToken, Redeemed};
 pub use transaction::Tx;
 pub use validation_codes::{CodeSpent, NewValidationCode};
 pub use validation_events::ValidationEvent;
-pub use vetting::{HistoryEntry, ImportedVetting, NewVettingRequest, VettingFilter, VettingPage};
+pub use vetting::{ImportedVetting, NewVettingRequest, VettingFilter, VettingPage};
 pub use webhook_deliveries::DeliveryAttempt;
 pub use webhook_registrations::WebhookRegistration;
 pub use webhook_signer::StoredWebhookSigner;
@@ -134,8 +136,9 @@ macro_rules! on_reader {
 
 pub(crate) use on_reader;
 
-/// As [`on_reader`], for the reads every request makes (its caller's status, a customer's
-/// history): on PostgreSQL, `$pool` is the shared, pipelined connections.
+/// As [`on_reader`], for the reads every request makes (its caller's status): on PostgreSQL,
+/// `$pool` is the shared, pipelined connections. (A GET's, the hottest, has a path of its own:
+/// `postgres_gets.rs`.)
 macro_rules! on_hot_reader {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pool {

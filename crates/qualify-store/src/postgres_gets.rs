@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::admin;
 use crate::db::{self, Batched, BatchedRead};
+use crate::history::{HistoryEntry, HistoryRow, history, history_query};
 use crate::read_cache::versioned::{CustomerVersion, VersionedHistories};
-use crate::vetting::{HistoryRow, history, history_query};
-use crate::{HistoryEntry, PrincipalStatus, StoreError};
+use crate::{PrincipalStatus, StoreError};
 
 /// The caller's status beside the customer's version (`seq`, `vetting_version`), and the
 /// customer's requests only when that version is not the one the node holds (`held_seq`,

@@ -43,6 +43,10 @@ async fn health_follows_the_database_down_and_back_up() {
     .await;
     assert_eq!(health(&server).await, StatusCode::OK);
     let partner = server.token(PARTNER_A, Grant::App).await;
+    let customer = server
+        .create_customer(&partner, "down.onmicrosoft.com")
+        .await;
+    let qualifications = format!("/v1/customers/{customer}/qualifications");
 
     // The database stops accepting connections and ends the server's sessions.
     db.administer("ALTER DATABASE {db} ALLOW_CONNECTIONS false")
@@ -57,6 +61,10 @@ async fn health_follows_the_database_down_and_back_up() {
     let unavailable = server.get("/v1/customers", &partner).await;
     assert_eq!(unavailable.headers()["retry-after"], "1");
     assert_error(unavailable, StatusCode::SERVICE_UNAVAILABLE, 610_011).await;
+    // A GET of qualifications, read with whatever other GETs wait (`db/batched.rs`), too.
+    let unavailable = server.get(&qualifications, &partner).await;
+    assert_eq!(unavailable.headers()["retry-after"], "1");
+    assert_error(unavailable, StatusCode::SERVICE_UNAVAILABLE, 610_011).await;
 
     // It comes back; the server recovers without a restart.
     db.administer("ALTER DATABASE {db} ALLOW_CONNECTIONS true")
@@ -64,6 +72,10 @@ async fn health_follows_the_database_down_and_back_up() {
     until_health(&server, StatusCode::OK).await;
     assert_eq!(
         server.get("/v1/customers", &partner).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.get(&qualifications, &partner).await.status(),
         StatusCode::OK
     );
     server.stop().await;
