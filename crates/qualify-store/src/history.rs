@@ -79,3 +79,17 @@ pub(crate) fn history_query(partner: TenantId, customer: CustomerId) -> db::Quer
         .bind(customer.to_string())
         .bind(partner.to_string())
 }
+
+/// A GET read's rows split into the caller's part, which every row repeats (so the first row's;
+/// `None` when there is no row), and each row's history part, in order.
+pub(crate) fn caller_and_history_rows<C>(
+    rows: impl ExactSizeIterator<Item = (C, HistoryRow)>,
+) -> (Option<C>, Vec<HistoryRow>) {
+    let mut caller = None;
+    let mut history_rows = Vec::with_capacity(rows.len());
+    for (row_caller, history) in rows {
+        caller.get_or_insert(row_caller);
+        history_rows.push(history);
+    }
+    (caller, history_rows)
+}

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::admin;
 use crate::db::{self, Batched, BatchedRead};
-use crate::history::{HistoryEntry, HistoryRow, history, history_query};
+use crate::history::{HistoryEntry, HistoryRow, caller_and_history_rows, history, history_query};
 use crate::read_cache::versioned::{CustomerVersion, VersionedHistories};
 use crate::{PrincipalStatus, StoreError};
 
@@ -116,12 +116,10 @@ pub(crate) async fn status_and_history(
             held: held_version,
         })
         .await?;
-    let mut found = None;
-    let mut history_rows = Vec::with_capacity(rows.len());
-    for row in rows {
-        found.get_or_insert((row.status, row.customer));
-        history_rows.push(row.history);
-    }
+    let (found, mut history_rows) = caller_and_history_rows(
+        rows.into_iter()
+            .map(|row| ((row.status, row.customer), row.history)),
+    );
     // No row: no such tenant, so no status and no customer of its.
     let Some((status_row, customer_version)) = found else {
         return Ok((admin::principal_status(None)?, None));

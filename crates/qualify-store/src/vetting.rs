@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::admin;
 use crate::db::{self, Executor};
-use crate::history::{HistoryEntry, HistoryRow, history, history_query};
+use crate::history::{HistoryEntry, HistoryRow, caller_and_history_rows, history, history_query};
 use crate::read_cache::{self, Lookup};
 use crate::records::{VettingRow, channel_str};
 use crate::{
@@ -161,12 +161,10 @@ impl Store {
             .bind(customer.to_string())
             .fetch_all(&**readers)
             .await?;
-        let mut caller_row = None;
-        let mut history_rows = Vec::with_capacity(rows.len());
-        for row in rows {
-            caller_row.get_or_insert((row.status, row.customer_found));
-            history_rows.push(row.history);
-        }
+        let (caller_row, history_rows) = caller_and_history_rows(
+            rows.into_iter()
+                .map(|row| ((row.status, row.customer_found), row.history)),
+        );
         let (status, history) = match caller_row {
             // No such tenant: no status, and so no customer of its.
             None => (admin::principal_status(None)?, None),
