@@ -1,5 +1,6 @@
 //! `qualify-bench`: measures real `qualify serve` processes under load from this process, the
-//! servers pinned to one CPU and the load generator to another where the machine has two.
+//! servers pinned to one CPU and the load generator to another where the machine has two (unless
+//! `--unpinned`).
 //!
 //! - `all`: the whole suite of BENCHMARKS.md (GET against a static ceiling, durable POSTs, a
 //!   90/10 mix, 1M customers against 10k, cold starts, memory at rest, under load and after a
@@ -50,6 +51,12 @@ use clap::{Args, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Pin nothing: servers, PostgreSQL and the load generator share every CPU, as on a machine
+    /// where nothing is pinned. By default the servers get CPU 0 and the load generator the last
+    /// one, so that runs compare; this shows what a setup does when its processes are free to
+    /// spread (two PostgreSQL nodes, say, each on a CPU of its own while the other is busy).
+    #[arg(long, global = true)]
+    unpinned: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +135,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The load generator runs on one thread, pinned to the last CPU; servers get CPU 0.
     let cpus = core_affinity::get_core_ids().unwrap_or_default();
-    let load_cpu = cpus.last().copied().filter(|_| cpus.len() > 1);
+    let load_cpu = cpus
+        .last()
+        .copied()
+        .filter(|_| cpus.len() > 1 && !cli.unpinned);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
