@@ -133,7 +133,8 @@ pub(crate) struct Common {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // The load generator runs on one thread, pinned to the last CPU; servers get CPU 0.
+    // The load generator runs on one thread, pinned to the last CPU; servers get CPU 0 (with
+    // `--unpinned`, neither is pinned).
     let cpus = core_affinity::get_core_ids().unwrap_or_default();
     let load_cpu = cpus
         .last()
