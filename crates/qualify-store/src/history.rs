@@ -50,6 +50,8 @@ const HISTORY_SQL: &str = "SELECT v.qualification, v.status, v.reason, v.attempt
                            FROM customers c LEFT JOIN vetting_requests v ON v.customer_id = c.id \
                            WHERE c.id = $1 AND c.partner_tenant_id = $2 ORDER BY v.seq";
 
+/// The entries `rows` make, in order: `None` when there are no rows (the customer is not the
+/// partner's), none when the only row is the LEFT JOIN's NULLs (no requests yet).
 pub(crate) fn history(rows: Vec<HistoryRow>) -> Result<Option<Vec<HistoryEntry>>, StoreError> {
     if rows.is_empty() {
         return Ok(None);
