@@ -162,12 +162,11 @@ fn router(state: AppState) -> Router {
     routes
         .merge(console())
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
+        .route("/openapi.json", get(openapi::serve))
         .merge(
             Router::from(
-                utoipa_swagger_ui::SwaggerUi::new("/docs").external_url_unchecked(
-                    "/openapi.json",
-                    openapi::published(document(settings.dev, settings.http.contract)),
-                ),
+                utoipa_swagger_ui::SwaggerUi::new("/docs")
+                    .config(utoipa_swagger_ui::Config::new(["/openapi.json"])),
             )
             .layer(middleware::from_fn(
                 crate::http::docs_assets::gunzip_unless_accepted,
@@ -178,6 +177,10 @@ fn router(state: AppState) -> Router {
         .layer(layers)
         .with_state(state)
 }
+
+/// The whole service as a server serves it, over hyper's connections.
+pub(crate) type Routes =
+    MapRequest<Router, fn(axum::http::Request<hyper::body::Incoming>) -> Request>;
 
 /// The whole service: paths are normalised before routing, since Partner Center (ASP.NET)
 /// matches them case-insensitively and clients send `/v1/Customers/…` too.

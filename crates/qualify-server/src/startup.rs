@@ -14,8 +14,9 @@ use tokio::net::TcpListener;
 use crate::chores::Chores;
 use crate::http::connections;
 use crate::metrics::scrape;
+use crate::openapi;
 use crate::rate_limits::RateLimits;
-use crate::router::{document, service};
+use crate::router::{Routes, document, service};
 use crate::state::{AppState, Shared};
 use crate::tls::server_config;
 
@@ -58,6 +59,8 @@ pub struct App {
     tls: Option<Arc<rustls::ServerConfig>>,
     /// Where `/metrics` is served (`--metrics-listen`), when it is.
     metrics_listener: Option<TcpListener>,
+    /// The routes, built with the rest of the server so that start-up ends when `build` does.
+    routes: Routes,
 }
 
 impl App {
@@ -93,11 +96,16 @@ impl App {
             ),
             None => None,
         };
+        // The document is built once, here, and kept only as the bytes `/openapi.json` serves:
+        // built, it takes megabytes of small allocations that an idle server would keep.
         let document = document(settings.dev, settings.http.contract);
         let rate_limits = RateLimits::new(&settings.http.rate_limits, &document)?;
+        let published = openapi::published(document);
         let test_control = settings
             .dev
-            .then(|| Arc::new(crate::test_control::TestControl::new(&document)));
+            .then(|| Arc::new(crate::test_control::TestControl::new(&published)));
+        let openapi_json = openapi::serialised(&published);
+        drop(published);
         // Opening the core is most of the work, and most of the future: boxed, the future of a
         // server's build stays small wherever it is awaited.
         let app = Box::pin(Qualify::open(settings, clock, public_base)).await?;
@@ -105,14 +113,17 @@ impl App {
             app,
             rate_limits,
             test_control,
+            openapi_json,
             stopping: std::sync::atomic::AtomicBool::new(false),
         });
+        let routes = service::<hyper::body::Incoming>(state.clone());
         Ok(Self {
             listener,
             state,
             local_addr,
             tls,
             metrics_listener,
+            routes,
         })
     }
 
@@ -155,6 +166,7 @@ impl App {
             local_addr,
             tls,
             metrics_listener,
+            routes,
         } = self;
         let chores = Chores::start(&state);
         // Names this node's workers in job leases, so an operator can tell whose lease it is.
@@ -169,7 +181,6 @@ impl App {
 
         tracing::info!(%local_addr, public_url = state.public_base(), dev = state.settings().dev, metrics_addr = metrics_addr.map(tracing::field::display), database = %state.settings().store.database, "serving");
         log_what_is_configured(state.settings());
-        let routes = service::<hyper::body::Incoming>(state.clone());
         // Asked to stop, the node says so on /readyz and goes on serving for the shutdown
         // delay (load balancers see it and stop sending requests), then stops accepting.
         let stopping = state.clone();

@@ -20,6 +20,8 @@ pub struct Shared {
     pub(crate) rate_limits: crate::rate_limits::RateLimits,
     /// The test control plane's faults and journal; only in development mode.
     pub(crate) test_control: Option<Arc<crate::test_control::TestControl>>,
+    /// The OpenAPI document `/openapi.json` answers, serialised once at start.
+    pub(crate) openapi_json: axum::body::Bytes,
     /// Set once the node has been asked to stop: `/readyz` then says so while it drains.
     pub(crate) stopping: std::sync::atomic::AtomicBool,
 }

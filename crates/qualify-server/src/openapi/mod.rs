@@ -1,9 +1,14 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the wire types, so it
-//! can't drift from the code: served at `/openapi.json`, browsable at `/docs`. What every
+//! can't drift from the code: built once at start and served at `/openapi.json` as bytes,
+//! browsable at `/docs`. What every
 //! operation shares (Partner Center's request-id headers, the error responses and their body,
 //! bearer authentication) is added once, by [`Conventions`], rather than repeated on each handler;
 //! the rules that tie one request field to another, by [`requests`].
 
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
@@ -17,6 +22,8 @@ mod names;
 mod requests;
 
 use qualify_app::settings::ContractProfile;
+
+use crate::state::AppState;
 use qualify_types::{
     CONTINUATION_TOKEN_HEADER, QualificationState, Qualifications, SdkQualifications,
 };
@@ -272,6 +279,22 @@ pub(crate) fn published(document: Document) -> serde_json::Value {
     requests::describe(&mut published);
     names::collections_by_reference(&mut published);
     published
+}
+
+/// `published` as the bytes `/openapi.json` answers.
+pub(crate) fn serialised(published: &serde_json::Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(published).expect("a JSON value serialises"))
+}
+
+/// `GET /openapi.json`: the document this server publishes, serialised once at start.
+pub(crate) async fn serve(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        state.openapi_json.clone(),
+    )
 }
 
 /// The document of a server whose routes describe themselves as `routes`: in development mode

@@ -347,9 +347,8 @@ mod tests {
     }
 
     fn journal() -> RequestJournal {
-        RequestJournal::new(Redaction::of(&crate::router::document(
-            true,
-            qualify_app::settings::ContractProfile::Documented,
+        RequestJournal::new(Redaction::of(&crate::openapi::published(
+            crate::router::document(true, qualify_app::settings::ContractProfile::Documented),
         )))
     }
 

@@ -21,8 +21,8 @@ pub(crate) struct TestControl {
 }
 
 impl TestControl {
-    /// Nothing yet, for a server serving `document` (whose names say what the journal keeps).
-    pub(crate) fn new(document: &utoipa::openapi::OpenApi) -> Self {
+    /// Nothing yet, for a server publishing `document` (whose names say what the journal keeps).
+    pub(crate) fn new(document: &serde_json::Value) -> Self {
         Self {
             faults: faults::Faults::default(),
             journal: journal::RequestJournal::new(redaction::Redaction::of(document)),
