@@ -12,10 +12,12 @@ use std::process::ExitCode;
 /// rows, the body), and glibc's arena bookkeeping was a fifth of the server's CPU under load
 /// (`perf`: `_int_malloc`, `_int_free`, `malloc_consolidate` …). With mimalloc the server spends
 /// 9% (SQLite) to 17% (PostgreSQL) less CPU per GET and answers 12–16% more GETs a second, and
-/// starts no slower; idle RSS is 1.5–3 MB higher (BENCHMARKS.md, "The allocator"). Without
-/// transparent huge pages (`no_thp`): with them, idle RSS was 8 MB higher.
+/// starts no slower (BENCHMARKS.md, "The allocator"). It keeps freed pages until a thread next
+/// allocates, so `serve` hands start-up's back itself once built
+/// ([`qualify_allocator::release_freed_memory`]; "Idle memory"). Without transparent huge pages
+/// (`no_thp`): with them, idle RSS was 8 MB higher.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: qualify_allocator::Allocator = qualify_allocator::Allocator;
 
 #[tokio::main]
 async fn main() -> ExitCode {
