@@ -1,9 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the wire types, so it
-//! can't drift from the code: built once at start and served at `/openapi.json` as bytes,
-//! browsable at `/docs`. What every
-//! operation shares (Partner Center's request-id headers, the error responses and their body,
-//! bearer authentication) is added once, by [`Conventions`], rather than repeated on each handler;
-//! the rules that tie one request field to another, by [`requests`].
+//! can't drift from the code: built once at start, served at `/openapi.json` as bytes, browsable
+//! at `/docs`. What every operation shares (Partner Center's request-id headers, the error
+//! responses and their body, bearer authentication) is added once, by [`Conventions`], rather
+//! than repeated on each handler; the rules that tie one request field to another, by
+//! [`requests`].
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -22,11 +22,11 @@ mod names;
 mod requests;
 
 use qualify_app::settings::ContractProfile;
-
-use crate::state::AppState;
 use qualify_types::{
     CONTINUATION_TOKEN_HEADER, QualificationState, Qualifications, SdkQualifications,
 };
+
+use crate::state::AppState;
 
 /// What the document says of itself: its title, description and tags. Its operations come from
 /// the route table (`router::document`), each from its handler's annotation.
