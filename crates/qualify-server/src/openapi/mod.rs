@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
@@ -289,10 +289,7 @@ pub(crate) fn serialised(published: &serde_json::Value) -> Bytes {
 /// `GET /openapi.json`: the document this server publishes, serialised once at start.
 pub(crate) async fn serve(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
+        [(header::CONTENT_TYPE, "application/json")],
         state.openapi_json.clone(),
     )
 }
