@@ -4,6 +4,10 @@
 //! one node and with two on one database, and PostgreSQL's own primary-key reads
 //! (`pgbench -S -M prepared`, as many clients as the load has connections) as its ceiling;
 //! with `--large-customers`, SQLite on a database that large beside it.
+//!
+//! Two nodes pinned to one CPU take turns on it, so they also run once more with each node held
+//! to a CPU budget of its own (`cpu_budget.rs`), beside one node held to the same: what a second
+//! node adds when it brings its own CPU, as it does on a machine of its own.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -16,6 +20,7 @@ use qualify_types::{CustomerId, dev};
 use serde::Serialize;
 
 use crate::Common;
+use crate::cpu_budget::CpuBudget;
 use crate::seed;
 use crate::servers::{
     Measured, baseline, measured, median, prepared, qualify, qualify_binary, random_reads,
@@ -29,6 +34,8 @@ enum Target {
     SqliteLarge,
     PostgresOneNode,
     PostgresTwoNodes,
+    PostgresOneNodeBudgeted,
+    PostgresTwoNodesBudgeted,
     Pgbench,
 }
 
@@ -40,7 +47,29 @@ impl Target {
             Self::SqliteLarge => "Qualify, SQLite, large",
             Self::PostgresOneNode => "Qualify, PostgreSQL 1 node",
             Self::PostgresTwoNodes => "Qualify, PostgreSQL 2 nodes",
+            Self::PostgresOneNodeBudgeted => "Qualify, PostgreSQL 1 node, budgeted",
+            Self::PostgresTwoNodesBudgeted => "Qualify, PostgreSQL 2 nodes, budgeted",
             Self::Pgbench => "pgbench -S -M prepared",
+        }
+    }
+
+    /// PostgreSQL's rows: how many nodes, and whether each is held to a CPU budget.
+    fn postgres_nodes(self) -> Option<(usize, bool)> {
+        match self {
+            Self::PostgresOneNode => Some((1, false)),
+            Self::PostgresTwoNodes => Some((2, false)),
+            Self::PostgresOneNodeBudgeted => Some((1, true)),
+            Self::PostgresTwoNodesBudgeted => Some((2, true)),
+            _ => None,
+        }
+    }
+
+    /// The one-node row a two-node row is compared with.
+    fn one_node(self) -> Option<Self> {
+        match self {
+            Self::PostgresTwoNodes => Some(Self::PostgresOneNode),
+            Self::PostgresTwoNodesBudgeted => Some(Self::PostgresOneNodeBudgeted),
+            _ => None,
         }
     }
 }
@@ -58,24 +87,40 @@ struct Row {
 /// The servers a target's GETs go to, and whose CPU is counted.
 struct Servers {
     processes: Vec<ServerProcess>,
+    /// Each process's CPU budget, when it has one; dropped after the processes have exited.
+    budgets: Vec<CpuBudget>,
     customers: Arc<Vec<CustomerId>>,
     token: String,
 }
 
 impl Servers {
+    /// `nodes` servers on `database`, each held to `budget` of a CPU when given.
     async fn start(
         binary: &std::path::Path,
         database: &str,
         nodes: usize,
         customers: Arc<Vec<CustomerId>>,
         cpu: Option<usize>,
+        budget: Option<f64>,
     ) -> anyhow::Result<Self> {
         let processes = (0..nodes)
             .map(|_| qualify(binary, database, &[], cpu))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let budgets = match budget {
+            Some(fraction) => processes
+                .iter()
+                .map(|process| {
+                    let budget = CpuBudget::new("qualify-bench-node", fraction)?;
+                    budget.admit(process.child.id())?;
+                    Ok(budget)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
         let token = user_token(&processes[0].base, dev::PARTNER_A).await?;
         Ok(Self {
             processes,
+            budgets,
             customers,
             token,
         })
@@ -106,6 +151,7 @@ impl Servers {
         for process in self.processes {
             process.terminate()?;
         }
+        drop(self.budgets);
         Ok(())
     }
 }
@@ -211,6 +257,20 @@ fn transaction_latencies(dir: &std::path::Path) -> anyhow::Result<hdrhistogram::
     Ok(latencies)
 }
 
+/// Whether this machine gives a node a CPU budget of `fraction`, tried once before the runs so
+/// that a machine without cgroups still gets the other rows, and the reason on stderr.
+fn budgets_work(fraction: f64) -> bool {
+    match CpuBudget::new("qualify-bench-probe", fraction) {
+        Ok(_) => true,
+        Err(error) => {
+            eprintln!(
+                "reads: the nodes can't be given CPU budgets, so the budgeted rows are left out: {error:#}"
+            );
+            false
+        }
+    }
+}
+
 /// Reads every customer once, in order: what a server's cache holds after its partners have
 /// polled for a while.
 async fn warm_up(servers: &Servers, common: &Common) {
@@ -233,13 +293,15 @@ async fn warm_up(servers: &Servers, common: &Common) {
     .await;
 }
 
-/// The table: each target's GETs per second, its ratio to the static ceiling and (for
-/// PostgreSQL's rows) to pgbench; with `large` customers, a second SQLite server on a database
-/// that large (warmed up: each customer read once), compared with the first.
+/// The table: each target's GETs per second, its ratio to the static ceiling, for PostgreSQL's
+/// rows to pgbench, and for two nodes to one; with `large` customers, a second SQLite server on
+/// a database that large (warmed up: each customer read once), compared with the first; with
+/// `node_cpu`, PostgreSQL's nodes once more, each held to that fraction of a CPU.
 pub(crate) async fn ceilings(
     common: &Common,
     customers: usize,
     large: usize,
+    node_cpu: Option<f64>,
     cpu: Option<usize>,
     load_cpu: Option<usize>,
 ) -> anyhow::Result<()> {
@@ -252,6 +314,7 @@ pub(crate) async fn ceilings(
         1,
         Arc::new(seeded.with_history),
         cpu,
+        None,
     )
     .await?;
     let (_large_db, sqlite_large) = match large {
@@ -264,6 +327,7 @@ pub(crate) async fn ceilings(
                 1,
                 Arc::new(seeded.with_history),
                 cpu,
+                None,
             )
             .await?;
             warm_up(&servers, common).await;
@@ -294,6 +358,13 @@ pub(crate) async fn ceilings(
     if postgres.is_some() {
         targets.extend([Target::PostgresOneNode, Target::PostgresTwoNodes]);
     }
+    let node_cpu = node_cpu.filter(|&fraction| postgres.is_some() && budgets_work(fraction));
+    if node_cpu.is_some() {
+        targets.extend([
+            Target::PostgresOneNodeBudgeted,
+            Target::PostgresTwoNodesBudgeted,
+        ]);
+    }
     if pgbench.is_some() {
         targets.push(Target::Pgbench);
     }
@@ -316,13 +387,14 @@ pub(crate) async fn ceilings(
                 }
                 Target::Sqlite => sqlite.run(common).await,
                 Target::SqliteLarge => sqlite_large.as_ref().context("large")?.run(common).await,
-                Target::PostgresOneNode | Target::PostgresTwoNodes => {
+                Target::PostgresOneNode
+                | Target::PostgresTwoNodes
+                | Target::PostgresOneNodeBudgeted
+                | Target::PostgresTwoNodesBudgeted => {
                     let (db, customers) = postgres.as_ref().context("PostgreSQL")?;
-                    let nodes = if targets[index] == Target::PostgresOneNode {
-                        1
-                    } else {
-                        2
-                    };
+                    let (nodes, budgeted) = targets[index]
+                        .postgres_nodes()
+                        .context("a PostgreSQL row")?;
                     // Started afresh for each run, so two nodes never share the machine with an
                     // idle third.
                     let servers = Servers::start(
@@ -331,6 +403,7 @@ pub(crate) async fn ceilings(
                         nodes,
                         Arc::clone(customers),
                         cpu,
+                        node_cpu.filter(|_| budgeted),
                     )
                     .await?;
                     let measured = servers.run(common).await;
@@ -366,8 +439,8 @@ pub(crate) async fn ceilings(
     };
     let (ceiling, pg_ceiling) = (rps_of(Target::Static), rps_of(Target::Pgbench));
     println!(
-        "reads        {:<28} {:>9} {:>15} {:>9} {:>9} {:>10} {:>12}",
-        "", "GET/s", "(min–max)", "p50 ms", "p99 ms", "of static", "of pgbench"
+        "reads        {:<38} {:>9} {:>15} {:>9} {:>9} {:>10} {:>12} {:>10}",
+        "", "GET/s", "(min–max)", "p50 ms", "p99 ms", "of static", "of pgbench", "of 1 node"
     );
     for row in &rows {
         let m = &row.reads;
@@ -377,15 +450,19 @@ pub(crate) async fn ceilings(
                 .map_or_else(|| "-".to_owned(), |c| format!("{:.2}", m.median.rps / c))
         };
         let of_pgbench = match row.target {
-            Target::PostgresOneNode | Target::PostgresTwoNodes => of(pg_ceiling),
+            _ if row.target.postgres_nodes().is_some() => of(pg_ceiling),
             Target::SqliteLarge => format!("{} of SQLite's", of(rps_of(Target::Sqlite))),
             _ => "-".to_owned(),
         };
+        let of_one_node = row
+            .target
+            .one_node()
+            .map_or_else(|| "-".to_owned(), |one| of(rps_of(one)));
         let cpu = row
             .server_cpu_us
             .map_or_else(String::new, |cpu| format!("  server CPU {cpu:.1} µs/GET"));
         println!(
-            "reads        {:<28} {:>9.0} {:>15} {:>9.2} {:>9} {:>10} {:>12}{cpu}{}",
+            "reads        {:<38} {:>9.0} {:>15} {:>9.2} {:>9} {:>10} {:>12} {:>10}{cpu}{}",
             row.name,
             m.median.rps,
             format!("({:.0}–{:.0})", m.min_rps, m.max_rps),
@@ -393,6 +470,7 @@ pub(crate) async fn ceilings(
             format!("{:.2}", m.median.p99_ms),
             of(ceiling),
             of_pgbench,
+            of_one_node,
             if m.median.failed.is_empty() {
                 String::new()
             } else {
@@ -403,6 +481,11 @@ pub(crate) async fn ceilings(
     println!(
         "reads        (pgbench's latencies are its transactions', from its own log: the floor under a GET's on PostgreSQL)"
     );
+    if let Some(fraction) = node_cpu {
+        println!(
+            "reads        (budgeted: each node held to {fraction} of a CPU by a cgroup quota, so that a second node brings CPU of its own as on a machine of its own; unbudgeted, two nodes share one CPU)"
+        );
+    }
     if let Some(path) = &common.json {
         std::fs::write(path, serde_json::to_vec_pretty(&rows)?)?;
     }

@@ -21,6 +21,7 @@
 mod baseline;
 mod ceilings;
 mod console;
+mod cpu_budget;
 mod crash;
 mod disk;
 mod hostile;

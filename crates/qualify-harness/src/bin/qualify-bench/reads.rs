@@ -50,6 +50,11 @@ pub(crate) struct ReadArgs {
     /// its GETs compared with the first's (0: skip).
     #[arg(long, default_value_t = 0)]
     large_customers: usize,
+    /// With the ceilings: PostgreSQL's one and two nodes once more with each node held to this
+    /// fraction of a CPU (a cgroup quota; needs root), so that a second node brings CPU of its own
+    /// as on a machine of its own (0: skip).
+    #[arg(long, default_value_t = 0.4, value_name = "FRACTION")]
+    node_cpu: f64,
     /// Compare two servers that differ in this [default: no pair, the ceilings table: the
     /// static ceiling, SQLite, PostgreSQL with one and two nodes, and pgbench].
     #[arg(long, value_enum)]
@@ -128,6 +133,7 @@ pub(crate) async fn reads(
             &args.common,
             args.customers,
             args.large_customers,
+            Some(args.node_cpu).filter(|&fraction| fraction != 0.0),
             cpu,
             load_cpu,
         )
