@@ -50,6 +50,8 @@ impl Harness {
         let database = TestDatabase::sqlite();
         let mut settings = Settings::new(database.url().clone());
         settings.dev = true;
+        // The server's own routes serve hyper's bodies; these serve the fuzzer's.
+        let (routes, _) = crate::router::documented(settings.dev, settings.http.contract);
         let state = runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
@@ -58,7 +60,7 @@ impl Harness {
         });
         let mut harness = Self {
             runtime,
-            service: crate::router::service::<Body>(state),
+            service: crate::router::service::<Body>(state, routes),
             partner_token: String::new(),
             reviewer_token: String::new(),
             _database: database,

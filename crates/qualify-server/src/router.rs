@@ -1,8 +1,8 @@
 //! The route table: every path and method the server answers, in one place, and the layers
 //! every request passes through. A documented route is registered from its handler's OpenAPI
-//! annotation (`utoipa_axum::routes!`), so its path is written once, there; the document is
-//! made from the same table ([`document`]). Handlers live in `api/`, named after their URL
-//! segment; extractors and middleware in `http/`.
+//! annotation (`utoipa_axum::routes!`), so its path is written once, there; the table is built
+//! once and split into what serves the routes and their document ([`documented`]). Handlers live
+//! in `api/`, named after their URL segment; extractors and middleware in `http/`.
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -80,15 +80,33 @@ fn test_control() -> OpenApiRouter<AppState> {
         .routes(routes!(data::reset))
 }
 
-/// The OpenAPI document of a server in development mode (`dev`) or not, answering lists in the
-/// `contract` profile: what its routes say of themselves, with the conventions every operation
-/// shares.
+/// The documented routes of a server, as they serve, once their document is split off. The
+/// API's and the test control plane's are kept apart because only the API's are throttled.
+pub(crate) struct DocumentedRoutes {
+    api: Router<AppState>,
+    /// In development mode only.
+    test_control: Option<Router<AppState>>,
+}
+
+/// The documented routes of a server in development mode (`dev`) or not, and their OpenAPI
+/// document, answering lists in the `contract` profile: what the routes say of themselves, with
+/// the conventions every operation shares. Built once: the table is megabytes of small
+/// allocations while it is whole.
+pub(crate) fn documented(dev: bool, contract: ContractProfile) -> (DocumentedRoutes, Document) {
+    let (api, mut paths) = api().split_for_parts();
+    let test_control = dev.then(|| {
+        let (routes, test_control_paths) = test_control().split_for_parts();
+        paths.merge(test_control_paths);
+        routes
+    });
+    let document = openapi::finish(paths, dev, contract);
+    (DocumentedRoutes { api, test_control }, document)
+}
+
+/// The OpenAPI document alone (the routes built for it are dropped).
+#[cfg(test)]
 pub(crate) fn document(dev: bool, contract: ContractProfile) -> Document {
-    let mut routes = api();
-    if dev {
-        routes = routes.merge(test_control());
-    }
-    openapi::finish(routes.into_openapi(), dev, contract)
+    documented(dev, contract).1
 }
 
 /// The reviewer console's pages, each answer carrying the console's security headers.
@@ -110,7 +128,7 @@ fn console() -> Router<AppState> {
 }
 
 /// The routes with their layers; the outermost layer is listed first.
-fn router(state: AppState) -> Router {
+fn router(state: AppState, documented: DocumentedRoutes) -> Router {
     let settings = state.settings();
     let layers = ServiceBuilder::new()
         .layer(trace::RequestLogLayer)
@@ -144,7 +162,8 @@ fn router(state: AppState) -> Router {
                 .serves_tls()
                 .then(|| middleware::map_response(layers::strict_transport_security)),
         );
-    let mut routes = api()
+    let mut routes = documented
+        .api
         // Published because OIDC metadata requires it; the built-in issuer has no
         // interactive sign-in, and the document describes none.
         .route("/{tenant}/oauth2/v2.0/authorize", get(discovery::authorize));
@@ -155,10 +174,9 @@ fn router(state: AppState) -> Router {
             crate::http::throttle::throttle,
         ));
     }
-    if settings.dev {
-        routes = routes.merge(test_control());
+    if let Some(test_control) = documented.test_control {
+        routes = routes.merge(test_control);
     }
-    let (routes, _) = routes.split_for_parts();
     routes
         .merge(console())
         // The OpenAPI document, and a page to browse it (Swagger UI, served from the binary).
@@ -182,10 +200,12 @@ fn router(state: AppState) -> Router {
 pub(crate) type Routes =
     MapRequest<Router, fn(axum::http::Request<hyper::body::Incoming>) -> Request>;
 
-/// The whole service: paths are normalised before routing, since Partner Center (ASP.NET)
-/// matches them case-insensitively and clients send `/v1/Customers/…` too.
+/// The whole service, `documented`'s routes among the rest: paths are normalised before routing,
+/// since Partner Center (ASP.NET) matches them case-insensitively and clients send
+/// `/v1/Customers/…` too.
 pub(crate) fn service<B>(
     state: AppState,
+    documented: DocumentedRoutes,
 ) -> MapRequest<Router, fn(axum::http::Request<B>) -> Request>
 where
     B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
@@ -193,7 +213,7 @@ where
 {
     ServiceBuilder::new()
         .map_request(layers::normalise_path::<B> as fn(axum::http::Request<B>) -> Request)
-        .service(router(state))
+        .service(router(state, documented))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::http::connections;
 use crate::metrics::scrape;
 use crate::openapi;
 use crate::rate_limits::RateLimits;
-use crate::router::{Routes, document, service};
+use crate::router::{Routes, documented, service};
 use crate::state::{AppState, Shared};
 use crate::tls::server_config;
 
@@ -96,9 +96,10 @@ impl App {
             ),
             None => None,
         };
-        // The document is built once, here, and kept only as the bytes `/openapi.json` serves:
-        // built, it takes megabytes of small allocations that an idle server would keep.
-        let document = document(settings.dev, settings.http.contract);
+        // The route table and its document are built once, here, and the document kept only as
+        // the bytes `/openapi.json` serves: built, it takes megabytes of small allocations that
+        // an idle server would keep.
+        let (documented_routes, document) = documented(settings.dev, settings.http.contract);
         let rate_limits = RateLimits::new(&settings.http.rate_limits, &document)?;
         let published = openapi::published(document);
         let test_control = settings
@@ -116,7 +117,7 @@ impl App {
             openapi_json,
             stopping: std::sync::atomic::AtomicBool::new(false),
         });
-        let routes = service::<hyper::body::Incoming>(state.clone());
+        let routes = service::<hyper::body::Incoming>(state.clone(), documented_routes);
         Ok(Self {
             listener,
             state,

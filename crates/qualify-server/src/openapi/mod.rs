@@ -29,7 +29,7 @@ use qualify_types::{
 use crate::state::AppState;
 
 /// What the document says of itself: its title, description and tags. Its operations come from
-/// the route table (`router::document`), each from its handler's annotation.
+/// the route table (`router::documented`), each from its handler's annotation.
 #[derive(OpenApi)]
 #[openapi(
     info(
