@@ -90,8 +90,8 @@ pub(crate) struct DocumentedRoutes {
 
 /// The documented routes of a server in development mode (`dev`) or not, and their OpenAPI
 /// document, answering lists in the `contract` profile: what the routes say of themselves, with
-/// the conventions every operation shares. Built once: the table is megabytes of small
-/// allocations while it is whole.
+/// the conventions every operation shares. Built once, at start: a second build of the table
+/// would only be thrown away.
 pub(crate) fn documented(dev: bool, contract: ContractProfile) -> (DocumentedRoutes, Document) {
     let (api, mut paths) = api().split_for_parts();
     let test_control = dev.then(|| {
